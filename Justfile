@@ -1,0 +1,22 @@
+# pmflow tasks. `just --list` shows them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Make everything needed to build and run (venv with libtorch, cache links), then build.
+setup:
+    bash scripts/setup.sh
+    cargo build --locked
+
+# Set up, then run the sample pipeline on the embedded defaults (SQLite + local artifacts).
+train: setup
+    target/debug/pmflow run pipelines/train.yaml
+
+# Set up, then run the whole test suite (unit + integration, real SQLite and binary).
+test: setup
+    cargo fmt --check
+    cargo test --locked --all-targets
+
+# Lints that CI's reviewers expect clean.
+lint: setup
+    cargo fmt --check
+    cargo clippy --locked --all-targets -- -D warnings

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Makes everything pmflow needs to build and run, idempotently:
+#   - a Python venv with torch==2.13.0 from PyPI (libtorch for tch 0.26; CPU-only: no CUDA wheels),
+#   - links .venv -> the venv and target -> the cargo target dir, both kept in a cache outside
+#     the clone so later clones (and CI runs on the same machine) reuse them.
+# Set PMFLOW_CACHE to move the cache (default: ~/.cache/pmflow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_VERSION=2.13.0
+# libtorch_cpu links libcudart and libcupti even on CPU; these two small wheels satisfy it
+# without the 2.7 GB of CUDA libraries a plain `pip install torch` pulls.
+PIP_PACKAGES="torch==${TORCH_VERSION} nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85"
+
+cache="${PMFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmflow}"
+venv="$cache/venv"
+marker="$venv/.pmflow-packages"
+mkdir -p "$cache"
+
+python="${PYTHON:-python3}"
+if ! command -v "$python" >/dev/null; then
+    echo "setup: python3 is needed to fetch libtorch from PyPI (apt-get install python3 python3-venv)" >&2
+    exit 1
+fi
+
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$marker" 2>/dev/null)" != "$PIP_PACKAGES" ]; then
+    echo "setup: creating $venv with $PIP_PACKAGES"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps $PIP_PACKAGES
+    echo "$PIP_PACKAGES" > "$marker"
+else
+    echo "setup: venv ok ($venv)"
+fi
+
+torch_dir=$(ls -d "$venv"/lib/python3*/site-packages/torch | head -n 1)
+if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ]; then
+    echo "setup: $torch_dir has no lib/libtorch_cpu.so; delete $venv and run again" >&2
+    exit 1
+fi
+# .cargo/config.toml points LIBTORCH at .libtorch, whatever Python version the venv has.
+ln -sfn "$torch_dir" .libtorch
+ln -sfn "$venv" .venv
+
+# Keep the (large) cargo target dir in the cache unless the user made a real one here.
+if [ ! -e target ] || [ -L target ]; then
+    mkdir -p "$cache/target"
+    ln -sfn "$cache/target" target
+fi
+mkdir -p experiments artifacts
+echo "setup: ok (libtorch: $torch_dir)"

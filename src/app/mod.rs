@@ -1,0 +1,25 @@
+//! The commands behind the CLI: each takes parsed arguments and returns a [`CliError`] on failure.
+
+mod run;
+mod runs;
+mod validate;
+
+use crate::cli::{Cli, Command, RunsCommand};
+use crate::error::CliError;
+
+/// Runs one command to completion.
+pub async fn main(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Validate(args) => validate::validate(&args),
+        Command::Run(args) => run::run(&args, cli.progress).await,
+        Command::Runs(RunsCommand::List {
+            experiment,
+            format,
+            limit,
+            registry,
+        }) => runs::list(&registry.registry, experiment.as_deref(), format, limit).await,
+        Command::Runs(RunsCommand::Show { run, format, registry }) => {
+            runs::show(&registry.registry, &run, format).await
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `pmflow runs list` and `pmflow runs show`: tables for people, JSON for scripts.
+
+use crate::cli::Format;
+use crate::error::CliError;
+use crate::registry::{Registry, RegistryLocation, RunDetail};
+
+async fn open(url: &str) -> Result<Registry, CliError> {
+    let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
+    let location = RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("--registry: {e}")))?;
+    let RegistryLocation::Sqlite(path) = &location;
+    if !path.exists() {
+        return Err(CliError::Usage(format!(
+            "no registry at {}; run a pipeline first, or point --registry (or PMFLOW_REGISTRY) at one",
+            path.display()
+        )));
+    }
+    Ok(Registry::open(&location).await?)
+}
+
+fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub async fn list(url: &str, experiment: Option<&str>, format: Format, limit: i64) -> Result<(), CliError> {
+    let registry = open(url).await?;
+    let runs = registry.list_runs(experiment, limit).await?;
+    registry.close().await;
+    if format == Format::Json {
+        return json(&runs);
+    }
+    if runs.is_empty() {
+        println!("no runs");
+        return Ok(());
+    }
+    println!(
+        "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  {}",
+        "RUN", "EXPERIMENT", "PIPELINE", "STATUS", "STARTED", "DURATION"
+    );
+    for r in &runs {
+        println!(
+            "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  {}",
+            &r.id[..12.min(r.id.len())],
+            r.experiment,
+            r.pipeline,
+            r.status,
+            r.started_at,
+            duration(&r.started_at, r.ended_at.as_deref())
+        );
+    }
+    Ok(())
+}
+
+pub async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
+    let registry = open(url).await?;
+    let id = registry.resolve_run(spec).await?;
+    let run = registry.show_run(&id).await?;
+    registry.close().await;
+    if format == Format::Json {
+        return json(&run);
+    }
+    print_detail(&run);
+    Ok(())
+}
+
+fn print_detail(run: &RunDetail) {
+    let s = &run.summary;
+    println!("run        {}", s.id);
+    println!("pipeline   {} ({})", s.pipeline, run.pipeline_file);
+    println!("experiment {}", s.experiment);
+    println!(
+        "status     {}{}",
+        s.status,
+        run.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+    );
+    println!(
+        "started    {}  ({})",
+        s.started_at,
+        duration(&s.started_at, s.ended_at.as_deref())
+    );
+    println!(
+        "trigger    {}   pmflow {}   git {}",
+        s.trigger,
+        run.pmflow_version,
+        run.git_commit.as_deref().unwrap_or("-")
+    );
+    println!("\nSTEPS");
+    for st in &run.steps {
+        let time = st
+            .duration_ms
+            .map(|ms| format!("{:.2}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let cached = if st.cached { " (cached)" } else { "" };
+        let error = st.error.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
+        println!(
+            "  {:<14} {:<8} {:<11}{cached} {time:>8}{error}",
+            st.id, st.kind, st.status
+        );
+    }
+    if !run.params.is_empty() {
+        println!("\nPARAMS");
+        for (k, v) in &run.params {
+            println!("  {k} = {v}");
+        }
+    }
+    if !run.metrics.is_empty() {
+        println!("\nMETRICS (last value)");
+        for (k, v) in &run.metrics {
+            println!("  {k} = {v}");
+        }
+    }
+    if !run.artifacts.is_empty() {
+        println!("\nARTIFACTS");
+        for a in &run.artifacts {
+            println!("  {:<14} {:<24} {:>10} B  {}", a.step, a.name, a.bytes, a.uri);
+        }
+    }
+}
+
+fn duration(started: &str, ended: Option<&str>) -> String {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match (parse(started), ended.and_then(parse)) {
+        (Some(a), Some(b)) => format!("{:.2}s", (b - a).num_milliseconds() as f64 / 1000.0),
+        _ => "-".into(),
+    }
+}

@@ -1,0 +1,97 @@
+//! The command line (clap derive). Commands are implemented in `app`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report::ProgressMode;
+
+const EXIT_CODES: &str = "Exit codes:
+  0  success
+  1  the run failed (or a gate found a regression)
+  2  invalid usage or invalid pipeline
+  3  internal error";
+
+#[derive(Debug, Parser)]
+#[command(name = "pmflow", version, about = "Predictive-maintenance ML pipelines from YAML: run, track, register, schedule.", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// How to show progress.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, global = true)]
+    pub progress: ProgressMode,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a pipeline without running it; prints every problem as FILE:LINE:COL.
+    #[command(after_help = EXIT_CODES)]
+    Validate(PipelineArgs),
+    /// Run a pipeline and record it in the registry.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Inspect recorded runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PipelineArgs {
+    /// The pipeline YAML file.
+    pub file: PathBuf,
+    /// Override a value: `params.seed=7`, `clean.with.impute=mean` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Directory that relative paths resolve against [default: parent of the enclosing
+    /// `pipelines/` folder, else the file's folder].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Steps run at the same time when the graph allows [default: number of cores].
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first.
+    List {
+        #[arg(long)]
+        experiment: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Show one run: status, params, metrics, steps, artifacts.
+    Show {
+        /// A run id, a unique prefix of one, or `latest`.
+        run: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// Registry URL; relative paths resolve against the current directory.
+    #[arg(long, env = "PMFLOW_REGISTRY", default_value = crate::pipeline::DEFAULT_REGISTRY)]
+    pub registry: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}

@@ -1,0 +1,98 @@
+//! Writes runner events into the registry. Metric points are buffered and written in batches,
+//! one transaction each, so a step logging thousands of points costs milliseconds.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::events::Event;
+use crate::registry::{MetricPoint, Registry, RegistryError};
+
+pub struct Recorder {
+    registry: Registry,
+    run_id: String,
+    pending: Vec<MetricPoint>,
+    /// The first write that failed; the run goes on, the command reports it at the end.
+    pub error: Option<RegistryError>,
+}
+
+/// Flush when this many points are waiting, even if more keep coming.
+const BATCH: usize = 5_000;
+
+impl Recorder {
+    pub fn new(registry: Registry, run_id: String) -> Self {
+        Recorder {
+            registry,
+            run_id,
+            pending: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub async fn on_event(&mut self, event: &Event) {
+        if let Event::Metric {
+            step,
+            key,
+            value,
+            index,
+        } = event
+        {
+            let time_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            self.pending.push(MetricPoint {
+                step_id: step.clone(),
+                key: key.clone(),
+                value: *value,
+                step: *index,
+                time_ms,
+            });
+            if self.pending.len() >= BATCH {
+                self.flush().await;
+            }
+            return;
+        }
+        // Everything else is rare; keep metrics ordered before the event that follows them.
+        self.flush().await;
+        let run = self.run_id.as_str();
+        let result = match event {
+            Event::StepStarted { step, attempt, .. } => self.registry.step_started(run, step, *attempt).await,
+            Event::StepFinished {
+                step,
+                status,
+                duration,
+                error,
+            } => {
+                let ms = duration.as_millis() as i64;
+                self.registry
+                    .step_finished(run, step, status.as_str(), false, Some(ms), error.as_deref())
+                    .await
+            }
+            Event::Artifact { step, name, stored } => self.registry.log_artifact(run, step, name, stored).await,
+            Event::Warning { step, message } => {
+                let key = format!("warning.{step}");
+                self.registry.set_tag(run, &key, message).await
+            }
+            Event::RunFinished { status, error, .. } => {
+                self.registry.finish_run(run, status.as_str(), error.as_deref()).await
+            }
+            _ => Ok(()),
+        };
+        self.keep_first_error(result);
+    }
+
+    /// Writes buffered metric points; called when the event queue runs dry and at the end.
+    pub async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let points = std::mem::take(&mut self.pending);
+        let result = self.registry.log_metrics(&self.run_id, &points).await;
+        self.keep_first_error(result);
+    }
+
+    fn keep_first_error(&mut self, result: Result<(), RegistryError>) {
+        if let Err(e) = result {
+            self.error.get_or_insert(e);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! pmflow: predictive-maintenance ML pipelines declared in YAML, run as a DAG, tracked in a
+//! SQLite registry, with artifacts in object storage.
+
+pub mod app;
+pub mod artifacts;
+pub mod cli;
+pub mod error;
+pub mod exec;
+pub mod ml;
+pub mod pipeline;
+pub mod registry;
+pub mod report;
+pub mod schedule;
+pub mod steps;
+pub mod table;

@@ -1,0 +1,36 @@
+//! The `pmflow` binary: parse the command line, run the command, print the error, exit with a
+//! documented code (see `pmflow --help`).
+
+use clap::Parser;
+use pmflow::error::{exit, CliError};
+
+fn main() {
+    let cli = pmflow::cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(exit::INTERNAL);
+        }
+    };
+    let result = runtime.block_on(pmflow::app::main(cli));
+    // Blocking step threads may still be running after an interrupt; do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => std::process::exit(exit::SUCCESS),
+        Err(e) => {
+            match &e {
+                CliError::Invalid(diags) => {
+                    eprint!("{diags}");
+                    eprintln!(
+                        "{} problem{} found",
+                        diags.len(),
+                        if diags.len() == 1 { "" } else { "s" }
+                    );
+                }
+                other => eprintln!("error: {other}"),
+            }
+            std::process::exit(e.exit_code());
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure algorithms with no I/O, checked against reference implementations (pandas, numpy,
+//! scipy, scikit-learn, imbalanced-learn).
+
+pub mod impute;
+pub mod outliers;

@@ -1,0 +1,141 @@
+//! The step graph: unknown `needs`, cycles (printed as the whole chain), execution order.
+
+use super::diagnostic::{did_you_mean, Diagnostics};
+use super::model::Step;
+use super::node::{Node, Pos, Value};
+
+/// Reports `needs` that name no step and every cycle. `items` are the step nodes, for positions.
+pub fn check(steps: &[Step], items: &[Node], diags: &mut Diagnostics) {
+    let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    for step in steps {
+        for need in &step.needs {
+            let pos = need_pos(items, &step.id, need);
+            if need == &step.id {
+                diags.push(pos, format!("step `{}`: `needs` names the step itself", step.id));
+            } else if !ids.contains(&need.as_str()) {
+                let hint = did_you_mean(need, ids.iter().copied());
+                diags.push(
+                    pos,
+                    format!("step `{}`: `needs` names unknown step `{need}`{hint}", step.id),
+                );
+            }
+        }
+    }
+    for cycle in cycles(steps) {
+        let first = &steps[cycle[0]];
+        let chain: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&cycle[0]))
+            .map(|&i| steps[i].id.as_str())
+            .collect();
+        let pos = need_pos(items, &first.id, &steps[cycle[1 % cycle.len()]].id);
+        diags.push(pos, format!("dependency cycle: {}", chain.join(" -> ")));
+    }
+}
+
+/// Where `needs: [need]` of step `id` was written (falls back to the step itself).
+fn need_pos(items: &[Node], id: &str, need: &str) -> Pos {
+    let Some(step) = items.iter().find(|n| n.get("id").and_then(Node::as_str) == Some(id)) else {
+        return Pos::default();
+    };
+    match step.get("needs") {
+        Some(Node {
+            value: Value::Seq(list),
+            ..
+        }) => list
+            .iter()
+            .find(|n| n.as_str() == Some(need))
+            .map(|n| n.pos)
+            .unwrap_or(step.pos),
+        Some(n) => n.pos,
+        None => step.pos,
+    }
+}
+
+/// Each elementary cycle once, as step indices in dependency order (a needs b needs ... needs a).
+fn cycles(steps: &[Step]) -> Vec<Vec<usize>> {
+    let index = |id: &str| steps.iter().position(|s| s.id == id);
+    let edges: Vec<Vec<usize>> = steps
+        .iter()
+        .map(|s| {
+            s.needs
+                .iter()
+                .filter(|n| **n != s.id)
+                .filter_map(|n| index(n))
+                .collect()
+        })
+        .collect();
+    // Iterative DFS with colours; a back edge closes a cycle found on the current path.
+    let mut colour = vec![0u8; steps.len()]; // 0 new, 1 on path, 2 done
+    let mut found: Vec<Vec<usize>> = Vec::new();
+    for start in 0..steps.len() {
+        if colour[start] != 0 {
+            continue;
+        }
+        let mut path: Vec<usize> = vec![start];
+        let mut next_edge: Vec<usize> = vec![0];
+        colour[start] = 1;
+        while let Some(&node) = path.last() {
+            let e = next_edge.last_mut().expect("path and next_edge grow together");
+            if let Some(&to) = edges[node].get(*e) {
+                *e += 1;
+                match colour[to] {
+                    0 => {
+                        colour[to] = 1;
+                        path.push(to);
+                        next_edge.push(0);
+                    }
+                    1 => {
+                        let from = path.iter().position(|&p| p == to).unwrap_or(0);
+                        found.push(path[from..].to_vec());
+                    }
+                    _ => {}
+                }
+            } else {
+                colour[node] = 2;
+                path.pop();
+                next_edge.pop();
+            }
+        }
+    }
+    found
+}
+
+/// Step indices so that every step comes after the steps it needs; ties keep file order.
+/// Assumes `check` passed (no cycles, no unknown needs).
+pub fn order(steps: &[Step]) -> Vec<usize> {
+    let mut done = vec![false; steps.len()];
+    let mut out = Vec::with_capacity(steps.len());
+    while out.len() < steps.len() {
+        let ready = (0..steps.len()).find(|&i| {
+            !done[i]
+                && steps[i]
+                    .needs
+                    .iter()
+                    .all(|n| steps.iter().position(|s| &s.id == n).is_none_or(|j| done[j]))
+        });
+        match ready {
+            Some(i) => {
+                done[i] = true;
+                out.push(i);
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Indices of all steps that (transitively) need step `i`.
+pub fn downstream(steps: &[Step], i: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut frontier = vec![i];
+    while let Some(j) = frontier.pop() {
+        for (k, s) in steps.iter().enumerate() {
+            if s.needs.contains(&steps[j].id) && !out.contains(&k) {
+                out.push(k);
+                frontier.push(k);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,57 @@
+//! The validated pipeline: typed, checked, with every path resolved. Built only by `validate`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::artifacts::ArtifactLocation;
+use crate::registry::RegistryLocation;
+use crate::steps::{StepKind, StepParams};
+
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub experiment: String,
+    /// `params:` after `--set`, flattened to `a.b` keys, as recorded in the registry.
+    pub params: Vec<(String, serde_json::Value)>,
+    pub storage: Storage,
+    pub schedule: Option<Schedule>,
+    /// In file order; `graph::order` gives an execution order.
+    pub steps: Vec<Step>,
+    pub source: Source,
+}
+
+/// Where the pipeline came from and what exactly it resolved to.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub file: PathBuf,
+    /// Relative paths in the pipeline resolve against this directory (see `project_root`).
+    pub root: PathBuf,
+    /// The whole document after `--set` and `${params.*}`, as pretty JSON.
+    pub resolved: String,
+    /// sha256 of `resolved`, hex.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub registry: RegistryLocation,
+    pub artifacts: ArtifactLocation,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub cron: String,
+    pub timezone: chrono_tz::Tz,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub kind: StepKind,
+    pub needs: Vec<String>,
+    pub retries: u32,
+    pub timeout: Option<Duration>,
+    pub params: StepParams,
+    /// The resolved `with:` mapping, recorded as the step's parameters.
+    pub with: serde_json::Value,
+}

@@ -1,0 +1,264 @@
+//! Node tree -> typed [`Pipeline`], collecting every problem instead of stopping at the first.
+
+use std::time::Duration;
+
+use super::diagnostic::{did_you_mean, Diagnostics};
+use super::fields::Fields;
+use super::model::{Pipeline, Schedule, Source, Step, Storage};
+use super::node::{Node, Value};
+use crate::artifacts::ArtifactLocation;
+use crate::registry::RegistryLocation;
+use crate::steps::{self, StepKind};
+
+pub const DEFAULT_REGISTRY: &str = "sqlite://experiments/registry.db";
+pub const DEFAULT_ARTIFACTS: &str = "file://artifacts";
+
+/// Checks the whole document; `source` carries the file, root and resolved text.
+pub fn validate(doc: &Node, source: Source, diags: &mut Diagnostics) -> Option<Pipeline> {
+    let mut top = Fields::new(doc, "pipeline", diags)?;
+    let name = top.required_str("name", " (a short name such as `pump-failure`)");
+    if let Some(n) = &name {
+        check_name(&mut top, "name", n);
+    }
+    let experiment = top.optional_str("experiment");
+    let params = top
+        .node("params")
+        .map(|n| flatten_params(n, &mut top))
+        .unwrap_or_default();
+    let storage = storage(top.node("storage"), &source, top.diags);
+    let schedule = top.node("schedule").and_then(|n| schedule(n, top.diags));
+    let steps = match top.node("steps") {
+        Some(n) => steps(n, top.diags),
+        None => {
+            top.error(
+                doc.pos,
+                "missing required key `steps` (a list of steps, each with `id` and `kind`)",
+            );
+            Vec::new()
+        }
+    };
+    let _ = top.optional_str("description");
+    top.finish();
+
+    if !diags.is_empty() {
+        return None;
+    }
+    let name = name?;
+    Some(Pipeline {
+        experiment: experiment.unwrap_or_else(|| name.clone()),
+        name,
+        params,
+        storage: storage?,
+        schedule,
+        steps,
+        source,
+    })
+}
+
+fn check_name(fields: &mut Fields, key: &str, value: &str) {
+    let ok = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        let pos = fields.pos();
+        fields.error(
+            pos,
+            format!("`{key}` may only use letters, digits, `-`, `_` and `.`; found `{value}`"),
+        );
+    }
+}
+
+/// `params:` must be a mapping; nested mappings flatten to `a.b` names.
+fn flatten_params(node: &Node, fields: &mut Fields) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    match &node.value {
+        Value::Map(_) => flatten_into("", node, &mut out),
+        Value::Null => {}
+        _ => fields.error(
+            node.pos,
+            format!(
+                "`params` must be a mapping of names to values, found {}",
+                node.type_name()
+            ),
+        ),
+    }
+    out
+}
+
+fn flatten_into(prefix: &str, node: &Node, out: &mut Vec<(String, serde_json::Value)>) {
+    match node.as_map() {
+        Some(entries) if !entries.is_empty() => {
+            for (k, v) in entries {
+                let name = if prefix.is_empty() {
+                    k.name.clone()
+                } else {
+                    format!("{prefix}.{}", k.name)
+                };
+                flatten_into(&name, v, out);
+            }
+        }
+        _ => out.push((prefix.to_string(), node.to_json())),
+    }
+}
+
+fn storage(node: Option<&Node>, source: &Source, diags: &mut Diagnostics) -> Option<Storage> {
+    let empty = Node::new(Value::Null, Default::default());
+    let node = node.unwrap_or(&empty);
+    let mut f = Fields::new(node, "`storage`", diags)?;
+    let registry_text = f.optional_str("registry");
+    let artifacts_text = f.optional_str("artifacts");
+    let registry_pos = f.node("registry").map(|n| n.pos).unwrap_or(node.pos);
+    let artifacts_pos = f.node("artifacts").map(|n| n.pos).unwrap_or(node.pos);
+    f.finish();
+    let registry = match RegistryLocation::parse(registry_text.as_deref().unwrap_or(DEFAULT_REGISTRY), &source.root) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            diags.push(registry_pos, format!("`storage.registry`: {e}"));
+            None
+        }
+    };
+    let artifacts = match ArtifactLocation::parse(artifacts_text.as_deref().unwrap_or(DEFAULT_ARTIFACTS), &source.root)
+    {
+        Ok(a) => Some(a),
+        Err(e) => {
+            diags.push(artifacts_pos, format!("`storage.artifacts`: {e}"));
+            None
+        }
+    };
+    Some(Storage {
+        registry: registry?,
+        artifacts: artifacts?,
+    })
+}
+
+fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
+    let mut f = Fields::new(node, "`schedule`", diags)?;
+    let cron = f.required_str(
+        "cron",
+        " (6 fields: sec min hour day month weekday, e.g. \"0 0 3 * * Mon\")",
+    );
+    let cron_pos = f.node("cron").map(|n| n.pos);
+    let tz_text = f.optional_str("timezone");
+    let tz_pos = f.node("timezone").map(|n| n.pos);
+    f.finish();
+    let cron = cron.and_then(|c| match crate::schedule::parse_cron(&c) {
+        Ok(_) => Some(c),
+        Err(e) => {
+            diags.push(cron_pos.unwrap_or(node.pos), format!("`schedule.cron`: {e}"));
+            None
+        }
+    });
+    let timezone = match tz_text {
+        None => Some(chrono_tz::UTC),
+        Some(t) => match t.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let hint = did_you_mean(&t, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()));
+                diags.push(
+                    tz_pos.unwrap_or(node.pos),
+                    format!("`schedule.timezone`: unknown IANA time zone `{t}`{hint}; use names like `UTC` or `Europe/Berlin`"),
+                );
+                None
+            }
+        },
+    };
+    Some(Schedule {
+        cron: cron?,
+        timezone: timezone?,
+    })
+}
+
+fn steps(node: &Node, diags: &mut Diagnostics) -> Vec<Step> {
+    let Value::Seq(items) = &node.value else {
+        diags.push(
+            node.pos,
+            format!("`steps` must be a list of steps, found {}", node.type_name()),
+        );
+        return Vec::new();
+    };
+    if items.is_empty() {
+        diags.push(node.pos, "`steps` is empty; a pipeline needs at least one step");
+    }
+    let mut out: Vec<Step> = Vec::new();
+    let mut ids: Vec<(String, super::node::Pos)> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let label = item
+            .get("id")
+            .and_then(Node::as_str)
+            .map(|id| format!("step `{id}`"))
+            .unwrap_or_else(|| format!("step #{}", index + 1));
+        if let Some(step) = step(item, &label, diags) {
+            if let Some((_, first)) = ids.iter().find(|(id, _)| *id == step.id) {
+                let pos = item.get("id").map(|n| n.pos).unwrap_or(item.pos);
+                diags.push(
+                    pos,
+                    format!("{label}: duplicate step id (first defined at line {})", first.line),
+                );
+            } else {
+                ids.push((step.id.clone(), item.get("id").map(|n| n.pos).unwrap_or(item.pos)));
+            }
+            out.push(step);
+        }
+    }
+    super::graph::check(&out, items, diags);
+    out
+}
+
+fn step(node: &Node, label: &str, diags: &mut Diagnostics) -> Option<Step> {
+    let mut f = Fields::new(node, label.to_string(), diags)?;
+    let id = f.required_str("id", " (lowercase letters, digits, `-` and `_`)");
+    let id_pos = f.node("id").map(|n| n.pos).unwrap_or(node.pos);
+    if let Some(id) = &id {
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            f.error(
+                id_pos,
+                format!("id `{id}` may only use lowercase letters, digits, `-` and `_`"),
+            );
+        }
+    }
+    let kind_text = f.required_str("kind", &format!(" (one of {})", StepKind::names().join(", ")));
+    let kind_pos = f.node("kind").map(|n| n.pos).unwrap_or(node.pos);
+    let kind = kind_text.and_then(|k| match StepKind::from_name(&k) {
+        Some(kind) => Some(kind),
+        None => {
+            let hint = did_you_mean(&k, StepKind::names().iter().copied());
+            f.error(
+                kind_pos,
+                format!(
+                    "unknown step kind `{k}`{hint}; available kinds: {}",
+                    StepKind::names().join(", ")
+                ),
+            );
+            None
+        }
+    });
+    let needs = f.optional_str_list("needs").unwrap_or_default();
+    let retries = f.optional_int("retries", 0, 100).unwrap_or(0) as u32;
+    let timeout = f
+        .optional_int("timeout-secs", 1, 7 * 24 * 3600)
+        .map(|s| Duration::from_secs(s as u64));
+    let with_node = f.node("with");
+    f.finish();
+
+    let empty = Node::new(Value::Map(Vec::new()), node.pos);
+    let with_node = with_node.unwrap_or(&empty);
+    let kind = kind?;
+    let params = {
+        let mut wf = Fields::new(with_node, format!("{label} `with`"), diags)?;
+        let params = steps::parse_params(kind, &mut wf);
+        wf.finish();
+        params
+    };
+    Some(Step {
+        id: id?,
+        kind,
+        needs,
+        retries,
+        timeout,
+        params: params?,
+        with: with_node.to_json(),
+    })
+}

@@ -1,0 +1,216 @@
+//! Reads for `runs list` and `runs show`, shaped as the documented JSON contract.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Registry, RegistryError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub experiment: String,
+    pub pipeline: String,
+    pub status: String,
+    pub trigger: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub cached: bool,
+    pub attempts: i64,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactView {
+    pub step: String,
+    pub name: String,
+    pub uri: String,
+    pub sha256: String,
+    pub bytes: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub pipeline_file: String,
+    pub pipeline_hash: String,
+    pub git_commit: Option<String>,
+    pub pmflow_version: String,
+    pub error: Option<String>,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// name -> last value (by step index, then time).
+    pub metrics: serde_json::Map<String, serde_json::Value>,
+    pub tags: serde_json::Map<String, serde_json::Value>,
+    pub steps: Vec<StepView>,
+    pub artifacts: Vec<ArtifactView>,
+}
+
+fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RunSummary, sqlx::Error> {
+    Ok(RunSummary {
+        id: row.try_get("id")?,
+        experiment: row.try_get("experiment")?,
+        pipeline: row.try_get("pipeline")?,
+        status: row.try_get("status")?,
+        trigger: row.try_get("trigger")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+    })
+}
+
+impl Registry {
+    /// Runs, newest first, optionally of one experiment.
+    pub async fn list_runs(&self, experiment: Option<&str>, limit: i64) -> Result<Vec<RunSummary>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at
+             FROM runs r JOIN experiments e ON e.id = r.experiment_id
+             WHERE (?1 IS NULL OR e.name = ?1)
+             ORDER BY r.started_at DESC, r.id DESC LIMIT ?2",
+        )
+        .bind(experiment)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(summary).collect::<Result<_, _>>()?)
+    }
+
+    /// A full id, a unique id prefix, or `latest`.
+    pub async fn resolve_run(&self, spec: &str) -> Result<String, RegistryError> {
+        if spec == "latest" {
+            let id: Option<String> =
+                sqlx::query_scalar("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+            return id.ok_or_else(|| {
+                RegistryError::NotFound("no runs recorded yet; start one with `pmflow run PIPELINE`".into())
+            });
+        }
+        if spec.is_empty() || !spec.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(RegistryError::NotFound(format!(
+                "`{spec}` is not a run id; give an id, a unique id prefix, or `latest`"
+            )));
+        }
+        let pattern = format!("{}%", spec.replace('-', "").to_ascii_lowercase());
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id LIKE ? ORDER BY id LIMIT 3")
+            .bind(&pattern)
+            .fetch_all(&self.pool)
+            .await?;
+        match ids.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(RegistryError::NotFound(format!(
+                "no run matches `{spec}`; `pmflow runs list` shows the ids"
+            ))),
+            _ => Err(RegistryError::NotFound(format!(
+                "`{spec}` matches several runs ({}, ...); give more characters",
+                ids.join(", ")
+            ))),
+        }
+    }
+
+    pub async fn show_run(&self, id: &str) -> Result<RunDetail, RegistryError> {
+        let row = sqlx::query(
+            "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at,
+                    r.pipeline_file, r.pipeline_hash, r.git_commit, r.pmflow_version, r.error
+             FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(format!("no run `{id}`")))?;
+
+        let mut params = serde_json::Map::new();
+        for r in sqlx::query("SELECT key, value FROM params WHERE run_id = ? ORDER BY key")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let value: String = r.try_get("value")?;
+            params.insert(
+                r.try_get("key")?,
+                serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value)),
+            );
+        }
+        let mut metrics = serde_json::Map::new();
+        let metric_rows = sqlx::query(
+            "SELECT step_id || '.' || key AS name, value FROM metrics WHERE run_id = ? ORDER BY name, step, time_ms, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in metric_rows {
+            let value: f64 = r.try_get("value")?;
+            metrics.insert(
+                r.try_get("name")?,
+                serde_json::Number::from_f64(value).map(Into::into).unwrap_or_default(),
+            );
+        }
+        let mut tags = serde_json::Map::new();
+        for r in sqlx::query("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let value: String = r.try_get("value")?;
+            tags.insert(r.try_get("key")?, value.into());
+        }
+        let steps = sqlx::query(
+            "SELECT step_id, kind, status, cached, attempts, duration_ms, error FROM step_runs WHERE run_id = ? ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StepView {
+                id: r.try_get("step_id")?,
+                kind: r.try_get("kind")?,
+                status: r.try_get("status")?,
+                cached: r.try_get("cached")?,
+                attempts: r.try_get("attempts")?,
+                duration_ms: r.try_get("duration_ms")?,
+                error: r.try_get("error")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let artifacts = sqlx::query(
+            "SELECT a.step_id, a.name, a.uri, a.sha256, a.bytes FROM artifacts a
+             LEFT JOIN step_runs s ON s.run_id = a.run_id AND s.step_id = a.step_id
+             WHERE a.run_id = ? ORDER BY s.position, a.name",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ArtifactView {
+                step: r.try_get("step_id")?,
+                name: r.try_get("name")?,
+                uri: r.try_get("uri")?,
+                sha256: r.try_get("sha256")?,
+                bytes: r.try_get("bytes")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+
+        Ok(RunDetail {
+            summary: summary(&row)?,
+            pipeline_file: row.try_get("pipeline_file")?,
+            pipeline_hash: row.try_get("pipeline_hash")?,
+            git_commit: row.try_get("git_commit")?,
+            pmflow_version: row.try_get("pmflow_version")?,
+            error: row.try_get("error")?,
+            params,
+            metrics,
+            tags,
+            steps,
+            artifacts,
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Writes: runs, step runs, params (immutable), metrics (append-only, batched), artifacts.
+
+use super::{now_text, Registry, RegistryError};
+use crate::artifacts::StoredArtifact;
+
+/// A run about to start.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: String,
+    pub experiment: String,
+    pub pipeline: String,
+    pub pipeline_file: String,
+    pub pipeline_text: String,
+    pub pipeline_hash: String,
+    pub git_commit: Option<String>,
+    pub trigger: &'static str,
+    /// (step id, kind) in execution order.
+    pub steps: Vec<(String, String)>,
+    pub params: Vec<(String, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    pub step_id: String,
+    pub key: String,
+    pub value: f64,
+    pub step: i64,
+    pub time_ms: i64,
+}
+
+impl Registry {
+    /// Records a new run as `running`, its steps as `pending` and its params, in one transaction.
+    pub async fn create_run(&self, run: &NewRun) -> Result<(), RegistryError> {
+        let now = now_text();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO experiments (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+            .bind(&run.experiment)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO runs (id, experiment_id, pipeline, pipeline_file, pipeline_text, pipeline_hash, git_commit,
+                               status, trigger, started_at, pmflow_version, host, pid, heartbeat_at)
+             VALUES (?, (SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.experiment)
+        .bind(&run.pipeline)
+        .bind(&run.pipeline_file)
+        .bind(&run.pipeline_text)
+        .bind(&run.pipeline_hash)
+        .bind(&run.git_commit)
+        .bind(run.trigger)
+        .bind(&now)
+        .bind(env!("CARGO_PKG_VERSION"))
+        .bind(gethostname::gethostname().to_string_lossy().into_owned())
+        .bind(std::process::id() as i64)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        for (position, (step_id, kind)) in run.steps.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO step_runs (run_id, step_id, kind, position, status) VALUES (?, ?, ?, ?, 'pending')",
+            )
+            .bind(&run.id)
+            .bind(step_id)
+            .bind(kind)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (key, value) in &run.params {
+            sqlx::query("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)")
+                .bind(&run.id)
+                .bind(key)
+                .bind(value.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn finish_run(&self, run_id: &str, status: &str, error: Option<&str>) -> Result<(), RegistryError> {
+        sqlx::query("UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?")
+            .bind(status)
+            .bind(now_text())
+            .bind(error)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn step_started(&self, run_id: &str, step_id: &str, attempt: u32) -> Result<(), RegistryError> {
+        sqlx::query(
+            "UPDATE step_runs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?), error = NULL
+             WHERE run_id = ? AND step_id = ?",
+        )
+        .bind(attempt as i64)
+        .bind(now_text())
+        .bind(run_id)
+        .bind(step_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn step_finished(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        status: &str,
+        cached: bool,
+        duration_ms: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), RegistryError> {
+        sqlx::query(
+            "UPDATE step_runs SET status = ?, cached = ?, ended_at = ?, duration_ms = ?, error = ?
+             WHERE run_id = ? AND step_id = ?",
+        )
+        .bind(status)
+        .bind(cached)
+        .bind(now_text())
+        .bind(duration_ms)
+        .bind(error)
+        .bind(run_id)
+        .bind(step_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends many metric points in one transaction (one fsync, not one per point).
+    pub async fn log_metrics(&self, run_id: &str, points: &[MetricPoint]) -> Result<(), RegistryError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for p in points {
+            sqlx::query("INSERT INTO metrics (run_id, step_id, key, value, step, time_ms) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(run_id)
+                .bind(&p.step_id)
+                .bind(&p.key)
+                .bind(p.value)
+                .bind(p.step)
+                .bind(p.time_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn log_artifact(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        name: &str,
+        a: &StoredArtifact,
+    ) -> Result<(), RegistryError> {
+        sqlx::query(
+            "INSERT INTO artifacts (run_id, step_id, name, uri, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(run_id, step_id, name) DO UPDATE SET uri = excluded.uri, sha256 = excluded.sha256,
+                 bytes = excluded.bytes, created_at = excluded.created_at",
+        )
+        .bind(run_id)
+        .bind(step_id)
+        .bind(name)
+        .bind(&a.uri)
+        .bind(&a.sha256)
+        .bind(a.bytes as i64)
+        .bind(now_text())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<(), RegistryError> {
+        sqlx::query("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value")
+            .bind(run_id)
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

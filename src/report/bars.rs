@@ -1,0 +1,137 @@
+//! indicatif bars for a terminal: one for the run, one spinner or bar per running step.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::{format_duration, Reporter};
+use crate::exec::events::{Event, StepStatus};
+
+pub struct Bars {
+    multi: MultiProgress,
+    run: Option<ProgressBar>,
+    steps: HashMap<String, ProgressBar>,
+}
+
+impl Bars {
+    pub fn new() -> Self {
+        Bars {
+            multi: MultiProgress::new(),
+            run: None,
+            steps: HashMap::new(),
+        }
+    }
+
+    fn println(&self, text: String) {
+        // Printing through MultiProgress keeps lines above the bars instead of tearing them.
+        let _ = self.multi.println(text);
+    }
+}
+
+fn step_style() -> ProgressStyle {
+    ProgressStyle::with_template("  {spinner} {prefix:<14} {wide_msg} {elapsed:>5}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn step_bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("  {spinner} {prefix:<14} [{bar:30}] {pos}/{len} {wide_msg} {elapsed:>5}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+impl Reporter for Bars {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                run_id,
+                pipeline,
+                steps,
+                artifacts,
+                ..
+            } => {
+                self.println(format!("run {run_id} of `{pipeline}` -> {artifacts}"));
+                let bar = self.multi.add(ProgressBar::new(steps.len() as u64));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>4} [{bar:30}] {pos}/{len} steps {elapsed:>5}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix("run");
+                self.run = Some(bar);
+            }
+            Event::StepStarted { step, attempt, of } => {
+                let bar = self.steps.entry(step.clone()).or_insert_with(|| {
+                    let bar = self.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(step_style());
+                    bar.set_prefix(step.clone());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                bar.set_message(if *of > 1 {
+                    format!("attempt {attempt}/{of}")
+                } else {
+                    String::new()
+                });
+            }
+            Event::StepProgress {
+                step,
+                done,
+                total,
+                message,
+            } => {
+                if let Some(bar) = self.steps.get(step) {
+                    if bar.length() != Some(*total) {
+                        bar.set_style(step_bar_style());
+                        bar.set_length(*total);
+                    }
+                    bar.set_position(*done);
+                    bar.set_message(message.clone());
+                }
+            }
+            Event::StepRetrying { step, attempt, error } => {
+                self.println(format!("{step}: attempt {attempt} failed, retrying: {error}"))
+            }
+            Event::Warning { step, message } => self.println(format!("{step}: warning: {message}")),
+            Event::StepFinished {
+                step,
+                status,
+                duration,
+                error,
+            } => {
+                if let Some(bar) = self.steps.remove(step) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                let mark = match status {
+                    StepStatus::Succeeded => "ok",
+                    StepStatus::Failed => "FAILED",
+                    StepStatus::Skipped => "skipped",
+                    StepStatus::Interrupted => "interrupted",
+                };
+                let detail = match (status, error) {
+                    (StepStatus::Succeeded, _) => format_duration(*duration),
+                    (_, Some(e)) => e.clone(),
+                    _ => String::new(),
+                };
+                self.println(format!("  {mark:>11} {step:<14} {detail}"));
+                if let Some(run) = &self.run {
+                    run.inc(1);
+                }
+            }
+            Event::RunFinished { .. } => {
+                if let Some(run) = self.run.take() {
+                    run.finish_and_clear();
+                }
+            }
+            Event::Metric { .. } | Event::Artifact { .. } => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        for (_, bar) in self.steps.drain() {
+            bar.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+}

@@ -1,0 +1,74 @@
+//! One line per event on stderr, for logs and CI where bars would be noise.
+
+use std::time::Instant;
+
+use super::{format_duration, Reporter};
+use crate::exec::events::{Event, StepStatus};
+
+pub struct Plain {
+    started: Instant,
+    quiet: bool,
+}
+
+impl Plain {
+    pub fn new(quiet: bool) -> Self {
+        Plain {
+            started: Instant::now(),
+            quiet,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        eprintln!("[{:>8}] {text}", format_duration(self.started.elapsed()));
+    }
+}
+
+impl Reporter for Plain {
+    fn on_event(&mut self, event: &Event) {
+        if self.quiet && !matches!(event, Event::Warning { .. }) {
+            return;
+        }
+        match event {
+            Event::RunStarted {
+                run_id,
+                pipeline,
+                steps,
+                artifacts,
+                registry,
+            } => self.line(&format!(
+                "run {run_id} of `{pipeline}`: {} steps; artifacts {artifacts}; registry {registry}",
+                steps.len()
+            )),
+            Event::StepStarted { step, attempt, of } if *of > 1 => {
+                self.line(&format!("{step}: started (attempt {attempt} of {of})"))
+            }
+            Event::StepStarted { step, .. } => self.line(&format!("{step}: started")),
+            Event::StepRetrying { step, attempt, error } => {
+                self.line(&format!("{step}: attempt {attempt} failed, retrying: {error}"))
+            }
+            Event::StepProgress {
+                step,
+                done,
+                total,
+                message,
+            } => self.line(&format!("{step}: {done}/{total} {message}")),
+            Event::Warning { step, message } => self.line(&format!("{step}: warning: {message}")),
+            Event::Metric { .. } | Event::Artifact { .. } => {}
+            Event::StepFinished {
+                step,
+                status,
+                duration,
+                error,
+            } => match (status, error) {
+                (StepStatus::Succeeded, _) => {
+                    self.line(&format!("{step}: succeeded in {}", format_duration(*duration)))
+                }
+                (s, Some(e)) => self.line(&format!("{step}: {}: {e}", s.as_str())),
+                (s, None) => self.line(&format!("{step}: {}", s.as_str())),
+            },
+            Event::RunFinished { status, duration, .. } => {
+                self.line(&format!("run {} in {}", status.as_str(), format_duration(*duration)))
+            }
+        }
+    }
+}

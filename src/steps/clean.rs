@@ -1,0 +1,412 @@
+//! `clean`: sort by entity and time, drop exact duplicates, impute gaps per entity, and find
+//! outliers (report, clip or drop). Every change is counted and logged as a metric.
+
+use polars::prelude::*;
+
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::ml::impute::{count_missing, impute, ImputeMethod};
+use crate::ml::outliers::{clip, fences, outlier_indices, OutlierRule};
+use crate::pipeline::fields::Fields;
+use crate::pipeline::node::Value;
+use crate::table::{numeric_features, Roles, Table};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanParams {
+    pub sort: bool,
+    pub dedupe: bool,
+    /// Method for every feature column, overridden per column.
+    pub impute: Option<ImputeMethod>,
+    pub impute_columns: Vec<(String, Option<ImputeMethod>)>,
+    /// Columns to impute and check; default: every numeric column that is not a role.
+    pub columns: Option<Vec<String>>,
+    pub outliers: Option<Outliers>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outliers {
+    pub rule: OutlierRule,
+    pub action: OutlierAction,
+    pub per_entity: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutlierAction {
+    Report,
+    Clip,
+    Drop,
+}
+
+const METHODS: &[&str] = &["none", "ffill", "bfill", "mean", "median", "interpolate"];
+
+fn method(name: &str) -> Option<ImputeMethod> {
+    match name {
+        "ffill" => Some(ImputeMethod::Ffill),
+        "bfill" => Some(ImputeMethod::Bfill),
+        "mean" => Some(ImputeMethod::Mean),
+        "median" => Some(ImputeMethod::Median),
+        "interpolate" => Some(ImputeMethod::Interpolate),
+        _ => None,
+    }
+}
+
+pub fn parse(f: &mut Fields) -> Option<CleanParams> {
+    let sort = f.optional_bool("sort").unwrap_or(true);
+    let dedupe = f.optional_bool("dedupe").unwrap_or(true);
+    let columns = f.optional_str_list("columns");
+    let mut impute_all = None;
+    let mut impute_columns = Vec::new();
+    if let Some(node) = f.node("impute") {
+        match &node.value {
+            Value::Map(entries) => {
+                for (key, value) in entries {
+                    if let Some(m) = f.expect_choice(&format!("impute.{}", key.name), value, METHODS) {
+                        impute_columns.push((key.name.clone(), method(m)));
+                    }
+                }
+            }
+            _ => impute_all = f.expect_choice("impute", node, METHODS).and_then(method),
+        }
+    }
+    let outliers = f.node("outliers").and_then(|node| {
+        if node.as_str() == Some("none") {
+            return None;
+        }
+        let context = format!("{} `outliers`", f.context());
+        let mut o = Fields::new(node, context, f.diags)?;
+        let kind = o.optional_choice("method", &["iqr", "zscore"]).unwrap_or("iqr");
+        let factor = o.optional_f64("factor", 0.0, 100.0).unwrap_or(1.5);
+        let threshold = o.optional_f64("threshold", 0.0, 100.0).unwrap_or(3.0);
+        let action = match o.optional_choice("action", &["report", "clip", "drop"]) {
+            Some("clip") => OutlierAction::Clip,
+            Some("drop") => OutlierAction::Drop,
+            _ => OutlierAction::Report,
+        };
+        let per_entity = o.optional_bool("per-entity").unwrap_or(false);
+        o.finish();
+        let rule = if kind == "iqr" {
+            OutlierRule::Iqr { factor }
+        } else {
+            OutlierRule::ZScore { threshold }
+        };
+        Some(Outliers {
+            rule,
+            action,
+            per_entity,
+        })
+    });
+    Some(CleanParams {
+        sort,
+        dedupe,
+        impute: impute_all,
+        impute_columns,
+        columns,
+        outliers,
+    })
+}
+
+pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let Table { mut frame, roles } = ctx.take_single_input()?;
+    let rows_in = frame.height();
+    ctx.metric("rows_in", rows_in as f64);
+
+    let mut sort_keys: Vec<PlSmallStr> = Vec::new();
+    if let Some(e) = &roles.entity {
+        sort_keys.push(e.as_str().into());
+    }
+    if let Some(t) = &roles.timestamp {
+        sort_keys.push(t.as_str().into());
+    }
+    if p.sort && !sort_keys.is_empty() {
+        frame = frame.sort(sort_keys, SortMultipleOptions::default().with_maintain_order(true))?;
+    } else if p.sort {
+        ctx.warn("no `timestamp` or `entity` declared by `load`: rows keep their file order");
+    }
+    if p.dedupe {
+        frame = frame.unique_stable(None, UniqueKeepStrategy::First, None)?;
+        ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
+    }
+
+    let columns = target_columns(p, &frame, &roles)?;
+    let groups = entity_groups(&frame, roles.entity.as_deref())?;
+    let mut report = serde_json::Map::new();
+    let mut drop_rows = vec![false; frame.height()];
+    for name in &columns {
+        let method = p
+            .impute_columns
+            .iter()
+            .find(|(c, _)| c == name)
+            .map(|(_, m)| *m)
+            .unwrap_or(p.impute);
+        let original = frame.column(name)?.clone();
+        let mut values = to_f64(&original, name)?;
+        let missing_before = count_missing(&values);
+        let imputed = match method {
+            Some(m) => groups.iter().map(|r| impute(&mut values[r.clone()], m)).sum(),
+            None => 0,
+        };
+        let mut entry = serde_json::json!({ "missing": missing_before, "imputed": imputed, "missing_after": count_missing(&values) });
+        ctx.metric(format!("imputed.{name}"), imputed as f64);
+        if let Some(o) = &p.outliers {
+            let ranges = if o.per_entity {
+                groups.clone()
+            } else {
+                vec![0..values.len()]
+            };
+            let (mut found, mut clipped) = (0usize, 0usize);
+            for range in ranges {
+                let Some(fence) = fences(&values[range.clone()], o.rule) else {
+                    continue;
+                };
+                let idx = outlier_indices(&values[range.clone()], &fence);
+                found += idx.len();
+                match o.action {
+                    OutlierAction::Report => {}
+                    OutlierAction::Clip => clipped += clip(&mut values[range.clone()], &fence),
+                    OutlierAction::Drop => idx.iter().for_each(|i| drop_rows[range.start + i] = true),
+                }
+                if !o.per_entity {
+                    entry["fences"] = serde_json::json!([fence.low, fence.high]);
+                }
+            }
+            entry["outliers"] = found.into();
+            ctx.metric(format!("outliers.{name}"), found as f64);
+            if o.action == OutlierAction::Clip {
+                entry["clipped"] = clipped.into();
+                ctx.metric(format!("clipped.{name}"), clipped as f64);
+            }
+        }
+        let changed = imputed > 0 || entry.get("clipped").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0;
+        if changed {
+            let opt: Vec<Option<f64>> = values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
+            frame.replace(name, Column::new(name.as_str().into(), opt))?;
+        }
+        report.insert(name.clone(), entry);
+    }
+    let dropped = drop_rows.iter().filter(|d| **d).count();
+    if dropped > 0 {
+        let keep: BooleanChunked = drop_rows.iter().map(|d| !d).collect();
+        frame = frame.filter(&keep)?;
+    }
+    if p.outliers.as_ref().is_some_and(|o| o.action == OutlierAction::Drop) {
+        ctx.metric("outlier_rows_dropped", dropped as f64);
+    }
+    ctx.metric("rows_out", frame.height() as f64);
+    if frame.height() == 0 {
+        return Err(StepError::new(
+            "no rows are left after cleaning; loosen `outliers` or check the input",
+        ));
+    }
+    let summary = serde_json::json!({
+        "rows_in": rows_in,
+        "rows_out": frame.height(),
+        "outlier_rows_dropped": dropped,
+        "columns": report,
+    });
+    Ok(StepOutput {
+        tables: vec![("frame".into(), Table { frame, roles })],
+        reports: vec![("clean_report".into(), summary)],
+    })
+}
+
+/// The feature columns to clean: those listed under `columns` (checked), else every numeric
+/// non-role column.
+fn target_columns(p: &CleanParams, frame: &DataFrame, roles: &Roles) -> Result<Vec<String>, StepError> {
+    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+    let requested: Vec<String> = match &p.columns {
+        Some(c) => c.clone(),
+        None => numeric_features(frame, roles),
+    };
+    for c in requested.iter().chain(p.impute_columns.iter().map(|(c, _)| c)) {
+        if !names.contains(c) {
+            let hint = crate::pipeline::diagnostic::did_you_mean(c, names.iter().map(String::as_str));
+            return Err(StepError::new(format!(
+                "column `{c}` is not in the input{hint}; columns are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    let mut out = requested;
+    for (c, _) in &p.impute_columns {
+        if !out.contains(c) {
+            out.push(c.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn to_f64(column: &Column, name: &str) -> Result<Vec<f64>, StepError> {
+    if !column.dtype().is_primitive_numeric() {
+        return Err(StepError::new(format!(
+            "column `{name}` is {}, not numeric; it cannot be imputed or checked for outliers",
+            column.dtype()
+        )));
+    }
+    let cast = column.cast(&DataType::Float64)?;
+    Ok(cast.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+/// Row ranges of consecutive rows with the same entity (the frame is sorted by entity).
+fn entity_groups(frame: &DataFrame, entity: Option<&str>) -> Result<Vec<std::ops::Range<usize>>, StepError> {
+    let n = frame.height();
+    let Some(entity) = entity else { return Ok(vec![0..n]) };
+    let keys = frame.column(entity)?.cast(&DataType::String)?;
+    let keys = keys.str()?;
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for i in 1..n {
+        if keys.get(i) != keys.get(i - 1) {
+            groups.push(start..i);
+            start = i;
+        }
+    }
+    if n > 0 {
+        groups.push(start..n);
+    }
+    Ok(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::context::drain_metrics;
+
+    /// Two machines written out of order, one repeated row, gaps at the start, middle and end.
+    fn table() -> Table {
+        let frame = df!(
+            "machine" => ["B", "A", "A", "A", "B", "A", "B", "A"],
+            "t" => [2i64, 1, 2, 3, 1, 3, 3, 4],
+            "x" => [Some(10.0), Some(1.0), None, Some(3.0), None, Some(3.0), Some(20.0), None],
+        )
+        .unwrap();
+        Table {
+            frame,
+            roles: Roles {
+                timestamp: Some("t".into()),
+                entity: Some("machine".into()),
+                label: None,
+            },
+        }
+    }
+
+    fn params(impute: Option<ImputeMethod>) -> CleanParams {
+        CleanParams {
+            sort: true,
+            dedupe: true,
+            impute,
+            impute_columns: Vec::new(),
+            columns: None,
+            outliers: None,
+        }
+    }
+
+    fn clean(p: &CleanParams, t: Table) -> (DataFrame, Vec<(String, f64)>) {
+        let (mut ctx, mut rx) = StepContext::detached(std::path::Path::new("."), vec![("load/frame".into(), t)]);
+        let out = run(p, &mut ctx).unwrap();
+        (out.tables.into_iter().next().unwrap().1.frame, drain_metrics(&mut rx))
+    }
+
+    fn x(frame: &DataFrame) -> Vec<Option<f64>> {
+        frame.column("x").unwrap().f64().unwrap().iter().collect()
+    }
+
+    // Expected values worked out by hand. Sorted by (machine, t) and deduplicated:
+    //   A: t=1..4, x = [1, -, 3, -]     B: t=1..3, x = [-, 10, 20]
+    #[test]
+    fn sorts_dedupes_and_ffills_within_each_machine() {
+        let (frame, metrics) = clean(&params(Some(ImputeMethod::Ffill)), table());
+        let machines: Vec<&str> = frame
+            .column("machine")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(machines, ["A", "A", "A", "A", "B", "B", "B"]);
+        // B's first value stays missing: a forward fill must not carry A's last value into B.
+        assert_eq!(
+            x(&frame),
+            [Some(1.0), Some(1.0), Some(3.0), Some(3.0), None, Some(10.0), Some(20.0)]
+        );
+        assert!(metrics.contains(&("duplicates_dropped".into(), 1.0)));
+        assert!(metrics.contains(&("imputed.x".into(), 2.0)));
+        assert!(metrics.contains(&("rows_out".into(), 7.0)));
+    }
+
+    #[test]
+    fn interpolate_and_mean_are_per_machine() {
+        let (frame, _) = clean(&params(Some(ImputeMethod::Interpolate)), table());
+        // A: 2 between 1 and 3; the trailing gap takes the last value (pandas' interpolate).
+        assert_eq!(
+            x(&frame),
+            [Some(1.0), Some(2.0), Some(3.0), Some(3.0), None, Some(10.0), Some(20.0)]
+        );
+        let (frame, _) = clean(&params(Some(ImputeMethod::Mean)), table());
+        // A's mean is (1 + 3) / 2 = 2; B's is (10 + 20) / 2 = 15.
+        assert_eq!(
+            x(&frame),
+            [
+                Some(1.0),
+                Some(2.0),
+                Some(3.0),
+                Some(2.0),
+                Some(15.0),
+                Some(10.0),
+                Some(20.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn iqr_outliers_report_clip_or_drop() {
+        let frame = df!("t" => [1i64, 2, 3, 4, 5], "y" => [1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
+        let t = Table {
+            frame,
+            roles: Roles {
+                timestamp: Some("t".into()),
+                ..Roles::default()
+            },
+        };
+        // numpy.percentile([1,2,3,4,100], [25, 75]) = [2, 4]; IQR 2; fences 2-3 = -1 and 4+3 = 7.
+        let with = |action| CleanParams {
+            outliers: Some(Outliers {
+                rule: OutlierRule::Iqr { factor: 1.5 },
+                action,
+                per_entity: false,
+            }),
+            ..params(None)
+        };
+        let col = |f: &DataFrame| {
+            f.column("y")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .iter()
+                .flatten()
+                .collect::<Vec<_>>()
+        };
+        let (frame, metrics) = clean(&with(OutlierAction::Report), t.clone());
+        assert_eq!(col(&frame), [1.0, 2.0, 3.0, 4.0, 100.0]);
+        assert!(metrics.contains(&("outliers.y".into(), 1.0)));
+        let (frame, metrics) = clean(&with(OutlierAction::Clip), t.clone());
+        assert_eq!(col(&frame), [1.0, 2.0, 3.0, 4.0, 7.0]);
+        assert!(metrics.contains(&("clipped.y".into(), 1.0)));
+        let (frame, metrics) = clean(&with(OutlierAction::Drop), t);
+        assert_eq!(col(&frame), [1.0, 2.0, 3.0, 4.0]);
+        assert!(metrics.contains(&("outlier_rows_dropped".into(), 1.0)));
+    }
+
+    #[test]
+    fn unknown_column_is_named_with_a_suggestion() {
+        let p = CleanParams {
+            columns: Some(vec!["xx".into()]),
+            ..params(None)
+        };
+        let (mut ctx, _rx) = StepContext::detached(std::path::Path::new("."), vec![("load/frame".into(), table())]);
+        let err = run(&p, &mut ctx).err().unwrap().0;
+        assert!(
+            err.contains("column `xx` is not in the input (did you mean `x`?)"),
+            "{err}"
+        );
+    }
+}

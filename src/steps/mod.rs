@@ -1,0 +1,52 @@
+//! Built-in step kinds: a closed enum, one file per kind, one dispatch for parsing and running.
+
+pub mod clean;
+pub mod load;
+
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::pipeline::fields::Fields;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Load,
+    Clean,
+}
+
+const ALL: &[(StepKind, &str)] = &[(StepKind::Load, "load"), (StepKind::Clean, "clean")];
+
+impl StepKind {
+    pub fn names() -> Vec<&'static str> {
+        ALL.iter().map(|(_, n)| *n).collect()
+    }
+
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+    }
+
+    pub fn name(self) -> &'static str {
+        ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("?")
+    }
+}
+
+/// A step's validated `with:` parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepParams {
+    Load(load::LoadParams),
+    Clean(clean::CleanParams),
+}
+
+/// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
+pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
+    match kind {
+        StepKind::Load => load::parse(with).map(StepParams::Load),
+        StepKind::Clean => clean::parse(with).map(StepParams::Clean),
+    }
+}
+
+/// Runs one step to completion on the calling thread.
+pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    match params {
+        StepParams::Load(p) => load::run(p, ctx),
+        StepParams::Clean(p) => clean::run(p, ctx),
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration suite: drives the real `pmflow` binary against real files, a real
+//! SQLite registry and a real artifact folder in a temporary project.
+
+mod support;
+
+mod registry_contract;
+mod run;
+mod validate;

@@ -1,0 +1,81 @@
+//! A temporary pmflow project (pipelines/, data/) and helpers to run the binary in it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// An empty project with `pipelines/` and `data/sensors.csv` (the shipped sample).
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::copy(repo().join("data/sensors.csv"), dir.path().join("data/sensors.csv")).unwrap();
+        Project { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `pmflow ARGS...` run in the project root, with plain progress lines.
+    pub fn pmflow(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("pmflow").expect("pmflow binary");
+        cmd.current_dir(self.root())
+            .env("CI", "1")
+            .env_remove("PMFLOW_REGISTRY")
+            .args(args);
+        cmd
+    }
+
+    /// Runs `pmflow ARGS...` and returns (exit code, stdout, stderr).
+    pub fn output(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.pmflow(args).output().expect("run pmflow");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `runs show RUN --format json`, parsed.
+    pub fn show(&self, run: &str) -> serde_json::Value {
+        let (code, out, err) = self.output(&["runs", "show", run, "--format", "json"]);
+        assert_eq!(code, 0, "runs show failed: {err}");
+        serde_json::from_str(&out).expect("runs show prints JSON")
+    }
+}
+
+/// The repository root (for shipped data files).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The sample pipeline used by most run tests: load -> clean on data/sensors.csv.
+pub const SAMPLE: &str = r#"name: pump-failure
+experiment: pumps
+params:
+  seed: 42
+  method: interpolate
+steps:
+  - id: load
+    kind: load
+    with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}
+  - id: clean
+    kind: clean
+    needs: [load]
+    with:
+      impute: ${params.method}
+      outliers: {method: iqr, factor: 3.0, action: clip}
+"#;
