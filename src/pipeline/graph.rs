@@ -6,7 +6,12 @@ use super::node::{Node, Pos, Value};
 
 /// Reports `needs` that name no step and every cycle. `items` are the step nodes, for positions.
 pub fn check(steps: &[Step], items: &[Node], diags: &mut Diagnostics) {
-    let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    // Ids of every step written in the file, including steps that failed validation, so a
+    // typo in one step does not make `needs` pointing at it look unknown too.
+    let ids: Vec<&str> = items
+        .iter()
+        .filter_map(|n| n.get("id").and_then(Node::as_str))
+        .collect();
     for step in steps {
         for need in &step.needs {
             let pos = need_pos(items, &step.id, need);

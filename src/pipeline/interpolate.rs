@@ -18,26 +18,36 @@ pub fn resolve(doc: &mut Node, diags: &mut Diagnostics) {
         return;
     };
     for step in steps {
+        let label = match step.get("id").and_then(Node::as_str) {
+            Some(id) => format!("step `{id}` `with`"),
+            None => "step `with`".to_string(),
+        };
         if let Some(with) = step.get_mut("with") {
-            walk(with, params.as_ref(), diags);
+            walk(with, &label, params.as_ref(), diags);
         }
     }
 }
 
-fn walk(node: &mut Node, params: Option<&Node>, diags: &mut Diagnostics) {
+fn walk(node: &mut Node, label: &str, params: Option<&Node>, diags: &mut Diagnostics) {
     match &mut node.value {
         Value::Str(s) if s.contains("${") => {
-            if let Some(v) = substitute(s, node.pos, params, diags) {
+            if let Some(v) = substitute(s, label, node.pos, params, diags) {
                 node.value = v;
             }
         }
-        Value::Seq(items) => items.iter_mut().for_each(|n| walk(n, params, diags)),
-        Value::Map(entries) => entries.iter_mut().for_each(|(_, n)| walk(n, params, diags)),
+        Value::Seq(items) => items.iter_mut().for_each(|n| walk(n, label, params, diags)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(_, n)| walk(n, label, params, diags)),
         _ => {}
     }
 }
 
-fn substitute(text: &str, pos: super::node::Pos, params: Option<&Node>, diags: &mut Diagnostics) -> Option<Value> {
+fn substitute(
+    text: &str,
+    label: &str,
+    pos: super::node::Pos,
+    params: Option<&Node>,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
     let mut out = String::new();
     let mut rest = text;
     let mut whole: Option<Value> = None;
@@ -59,7 +69,10 @@ fn substitute(text: &str, pos: super::node::Pos, params: Option<&Node>, diags: &
             } else {
                 format!("defined: {}", names.join(", "))
             };
-            diags.push(pos, format!("undefined parameter `{reference}`{hint}; {known}"));
+            diags.push(
+                pos,
+                format!("{label}: undefined parameter `{reference}`{hint}; {known}"),
+            );
             None
         })?;
         if start == 0 && start + len + 1 == rest.len() && out.is_empty() {

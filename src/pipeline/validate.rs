@@ -17,8 +17,8 @@ pub const DEFAULT_ARTIFACTS: &str = "file://artifacts";
 pub fn validate(doc: &Node, source: Source, diags: &mut Diagnostics) -> Option<Pipeline> {
     let mut top = Fields::new(doc, "pipeline", diags)?;
     let name = top.required_str("name", " (a short name such as `pump-failure`)");
-    if let Some(n) = &name {
-        check_name(&mut top, "name", n);
+    if let (Some(n), Some(node)) = (&name, doc.get("name")) {
+        check_name(&mut top, node.pos, n);
     }
     let experiment = top.optional_str("experiment");
     let params = top
@@ -55,15 +55,14 @@ pub fn validate(doc: &Node, source: Source, diags: &mut Diagnostics) -> Option<P
     })
 }
 
-fn check_name(fields: &mut Fields, key: &str, value: &str) {
+fn check_name(fields: &mut Fields, pos: super::node::Pos, value: &str) {
     let ok = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !ok {
-        let pos = fields.pos();
         fields.error(
             pos,
-            format!("`{key}` may only use letters, digits, `-`, `_` and `.`; found `{value}`"),
+            format!("`name` may only use letters, digits, `-`, `_` and `.`; found `{value}`"),
         );
     }
 }
