@@ -34,6 +34,8 @@ pub enum Command {
     /// Inspect recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Show versions and what libtorch offers here (threads, CUDA), with a self-check.
+    Info,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,5 +1,6 @@
 //! The commands behind the CLI: each takes parsed arguments and returns a [`CliError`] on failure.
 
+mod info;
 mod run;
 mod runs;
 mod validate;
@@ -11,6 +12,7 @@ use crate::error::CliError;
 pub async fn main(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Validate(args) => validate::validate(&args),
+        Command::Info => info::info(),
         Command::Run(args) => run::run(&args, cli.progress).await,
         Command::Runs(RunsCommand::List {
             experiment,

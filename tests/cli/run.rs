@@ -172,3 +172,37 @@ fn shipped_real_data_pipelines_run() {
     assert_eq!(metric(&cmapss, "load.rows"), 20631.0);
     assert_eq!(metric(&cmapss, "load.columns"), 26.0);
 }
+
+#[test]
+fn binary_runs_libtorch_from_any_directory_without_ld_library_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("pmflow")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("LIBTORCH")
+        .arg("info")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("libtorch: ok (self-check 1 + 2 + 3 = 6)"), "{text}");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = assert_cmd::Command::cargo_bin("pmflow")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "0  success",
+        "1  the run failed",
+        "2  invalid usage or invalid pipeline",
+        "3  internal error",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+}
