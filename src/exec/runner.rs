@@ -162,6 +162,11 @@ async fn consume(
     while let Some(event) = rx.recv().await {
         reporter.on_event(&event);
         recorder.on_event(&event).await;
+        // A step abandoned by a timeout or an interrupt may still hold a sender on a blocked
+        // thread, so the channel never closes: the run's end is the last event that counts.
+        if matches!(event, Event::RunFinished { .. }) {
+            break;
+        }
         if rx.is_empty() {
             recorder.flush().await;
         }

@@ -22,11 +22,7 @@ pub struct YamlError {
 /// Limits (nesting depth, alias expansion, node count, input size) are the parser's budget, so
 /// hostile input fails fast with an error instead of eating memory.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
-    let mut options = Options::default();
-    // Repeated keys reach our visitor, which keeps them all; validation reports each one.
-    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
-    options.with_snippet = false;
-    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options) {
+    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options()) {
         Ok(Some(spanned)) => Ok(Node::new(spanned.value, pos_of(&spanned.referenced))),
         Ok(None) => Ok(Node::new(Value::Null, Pos::at(1, 1))),
         Err(err) => {
@@ -39,10 +35,20 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     }
 }
 
+fn options() -> Options {
+    let mut options = Options::default();
+    // Repeated keys reach our visitor, which keeps them all; validation reports each one.
+    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
+    options.with_snippet = false;
+    // YAML 1.2 booleans only: `n`, `no`, `on` and `y` stay strings (the "Norway problem").
+    options.strict_booleans = true;
+    options
+}
+
 /// Parses a scalar written on the command line (`--set key=VALUE`) with YAML's typing rules,
 /// so `7` is an integer, `true` a boolean and `mean` a string.
 pub fn parse_scalar(text: &str) -> Value {
-    match serde_saphyr::from_str::<Option<Spanned<Value>>>(text) {
+    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options()) {
         Ok(Some(spanned)) => spanned.value,
         Ok(None) => Value::Null,
         Err(_) => Value::Str(text.to_string()),

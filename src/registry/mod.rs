@@ -130,3 +130,119 @@ fn explain_migrate_error(e: &sqlx::migrate::MigrateError) -> String {
 pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str) -> NewRun {
+        NewRun {
+            id: id.into(),
+            experiment: "e".into(),
+            pipeline: "p".into(),
+            pipeline_file: "p.yaml".into(),
+            pipeline_text: "{}".into(),
+            pipeline_hash: "0".into(),
+            git_commit: None,
+            trigger: "manual",
+            steps: vec![("load".into(), "load".into())],
+            params: vec![("params.seed".into(), serde_json::json!(42))],
+        }
+    }
+
+    async fn open(dir: &Path) -> Registry {
+        Registry::open(&RegistryLocation::Sqlite(dir.join("r.db")))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn ten_thousand_metric_points_land_in_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = open(dir.path()).await;
+        r.create_run(&run("aa")).await.unwrap();
+        let points: Vec<MetricPoint> = (0..10_000)
+            .map(|i| MetricPoint {
+                step_id: "train".into(),
+                key: "loss".into(),
+                value: 1.0 / (1 + i) as f64,
+                step: i,
+                time_ms: i,
+            })
+            .collect();
+        r.log_metrics("aa", &points).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM metrics WHERE run_id = 'aa'")
+            .fetch_one(&r.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 10_000);
+        let shown = r.show_run("aa").await.unwrap();
+        assert_eq!(
+            shown.metrics["train.loss"],
+            serde_json::json!(1.0 / 10_000.0),
+            "last value by step index"
+        );
+    }
+
+    #[tokio::test]
+    async fn params_are_immutable_and_metrics_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = open(dir.path()).await;
+        r.create_run(&run("bb")).await.unwrap();
+        let update = sqlx::query("UPDATE params SET value = '7' WHERE run_id = 'bb'")
+            .execute(&r.pool)
+            .await;
+        assert!(update.unwrap_err().to_string().contains("immutable"));
+        r.log_metrics(
+            "bb",
+            &[MetricPoint {
+                step_id: "s".into(),
+                key: "k".into(),
+                value: 1.0,
+                step: 0,
+                time_ms: 0,
+            }],
+        )
+        .await
+        .unwrap();
+        let update = sqlx::query("UPDATE metrics SET value = 2").execute(&r.pool).await;
+        assert!(update.unwrap_err().to_string().contains("append-only"));
+    }
+
+    #[tokio::test]
+    async fn a_registry_from_a_newer_pmflow_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = open(dir.path()).await;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99991231000000, 'future', 1, x'00', 0)",
+        )
+        .execute(&r.pool)
+        .await
+        .unwrap();
+        r.close().await;
+        let err = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("written by a newer pmflow"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn run_ids_resolve_by_prefix_and_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = open(dir.path()).await;
+        r.create_run(&run("abc1")).await.unwrap();
+        r.create_run(&run("abd2")).await.unwrap();
+        assert_eq!(r.resolve_run("abc").await.unwrap(), "abc1");
+        assert!(r
+            .resolve_run("ab")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("matches several runs"));
+        assert!(r.resolve_run("zz!").await.is_err());
+        let latest = r.resolve_run("latest").await.unwrap();
+        assert!(latest == "abd2" || latest == "abc1");
+    }
+}

@@ -1,0 +1,67 @@
+//! Ctrl-C / SIGTERM and step timeouts: the run ends cleanly and the registry says what happened.
+//! A named pipe that nobody writes to makes `load` block for as long as the test needs.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Project, SAMPLE};
+
+fn blocking_input(p: &Project) {
+    let fifo = p.root().join("data/blocked.csv");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    p.write(
+        "pipelines/train.yaml",
+        SAMPLE.replace("data/sensors.csv", "data/blocked.csv"),
+    );
+}
+
+#[test]
+fn sigterm_marks_the_run_interrupted() {
+    let p = Project::new();
+    blocking_input(&p);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
+        .current_dir(p.root())
+        .env("CI", "1")
+        .args(["run", "pipelines/train.yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the registry shows `load` running (bounded: the test fails rather than hangs).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "load never started");
+        let (code, out, _) = p.output(&["runs", "show", "latest", "--format", "json"]);
+        if code == 0 && out.contains("\"status\": \"running\"") && out.contains("\"attempts\": 1") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "an interrupted run exits 1");
+    let run = p.show("latest");
+    assert_eq!(run["status"], "interrupted");
+    assert!(run["ended_at"].is_string());
+    assert_eq!(run["steps"][0]["status"], "interrupted");
+    assert_eq!(run["steps"][1]["status"], "pending", "never started, left for a resume");
+}
+
+#[test]
+fn a_step_past_its_timeout_fails_the_run() {
+    let p = Project::new();
+    blocking_input(&p);
+    let (code, _, err) = p.output(&["run", "pipelines/train.yaml", "--set", "load.timeout-secs=1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("timed out after 1 s"), "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["steps"][1]["status"], "skipped");
+}
