@@ -35,8 +35,8 @@ pub async fn list(url: &str, experiment: Option<&str>, format: Format, limit: i6
         return Ok(());
     }
     println!(
-        "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  {}",
-        "RUN", "EXPERIMENT", "PIPELINE", "STATUS", "STARTED", "DURATION"
+        "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  DURATION",
+        "RUN", "EXPERIMENT", "PIPELINE", "STATUS", "STARTED"
     );
     for r in &runs {
         println!(

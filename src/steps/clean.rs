@@ -150,7 +150,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             let ranges = if o.per_entity {
                 groups.clone()
             } else {
-                vec![0..values.len()]
+                std::iter::once(0..values.len()).collect()
             };
             let (mut found, mut clipped) = (0usize, 0usize);
             for range in ranges {
@@ -248,7 +248,9 @@ fn to_f64(column: &Column, name: &str) -> Result<Vec<f64>, StepError> {
 /// Row ranges of consecutive rows with the same entity (the frame is sorted by entity).
 fn entity_groups(frame: &DataFrame, entity: Option<&str>) -> Result<Vec<std::ops::Range<usize>>, StepError> {
     let n = frame.height();
-    let Some(entity) = entity else { return Ok(vec![0..n]) };
+    let Some(entity) = entity else {
+        return Ok(std::iter::once(0..n).collect());
+    };
     let keys = frame.column(entity)?.cast(&DataType::String)?;
     let keys = keys.str()?;
     let mut groups = Vec::new();
