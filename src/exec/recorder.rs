@@ -90,6 +90,12 @@ impl Recorder {
         self.keep_first_error(result);
     }
 
+    /// Tells the registry this run's process is alive (see `registry::liveness`).
+    pub async fn heartbeat(&mut self) {
+        let result = self.registry.heartbeat(&self.run_id).await;
+        self.keep_first_error(result);
+    }
+
     fn keep_first_error(&mut self, result: Result<(), RegistryError>) {
         if let Err(e) = result {
             self.error.get_or_insert(e);

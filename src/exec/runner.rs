@@ -159,7 +159,17 @@ async fn consume(
     mut reporter: Box<dyn Reporter>,
     mut recorder: Recorder,
 ) -> Option<RegistryError> {
-    while let Some(event) = rx.recv().await {
+    let mut heartbeat = tokio::time::interval(crate::registry::HEARTBEAT_EVERY);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let event = tokio::select! {
+            event = rx.recv() => event,
+            _ = heartbeat.tick() => {
+                recorder.heartbeat().await;
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
         reporter.on_event(&event);
         recorder.on_event(&event).await;
         // A step abandoned by a timeout or an interrupt may still hold a sender on a blocked

@@ -1,6 +1,7 @@
 //! The run registry: a SQLite file (WAL, busy timeout, embedded migrations) recording runs,
 //! steps, params, metrics, tags, artifacts and model versions.
 
+mod liveness;
 mod query;
 mod write;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub use liveness::HEARTBEAT_EVERY;
 pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};
 
@@ -73,6 +75,9 @@ impl Registry {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
         }
+        // Opening, migrating and sweeping dead runs happen under an exclusive file lock, so
+        // processes that open a new registry at the same moment never race on migrations.
+        let guard = lock_file(path).map_err(|e| fail(format!("cannot lock {}: {e}", path.display())))?;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|e| fail(e.to_string()))?
             .filename(path)
@@ -90,7 +95,10 @@ impl Registry {
             .run(&pool)
             .await
             .map_err(|e| fail(explain_migrate_error(&e)))?;
-        Ok(Registry { pool })
+        let registry = Registry { pool };
+        registry.mark_dead_runs().await?;
+        drop(guard);
+        Ok(registry)
     }
 
     pub async fn close(&self) {
@@ -124,6 +132,19 @@ fn explain_migrate_error(e: &sqlx::migrate::MigrateError) -> String {
             }
         }
     }
+}
+
+/// Takes an exclusive advisory lock on the database file itself (created empty if missing).
+/// SQLite locks with fcntl, so this flock does not interfere with it.
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// Now, as the registry stores times.

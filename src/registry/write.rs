@@ -53,7 +53,7 @@ impl Registry {
         .bind(run.trigger)
         .bind(&now)
         .bind(env!("CARGO_PKG_VERSION"))
-        .bind(gethostname::gethostname().to_string_lossy().into_owned())
+        .bind(super::liveness::this_host())
         .bind(std::process::id() as i64)
         .bind(&now)
         .execute(&mut *tx)

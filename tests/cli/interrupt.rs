@@ -22,24 +22,7 @@ fn blocking_input(p: &Project) {
 fn sigterm_marks_the_run_interrupted() {
     let p = Project::new();
     blocking_input(&p);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
-        .current_dir(p.root())
-        .env("CI", "1")
-        .args(["run", "pipelines/train.yaml"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the registry shows `load` running (bounded: the test fails rather than hangs).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "load never started");
-        let (code, out, _) = p.output(&["runs", "show", "latest", "--format", "json"]);
-        if code == 0 && out.contains("\"status\": \"running\"") && out.contains("\"attempts\": 1") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut child = start_blocked_run(&p);
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -64,4 +47,59 @@ fn a_step_past_its_timeout_fails_the_run() {
     let run = p.show("latest");
     assert_eq!(run["status"], "failed");
     assert_eq!(run["steps"][1]["status"], "skipped");
+}
+
+/// Starts `pmflow run` on a blocking input and waits until the registry shows `load` running.
+fn start_blocked_run(p: &Project) -> std::process::Child {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
+        .current_dir(p.root())
+        .env("CI", "1")
+        .args(["run", "pipelines/train.yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "load never started");
+        let (code, out, _) = p.output(&["runs", "show", "latest", "--format", "json"]);
+        if code == 0 && out.contains("\"status\": \"running\"") && out.contains("\"attempts\": 1") {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_run_is_found_and_marked_interrupted() {
+    let p = Project::new();
+    blocking_input(&p);
+    let mut child = start_blocked_run(&p);
+    child.kill().unwrap(); // SIGKILL: no chance to record anything
+    child.wait().unwrap();
+    let (code, out, err) = p.output(&["runs", "list", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs[0]["status"], "interrupted", "{out}");
+    let run = p.show("latest");
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("ended without finishing the run"),
+        "{run}"
+    );
+    assert_eq!(run["steps"][0]["status"], "interrupted");
+}
+
+#[test]
+fn a_live_run_is_not_mistaken_for_a_dead_one() {
+    let p = Project::new();
+    blocking_input(&p);
+    let mut child = start_blocked_run(&p);
+    // Opening the registry from another process must leave the live run alone.
+    let run = p.show("latest");
+    assert_eq!(run["status"], "running");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod concurrency;
 mod interrupt;
 mod registry_contract;
 mod run;
