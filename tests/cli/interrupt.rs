@@ -51,7 +51,7 @@ fn a_step_past_its_timeout_fails_the_run() {
 
 /// Starts `pmflow run` on a blocking input and waits until the registry shows `load` running.
 fn start_blocked_run(p: &Project) -> std::process::Child {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
         .current_dir(p.root())
         .env("CI", "1")
         .args(["run", "pipelines/train.yaml"])
@@ -61,7 +61,11 @@ fn start_blocked_run(p: &Project) -> std::process::Child {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        assert!(Instant::now() < deadline, "load never started");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("load never started");
+        }
         let (code, out, _) = p.output(&["runs", "show", "latest", "--format", "json"]);
         if code == 0 && out.contains("\"status\": \"running\"") && out.contains("\"attempts\": 1") {
             return child;
