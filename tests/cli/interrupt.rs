@@ -50,6 +50,8 @@ fn a_step_past_its_timeout_fails_the_run() {
 }
 
 /// Starts `pmflow run` on a blocking input and waits until the registry shows `load` running.
+// The child is returned to the caller, which kills and reaps it.
+#[allow(clippy::zombie_processes)]
 fn start_blocked_run(p: &Project) -> std::process::Child {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
         .current_dir(p.root())
