@@ -58,6 +58,17 @@ pub struct RunArgs {
     /// Steps run at the same time when the graph allows [default: number of cores].
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    /// Re-run STEP and everything after it without the cache; without STEP, re-run all
+    /// (repeatable).
+    #[arg(long, value_name = "STEP", num_args = 0..=1, default_missing_value = "*")]
+    pub force: Vec<String>,
+    /// Continue a failed or interrupted run (id, unique prefix or `latest`) from its first
+    /// unfinished step.
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<String>,
+    /// Print the plan (each step: cached or to run, and why) and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,15 @@ impl Roles {
     }
 }
 
+/// A table stored as an artifact, as later steps, the step cache and `--resume` find it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableRef {
+    pub name: String,
+    pub uri: String,
+    pub sha256: String,
+    pub roles: Roles,
+}
+
 #[derive(Debug, Clone)]
 pub struct Table {
     pub frame: DataFrame,

@@ -1,29 +1,49 @@
-//! `pmflow run FILE`: validate, open the registry and artifact store, run, summarise.
+//! `pmflow run FILE`: validate, open the registry and artifact store, run (or plan), summarise.
 
 use crate::artifacts::ArtifactStore;
 use crate::cli::RunArgs;
 use crate::error::CliError;
 use crate::exec::events::RunStatus;
+use crate::exec::plan::plan;
 use crate::exec::runner::{self, RunOptions};
+use crate::pipeline::Pipeline;
 use crate::registry::Registry;
 use crate::report::{self, format_duration, ProgressMode};
 
 pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError> {
     let pipeline = super::validate::load(&args.pipeline)?;
+    check_force(&pipeline, &args.force)?;
     let registry = Registry::open(&pipeline.storage.registry).await?;
     let store = ArtifactStore::open(&pipeline.storage.artifacts).map_err(|e| CliError::Usage(e.to_string()))?;
+    if args.dry_run {
+        let lines = plan(&pipeline, &registry, &store, &args.force).await?;
+        registry.close().await;
+        println!("plan for `{}` ({} steps):", pipeline.name, lines.len());
+        for l in lines {
+            let what = if l.cached { "cached" } else { "run" };
+            println!("  {:<14} {:<8} {what:<7} {}", l.step, l.kind, l.why);
+        }
+        return Ok(());
+    }
+    let resume = match &args.resume {
+        Some(spec) => Some(registry.resolve_run(spec).await?),
+        None => None,
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let options = RunOptions {
+        jobs,
+        trigger: "manual",
+        force: args.force.clone(),
+        resume,
+    };
     let outcome = runner::run(
         &pipeline,
         registry.clone(),
         store,
         report::reporter(progress),
-        RunOptions {
-            jobs,
-            trigger: "manual",
-        },
+        options,
         shutdown_signal(),
     )
     .await?;
@@ -46,6 +66,21 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
             outcome.error.unwrap_or_else(|| "the run failed".into()),
         )),
     }
+}
+
+/// `--force STEP` must name a step of the pipeline.
+fn check_force(pipeline: &Pipeline, force: &[String]) -> Result<(), CliError> {
+    for f in force.iter().filter(|f| *f != "*") {
+        if !pipeline.steps.iter().any(|s| &s.id == f) {
+            let ids: Vec<&str> = pipeline.steps.iter().map(|s| s.id.as_str()).collect();
+            let hint = crate::pipeline::diagnostic::did_you_mean(f, ids.iter().copied());
+            return Err(CliError::Usage(format!(
+                "--force {f}: no such step{hint}; steps: {}",
+                ids.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

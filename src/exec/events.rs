@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::artifacts::StoredArtifact;
+use crate::table::TableRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepStatus {
@@ -44,6 +45,8 @@ impl RunStatus {
 pub enum Event {
     RunStarted {
         run_id: String,
+        /// A `--resume` of an earlier run rather than a new one.
+        resumed: bool,
         pipeline: String,
         steps: Vec<(String, String)>,
         artifacts: String,
@@ -82,11 +85,23 @@ pub enum Event {
         name: String,
         stored: StoredArtifact,
     },
+    /// The tables a succeeded step left, and its cache key (sent just before `StepFinished`).
+    StepOutputs {
+        step: String,
+        cache_key: Option<String>,
+        tables: Vec<TableRef>,
+    },
     StepFinished {
         step: String,
         status: StepStatus,
         duration: Duration,
         error: Option<String>,
+        /// On a cache hit, the run whose outputs were reused.
+        cached_from: Option<String>,
+    },
+    /// `--resume`: a step that had succeeded before and is not run again.
+    StepReused {
+        step: String,
     },
     RunFinished {
         run_id: String,

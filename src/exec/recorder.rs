@@ -61,10 +61,21 @@ impl Recorder {
                 status,
                 duration,
                 error,
+                cached_from,
             } => {
                 let ms = duration.as_millis() as i64;
+                let cached = cached_from.is_some();
                 self.registry
-                    .step_finished(run, step, status.as_str(), false, Some(ms), error.as_deref())
+                    .step_finished(run, step, status.as_str(), cached, Some(ms), error.as_deref())
+                    .await
+            }
+            Event::StepOutputs {
+                step,
+                cache_key,
+                tables,
+            } => {
+                self.registry
+                    .step_outputs(run, step, cache_key.as_deref(), tables)
                     .await
             }
             Event::Artifact { step, name, stored } => self.registry.log_artifact(run, step, name, stored).await,

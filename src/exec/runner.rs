@@ -10,19 +10,22 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::context::{StepContext, StepError, StepOutput};
 use super::events::{Event, EventSender, RunStatus, StepStatus};
+use super::job::{Done, StepJob};
 use super::recorder::Recorder;
 use crate::artifacts::ArtifactStore;
 use crate::pipeline::{graph, Pipeline};
 use crate::registry::{NewRun, Registry, RegistryError};
 use crate::report::Reporter;
-use crate::steps;
-use crate::table::{Roles, Table};
+use crate::table::TableRef;
 
 pub struct RunOptions {
     pub jobs: usize,
     pub trigger: &'static str,
+    /// Steps to re-run without the cache (with everything downstream); `*` forces all.
+    pub force: Vec<String>,
+    /// Continue this failed or interrupted run instead of starting a new one.
+    pub resume: Option<String>,
 }
 
 pub struct RunOutcome {
@@ -34,20 +37,34 @@ pub struct RunOutcome {
     pub registry_error: Option<RegistryError>,
 }
 
-/// A table output as later steps find it.
-#[derive(Clone)]
-struct TableRef {
-    name: String,
-    uri: String,
-    roles: Roles,
-}
-
 enum State {
     Pending,
     Running,
     Done(Vec<TableRef>),
     Failed,
     Skipped,
+}
+
+/// For `--resume`: checks the run can be continued with this pipeline, puts it back to
+/// `running`, and returns the outputs of its finished steps.
+async fn reopen(
+    pipeline: &Pipeline,
+    registry: &Registry,
+    run_id: &str,
+) -> Result<HashMap<String, Vec<TableRef>>, RegistryError> {
+    let (hash, status, done) = registry.resumable(run_id).await?;
+    if status != "failed" && status != "interrupted" {
+        return Err(RegistryError::NotFound(format!(
+            "run {run_id} is {status}; only failed or interrupted runs can be resumed"
+        )));
+    }
+    if hash != pipeline.source.hash {
+        return Err(RegistryError::NotFound(format!(
+            "the pipeline differs from the one run {run_id} used (after --set); resume with the same file and overrides, or start a new run: unchanged steps come from the cache"
+        )));
+    }
+    registry.reopen_run(run_id).await?;
+    Ok(done)
 }
 
 /// Runs the pipeline to the end (or to an interrupt) and returns how it went.
@@ -60,20 +77,27 @@ pub async fn run(
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<RunOutcome, RegistryError> {
     let started = Instant::now();
-    let run_id = uuid::Uuid::now_v7().simple().to_string();
     let order = graph::order(&pipeline.steps);
     let steps_meta: Vec<(String, String)> = order
         .iter()
         .map(|&i| (pipeline.steps[i].id.clone(), pipeline.steps[i].kind.name().to_string()))
         .collect();
-    registry
-        .create_run(&new_run(pipeline, &run_id, &steps_meta, options.trigger))
-        .await?;
+    let (run_id, reused) = match &options.resume {
+        None => {
+            let run_id = uuid::Uuid::now_v7().simple().to_string();
+            registry
+                .create_run(&new_run(pipeline, &run_id, &steps_meta, options.trigger))
+                .await?;
+            (run_id, HashMap::new())
+        }
+        Some(run_id) => (run_id.clone(), reopen(pipeline, &registry, run_id).await?),
+    };
 
     let (tx, rx) = mpsc::unbounded_channel();
-    let consumer = tokio::spawn(consume(rx, reporter, Recorder::new(registry, run_id.clone())));
+    let consumer = tokio::spawn(consume(rx, reporter, Recorder::new(registry.clone(), run_id.clone())));
     let _ = tx.send(Event::RunStarted {
         run_id: run_id.clone(),
+        resumed: options.resume.is_some(),
         pipeline: pipeline.name.clone(),
         steps: steps_meta,
         artifacts: pipeline.storage.artifacts.url(),
@@ -95,7 +119,14 @@ pub async fn run(
         });
     }
 
-    let (status, error) = schedule(pipeline, &order, &store, &prefix, &tx, options.jobs.max(1), interrupt).await;
+    let scheduler = Scheduler {
+        pipeline,
+        registry: registry.clone(),
+        store,
+        prefix,
+        tx: tx.clone(),
+    };
+    let (status, error) = scheduler.run(&order, &options, reused, interrupt).await;
     let duration = started.elapsed();
     let _ = tx.send(Event::RunFinished {
         run_id: run_id.clone(),
@@ -186,215 +217,165 @@ async fn consume(
     recorder.error
 }
 
-/// The scheduling loop: start every ready step (up to `jobs`), wait for one to end, repeat.
-async fn schedule(
-    pipeline: &Pipeline,
-    order: &[usize],
-    store: &ArtifactStore,
-    prefix: &str,
-    tx: &EventSender,
-    jobs: usize,
-    interrupt: impl std::future::Future<Output = ()>,
-) -> (RunStatus, Option<String>) {
-    let steps = &pipeline.steps;
-    let index_of: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    let mut state: Vec<State> = steps.iter().map(|_| State::Pending).collect();
-    let mut running: JoinSet<(usize, Duration, Result<Vec<TableRef>, String>)> = JoinSet::new();
-    let mut first_error: Option<String> = None;
-    tokio::pin!(interrupt);
+/// The scheduling loop and what it shares with every step job.
+struct Scheduler<'a> {
+    pipeline: &'a Pipeline,
+    registry: Registry,
+    store: ArtifactStore,
+    /// `<experiment>/<run id>`: where this run's artifacts go.
+    prefix: String,
+    tx: EventSender,
+}
 
-    loop {
-        for &i in order {
-            if running.len() >= jobs {
+impl Scheduler<'_> {
+    /// Starts every ready step (up to `jobs`), waits for one to end, repeats.
+    async fn run(
+        &self,
+        order: &[usize],
+        options: &RunOptions,
+        mut reused: HashMap<String, Vec<TableRef>>,
+        interrupt: impl std::future::Future<Output = ()>,
+    ) -> (RunStatus, Option<String>) {
+        let steps = &self.pipeline.steps;
+        let tx = &self.tx;
+        let index_of: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let forced = forced_steps(self.pipeline, &options.force);
+        let mut state: Vec<State> = steps
+            .iter()
+            .map(|s| match reused.remove(&s.id) {
+                Some(tables) => {
+                    let _ = tx.send(Event::StepReused { step: s.id.clone() });
+                    State::Done(tables)
+                }
+                None => State::Pending,
+            })
+            .collect();
+        let mut running: JoinSet<(usize, Duration, Result<Done, String>)> = JoinSet::new();
+        let mut first_error: Option<String> = None;
+        tokio::pin!(interrupt);
+
+        loop {
+            for &i in order {
+                if running.len() >= options.jobs.max(1) {
+                    break;
+                }
+                if !matches!(state[i], State::Pending) {
+                    continue;
+                }
+                let needs: Vec<usize> = steps[i]
+                    .needs
+                    .iter()
+                    .filter_map(|n| index_of.get(n.as_str()).copied())
+                    .collect();
+                if !needs.iter().all(|&j| matches!(state[j], State::Done(_))) {
+                    continue;
+                }
+                let inputs: Vec<(String, TableRef)> = needs
+                    .iter()
+                    .flat_map(|&j| match &state[j] {
+                        State::Done(tables) => tables.iter().map(|t| (steps[j].id.clone(), t.clone())).collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                state[i] = State::Running;
+                let job = StepJob {
+                    step: Arc::new(steps[i].clone()),
+                    root: self.pipeline.source.root.clone(),
+                    store: self.store.clone(),
+                    registry: self.registry.clone(),
+                    prefix: format!("{}/{}", self.prefix, steps[i].id),
+                    tx: tx.clone(),
+                    inputs,
+                    use_cache: !forced.contains(&i),
+                };
+                running.spawn(async move {
+                    let started = Instant::now();
+                    let result = job.run().await;
+                    (i, started.elapsed(), result)
+                });
+            }
+            if running.is_empty() {
                 break;
             }
-            if !matches!(state[i], State::Pending) {
-                continue;
-            }
-            let needs: Vec<usize> = steps[i]
-                .needs
-                .iter()
-                .filter_map(|n| index_of.get(n.as_str()).copied())
-                .collect();
-            if !needs.iter().all(|&j| matches!(state[j], State::Done(_))) {
-                continue;
-            }
-            let inputs: Vec<(String, TableRef)> = needs
-                .iter()
-                .flat_map(|&j| match &state[j] {
-                    State::Done(tables) => tables.iter().map(|t| (steps[j].id.clone(), t.clone())).collect(),
-                    _ => Vec::new(),
-                })
-                .collect();
-            state[i] = State::Running;
-            let job = StepJob {
-                step: Arc::new(steps[i].clone()),
-                root: pipeline.source.root.clone(),
-                store: store.clone(),
-                prefix: format!("{prefix}/{}", steps[i].id),
-                tx: tx.clone(),
-                inputs,
-            };
-            running.spawn(async move {
-                let started = Instant::now();
-                let result = job.run_with_retries().await;
-                (i, started.elapsed(), result)
-            });
-        }
-        if running.is_empty() {
-            break;
-        }
-        tokio::select! {
-            joined = running.join_next() => {
-                let Some(joined) = joined else { break };
-                let (i, duration, result) = match joined {
-                    Ok(r) => r,
-                    Err(e) => {
-                        // A panic inside pmflow: never user input's fault, but never lose the run either.
-                        first_error.get_or_insert(format!("internal error: a step task ended abnormally ({e})"));
-                        continue;
-                    }
-                };
-                let id = steps[i].id.clone();
-                match result {
-                    Ok(tables) => {
-                        state[i] = State::Done(tables);
-                        let _ = tx.send(Event::StepFinished { step: id, status: StepStatus::Succeeded, duration, error: None });
-                    }
-                    Err(message) => {
-                        state[i] = State::Failed;
-                        first_error.get_or_insert(format!("step `{id}` failed: {message}"));
-                        let _ = tx.send(Event::StepFinished { step: id.clone(), status: StepStatus::Failed, duration, error: Some(message) });
-                        for j in graph::downstream(steps, i) {
-                            if matches!(state[j], State::Pending) {
-                                state[j] = State::Skipped;
-                                let _ = tx.send(Event::StepFinished {
-                                    step: steps[j].id.clone(),
-                                    status: StepStatus::Skipped,
-                                    duration: Duration::ZERO,
-                                    error: Some(format!("skipped because `{id}` failed")),
-                                });
+            tokio::select! {
+                joined = running.join_next() => {
+                    let Some(joined) = joined else { break };
+                    let (i, duration, result) = match joined {
+                        Ok(r) => r,
+                        Err(e) => {
+                            // A bug inside pmflow: never the input's fault, but never lose the run either.
+                            first_error.get_or_insert(format!("internal error: a step task ended abnormally ({e})"));
+                            continue;
+                        }
+                    };
+                    let id = steps[i].id.clone();
+                    match result {
+                        Ok(done) => {
+                            let _ = tx.send(Event::StepOutputs { step: id.clone(), cache_key: done.cache_key, tables: done.tables.clone() });
+                            let _ = tx.send(Event::StepFinished {
+                                step: id,
+                                status: StepStatus::Succeeded,
+                                duration,
+                                error: None,
+                                cached_from: done.cached_from,
+                            });
+                            state[i] = State::Done(done.tables);
+                        }
+                        Err(message) => {
+                            state[i] = State::Failed;
+                            first_error.get_or_insert(format!("step `{id}` failed: {message}"));
+                            let _ = tx.send(Event::StepFinished { step: id.clone(), status: StepStatus::Failed, duration, error: Some(message), cached_from: None });
+                            for j in graph::downstream(steps, i) {
+                                if matches!(state[j], State::Pending) {
+                                    state[j] = State::Skipped;
+                                    let _ = tx.send(Event::StepFinished {
+                                        step: steps[j].id.clone(),
+                                        status: StepStatus::Skipped,
+                                        duration: Duration::ZERO,
+                                        error: Some(format!("skipped because `{id}` failed")),
+                                        cached_from: None,
+                                    });
+                                }
                             }
                         }
                     }
                 }
-            }
-            _ = &mut interrupt => {
-                running.abort_all();
-                for (i, s) in state.iter().enumerate() {
-                    if matches!(s, State::Running) {
-                        let _ = tx.send(Event::StepFinished {
-                            step: steps[i].id.clone(),
-                            status: StepStatus::Interrupted,
-                            duration: Duration::ZERO,
-                            error: Some("interrupted".into()),
-                        });
+                _ = &mut interrupt => {
+                    running.abort_all();
+                    for (i, s) in state.iter().enumerate() {
+                        if matches!(s, State::Running) {
+                            let _ = tx.send(Event::StepFinished {
+                                step: steps[i].id.clone(),
+                                status: StepStatus::Interrupted,
+                                duration: Duration::ZERO,
+                                error: Some("interrupted".into()),
+                                cached_from: None,
+                            });
+                        }
                     }
+                    return (RunStatus::Interrupted, Some("interrupted by a signal (Ctrl-C or SIGTERM)".into()));
                 }
-                return (RunStatus::Interrupted, Some("interrupted by a signal (Ctrl-C or SIGTERM)".into()));
             }
         }
-    }
-    match first_error {
-        None => (RunStatus::Succeeded, None),
-        Some(e) => (RunStatus::Failed, Some(e)),
+        match first_error {
+            None => (RunStatus::Succeeded, None),
+            Some(e) => (RunStatus::Failed, Some(e)),
+        }
     }
 }
 
-/// Everything one step needs to run on its own task.
-struct StepJob {
-    step: Arc<crate::pipeline::Step>,
-    root: std::path::PathBuf,
-    store: ArtifactStore,
-    prefix: String,
-    tx: EventSender,
-    inputs: Vec<(String, TableRef)>,
-}
-
-impl StepJob {
-    async fn run_with_retries(self) -> Result<Vec<TableRef>, String> {
-        let attempts = self.step.retries + 1;
-        let mut attempt = 1;
-        loop {
-            let _ = self.tx.send(Event::StepStarted {
-                step: self.step.id.clone(),
-                attempt,
-                of: attempts,
-            });
-            match self.attempt().await {
-                Ok(tables) => return Ok(tables),
-                Err(e) if attempt < attempts => {
-                    let _ = self.tx.send(Event::StepRetrying {
-                        step: self.step.id.clone(),
-                        attempt,
-                        error: e,
-                    });
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
+/// Indices of the steps `--force` names, with everything downstream of them.
+pub fn forced_steps(pipeline: &Pipeline, force: &[String]) -> Vec<usize> {
+    let steps = &pipeline.steps;
+    if force.iter().any(|f| f == "*") {
+        return (0..steps.len()).collect();
+    }
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if force.contains(&s.id) {
+            out.push(i);
+            out.extend(graph::downstream(steps, i));
         }
     }
-
-    async fn attempt(&self) -> Result<Vec<TableRef>, String> {
-        let mut inputs = Vec::with_capacity(self.inputs.len());
-        for (from, t) in &self.inputs {
-            let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
-            let table =
-                Table::from_parquet(&bytes, t.roles.clone()).map_err(|e| format!("cannot read {}: {e}", t.uri))?;
-            inputs.push((format!("{from}/{}", t.name), table));
-        }
-        let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, self.tx.clone());
-        let step = self.step.clone();
-        // Steps are CPU-bound and synchronous: run them off the async threads.
-        let work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));
-        let output: StepOutput = match self.step.timeout {
-            Some(limit) => match tokio::time::timeout(limit, work).await {
-                Ok(joined) => joined,
-                Err(_) => return Err(format!("timed out after {} s (`timeout-secs`)", limit.as_secs())),
-            },
-            None => work.await,
-        }
-        .map_err(|e| format!("internal error: the step panicked ({e}); please report this"))?
-        .map_err(|e: StepError| e.0)?;
-        self.store_outputs(output).await
-    }
-
-    /// Uploads tables (Parquet + roles) and reports (JSON), emitting one event per artifact.
-    async fn store_outputs(&self, output: StepOutput) -> Result<Vec<TableRef>, String> {
-        let mut tables = Vec::new();
-        for (name, table) in output.tables {
-            let bytes = table
-                .to_parquet()
-                .map_err(|e| format!("cannot encode `{name}` as Parquet: {e}"))?;
-            let stored = self.put(&format!("{name}.parquet"), Bytes::from(bytes)).await?;
-            tables.push(TableRef {
-                name: name.clone(),
-                uri: stored.uri.clone(),
-                roles: table.roles.clone(),
-            });
-            let _ = self.tx.send(Event::Artifact {
-                step: self.step.id.clone(),
-                name: format!("{name}.parquet"),
-                stored,
-            });
-        }
-        for (name, report) in output.reports {
-            let text = serde_json::to_vec_pretty(&report).unwrap_or_default();
-            let stored = self.put(&format!("{name}.json"), Bytes::from(text)).await?;
-            let _ = self.tx.send(Event::Artifact {
-                step: self.step.id.clone(),
-                name: format!("{name}.json"),
-                stored,
-            });
-        }
-        Ok(tables)
-    }
-
-    async fn put(&self, name: &str, bytes: Bytes) -> Result<crate::artifacts::StoredArtifact, String> {
-        self.store
-            .put(&format!("{}/{name}", self.prefix), bytes)
-            .await
-            .map_err(|e| e.to_string())
-    }
+    out
 }

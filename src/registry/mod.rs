@@ -1,6 +1,7 @@
 //! The run registry: a SQLite file (WAL, busy timeout, embedded migrations) recording runs,
 //! steps, params, metrics, tags, artifacts and model versions.
 
+mod cache;
 mod liveness;
 mod query;
 mod write;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub use cache::CachedStep;
 pub use liveness::HEARTBEAT_EVERY;
 pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};

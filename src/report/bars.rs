@@ -45,6 +45,7 @@ impl Reporter for Bars {
         match event {
             Event::RunStarted {
                 run_id,
+                resumed: _,
                 pipeline,
                 steps,
                 artifacts,
@@ -93,17 +94,20 @@ impl Reporter for Bars {
                 self.println(format!("{step}: attempt {attempt} failed, retrying: {error}"))
             }
             Event::Warning { step, message } => self.println(format!("{step}: warning: {message}")),
+            Event::StepReused { step } => self.println(format!("  {:>11} {step:<14} done before the resume", "reused")),
             Event::StepFinished {
                 step,
                 status,
                 duration,
                 error,
+                cached_from,
             } => {
                 if let Some(bar) = self.steps.remove(step) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
                 let mark = match status {
+                    StepStatus::Succeeded if cached_from.is_some() => "cached",
                     StepStatus::Succeeded => "ok",
                     StepStatus::Failed => "FAILED",
                     StepStatus::Skipped => "skipped",
@@ -124,7 +128,7 @@ impl Reporter for Bars {
                     run.finish_and_clear();
                 }
             }
-            Event::Metric { .. } | Event::Artifact { .. } => {}
+            Event::Metric { .. } | Event::Artifact { .. } | Event::StepOutputs { .. } => {}
         }
     }
 

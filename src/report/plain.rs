@@ -31,14 +31,18 @@ impl Reporter for Plain {
         match event {
             Event::RunStarted {
                 run_id,
+                resumed,
                 pipeline,
                 steps,
                 artifacts,
                 registry,
             } => self.line(&format!(
-                "run {run_id} of `{pipeline}`: {} steps; artifacts {artifacts}; registry {registry}",
+                "{} {run_id} of `{pipeline}`: {} steps; artifacts {artifacts}; registry {registry}",
+                if *resumed { "resuming run" } else { "run" },
                 steps.len()
             )),
+            Event::StepReused { step } => self.line(&format!("{step}: done before the resume, not run again")),
+            Event::StepOutputs { .. } => {}
             Event::StepStarted { step, attempt, of } if *of > 1 => {
                 self.line(&format!("{step}: started (attempt {attempt} of {of})"))
             }
@@ -59,7 +63,12 @@ impl Reporter for Plain {
                 status,
                 duration,
                 error,
+                cached_from,
             } => match (status, error) {
+                (StepStatus::Succeeded, _) if cached_from.is_some() => self.line(&format!(
+                    "{step}: cached (outputs of run {})",
+                    cached_from.as_deref().unwrap_or_default()
+                )),
                 (StepStatus::Succeeded, _) => {
                     self.line(&format!("{step}: succeeded in {}", format_duration(*duration)))
                 }

@@ -43,6 +43,14 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
     }
 }
 
+/// Files outside the artifact store that a step reads; their content is part of its cache key.
+pub fn external_files(params: &StepParams, root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    match params {
+        StepParams::Load(p) => vec![root.join(&p.path)],
+        StepParams::Clean(_) => Vec::new(),
+    }
+}
+
 /// Runs one step to completion on the calling thread.
 pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     match params {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cache;
 mod concurrency;
 mod interrupt;
 mod registry_contract;

@@ -1,0 +1,63 @@
+//! The step cache (`dvc repro` style): a step whose kind, resolved `with`, input tables, input
+//! files and pmflow version are unchanged reuses the outputs recorded by an earlier run, after
+//! checking they still exist with the recorded digest.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::artifacts::ArtifactStore;
+use crate::pipeline::Step;
+use crate::registry::CachedStep;
+use crate::steps;
+use crate::table::TableRef;
+
+/// The key of one step execution, or why none can be computed (then the step just runs).
+pub fn key(step: &Step, inputs: &[(String, TableRef)], root: &Path) -> Result<String, String> {
+    let mut files = Vec::new();
+    for path in steps::external_files(&step.params, root) {
+        files.push((path.display().to_string(), file_digest(&path)?));
+    }
+    let material = serde_json::json!({
+        "pmflow": env!("CARGO_PKG_VERSION"),
+        "kind": step.kind.name(),
+        "with": step.with,
+        "inputs": inputs.iter().map(|(from, t)| (format!("{from}/{}", t.name), &t.sha256)).collect::<Vec<_>>(),
+        "files": files,
+    });
+    Ok(hex::encode(Sha256::digest(material.to_string().as_bytes())))
+}
+
+fn file_digest(path: &Path) -> Result<String, String> {
+    // A named pipe or device has no stable content to hash (and reading it would block).
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Whether every artifact of a cached step is still in the store with its recorded digest.
+pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore) -> Result<(), String> {
+    for (name, a) in &cached.artifacts {
+        let bytes = store
+            .get(&a.uri)
+            .await
+            .map_err(|e| format!("cached `{name}` is gone ({e})"))?;
+        if hex::encode(Sha256::digest(&bytes)) != a.sha256 {
+            return Err(format!("cached `{name}` changed since it was recorded"));
+        }
+    }
+    Ok(())
+}

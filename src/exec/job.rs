@@ -1,0 +1,181 @@
+//! One step's execution on its own task: cache lookup, inputs from the store, the step itself
+//! on a blocking thread (with retries and a timeout), outputs back to the store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::cache;
+use super::context::{StepContext, StepError, StepOutput};
+use super::events::{Event, EventSender};
+use crate::artifacts::{ArtifactStore, StoredArtifact};
+use crate::pipeline::Step;
+use crate::registry::Registry;
+use crate::steps;
+use crate::table::{Table, TableRef};
+
+/// What a finished step leaves for the steps after it and for the registry.
+pub struct Done {
+    pub tables: Vec<TableRef>,
+    /// The run whose outputs were reused, on a cache hit.
+    pub cached_from: Option<String>,
+    pub cache_key: Option<String>,
+}
+
+pub struct StepJob {
+    pub step: Arc<Step>,
+    pub root: PathBuf,
+    pub store: ArtifactStore,
+    pub registry: Registry,
+    /// Where this step's artifacts go: `<experiment>/<run>/<step>`.
+    pub prefix: String,
+    pub tx: EventSender,
+    /// Upstream tables as (upstream step id, table).
+    pub inputs: Vec<(String, TableRef)>,
+    /// False for `--force`d steps and steps downstream of them.
+    pub use_cache: bool,
+}
+
+impl StepJob {
+    pub async fn run(self) -> Result<Done, String> {
+        let key = {
+            let (step, inputs, root) = (self.step.clone(), self.inputs.clone(), self.root.clone());
+            // Hashing input files is blocking I/O.
+            tokio::task::spawn_blocking(move || cache::key(&step, &inputs, &root))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        if let (Some(key), true) = (&key, self.use_cache) {
+            if let Some(done) = self.reuse(key).await {
+                return Ok(done);
+            }
+        }
+        let tables = self.run_with_retries().await?;
+        Ok(Done {
+            tables,
+            cached_from: None,
+            cache_key: key,
+        })
+    }
+
+    /// A cache hit: the outputs of an earlier identical execution, re-recorded for this run.
+    async fn reuse(&self, key: &str) -> Option<Done> {
+        let cached = self.registry.find_cached(key).await.ok().flatten()?;
+        if let Err(why) = cache::still_valid(&cached, &self.store).await {
+            let _ = self.tx.send(Event::Warning {
+                step: self.step.id.clone(),
+                message: format!("not reused: {why}"),
+            });
+            return None;
+        }
+        for (name, stored) in cached.artifacts {
+            let _ = self.tx.send(Event::Artifact {
+                step: self.step.id.clone(),
+                name,
+                stored,
+            });
+        }
+        for (key, value, index) in cached.metrics {
+            let _ = self.tx.send(Event::Metric {
+                step: self.step.id.clone(),
+                key,
+                value,
+                index,
+            });
+        }
+        Some(Done {
+            tables: cached.tables,
+            cached_from: Some(cached.run_id),
+            cache_key: Some(key.to_string()),
+        })
+    }
+
+    async fn run_with_retries(&self) -> Result<Vec<TableRef>, String> {
+        let attempts = self.step.retries + 1;
+        let mut attempt = 1;
+        loop {
+            let _ = self.tx.send(Event::StepStarted {
+                step: self.step.id.clone(),
+                attempt,
+                of: attempts,
+            });
+            match self.attempt().await {
+                Ok(tables) => return Ok(tables),
+                Err(e) if attempt < attempts => {
+                    let _ = self.tx.send(Event::StepRetrying {
+                        step: self.step.id.clone(),
+                        attempt,
+                        error: e,
+                    });
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn attempt(&self) -> Result<Vec<TableRef>, String> {
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for (from, t) in &self.inputs {
+            let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
+            let table =
+                Table::from_parquet(&bytes, t.roles.clone()).map_err(|e| format!("cannot read {}: {e}", t.uri))?;
+            inputs.push((format!("{from}/{}", t.name), table));
+        }
+        let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, self.tx.clone());
+        let step = self.step.clone();
+        // Steps are CPU-bound and synchronous: run them off the async threads.
+        let work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));
+        let output: StepOutput = match self.step.timeout {
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(joined) => joined,
+                Err(_) => return Err(format!("timed out after {} s (`timeout-secs`)", limit.as_secs())),
+            },
+            None => work.await,
+        }
+        .map_err(|e| format!("internal error: the step panicked ({e}); please report this"))?
+        .map_err(|e: StepError| e.0)?;
+        self.store_outputs(output).await
+    }
+
+    /// Uploads tables (Parquet) and reports (JSON), emitting one event per artifact.
+    async fn store_outputs(&self, output: StepOutput) -> Result<Vec<TableRef>, String> {
+        let mut tables = Vec::new();
+        for (name, table) in output.tables {
+            let bytes = table
+                .to_parquet()
+                .map_err(|e| format!("cannot encode `{name}` as Parquet: {e}"))?;
+            let stored = self.put(&format!("{name}.parquet"), Bytes::from(bytes)).await?;
+            tables.push(TableRef {
+                name: name.clone(),
+                uri: stored.uri.clone(),
+                sha256: stored.sha256.clone(),
+                roles: table.roles.clone(),
+            });
+            self.artifact(format!("{name}.parquet"), stored);
+        }
+        for (name, report) in output.reports {
+            let text = serde_json::to_vec_pretty(&report).unwrap_or_default();
+            let stored = self.put(&format!("{name}.json"), Bytes::from(text)).await?;
+            self.artifact(format!("{name}.json"), stored);
+        }
+        Ok(tables)
+    }
+
+    fn artifact(&self, name: String, stored: StoredArtifact) {
+        let _ = self.tx.send(Event::Artifact {
+            step: self.step.id.clone(),
+            name,
+            stored,
+        });
+    }
+
+    async fn put(&self, name: &str, bytes: Bytes) -> Result<StoredArtifact, String> {
+        self.store
+            .put(&format!("{}/{name}", self.prefix), bytes)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,69 @@
+//! `pmflow run --dry-run`: for each step, whether it would come from the cache or run, and why.
+
+use std::collections::HashMap;
+
+use super::cache;
+use super::runner::forced_steps;
+use crate::artifacts::ArtifactStore;
+use crate::pipeline::{graph, Pipeline};
+use crate::registry::{Registry, RegistryError};
+use crate::table::TableRef;
+
+pub struct PlanLine {
+    pub step: String,
+    pub kind: &'static str,
+    pub cached: bool,
+    pub why: String,
+}
+
+pub async fn plan(
+    pipeline: &Pipeline,
+    registry: &Registry,
+    store: &ArtifactStore,
+    force: &[String],
+) -> Result<Vec<PlanLine>, RegistryError> {
+    let steps = &pipeline.steps;
+    let forced = forced_steps(pipeline, force);
+    let mut known: HashMap<&str, Vec<TableRef>> = HashMap::new();
+    let mut lines = Vec::new();
+    for i in graph::order(steps) {
+        let step = &steps[i];
+        let line = |cached: bool, why: String| PlanLine {
+            step: step.id.clone(),
+            kind: step.kind.name(),
+            cached,
+            why,
+        };
+        if forced.contains(&i) {
+            lines.push(line(false, "forced (--force)".into()));
+            continue;
+        }
+        if let Some(up) = step.needs.iter().find(|n| !known.contains_key(n.as_str())) {
+            lines.push(line(false, format!("upstream `{up}` will run")));
+            continue;
+        }
+        let inputs: Vec<(String, TableRef)> = step
+            .needs
+            .iter()
+            .flat_map(|n| known[n.as_str()].iter().map(move |t| (n.clone(), t.clone())))
+            .collect();
+        let key = match cache::key(step, &inputs, &pipeline.source.root) {
+            Ok(k) => k,
+            Err(e) => {
+                lines.push(line(false, format!("no cache key: {e}")));
+                continue;
+            }
+        };
+        match registry.find_cached(&key).await? {
+            None => lines.push(line(false, "no earlier run with the same inputs and parameters".into())),
+            Some(c) => match cache::still_valid(&c, store).await {
+                Err(why) => lines.push(line(false, why)),
+                Ok(()) => {
+                    lines.push(line(true, format!("outputs of run {}", c.run_id)));
+                    known.insert(step.id.as_str(), c.tables);
+                }
+            },
+        }
+    }
+    Ok(lines)
+}
