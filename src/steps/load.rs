@@ -100,8 +100,18 @@ fn guess_format(path: &str) -> Format {
 }
 
 pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let path = ctx.resolve(&p.path);
     let shown = p.path.clone();
+    // Objects in S3 are downloaded to a temporary file first, so every reader and every error
+    // message works the same for them as for local files.
+    let downloaded = if p.path.starts_with("s3://") {
+        Some(download(&p.path)?)
+    } else {
+        None
+    };
+    let path = downloaded
+        .as_ref()
+        .map(|d| d.0.clone())
+        .unwrap_or_else(|| ctx.resolve(&p.path));
     let meta = std::fs::metadata(&path)
         .map_err(|e| StepError::new(format!("cannot read {shown} ({}): {e}", path.display())))?;
     // Only regular files have a meaningful size; a named pipe (`<(zcat x.gz)`) reports 0.
@@ -143,6 +153,34 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
         )],
         reports: vec![("load_report".into(), report)],
     })
+}
+
+/// A downloaded copy of an object, deleted when dropped.
+struct Downloaded(std::path::PathBuf);
+
+impl Drop for Downloaded {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Fetches `s3://bucket/key` into a temporary file (keeping its extension for format detection).
+/// Runs on the step's blocking thread, inside the runtime.
+fn download(url: &str) -> Result<Downloaded, StepError> {
+    let store = crate::artifacts::store_for_url(url).map_err(|e| StepError::new(e.to_string()))?;
+    let handle =
+        tokio::runtime::Handle::try_current().map_err(|e| StepError::new(format!("cannot read {url}: {e}")))?;
+    let bytes = handle
+        .block_on(store.get(url))
+        .map_err(|e| StepError::new(e.to_string()))?;
+    let name = url.rsplit('/').next().unwrap_or("input");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = std::env::temp_dir().join(format!("pmflow-{}-{stamp}-{name}", std::process::id()));
+    std::fs::write(&path, &bytes).map_err(|e| StepError::new(format!("cannot store a copy of {url}: {e}")))?;
+    Ok(Downloaded(path))
 }
 
 fn header_lines(p: &LoadParams) -> usize {

@@ -43,10 +43,12 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
     }
 }
 
-/// Files outside the artifact store that a step reads; their content is part of its cache key.
-pub fn external_files(params: &StepParams, root: &std::path::Path) -> Vec<std::path::PathBuf> {
+/// Files (paths, or `s3://` URLs) outside the run's artifacts that a step reads; their content
+/// is part of its cache key.
+pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<String> {
     match params {
-        StepParams::Load(p) => vec![root.join(&p.path)],
+        StepParams::Load(p) if p.path.starts_with("s3://") => vec![p.path.clone()],
+        StepParams::Load(p) => vec![root.join(&p.path).display().to_string()],
         StepParams::Clean(_) => Vec::new(),
     }
 }

@@ -8,4 +8,5 @@ mod concurrency;
 mod interrupt;
 mod registry_contract;
 mod run;
+mod s3;
 mod validate;
