@@ -96,6 +96,18 @@ fn a_killed_run_is_found_and_marked_interrupted() {
         "{run}"
     );
     assert_eq!(run["steps"][0]["status"], "interrupted");
+
+    // The input becomes readable (same path, so the same pipeline): `--resume` finishes the run.
+    let fifo = p.root().join("data/blocked.csv");
+    std::fs::remove_file(&fifo).unwrap();
+    std::fs::copy(p.root().join("data/sensors.csv"), &fifo).unwrap();
+    let id = run["id"].as_str().unwrap();
+    let (code, _, err) = p.output(&["run", "pipelines/train.yaml", "--resume", id]);
+    assert_eq!(code, 0, "{err}");
+    let resumed = p.show(id);
+    assert_eq!(resumed["status"], "succeeded");
+    assert!(resumed["error"].is_null());
+    assert_eq!(resumed["steps"][1]["status"], "succeeded");
 }
 
 #[test]
