@@ -62,3 +62,65 @@ pub fn numeric_features(frame: &DataFrame, roles: &Roles) -> Vec<String> {
         .map(|c| c.name().to_string())
         .collect()
 }
+
+/// Row ranges of consecutive rows with the same entity (the whole frame when there is no
+/// entity). Steps after `clean` see frames sorted by entity, so each range is one entity.
+pub fn entity_ranges(frame: &DataFrame, entity: Option<&str>) -> PolarsResult<Vec<std::ops::Range<usize>>> {
+    let n = frame.height();
+    let Some(entity) = entity else {
+        return Ok(std::iter::once(0..n).collect());
+    };
+    let keys = frame.column(entity)?.cast(&DataType::String)?;
+    let keys = keys.str()?;
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for i in 1..n {
+        if keys.get(i) != keys.get(i - 1) {
+            ranges.push(start..i);
+            start = i;
+        }
+    }
+    if n > 0 {
+        ranges.push(start..n);
+    }
+    Ok(ranges)
+}
+
+/// A numeric column as f64 values with missing values as NaN.
+pub fn column_f64(frame: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    let cast = frame.column(name)?.cast(&DataType::Float64)?;
+    Ok(cast.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+/// f64 values back to a column, NaN as missing.
+pub fn f64_column(name: &str, values: &[f64]) -> Column {
+    let opt: Vec<Option<f64>> = values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
+    Column::new(name.into(), opt)
+}
+
+/// The timestamp column as epoch milliseconds (datetimes) or raw integers (cycles, steps).
+pub fn time_values(frame: &DataFrame, name: &str) -> PolarsResult<(Vec<i64>, bool)> {
+    let column = frame.column(name)?;
+    let (as_ms, is_datetime) = match column.dtype() {
+        DataType::Datetime(unit, _) => {
+            let per_ms = match unit {
+                TimeUnit::Milliseconds => 1,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Nanoseconds => 1_000_000,
+            };
+            let raw = column.cast(&DataType::Int64)?;
+            (
+                raw.i64()?
+                    .iter()
+                    .map(|v| v.map(|x| x / per_ms).unwrap_or(i64::MIN))
+                    .collect(),
+                true,
+            )
+        }
+        _ => {
+            let raw = column.cast(&DataType::Int64)?;
+            (raw.i64()?.iter().map(|v| v.unwrap_or(i64::MIN)).collect(), false)
+        }
+    };
+    Ok((as_ms, is_datetime))
+}

@@ -3,3 +3,6 @@
 
 pub mod impute;
 pub mod outliers;
+pub mod rng;
+pub mod rolling;
+pub mod scaler;

@@ -127,7 +127,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     }
 
     let columns = target_columns(p, &frame, &roles)?;
-    let groups = entity_groups(&frame, roles.entity.as_deref())?;
+    let groups = crate::table::entity_ranges(&frame, roles.entity.as_deref())?;
     let mut report = serde_json::Map::new();
     let mut drop_rows = vec![false; frame.height()];
     for name in &columns {
@@ -243,28 +243,6 @@ fn to_f64(column: &Column, name: &str) -> Result<Vec<f64>, StepError> {
     }
     let cast = column.cast(&DataType::Float64)?;
     Ok(cast.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-}
-
-/// Row ranges of consecutive rows with the same entity (the frame is sorted by entity).
-fn entity_groups(frame: &DataFrame, entity: Option<&str>) -> Result<Vec<std::ops::Range<usize>>, StepError> {
-    let n = frame.height();
-    let Some(entity) = entity else {
-        return Ok(std::iter::once(0..n).collect());
-    };
-    let keys = frame.column(entity)?.cast(&DataType::String)?;
-    let keys = keys.str()?;
-    let mut groups = Vec::new();
-    let mut start = 0;
-    for i in 1..n {
-        if keys.get(i) != keys.get(i - 1) {
-            groups.push(start..i);
-            start = i;
-        }
-    }
-    if n > 0 {
-        groups.push(start..n);
-    }
-    Ok(groups)
 }
 
 #[cfg(test)]

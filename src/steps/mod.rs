@@ -1,7 +1,10 @@
 //! Built-in step kinds: a closed enum, one file per kind, one dispatch for parsing and running.
 
 pub mod clean;
+pub mod feature;
+mod feature_spec;
 pub mod load;
+pub mod split;
 
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::pipeline::fields::Fields;
@@ -10,9 +13,16 @@ use crate::pipeline::fields::Fields;
 pub enum StepKind {
     Load,
     Clean,
+    Feature,
+    Split,
 }
 
-const ALL: &[(StepKind, &str)] = &[(StepKind::Load, "load"), (StepKind::Clean, "clean")];
+const ALL: &[(StepKind, &str)] = &[
+    (StepKind::Load, "load"),
+    (StepKind::Clean, "clean"),
+    (StepKind::Feature, "feature"),
+    (StepKind::Split, "split"),
+];
 
 impl StepKind {
     pub fn names() -> Vec<&'static str> {
@@ -33,6 +43,8 @@ impl StepKind {
 pub enum StepParams {
     Load(load::LoadParams),
     Clean(clean::CleanParams),
+    Feature(feature::FeatureParams),
+    Split(split::SplitParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -40,6 +52,8 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
     match kind {
         StepKind::Load => load::parse(with).map(StepParams::Load),
         StepKind::Clean => clean::parse(with).map(StepParams::Clean),
+        StepKind::Feature => feature::parse(with).map(StepParams::Feature),
+        StepKind::Split => split::parse(with).map(StepParams::Split),
     }
 }
 
@@ -49,7 +63,7 @@ pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<Strin
     match params {
         StepParams::Load(p) if p.path.starts_with("s3://") => vec![p.path.clone()],
         StepParams::Load(p) => vec![root.join(&p.path).display().to_string()],
-        StepParams::Clean(_) => Vec::new(),
+        StepParams::Clean(_) | StepParams::Feature(_) | StepParams::Split(_) => Vec::new(),
     }
 }
 
@@ -58,5 +72,7 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
     match params {
         StepParams::Load(p) => load::run(p, ctx),
         StepParams::Clean(p) => clean::run(p, ctx),
+        StepParams::Feature(p) => feature::run(p, ctx),
+        StepParams::Split(p) => split::run(p, ctx),
     }
 }

@@ -1,0 +1,252 @@
+//! Trailing-window statistics over one entity's time-ordered series, with pandas semantics:
+//! `Series.rolling(w, min_periods=m).agg(...)` for row windows and
+//! `Series.rolling("6h", on=time)` (window (t - w, t], right-closed) for duration windows.
+//! Missing values (NaN) are skipped; a window with fewer than `min_periods` present values
+//! yields NaN; `std` is the sample standard deviation (ddof = 1).
+
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    Mean,
+    Std,
+    Min,
+    Max,
+}
+
+/// The trailing window ending at each row: `[start(i), i]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window<'a> {
+    /// The last `n` rows (including the current one).
+    Rows(usize),
+    /// Rows whose time lies in `(t_i - span, t_i]`; `times` must be non-decreasing.
+    Span { times: &'a [i64], span: i64 },
+}
+
+/// Start index of the window ending at each row.
+fn starts(n: usize, window: Window) -> Vec<usize> {
+    match window {
+        Window::Rows(w) => (0..n).map(|i| (i + 1).saturating_sub(w.max(1))).collect(),
+        Window::Span { times, span } => {
+            let mut out = Vec::with_capacity(n);
+            let mut start = 0;
+            for i in 0..n {
+                while start < i && times[start] <= times[i].saturating_sub(span) {
+                    start += 1;
+                }
+                out.push(start);
+            }
+            out
+        }
+    }
+}
+
+/// One statistic over the trailing window of every row, in O(n) (monotonic deques for min and
+/// max, running sums for mean and std).
+pub fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -> Vec<f64> {
+    let n = values.len();
+    let starts = starts(n, window);
+    let mut out = vec![f64::NAN; n];
+    let min_periods = min_periods.max(1);
+    match stat {
+        Stat::Mean | Stat::Std => {
+            // Welford-style sums re-centred on the first value keep the variance accurate for
+            // large offsets (temperatures in kelvin, rpm in thousands).
+            let shift = values.iter().copied().find(|v| !v.is_nan()).unwrap_or(0.0);
+            let (mut count, mut sum, mut sum_sq) = (0usize, 0.0f64, 0.0f64);
+            let mut left = 0;
+            for i in 0..n {
+                let v = values[i];
+                if !v.is_nan() {
+                    count += 1;
+                    sum += v - shift;
+                    sum_sq += (v - shift) * (v - shift);
+                }
+                while left < starts[i] {
+                    let old = values[left];
+                    if !old.is_nan() {
+                        count -= 1;
+                        sum -= old - shift;
+                        sum_sq -= (old - shift) * (old - shift);
+                    }
+                    left += 1;
+                }
+                if count < min_periods {
+                    continue;
+                }
+                let mean = sum / count as f64;
+                out[i] = match stat {
+                    Stat::Mean => mean + shift,
+                    _ if count < 2 => f64::NAN,
+                    _ => ((sum_sq - sum * mean) / (count - 1) as f64).max(0.0).sqrt(),
+                };
+            }
+        }
+        Stat::Min | Stat::Max => {
+            let better = |a: f64, b: f64| if stat == Stat::Min { a <= b } else { a >= b };
+            let mut deque: VecDeque<usize> = VecDeque::new();
+            let mut count = 0usize;
+            let mut left = 0;
+            for i in 0..n {
+                let v = values[i];
+                if !v.is_nan() {
+                    count += 1;
+                    while deque.back().is_some_and(|&j| better(v, values[j])) {
+                        deque.pop_back();
+                    }
+                    deque.push_back(i);
+                }
+                while left < starts[i] {
+                    if !values[left].is_nan() {
+                        count -= 1;
+                    }
+                    left += 1;
+                }
+                while deque.front().is_some_and(|&j| j < starts[i]) {
+                    deque.pop_front();
+                }
+                if count >= min_periods {
+                    if let Some(&j) = deque.front() {
+                        out[i] = values[j];
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `values[i - k]` (NaN before the start), as pandas `shift(k)`.
+pub fn lag(values: &[f64], k: usize) -> Vec<f64> {
+    (0..values.len())
+        .map(|i| if i >= k { values[i - k] } else { f64::NAN })
+        .collect()
+}
+
+/// `values[i] - values[i - k]`, as pandas `diff(k)`.
+pub fn diff(values: &[f64], k: usize) -> Vec<f64> {
+    (0..values.len())
+        .map(|i| if i >= k { values[i] - values[i - k] } else { f64::NAN })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAN: f64 = f64::NAN;
+
+    fn same(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x.is_nan() && y.is_nan()) || (x - y).abs() < 1e-9,
+                "row {i}: {x} vs {y} in {a:?} vs {b:?}"
+            );
+        }
+    }
+
+    // Expected values computed with pandas 3.1.1 (numpy 2.4), expressions quoted above each:
+    // s = pd.Series([1, 3, nan, 4, 10, 2])
+    const S: [f64; 6] = [1.0, 3.0, NAN, 4.0, 10.0, 2.0];
+
+    #[test]
+    fn row_windows_match_pandas() {
+        // s.rolling(3, min_periods=1).mean() -> [1.0, 2.0, 2.0, 3.5, 7.0, 5.333333333333333]
+        same(
+            &rolling(&S, Window::Rows(3), Stat::Mean, 1),
+            &[1.0, 2.0, 2.0, 3.5, 7.0, 5.333333333333333],
+        );
+        // s.rolling(3, min_periods=1).std() -> [nan, 1.4142135623730951, 1.4142135623730951, 0.7071067811865476, 4.242640687119285, 4.163331998932265]
+        same(
+            &rolling(&S, Window::Rows(3), Stat::Std, 1),
+            &[
+                NAN,
+                1.4142135623730951,
+                1.4142135623730951,
+                0.7071067811865476,
+                4.242640687119285,
+                4.163331998932265,
+            ],
+        );
+        // s.rolling(3, min_periods=1).min() -> [1, 1, 1, 3, 4, 2]; .max() -> [1, 3, 3, 4, 10, 10]
+        same(
+            &rolling(&S, Window::Rows(3), Stat::Min, 1),
+            &[1.0, 1.0, 1.0, 3.0, 4.0, 2.0],
+        );
+        same(
+            &rolling(&S, Window::Rows(3), Stat::Max, 1),
+            &[1.0, 3.0, 3.0, 4.0, 10.0, 10.0],
+        );
+        // s.rolling(3).mean() (min_periods = 3) -> [nan, nan, nan, nan, nan, 5.333333333333333]
+        same(
+            &rolling(&S, Window::Rows(3), Stat::Mean, 3),
+            &[NAN, NAN, NAN, NAN, NAN, 5.333333333333333],
+        );
+    }
+
+    #[test]
+    fn duration_windows_match_pandas() {
+        // t = pd.to_datetime(["00:00","01:00","01:30","04:00","04:30","09:00"]) on one day;
+        // pd.DataFrame({"v": s, "t": t}).rolling("2h", on="t")["v"].mean()
+        //   -> [1.0, 2.0, 2.0, 4.0, 7.0, 2.0]
+        let minutes = [0i64, 60, 90, 240, 270, 540];
+        let times: Vec<i64> = minutes.iter().map(|m| m * 60_000).collect();
+        let w = Window::Span {
+            times: &times,
+            span: 2 * 3_600_000,
+        };
+        same(&rolling(&S, w, Stat::Mean, 1), &[1.0, 2.0, 2.0, 4.0, 7.0, 2.0]);
+        // ...["v"].max() -> [1.0, 3.0, 3.0, 4.0, 10.0, 2.0]
+        same(&rolling(&S, w, Stat::Max, 1), &[1.0, 3.0, 3.0, 4.0, 10.0, 2.0]);
+        // ...["v"].std() -> [nan, 1.4142135623730951, 1.4142135623730951, nan, 4.242640687119285, nan]
+        same(
+            &rolling(&S, w, Stat::Std, 1),
+            &[NAN, 1.4142135623730951, 1.4142135623730951, NAN, 4.242640687119285, NAN],
+        );
+    }
+
+    #[test]
+    fn lags_and_diffs_match_pandas() {
+        // s.shift(2) -> [nan, nan, 1, 3, nan, 4]; s.diff(1) -> [nan, 2, nan, nan, 6, -8]
+        same(&lag(&S, 2), &[NAN, NAN, 1.0, 3.0, NAN, 4.0]);
+        same(&diff(&S, 1), &[NAN, 2.0, NAN, NAN, 6.0, -8.0]);
+    }
+
+    #[test]
+    fn large_offsets_keep_precision() {
+        let v: Vec<f64> = (0..1000).map(|i| 1.0e9 + (i % 7) as f64).collect();
+        let std = rolling(&v, Window::Rows(7), Stat::Std, 7);
+        // Any 7 consecutive values are a permutation of 0..7 (+1e9): sample std = sqrt(14/3).
+        assert!((std[500] - (14.0f64 / 3.0).sqrt()).abs() < 1e-6, "{}", std[500]);
+    }
+
+    #[test]
+    fn min_max_agree_with_brute_force() {
+        let mut x = 0x9E3779B97F4A7C15u64;
+        let v: Vec<f64> = (0..500)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x % 11 == 0 {
+                    NAN
+                } else {
+                    (x % 1000) as f64
+                }
+            })
+            .collect();
+        for w in [1, 2, 5, 17] {
+            let got = rolling(&v, Window::Rows(w), Stat::Max, 1);
+            for i in 0..v.len() {
+                let lo = (i + 1).saturating_sub(w);
+                let want = v[lo..=i]
+                    .iter()
+                    .copied()
+                    .filter(|x| !x.is_nan())
+                    .fold(f64::NAN, f64::max);
+                assert!((got[i].is_nan() && want.is_nan()) || got[i] == want, "w={w} i={i}");
+            }
+        }
+    }
+}

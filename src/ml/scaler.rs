@@ -1,0 +1,84 @@
+//! Feature scaling fitted on training data only: standard (as scikit-learn's StandardScaler:
+//! mean and population standard deviation, ddof = 0) or min-max (to [0, 1]). Missing values
+//! (NaN) are ignored when fitting and stay missing when applied.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalerKind {
+    Standard,
+    MinMax,
+}
+
+/// `(x - offset) / scale` for one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnScale {
+    pub offset: f64,
+    pub scale: f64,
+}
+
+impl ColumnScale {
+    /// Fits on the present values; a constant or empty column gets scale 1 (as scikit-learn does
+    /// for zero variance), so applying it never divides by zero.
+    pub fn fit(values: &[f64], kind: ScalerKind) -> ColumnScale {
+        let present: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if present.is_empty() {
+            return ColumnScale {
+                offset: 0.0,
+                scale: 1.0,
+            };
+        }
+        let (offset, spread) = match kind {
+            ScalerKind::Standard => {
+                let n = present.len() as f64;
+                let mean = present.iter().sum::<f64>() / n;
+                let var = present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+                (mean, var.sqrt())
+            }
+            ScalerKind::MinMax => {
+                let min = present.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                (min, max - min)
+            }
+        };
+        ColumnScale {
+            offset,
+            scale: if spread > 0.0 { spread } else { 1.0 },
+        }
+    }
+
+    pub fn apply(&self, values: &mut [f64]) {
+        for v in values {
+            *v = (*v - self.offset) / self.scale;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_matches_scikit_learn() {
+        // scikit-learn 1.9.1: StandardScaler().fit([[1],[2],[4],[9]]) -> mean_ [4.], scale_ [3.082207001484488]
+        let s = ColumnScale::fit(&[1.0, 2.0, 4.0, 9.0, f64::NAN], ScalerKind::Standard);
+        assert_eq!(s.offset, 4.0);
+        assert!((s.scale - 3.082207001484488).abs() < 1e-12);
+        let mut v = [4.0, f64::NAN];
+        s.apply(&mut v);
+        assert_eq!(v[0], 0.0);
+        assert!(v[1].is_nan());
+    }
+
+    #[test]
+    fn min_max_and_constant_columns() {
+        // scikit-learn 1.9.1: MinMaxScaler().fit([[1],[2],[4],[9]]).transform([[5]]) -> [[0.5]]
+        let s = ColumnScale::fit(&[1.0, 2.0, 4.0, 9.0], ScalerKind::MinMax);
+        let mut v = [5.0];
+        s.apply(&mut v);
+        assert_eq!(v[0], 0.5);
+        // Zero variance: scale 1, as sklearn's `_handle_zeros_in_scale`.
+        assert_eq!(ColumnScale::fit(&[3.0, 3.0], ScalerKind::Standard).scale, 1.0);
+    }
+}

@@ -1,0 +1,363 @@
+//! `feature`: per-entity, time-ordered features (rolling statistics over rows or durations,
+//! lags, differences, time of day and day of week, interactions, one-hot categories) and label
+//! engineering (failure within a horizon), with a manifest recording how each was made.
+
+use polars::prelude::*;
+use serde_json::json;
+
+use super::feature_spec::{Horizon, LabelSpec, Operand, TimePart, WindowSpec};
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::ml::rolling::{diff, lag, rolling, Stat, Window};
+use crate::pipeline::diagnostic::did_you_mean;
+use crate::table::{column_f64, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
+
+pub use super::feature_spec::{parse, FeatureParams};
+
+/// A generated column and how it was made, for the manifest.
+struct Made {
+    name: String,
+    values: Vec<f64>,
+    manifest: serde_json::Value,
+}
+
+pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let Table { mut frame, mut roles } = ctx.take_single_input()?;
+    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+    let check = |c: &str, key: &str| -> Result<(), StepError> {
+        if names.iter().any(|n| n == c) {
+            Ok(())
+        } else {
+            let hint = did_you_mean(c, names.iter().map(String::as_str));
+            Err(StepError::new(format!(
+                "`with.{key}`: column `{c}` is not in the input{hint}; columns are: {}",
+                names.join(", ")
+            )))
+        }
+    };
+    let columns = match &p.columns {
+        Some(c) => {
+            c.iter().try_for_each(|c| check(c, "columns"))?;
+            c.clone()
+        }
+        None => numeric_features(&frame, &roles),
+    };
+    let ranges = entity_ranges(&frame, roles.entity.as_deref())?;
+    let times = match &roles.timestamp {
+        Some(ts) => Some(time_values(&frame, ts)?),
+        None => None,
+    };
+    if let Some((t, _)) = &times {
+        check_monotonic(t, &ranges, &frame, &roles)?;
+    }
+    let time_ms = |key: &str| -> Result<&[i64], StepError> {
+        match &times {
+            Some((t, true)) => Ok(t),
+            Some((_, false)) => Err(StepError::new(format!(
+                "`with.{key}` uses a duration, but the timestamp column `{}` holds numbers (cycles), not date-times; give the window in rows",
+                roles.timestamp.as_deref().unwrap_or_default()
+            ))),
+            None => Err(StepError::new(format!("`with.{key}` needs a timestamp column; declare `timestamp` in `load`"))),
+        }
+    };
+
+    let mut made: Vec<Made> = Vec::new();
+    let shortest = ranges.iter().map(|r| r.len()).min().unwrap_or(0);
+    for column in &columns {
+        let values =
+            column_f64(&frame, column).map_err(|_| StepError::new(format!("column `{column}` is not numeric")))?;
+        for window in &p.windows {
+            if let WindowSpec::Rows(w) = window {
+                if *w > shortest {
+                    ctx.warn(format!(
+                        "rolling window of {w} rows is longer than the shortest entity series ({shortest} rows): there it is an expanding window"
+                    ));
+                }
+            }
+            for &stat in &p.stats {
+                let mut out = vec![f64::NAN; values.len()];
+                for r in &ranges {
+                    let w = match window {
+                        WindowSpec::Rows(n) => Window::Rows(*n),
+                        WindowSpec::Duration { ms, .. } => Window::Span {
+                            times: &time_ms("rolling.windows")?[r.clone()],
+                            span: *ms,
+                        },
+                    };
+                    out[r.clone()].copy_from_slice(&rolling(&values[r.clone()], w, stat, p.min_periods));
+                }
+                let name = format!("{column}_roll{}_{}", window.label(), stat_name(stat));
+                made.push(Made {
+                    manifest: json!({"name": name, "source": column, "transform": format!("rolling_{}", stat_name(stat)), "window": window.label(), "min-periods": p.min_periods}),
+                    name,
+                    values: out,
+                });
+            }
+        }
+        for &k in &p.lags {
+            let name = format!("{column}_lag{k}");
+            made.push(Made {
+                values: per_entity(&values, &ranges, |v| lag(v, k)),
+                manifest: json!({"name": name, "source": column, "transform": "lag", "rows": k}),
+                name,
+            });
+        }
+        for &k in &p.diffs {
+            let name = format!("{column}_diff{k}");
+            made.push(Made {
+                values: per_entity(&values, &ranges, |v| diff(v, k)),
+                manifest: json!({"name": name, "source": column, "transform": "diff", "rows": k}),
+                name,
+            });
+        }
+    }
+    for part in &p.time {
+        let t = time_ms("time")?;
+        let values: Vec<f64> = t.iter().map(|&ms| part.of(ms)).collect();
+        let name = part.name().to_string();
+        made.push(Made {
+            manifest: json!({"name": name, "source": roles.timestamp, "transform": name}),
+            name,
+            values,
+        });
+    }
+    for (name, expr) in &p.interactions {
+        let operand = |o: &Operand| -> Result<Vec<f64>, StepError> {
+            match o {
+                Operand::Number(x) => Ok(vec![*x; frame.height()]),
+                Operand::Column(c) => {
+                    check(c, &format!("interactions.{name}"))?;
+                    column_f64(&frame, c)
+                        .map_err(|_| StepError::new(format!("`with.interactions.{name}`: column `{c}` is not numeric")))
+                }
+            }
+        };
+        let (a, b) = (operand(&expr.left)?, operand(&expr.right)?);
+        let values: Vec<f64> = a.iter().zip(&b).map(|(x, y)| expr.apply(*x, *y)).collect();
+        made.push(Made {
+            manifest: json!({"name": name, "transform": "interaction", "expression": expr.text}),
+            name: name.clone(),
+            values,
+        });
+    }
+    for column in &p.one_hot {
+        check(column, "one-hot")?;
+        let text = frame.column(column)?.cast(&DataType::String)?;
+        let text = text.str()?;
+        let mut categories: Vec<String> = text.iter().flatten().map(str::to_string).collect();
+        categories.sort();
+        categories.dedup();
+        if categories.len() > 1000 {
+            return Err(StepError::new(format!(
+                "`with.one-hot`: column `{column}` has {} distinct values; one-hot is for categories (under 1000)",
+                categories.len()
+            )));
+        }
+        for cat in &categories {
+            let name = format!("{column}_{cat}");
+            let values = text
+                .iter()
+                .map(|v| if v == Some(cat.as_str()) { 1.0 } else { 0.0 })
+                .collect();
+            made.push(Made {
+                manifest: json!({"name": name, "source": column, "transform": "one_hot", "category": cat}),
+                name,
+                values,
+            });
+        }
+    }
+
+    let mut generated: Vec<&Made> = made.iter().collect();
+    let label = match &p.label {
+        Some(spec) => Some(make_label(spec, &frame, &ranges, &times)?),
+        None => None,
+    };
+    if let Some(l) = &label {
+        generated.push(l);
+    }
+    for m in &generated {
+        if names.contains(&m.name) {
+            return Err(StepError::new(format!(
+                "feature `{}` would overwrite an input column of that name; rename it",
+                m.name
+            )));
+        }
+        frame.with_column(f64_column(&m.name, &m.values))?;
+    }
+    if let Some(l) = &label {
+        let as_int = frame.column(&l.name)?.cast(&DataType::Int64)?;
+        frame.replace(&l.name, as_int)?;
+        roles.label = Some(l.name.clone());
+        let positives = l.values.iter().filter(|v| **v == 1.0).count();
+        ctx.metric("label_positives", positives as f64);
+    }
+
+    let rows_in = frame.height();
+    if p.drop_na {
+        let keep: BooleanChunked = (0..rows_in)
+            .map(|i| made.iter().all(|m| !m.values[i].is_nan()))
+            .collect();
+        frame = frame.filter(&keep)?;
+    }
+    if frame.height() == 0 {
+        return Err(StepError::new("every row has a missing feature (warm-up of lags and windows, or gaps); shorten windows and lags, impute in `clean`, or set `drop-na: false`"));
+    }
+    ctx.metric("features", made.len() as f64);
+    ctx.metric("rows_dropped_na", (rows_in - frame.height()) as f64);
+    ctx.metric("rows_out", frame.height() as f64);
+    let manifest = json!({
+        "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
+        "label": label.as_ref().map(|l| &l.manifest),
+        "entity": roles.entity,
+        "timestamp": roles.timestamp,
+    });
+    Ok(StepOutput {
+        tables: vec![("frame".into(), Table { frame, roles })],
+        reports: vec![("feature_manifest".into(), manifest)],
+    })
+}
+
+fn stat_name(stat: Stat) -> &'static str {
+    match stat {
+        Stat::Mean => "mean",
+        Stat::Std => "std",
+        Stat::Min => "min",
+        Stat::Max => "max",
+    }
+}
+
+fn per_entity(values: &[f64], ranges: &[std::ops::Range<usize>], f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+    let mut out = vec![f64::NAN; values.len()];
+    for r in ranges {
+        out[r.clone()].copy_from_slice(&f(&values[r.clone()]));
+    }
+    out
+}
+
+/// Windows, lags and labels assume each entity's rows run forward in time.
+fn check_monotonic(
+    times: &[i64],
+    ranges: &[std::ops::Range<usize>],
+    frame: &DataFrame,
+    roles: &Roles,
+) -> Result<(), StepError> {
+    for r in ranges {
+        if let Some(i) = (r.start + 1..r.end).find(|&i| times[i] < times[i - 1]) {
+            let entity = match &roles.entity {
+                Some(e) => format!(
+                    " of {e} {}",
+                    frame.column(e)?.get(i).map(|v| v.to_string()).unwrap_or_default()
+                ),
+                None => String::new(),
+            };
+            return Err(StepError::new(format!(
+                "timestamps{entity} go back in time at row {}; put a `clean` step (sort: true) before `feature`",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The label column: 1 where a failure event of the same entity lies within the horizon ahead
+/// (the event row included), or where the remaining useful life is at most the horizon.
+fn make_label(
+    spec: &LabelSpec,
+    frame: &DataFrame,
+    ranges: &[std::ops::Range<usize>],
+    times: &Option<(Vec<i64>, bool)>,
+) -> Result<Made, StepError> {
+    let Some((t, is_datetime)) = times else {
+        return Err(StepError::new(
+            "`with.label` needs a timestamp column; declare `timestamp` in `load`",
+        ));
+    };
+    let horizon = match (spec.horizon(), is_datetime) {
+        (Horizon::Duration { ms, .. }, true) => *ms,
+        (Horizon::Units(u), false) => *u,
+        (Horizon::Duration { text, .. }, false) => {
+            return Err(StepError::new(format!("`with.label.horizon` is a duration ({text}) but the timestamp column holds numbers (cycles); give a number")))
+        }
+        (Horizon::Units(u), true) => {
+            return Err(StepError::new(format!("`with.label.horizon` is a plain number ({u}) but the timestamp column holds date-times; give a duration such as 24h")))
+        }
+    };
+    let mut label = vec![0.0; frame.height()];
+    let manifest;
+    match spec {
+        LabelSpec::Event { column, name, .. } => {
+            let events = column_f64(frame, column).map_err(|_| {
+                let hint = did_you_mean(column, frame.get_column_names().iter().map(|n| n.as_str()));
+                StepError::new(format!(
+                    "`with.label.from-event`: column `{column}` is not in the input{hint}"
+                ))
+            })?;
+            let total = events.iter().filter(|v| **v >= 0.5).count();
+            if total == 0 {
+                return Err(StepError::new(format!(
+                    "`with.label.from-event`: column `{column}` has no failure events (no value 1): every label would be 0, nothing to learn"
+                )));
+            }
+            for r in ranges {
+                // Walk backwards remembering the next event time ahead of each row.
+                let mut next_event: Option<i64> = None;
+                for i in r.clone().rev() {
+                    if events[i] >= 0.5 {
+                        next_event = Some(t[i]);
+                    }
+                    if next_event.is_some_and(|e| e - t[i] <= horizon) {
+                        label[i] = 1.0;
+                    }
+                }
+            }
+            manifest = json!({"name": name, "transform": "failure_within_horizon", "source": column, "horizon": spec.horizon().text()});
+            Ok(Made {
+                name: name.clone(),
+                values: label,
+                manifest,
+            })
+        }
+        LabelSpec::Rul { name, .. } => {
+            for r in ranges {
+                let last = t[r.end - 1];
+                for i in r.clone() {
+                    if last - t[i] <= horizon {
+                        label[i] = 1.0;
+                    }
+                }
+            }
+            manifest = json!({"name": name, "transform": "rul_within_horizon", "horizon": spec.horizon().text(), "rul": "last timestamp of the entity - timestamp"});
+            Ok(Made {
+                name: name.clone(),
+                values: label,
+                manifest,
+            })
+        }
+    }
+}
+
+impl WindowSpec {
+    fn label(&self) -> String {
+        match self {
+            WindowSpec::Rows(n) => n.to_string(),
+            WindowSpec::Duration { text, .. } => text.clone(),
+        }
+    }
+}
+
+impl TimePart {
+    fn of(self, ms: i64) -> f64 {
+        let secs = ms.div_euclid(1000);
+        match self {
+            TimePart::Hour => (secs.rem_euclid(86_400) / 3600) as f64,
+            // 1970-01-01 was a Thursday; Monday = 0 as in pandas' `dayofweek`.
+            TimePart::DayOfWeek => ((secs.div_euclid(86_400) + 3).rem_euclid(7)) as f64,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TimePart::Hour => "hour",
+            TimePart::DayOfWeek => "dayofweek",
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The `with:` of a `feature` step: what to compute, parsed and checked before anything runs.
+
+use crate::ml::rolling::Stat;
+use crate::pipeline::fields::Fields;
+use crate::pipeline::node::{Node, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureParams {
+    /// Source columns for windows, lags and diffs; default: every numeric non-role column.
+    pub columns: Option<Vec<String>>,
+    pub windows: Vec<WindowSpec>,
+    pub stats: Vec<Stat>,
+    pub min_periods: usize,
+    pub lags: Vec<usize>,
+    pub diffs: Vec<usize>,
+    pub time: Vec<TimePart>,
+    pub interactions: Vec<(String, Expr)>,
+    pub one_hot: Vec<String>,
+    pub label: Option<LabelSpec>,
+    /// Drop rows where a generated feature is missing (warm-up of lags, gaps).
+    pub drop_na: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowSpec {
+    Rows(usize),
+    Duration { text: String, ms: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePart {
+    Hour,
+    DayOfWeek,
+}
+
+/// `a * b`, `a - b`, `a + b` or `a / b` over columns and numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub text: String,
+    pub left: Operand,
+    pub op: char,
+    pub right: Operand,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Column(String),
+    Number(f64),
+}
+
+impl Expr {
+    pub fn apply(&self, a: f64, b: f64) -> f64 {
+        match self.op {
+            '*' => a * b,
+            '+' => a + b,
+            '-' => a - b,
+            _ if b == 0.0 => f64::NAN,
+            _ => a / b,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Horizon {
+    Duration {
+        text: String,
+        ms: i64,
+    },
+    /// In the timestamp's own units (cycles, steps).
+    Units(i64),
+}
+
+impl Horizon {
+    pub fn text(&self) -> String {
+        match self {
+            Horizon::Duration { text, .. } => text.clone(),
+            Horizon::Units(u) => u.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelSpec {
+    /// 1 where an event (value 1 in `column`) of the same entity lies within the horizon ahead.
+    Event {
+        column: String,
+        horizon: Horizon,
+        name: String,
+    },
+    /// Run-to-failure series: 1 where the remaining useful life (last timestamp of the entity
+    /// minus this one) is at most the horizon.
+    Rul { horizon: Horizon, name: String },
+}
+
+impl LabelSpec {
+    pub fn horizon(&self) -> &Horizon {
+        match self {
+            LabelSpec::Event { horizon, .. } | LabelSpec::Rul { horizon, .. } => horizon,
+        }
+    }
+}
+
+/// `30s`, `10m`, `6h`, `1d`, `2w` in milliseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
+}
+
+const DURATION_HINT: &str = "a number of rows or a duration such as 30m, 6h, 1d";
+
+fn window_of(node: &Node, f: &mut Fields, key: &str) -> Option<WindowSpec> {
+    match &node.value {
+        Value::Int(n) if *n >= 1 && *n <= 1_000_000 => Some(WindowSpec::Rows(*n as usize)),
+        Value::Str(s) => match parse_duration(s) {
+            Some(ms) => Some(WindowSpec::Duration {
+                text: s.trim().to_string(),
+                ms,
+            }),
+            None => {
+                f.error(node.pos, format!("`{key}`: `{s}` is not {DURATION_HINT}"));
+                None
+            }
+        },
+        _ => {
+            f.error(
+                node.pos,
+                format!("`{key}` must be {DURATION_HINT}, found {}", node.type_name()),
+            );
+            None
+        }
+    }
+}
+
+fn horizon_of(node: &Node, f: &mut Fields) -> Option<Horizon> {
+    match window_of(node, f, "label.horizon")? {
+        WindowSpec::Rows(n) => Some(Horizon::Units(n as i64)),
+        WindowSpec::Duration { text, ms } => Some(Horizon::Duration { text, ms }),
+    }
+}
+
+fn int_list(f: &mut Fields, key: &'static str) -> Vec<usize> {
+    let Some(node) = f.node(key) else { return Vec::new() };
+    let items: Vec<&Node> = match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        Value::Null => return Vec::new(),
+        _ => vec![node],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item.value {
+            Value::Int(n) if (1..=100_000).contains(&n) => out.push(n as usize),
+            _ => f.error(
+                item.pos,
+                format!("`{key}` takes whole numbers of rows from 1 up, found {}", item.value),
+            ),
+        }
+    }
+    out
+}
+
+fn expr_of(name: &str, node: &Node, f: &mut Fields) -> Option<Expr> {
+    let Some(text) = node.as_str() else {
+        f.error(
+            node.pos,
+            format!("`interactions.{name}` must be an expression such as \"torque * rpm\""),
+        );
+        return None;
+    };
+    // Operators need spaces around them, so column names may hold `-` or `/` (`Torque [Nm]`).
+    let found = [" * ", " / ", " + ", " - "]
+        .iter()
+        .find_map(|op| text.split_once(op).map(|(a, b)| (a, op.trim(), b)));
+    let Some((a, op, b)) = found else {
+        f.error(
+            node.pos,
+            format!(
+                "`interactions.{name}`: `{text}` is not `A op B` with op one of * / + - (spaces around the operator)"
+            ),
+        );
+        return None;
+    };
+    let operand = |s: &str| match s.trim().parse::<f64>() {
+        Ok(x) => Operand::Number(x),
+        Err(_) => Operand::Column(s.trim().to_string()),
+    };
+    Some(Expr {
+        text: text.to_string(),
+        left: operand(a),
+        op: op.chars().next().unwrap_or('*'),
+        right: operand(b),
+    })
+}
+
+pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
+    let columns = f.optional_str_list("columns");
+    let (mut windows, mut stats, mut min_periods) = (Vec::new(), vec![Stat::Mean], 1usize);
+    if let Some(node) = f.node("rolling") {
+        let context = format!("{} `rolling`", f.context());
+        let mut r = Fields::new(node, context, f.diags)?;
+        if let Some(list) = r.node("windows") {
+            let items: Vec<&Node> = match &list.value {
+                Value::Seq(items) => items.iter().collect(),
+                _ => vec![list],
+            };
+            for item in items {
+                if let Some(w) = window_of(item, &mut r, "windows") {
+                    windows.push(w);
+                }
+            }
+        } else {
+            let pos = r.pos();
+            r.error(pos, "missing required key `windows` (e.g. [6, 24h])");
+        }
+        if let Some(names) = r.optional_str_list("stats") {
+            stats.clear();
+            let list_node = r.node("stats");
+            for name in names {
+                match name.as_str() {
+                    "mean" => stats.push(Stat::Mean),
+                    "std" => stats.push(Stat::Std),
+                    "min" => stats.push(Stat::Min),
+                    "max" => stats.push(Stat::Max),
+                    other => {
+                        let pos = list_node.map(|n| n.pos).unwrap_or(r.pos());
+                        r.error(
+                            pos,
+                            format!("`stats`: unknown statistic `{other}`; use mean, std, min, max"),
+                        );
+                    }
+                }
+            }
+        }
+        min_periods = r.optional_int("min-periods", 1, 1_000_000).unwrap_or(1) as usize;
+        r.finish();
+    }
+    let lags = int_list(f, "lags");
+    let diffs = int_list(f, "diff");
+    let mut time = Vec::new();
+    if let Some(parts) = f.optional_str_list("time") {
+        let pos = f.node("time").map(|n| n.pos).unwrap_or(f.pos());
+        for part in parts {
+            match part.as_str() {
+                "hour" => time.push(TimePart::Hour),
+                "dayofweek" => time.push(TimePart::DayOfWeek),
+                other => f.error(pos, format!("`time`: unknown part `{other}`; use hour, dayofweek")),
+            }
+        }
+    }
+    let mut interactions = Vec::new();
+    if let Some(node) = f.node("interactions") {
+        match node.as_map() {
+            Some(entries) => {
+                for (k, v) in entries {
+                    if let Some(e) = expr_of(&k.name, v, f) {
+                        interactions.push((k.name.clone(), e));
+                    }
+                }
+            }
+            None => f.error(node.pos, "`interactions` must map new column names to expressions"),
+        }
+    }
+    let one_hot = f.optional_str_list("one-hot").unwrap_or_default();
+    let label = f.node("label").and_then(|node| {
+        let context = format!("{} `label`", f.context());
+        let mut l = Fields::new(node, context, f.diags)?;
+        let name = l.optional_str("name").unwrap_or_else(|| "label".into());
+        let event = l.optional_str("from-event");
+        let rul = l.optional_bool("from-rul").unwrap_or(false);
+        let horizon = match l.node("horizon") {
+            Some(h) => horizon_of(h, &mut l),
+            None => {
+                let pos = l.pos();
+                l.error(
+                    pos,
+                    "missing required key `horizon` (a duration such as 24h, or cycles such as 30)",
+                );
+                None
+            }
+        };
+        let pos = l.pos();
+        let spec = match (event, rul) {
+            (Some(column), false) => Some(LabelSpec::Event {
+                column,
+                horizon: horizon?,
+                name,
+            }),
+            (None, true) => Some(LabelSpec::Rul {
+                horizon: horizon?,
+                name,
+            }),
+            _ => {
+                l.error(pos, "give exactly one of `from-event: COLUMN` or `from-rul: true`");
+                None
+            }
+        };
+        l.finish();
+        spec
+    });
+    let drop_na = f.optional_bool("drop-na").unwrap_or(true);
+    Some(FeatureParams {
+        columns,
+        windows,
+        stats,
+        min_periods,
+        lags,
+        diffs,
+        time,
+        interactions,
+        one_hot,
+        label,
+        drop_na,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("6h"), Some(6 * 3_600_000));
+        assert_eq!(parse_duration("30m"), Some(1_800_000));
+        assert_eq!(parse_duration("1d"), Some(86_400_000));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("6x"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+}

@@ -1,0 +1,271 @@
+//! `split`: train/validation/test parts with no leakage, and a scaler fitted on train only.
+//!
+//! - `by: entity`: whole entities go to one part (no machine in two parts).
+//! - `by: time`: one global cut in time: every validation and test timestamp is later than
+//!   every training timestamp (and test later than validation), across all entities.
+//! - `by: stratified`: rows are shuffled within each label class, so each part keeps the
+//!   failure rate (within one percentage point on real data sizes).
+
+use polars::prelude::*;
+use serde_json::json;
+
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::ml::rng::Rng;
+use crate::ml::scaler::{ColumnScale, ScalerKind};
+use crate::pipeline::fields::Fields;
+use crate::pipeline::node::Value;
+use crate::table::{column_f64, entity_ranges, f64_column, numeric_features, time_values, Table};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitBy {
+    Entity,
+    Time,
+    Stratified,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitParams {
+    pub by: SplitBy,
+    /// train, validation, test; they sum to 1.
+    pub fractions: [f64; 3],
+    pub seed: u64,
+    pub scaler: Option<ScalerKind>,
+    /// Columns to scale; default: every numeric non-role column.
+    pub columns: Option<Vec<String>>,
+}
+
+const PARTS: [&str; 3] = ["train", "val", "test"];
+
+pub fn parse(f: &mut Fields) -> Option<SplitParams> {
+    let by = match f.optional_choice("by", &["entity", "time", "stratified"]) {
+        Some("time") => SplitBy::Time,
+        Some("stratified") => SplitBy::Stratified,
+        Some(_) => SplitBy::Entity,
+        None => {
+            let pos = f.pos();
+            f.error(pos, "missing required key `by` (entity, time or stratified)");
+            SplitBy::Entity
+        }
+    };
+    let mut fractions = [0.7, 0.15, 0.15];
+    if let Some(node) = f.node("fractions") {
+        let values: Option<Vec<f64>> = match &node.value {
+            Value::Seq(items) => items
+                .iter()
+                .map(|n| match n.value {
+                    Value::Int(i) => Some(i as f64),
+                    Value::Float(x) => Some(x),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        match values.as_deref() {
+            Some([a, b, c])
+                if [*a, *b, *c].iter().all(|x| (0.0..=1.0).contains(x))
+                    && (a + b + c - 1.0).abs() < 1e-6
+                    && *a > 0.0 =>
+            {
+                fractions = [*a, *b, *c]
+            }
+            _ => f.error(
+                node.pos,
+                "`fractions` must be three numbers for train, val and test that sum to 1, e.g. [0.7, 0.15, 0.15]",
+            ),
+        }
+    }
+    let seed = f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64;
+    let scaler = match f.optional_choice("scaler", &["standard", "minmax", "none"]) {
+        None | Some("standard") => Some(ScalerKind::Standard),
+        Some("minmax") => Some(ScalerKind::MinMax),
+        Some(_) => None,
+    };
+    let columns = f.optional_str_list("columns");
+    Some(SplitParams {
+        by,
+        fractions,
+        seed,
+        scaler,
+        columns,
+    })
+}
+
+pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let Table { frame, roles } = ctx.take_single_input()?;
+    let n = frame.height();
+    let part_of: Vec<u8> = match p.by {
+        SplitBy::Entity => {
+            let entity = roles
+                .entity
+                .as_deref()
+                .ok_or_else(|| StepError::new("`by: entity` needs an entity column; declare `entity` in `load`"))?;
+            let ranges = entity_ranges(&frame, Some(entity))?;
+            // Entities, not rows, are shuffled and dealt out (sorted input: one range per entity).
+            let mut order: Vec<usize> = (0..ranges.len()).collect();
+            Rng::new(p.seed).shuffle(&mut order);
+            if ranges.len() < 3 && p.fractions.iter().all(|f| *f > 0.0) {
+                return Err(StepError::new(format!(
+                    "`by: entity` needs at least 3 entities for train, val and test; the input has {}",
+                    ranges.len()
+                )));
+            }
+            let cuts = cut_points(ranges.len(), &p.fractions);
+            let mut part = vec![0u8; n];
+            for (rank, &e) in order.iter().enumerate() {
+                let which = cuts.iter().filter(|&&c| rank >= c).count() as u8;
+                part[ranges[e].clone()].fill(which);
+            }
+            part
+        }
+        SplitBy::Time => {
+            let ts = roles
+                .timestamp
+                .as_deref()
+                .ok_or_else(|| StepError::new("`by: time` needs a timestamp column; declare `timestamp` in `load`"))?;
+            let (t, _) = time_values(&frame, ts)?;
+            let mut sorted = t.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let cuts = cut_points(sorted.len(), &p.fractions);
+            // A timestamp's part is decided by its rank among distinct timestamps, so equal
+            // times never straddle a boundary.
+            let bounds: Vec<i64> = cuts
+                .iter()
+                .map(|&c| sorted.get(c).copied().unwrap_or(i64::MAX))
+                .collect();
+            t.iter()
+                .map(|v| bounds.iter().filter(|&&b| *v >= b).count() as u8)
+                .collect()
+        }
+        SplitBy::Stratified => {
+            let label = roles.label.as_deref().ok_or_else(|| {
+                StepError::new(
+                    "`by: stratified` needs a label column; declare `label` in `load` or make one in `feature`",
+                )
+            })?;
+            let y = column_f64(&frame, label)?;
+            let mut part = vec![0u8; n];
+            let mut rng = Rng::new(p.seed);
+            for class in [0.0, 1.0] {
+                let mut rows: Vec<usize> = (0..n).filter(|&i| y[i] == class).collect();
+                rng.shuffle(&mut rows);
+                let cuts = cut_points(rows.len(), &p.fractions);
+                for (rank, &row) in rows.iter().enumerate() {
+                    part[row] = cuts.iter().filter(|&&c| rank >= c).count() as u8;
+                }
+            }
+            part
+        }
+    };
+
+    let mut parts: Vec<DataFrame> = Vec::new();
+    for k in 0..3u8 {
+        let mask: BooleanChunked = part_of.iter().map(|&x| x == k).collect();
+        parts.push(frame.filter(&mask)?);
+    }
+    let mut report = serde_json::Map::new();
+    for (k, part) in parts.iter().enumerate() {
+        let name = PARTS[k];
+        let positives = match &roles.label {
+            Some(l) => Some(column_f64(part, l)?.iter().filter(|v| **v == 1.0).count()),
+            None => None,
+        };
+        if part.height() == 0 && p.fractions[k] > 0.0 {
+            return Err(StepError::new(format!(
+                "the `{name}` part is empty; give it more data or a larger fraction"
+            )));
+        }
+        if positives == Some(0) && p.fractions[k] > 0.0 {
+            return Err(StepError::new(format!(
+                "the `{name}` part has no positives (label `{}`): a model cannot be trained or measured on it; use `by: stratified`, other fractions, or another seed",
+                roles.label.as_deref().unwrap_or_default()
+            )));
+        }
+        ctx.metric(format!("{name}.rows"), part.height() as f64);
+        if let Some(pos) = positives {
+            ctx.metric(format!("{name}.positives"), pos as f64);
+        }
+        let entities = match &roles.entity {
+            Some(e) => part.column(e)?.n_unique()?,
+            None => 0,
+        };
+        report.insert(
+            name.into(),
+            json!({"rows": part.height(), "positives": positives, "entities": entities}),
+        );
+    }
+
+    let mut scaler_report = serde_json::Map::new();
+    if let Some(kind) = p.scaler {
+        let columns = match &p.columns {
+            Some(c) => c.clone(),
+            None => numeric_features(&parts[0], &roles),
+        };
+        for c in &columns {
+            let train = column_f64(&parts[0], c)
+                .map_err(|_| StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric")))?;
+            let scale = ColumnScale::fit(&train, kind);
+            for part in parts.iter_mut() {
+                let mut values = column_f64(part, c)?;
+                scale.apply(&mut values);
+                part.replace(c, f64_column(c, &values))?;
+            }
+            scaler_report.insert(c.clone(), json!(scale));
+        }
+    }
+    let tables = parts
+        .into_iter()
+        .enumerate()
+        .map(|(k, frame)| {
+            (
+                PARTS[k].to_string(),
+                Table {
+                    frame,
+                    roles: roles.clone(),
+                },
+            )
+        })
+        .collect();
+    let by = match p.by {
+        SplitBy::Entity => "entity",
+        SplitBy::Time => "time",
+        SplitBy::Stratified => "stratified",
+    };
+    Ok(StepOutput {
+        tables,
+        reports: vec![
+            (
+                "split_report".into(),
+                json!({"by": by, "seed": p.seed, "fractions": p.fractions, "parts": report}),
+            ),
+            (
+                "scaler".into(),
+                json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}),
+            ),
+        ],
+    })
+}
+
+/// Ranks at which val and test start when `n` items are dealt out by `fractions`.
+/// Every part with a positive fraction gets at least one item when there are enough items.
+fn cut_points(n: usize, fractions: &[f64; 3]) -> [usize; 2] {
+    let need_val = usize::from(fractions[1] > 0.0 && n >= 2);
+    let need_test = usize::from(fractions[2] > 0.0 && n >= 2 + need_val);
+    let first = ((n as f64 * fractions[0]).round() as usize).clamp(usize::from(n > 0), n - need_val - need_test);
+    let second = ((n as f64 * (fractions[0] + fractions[1])).round() as usize).clamp(first + need_val, n - need_test);
+    [first, second]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_points_deal_by_fraction() {
+        assert_eq!(cut_points(100, &[0.7, 0.15, 0.15]), [70, 85]);
+        assert_eq!(cut_points(3, &[0.6, 0.2, 0.2]), [1, 2], "one item for each part");
+        assert_eq!(cut_points(3, &[0.7, 0.15, 0.15]), [1, 2]);
+        assert_eq!(cut_points(10, &[0.8, 0.2, 0.0]), [8, 10]);
+        assert_eq!(cut_points(0, &[0.7, 0.15, 0.15]), [0, 0]);
+    }
+}
