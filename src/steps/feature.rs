@@ -191,6 +191,15 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         ctx.metric("label_positives", positives as f64);
     }
 
+    for c in &p.drop {
+        check(c, "drop")?;
+        if roles.is_role(c) {
+            return Err(StepError::new(format!(
+                "`with.drop`: column `{c}` is the table's timestamp, entity or label; it cannot be dropped"
+            )));
+        }
+        frame = frame.drop(c)?;
+    }
     let rows_in = frame.height();
     if p.drop_na {
         let keep: BooleanChunked = (0..rows_in)
@@ -245,7 +254,11 @@ fn check_monotonic(
             let entity = match &roles.entity {
                 Some(e) => format!(
                     " of {e} {}",
-                    frame.column(e)?.get(i).map(|v| v.to_string()).unwrap_or_default()
+                    frame
+                        .column(e)?
+                        .get(i)
+                        .map(|v| v.str_value().into_owned())
+                        .unwrap_or_default()
                 ),
                 None => String::new(),
             };
@@ -359,5 +372,161 @@ impl TimePart {
             TimePart::Hour => "hour",
             TimePart::DayOfWeek => "dayofweek",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::diagnostic::Diagnostics;
+    use crate::pipeline::yaml;
+
+    /// Machines A (5 hourly rows, a failure event at 04:00) and B (3 rows, a gap), 2024-01-01
+    /// (a Monday).
+    fn table() -> Table {
+        let hours = [0i64, 1, 2, 3, 4, 0, 1, 2];
+        let t: Vec<i64> = hours.iter().map(|h| 1_704_067_200_000 + h * 3_600_000).collect();
+        let frame = df!(
+            "m" => ["A", "A", "A", "A", "A", "B", "B", "B"],
+            "t" => t,
+            "x" => [Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0), Some(10.0), None, Some(30.0)],
+            "event" => [0i64, 0, 0, 0, 1, 0, 0, 0],
+        )
+        .unwrap()
+        .lazy()
+        .with_column(col("t").cast(DataType::Datetime(TimeUnit::Milliseconds, None)))
+        .collect()
+        .unwrap();
+        Table {
+            frame,
+            roles: Roles {
+                timestamp: Some("t".into()),
+                entity: Some("m".into()),
+                label: None,
+            },
+        }
+    }
+
+    fn params(yaml_text: &str) -> FeatureParams {
+        let node = yaml::parse(yaml_text).unwrap();
+        let mut diags = Diagnostics::new("t.yaml", Vec::new());
+        let mut f = crate::pipeline::fields::Fields::new(&node, "with", &mut diags).unwrap();
+        let p = parse(&mut f).unwrap();
+        f.finish();
+        assert!(diags.is_empty(), "{diags}");
+        p
+    }
+
+    fn run_on(p: &FeatureParams, t: Table) -> Result<Table, StepError> {
+        let (mut ctx, _rx) = StepContext::detached(std::path::Path::new("."), vec![("in/frame".into(), t)]);
+        run(p, &mut ctx).map(|mut o| o.tables.remove(0).1)
+    }
+
+    fn col_values(t: &Table, c: &str) -> Vec<f64> {
+        column_f64(&t.frame, c).unwrap()
+    }
+
+    fn same(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+        assert!(
+            a.iter()
+                .zip(b)
+                .all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() < 1e-12),
+            "{a:?} vs {b:?}"
+        );
+    }
+
+    #[test]
+    fn per_machine_features_match_pandas_groupby() {
+        let p = params("{columns: [x], rolling: {windows: [2, 90m], stats: [mean, max]}, lags: [1], time: [hour, dayofweek], drop-na: false}");
+        let t = run_on(&p, table()).unwrap();
+        // pandas 3.1.1: df.groupby("m")["x"].rolling(2, min_periods=1).mean()
+        same(
+            &col_values(&t, "x_roll2_mean"),
+            &[1.0, 1.5, 2.5, 3.5, 4.5, 10.0, 10.0, 30.0],
+        );
+        // df.groupby("m").rolling("90min", on="t")["x"].max()
+        same(
+            &col_values(&t, "x_roll90m_max"),
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 10.0, 30.0],
+        );
+        // df.groupby("m")["x"].shift(1): B's first row does not see A's last value.
+        same(
+            &col_values(&t, "x_lag1"),
+            &[f64::NAN, 1.0, 2.0, 3.0, 4.0, f64::NAN, 10.0, f64::NAN],
+        );
+        // df["t"].dt.hour / .dt.day_of_week (2024-01-01 is a Monday = 0)
+        same(&col_values(&t, "hour"), &[0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 1.0, 2.0]);
+        same(&col_values(&t, "dayofweek"), &[0.0; 8]);
+    }
+
+    #[test]
+    fn drop_na_removes_warm_up_rows() {
+        let t = run_on(&params("{columns: [x], lags: [1]}"), table()).unwrap();
+        // Rows with a missing lag: A's first, B's first and B's third (its lag is B's gap).
+        assert_eq!(t.frame.height(), 5);
+    }
+
+    #[test]
+    fn failure_within_horizon_and_rul_labels() {
+        let t = run_on(
+            &params("{label: {from-event: event, horizon: 2h, name: soon}, drop-na: false}"),
+            table(),
+        )
+        .unwrap();
+        // A's event is at 04:00: rows at 02:00, 03:00 and 04:00 are within 2 h of it; B has none.
+        same(&col_values(&t, "soon"), &[0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(t.roles.label.as_deref(), Some("soon"));
+
+        let mut cycles = table();
+        cycles
+            .frame
+            .replace("t", Column::new("t".into(), [1i64, 2, 3, 4, 5, 1, 2, 3]))
+            .unwrap();
+        let t = run_on(&params("{label: {from-rul: true, horizon: 1}, drop-na: false}"), cycles).unwrap();
+        // RUL = last cycle - cycle <= 1: the last two cycles of each machine.
+        same(&col_values(&t, "label"), &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn interactions_and_one_hot() {
+        let t = run_on(
+            &params("{interactions: {double: \"x * 2\", gap: \"x - event\"}, one-hot: [m], drop-na: false}"),
+            table(),
+        )
+        .unwrap();
+        same(&col_values(&t, "double")[..2], &[2.0, 4.0]);
+        same(&col_values(&t, "m_A"), &[1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        same(&col_values(&t, "m_B"), &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn bad_specs_name_the_key_and_column() {
+        let err = |yaml_text: &str, t: Table| run_on(&params(yaml_text), t).unwrap_err().0;
+        assert!(err("{columns: [xx], lags: [1]}", table())
+            .contains("`with.columns`: column `xx` is not in the input (did you mean `x`?)"));
+        assert!(err("{interactions: {a: \"x * y\"}}", table())
+            .contains("`with.interactions.a`: column `y` is not in the input"));
+        let no_events = err("{label: {from-event: x, horizon: 2h}}", {
+            let mut t = table();
+            t.frame.replace("x", Column::new("x".into(), [0i64; 8])).unwrap();
+            t
+        });
+        assert!(no_events.contains("has no failure events"), "{no_events}");
+        let mut cycles = table();
+        cycles
+            .frame
+            .replace("t", Column::new("t".into(), [1i64, 2, 3, 4, 5, 1, 2, 3]))
+            .unwrap();
+        assert!(err("{rolling: {windows: [6h]}}", cycles.clone()).contains("holds numbers (cycles)"));
+        assert!(err("{label: {from-event: event, horizon: 2h}}", cycles)
+            .contains("is a duration (2h) but the timestamp column holds numbers"));
+        let mut backwards = table();
+        backwards
+            .frame
+            .replace("t", Column::new("t".into(), [1i64, 3, 2, 4, 5, 1, 2, 3]))
+            .unwrap();
+        let e = err("{lags: [1]}", backwards);
+        assert!(e.contains("timestamps of m A go back in time at row 3"), "{e}");
     }
 }

@@ -19,6 +19,8 @@ pub struct FeatureParams {
     pub label: Option<LabelSpec>,
     /// Drop rows where a generated feature is missing (warm-up of lags, gaps).
     pub drop_na: bool,
+    /// Input columns left out of the output (ids, columns that leak the label, dead sensors).
+    pub drop: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -308,6 +310,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         spec
     });
     let drop_na = f.optional_bool("drop-na").unwrap_or(true);
+    let drop = f.optional_str_list("drop").unwrap_or_default();
     Some(FeatureParams {
         columns,
         windows,
@@ -320,6 +323,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         one_hot,
         label,
         drop_na,
+        drop,
     })
 }
 

@@ -269,3 +269,138 @@ mod tests {
         assert_eq!(cut_points(0, &[0.7, 0.15, 0.15]), [0, 0]);
     }
 }
+
+#[cfg(test)]
+mod leakage {
+    //! The split guarantees as properties over random fleets (several seeds, sizes and fractions).
+
+    use super::*;
+    use crate::table::Roles;
+
+    /// A random fleet: `machines` entities with random lengths, random times, ~`rate` positives.
+    fn fleet(seed: u64, machines: usize, rate: f64) -> Table {
+        let mut rng = Rng::new(seed);
+        let (mut ids, mut times, mut labels, mut x) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for m in 0..machines {
+            let len = 5 + rng.below(60) as i64;
+            let start = rng.below(1000) as i64;
+            for k in 0..len {
+                ids.push(format!("m{m:03}"));
+                times.push(start + k * (1 + rng.below(3) as i64));
+                labels.push(i64::from(rng.next_f64() < rate));
+                x.push(rng.next_f64() * 100.0);
+            }
+        }
+        let frame = df!("machine" => ids, "t" => times, "y" => labels, "x" => x).unwrap();
+        Table {
+            frame,
+            roles: Roles {
+                timestamp: Some("t".into()),
+                entity: Some("machine".into()),
+                label: Some("y".into()),
+            },
+        }
+    }
+
+    fn split(t: Table, by: SplitBy, seed: u64, fractions: [f64; 3]) -> Result<Vec<DataFrame>, StepError> {
+        let p = SplitParams {
+            by,
+            fractions,
+            seed,
+            scaler: Some(ScalerKind::Standard),
+            columns: None,
+        };
+        let (mut ctx, _rx) = StepContext::detached(std::path::Path::new("."), vec![("in/frame".into(), t)]);
+        run(&p, &mut ctx).map(|out| out.tables.into_iter().map(|(_, t)| t.frame).collect())
+    }
+
+    fn strings(f: &DataFrame, c: &str) -> std::collections::HashSet<String> {
+        f.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn entity_split_never_shares_a_machine() {
+        for seed in 0..20 {
+            let parts = split(
+                fleet(seed, 5 + seed as usize * 3, 0.3),
+                SplitBy::Entity,
+                seed,
+                [0.6, 0.2, 0.2],
+            )
+            .unwrap();
+            let sets: Vec<_> = parts.iter().map(|p| strings(p, "machine")).collect();
+            assert!(sets.iter().all(|s| !s.is_empty()), "seed {seed}");
+            assert!(
+                sets[0].is_disjoint(&sets[1]) && sets[0].is_disjoint(&sets[2]) && sets[1].is_disjoint(&sets[2]),
+                "seed {seed}"
+            );
+            assert_eq!(
+                parts.iter().map(DataFrame::height).sum::<usize>(),
+                fleet(seed, 5 + seed as usize * 3, 0.3).frame.height()
+            );
+        }
+    }
+
+    #[test]
+    fn time_split_puts_every_later_part_after_train() {
+        for seed in 0..20 {
+            let parts = split(fleet(seed, 12, 0.3), SplitBy::Time, seed, [0.7, 0.15, 0.15]).unwrap();
+            let t = |f: &DataFrame| {
+                f.column("t")
+                    .unwrap()
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+            };
+            let (train, val, test) = (t(&parts[0]), t(&parts[1]), t(&parts[2]));
+            let max_train = train.iter().max().unwrap();
+            assert!(val.iter().chain(&test).all(|v| v > max_train), "seed {seed}");
+            assert!(test.iter().all(|v| v > val.iter().max().unwrap()), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn stratified_split_keeps_the_failure_rate_within_one_point() {
+        for seed in 0..10 {
+            let parts = split(fleet(seed, 150, 0.05), SplitBy::Stratified, seed, [0.7, 0.15, 0.15]).unwrap();
+            let rate = |f: &DataFrame| column_f64(f, "y").unwrap().iter().sum::<f64>() / f.height() as f64;
+            let all = rate(&fleet(seed, 150, 0.05).frame);
+            for p in &parts {
+                assert!((rate(p) - all).abs() <= 0.01, "seed {seed}: {} vs {all}", rate(p));
+            }
+        }
+    }
+
+    #[test]
+    fn scaler_is_fitted_on_train_only() {
+        let parts = split(fleet(1, 20, 0.3), SplitBy::Entity, 1, [0.6, 0.2, 0.2]).unwrap();
+        let x = column_f64(&parts[0], "x").unwrap();
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / x.len() as f64;
+        assert!(
+            mean.abs() < 1e-9 && (var - 1.0).abs() < 1e-9,
+            "train is standardised: {mean} {var}"
+        );
+        let val = column_f64(&parts[1], "x").unwrap();
+        let val_mean = val.iter().sum::<f64>() / val.len() as f64;
+        assert!(val_mean.abs() > 1e-6, "val keeps its own offset under the train scaler");
+    }
+
+    #[test]
+    fn a_part_without_positives_is_an_error() {
+        let mut t = fleet(3, 12, 0.0);
+        let y: Vec<i64> = (0..t.frame.height()).map(|i| i64::from(i == 0)).collect();
+        t.frame.replace("y", Column::new("y".into(), y)).unwrap();
+        let err = split(t, SplitBy::Entity, 3, [0.6, 0.2, 0.2]).unwrap_err().0;
+        assert!(err.contains("has no positives (label `y`)"), "{err}");
+    }
+}

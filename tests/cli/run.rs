@@ -171,6 +171,22 @@ fn shipped_real_data_pipelines_run() {
     assert_eq!(metric(&ai4i, "load.columns"), 14.0);
     assert_eq!(metric(&cmapss, "load.rows"), 20631.0);
     assert_eq!(metric(&cmapss, "load.columns"), 26.0);
+
+    // Every failure survives the split: AI4I has 339 (README of ../shared/data); C-MAPSS has
+    // 31 cycles with RUL <= 30 in each of its 100 run-to-failure engines.
+    let positives = |run: &serde_json::Value| -> f64 {
+        ["train", "val", "test"]
+            .iter()
+            .map(|p| metric(run, &format!("split.{p}.positives")))
+            .sum()
+    };
+    assert_eq!(positives(&ai4i), 339.0);
+    assert_eq!(positives(&cmapss), 3100.0);
+    // Stratified: each AI4I part keeps the 3.39% failure rate within one percentage point.
+    for part in ["train", "val", "test"] {
+        let rate = metric(&ai4i, &format!("split.{part}.positives")) / metric(&ai4i, &format!("split.{part}.rows"));
+        assert!((rate - 0.0339).abs() <= 0.01, "{part}: {rate}");
+    }
 }
 
 #[test]
