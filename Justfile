@@ -20,3 +20,7 @@ test: setup
 lint: setup
     cargo fmt --check
     cargo clippy --locked --all-targets -- -D warnings
+
+# Benchmarks side by side with their peers (results appended to BENCHMARKS.md).
+bench: setup
+    bash bench/run.sh

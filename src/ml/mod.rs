@@ -3,6 +3,7 @@
 
 pub mod impute;
 pub mod outliers;
+pub mod parallel;
 pub mod rng;
 pub mod rolling;
 pub mod scaler;

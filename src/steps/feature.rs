@@ -62,24 +62,32 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
 
     let mut made: Vec<Made> = Vec::new();
     let shortest = ranges.iter().map(|r| r.len()).min().unwrap_or(0);
-    for column in &columns {
+    for window in &p.windows {
+        if let WindowSpec::Rows(w) = window {
+            if *w > shortest {
+                ctx.warn(format!(
+                    "rolling window of {w} rows is longer than the shortest entity series ({shortest} rows): there it is an expanding window"
+                ));
+            }
+        }
+    }
+    if p.windows.iter().any(|w| matches!(w, WindowSpec::Duration { .. })) {
+        time_ms("rolling.windows")?;
+    }
+    let span_times: &[i64] = times.as_ref().map(|(t, _)| t.as_slice()).unwrap_or(&[]);
+    // Source columns are independent: compute them on all cores, keeping column order.
+    let per_column = |column: &String| -> Result<Vec<Made>, StepError> {
         let values =
             column_f64(&frame, column).map_err(|_| StepError::new(format!("column `{column}` is not numeric")))?;
+        let mut made = Vec::new();
         for window in &p.windows {
-            if let WindowSpec::Rows(w) = window {
-                if *w > shortest {
-                    ctx.warn(format!(
-                        "rolling window of {w} rows is longer than the shortest entity series ({shortest} rows): there it is an expanding window"
-                    ));
-                }
-            }
             for &stat in &p.stats {
                 let mut out = vec![f64::NAN; values.len()];
                 for r in &ranges {
                     let w = match window {
                         WindowSpec::Rows(n) => Window::Rows(*n),
                         WindowSpec::Duration { ms, .. } => Window::Span {
-                            times: &time_ms("rolling.windows")?[r.clone()],
+                            times: &span_times[r.clone()],
                             span: *ms,
                         },
                     };
@@ -109,6 +117,10 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
                 name,
             });
         }
+        Ok(made)
+    };
+    for result in crate::ml::parallel::map(&columns, per_column) {
+        made.extend(result?);
     }
     for part in &p.time {
         let t = time_ms("time")?;

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `just bench`: side by side, in one run on this machine, for the same 10-million-row fleet:
+#   pmflow (release build) vs a Python-polars and a pandas script doing the same
+#   load -> clean -> feature -> split (bench/feature_*.py); stage times and peak RSS.
+# Results are appended to BENCHMARKS.md with the command, machine and date.
+# Options (env): BENCH_MACHINES (1000), BENCH_SAMPLES (10000 per machine), BENCH_SKIP_PANDAS=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+machines="${BENCH_MACHINES:-1000}"
+samples="${BENCH_SAMPLES:-10000}"
+out=bench/out
+mkdir -p "$out"
+
+cache="${PMFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmflow}"
+venv="$cache/bench-venv"
+packages="pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 numpy"
+if [ "$(cat "$venv/.pmflow-packages" 2>/dev/null)" != "$packages" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $packages
+    echo "$packages" > "$venv/.pmflow-packages"
+fi
+
+cargo build --release --locked
+pmflow=target/release/pmflow
+
+rss() { # peak RSS in MB of a command, from GNU time
+    /usr/bin/time -f "%M" -o "$out/rss.txt" "$@" > "$out/stdout.txt"
+    echo $(( $(cat "$out/rss.txt") / 1024 ))
+}
+
+echo "bench: generating $machines machines x $samples samples"
+start=$(date +%s.%N)
+gen_rss=$(rss "$pmflow" --progress quiet gen-data --equipment "$machines" --samples "$samples" --interval 10m --seed 7 --out "$out/fleet.csv")
+gen_secs=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+rows=$(($(wc -l < "$out/fleet.csv") - 1))
+
+echo "bench: pmflow"
+rm -rf "$out/registry.db"* "$out/artifacts"
+pm_rss=$(rss "$pmflow" --progress quiet run bench/pipeline.yaml --root . --force)
+"$pmflow" runs show latest --registry "sqlite://$out/registry.db" --format json > "$out/pmflow.json"
+pm() { python3 -c "import json,sys; r=json.load(open('$out/pmflow.json')); print(next(s['duration_ms'] for s in r['steps'] if s['id']=='$1')/1000)"; }
+
+echo "bench: python polars"
+pl_rss=$(rss "$venv/bin/python" bench/feature_polars.py "$out/fleet.csv" "$out/polars")
+cp "$out/stdout.txt" "$out/polars.json"
+if [ "${BENCH_SKIP_PANDAS:-0}" != 1 ]; then
+    echo "bench: pandas"
+    pd_rss=$(rss "$venv/bin/python" bench/feature_pandas.py "$out/fleet.csv" "$out/pandas")
+    cp "$out/stdout.txt" "$out/pandas.json"
+else
+    pd_rss=-; echo '{}' > "$out/pandas.json"
+fi
+py() { python3 -c "import json; print(json.load(open('$out/$1.json')).get('$2', float('nan')))"; }
+
+line() { # label pmflow polars pandas
+    python3 -c "import sys; n, p, l, d = sys.argv[1], *map(float, sys.argv[2:]); print(f'| {n} | {p:.2f} | {l:.2f} | {d:.2f} | {l/p:.1f}x | {d/p:.1f}x |')" "$@"
+}
+row() { line "$1" "$(pm "$1")" "$(py polars "$1")" "$(py pandas "$1")"; }
+fs=$(python3 -c "
+import json; r=json.load(open('$out/pmflow.json')); print(sum(s['duration_ms'] for s in r['steps'] if s['id'] in ('feature','split'))/1000)")
+ls=$(python3 -c "import json; r=json.load(open('$out/polars.json')); print(r['feature']+r['split'])")
+ds=$(python3 -c "import json; r=json.load(open('$out/pandas.json')); print(r.get('feature',float('nan'))+r.get('split',float('nan')))")
+
+{
+    echo
+    echo "## Sensor data: gen-data, load -> clean -> feature -> split ($(date -u +%Y-%m-%d))"
+    echo
+    echo "Command: \`just bench\` (bench/run.sh). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB."
+    echo "Data: \`pmflow gen-data --equipment $machines --samples $samples --interval 10m\`: $rows rows x 8 sensors, written in ${gen_secs}s (peak RSS ${gen_rss} MB)."
+    echo "Peers: Python polars 2.1.0 and pandas 3.1.1 scripts in bench/ doing the same work, each stage reading and writing Parquet as pmflow's steps do."
+    echo
+    echo "| stage | pmflow (s) | Python polars (s) | pandas (s) | polars / pmflow | pandas / pmflow |"
+    echo "|---|---|---|---|---|---|"
+    for s in load clean feature split; do row "$s"; done
+    line "**feature + split**" "$fs" "$ls" "$ds"
+    echo
+    echo "Peak RSS: pmflow ${pm_rss} MB, Python polars ${pl_rss} MB, pandas ${pd_rss} MB."
+} | tee -a BENCHMARKS.md
