@@ -14,7 +14,7 @@ mkdir -p "$out"
 
 cache="${PMFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmflow}"
 venv="$cache/bench-venv"
-packages="pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 numpy"
+packages="pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 numpy mlflow-skinny==3.17.2 sqlalchemy alembic"
 if [ "$(cat "$venv/.pmflow-packages" 2>/dev/null)" != "$packages" ]; then
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -22,8 +22,29 @@ if [ "$(cat "$venv/.pmflow-packages" 2>/dev/null)" != "$packages" ]; then
     echo "$packages" > "$venv/.pmflow-packages"
 fi
 
-cargo build --release --locked
+cargo build --release --locked --bin pmflow --example log_metrics
 pmflow=target/release/pmflow
+
+echo "bench: metric logging, pmflow vs MLflow"
+pm_metrics=$(target/release/examples/log_metrics 10000 "$out/metrics.db")
+ml_metrics=$("$venv/bin/python" bench/log_metrics_mlflow.py 10000 "$out/mlflow" 2>/dev/null)
+python3 - "$pm_metrics" "$ml_metrics" <<'PY' | tee -a BENCHMARKS.md
+import json, sys
+pm, ml = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+import os, datetime
+print(f"""
+## Registry: logging 10,000 metric points ({datetime.date.today()})
+
+Command: `just bench` (bench/run.sh: examples/log_metrics.rs vs bench/log_metrics_mlflow.py). Machine: {os.cpu_count()} cores, {cpu}. Both into a fresh SQLite file.
+
+| tool | how | points | seconds | points/s |
+|---|---|---|---|---|
+| pmflow | runner batching (5,000 per transaction) | {pm['points']} | {pm['seconds']:.3f} | {pm['points']/pm['seconds']:,.0f} |
+| MLflow 3.17.2 | `log_batch`, 1,000 per call | {ml['points']} | {ml['log_batch']:.3f} | {ml['points']/ml['log_batch']:,.0f} |
+| MLflow 3.17.2 | `log_metric`, one call per point | {ml['log_metric_points']} | {ml['log_metric']:.3f} | {ml['log_metric_points']/ml['log_metric']:,.0f} |
+""")
+PY
 
 rss() { # peak RSS in MB of a command, from GNU time
     /usr/bin/time -f "%M" -o "$out/rss.txt" "$@" > "$out/stdout.txt"
