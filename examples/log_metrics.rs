@@ -28,11 +28,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     registry.create_run(&run).await?;
     let started = Instant::now();
     let points: Vec<MetricPoint> = (0..n)
-        .map(|i| MetricPoint { step_id: "train".into(), key: "loss".into(), value: 1.0 / (1 + i) as f64, step: i, time_ms: i })
+        .map(|i| MetricPoint {
+            step_id: "train".into(),
+            key: "loss".into(),
+            value: 1.0 / (1 + i) as f64,
+            step: i,
+            time_ms: i,
+        })
         .collect();
     for batch in points.chunks(5_000) {
         registry.log_metrics("bench", batch).await?;
     }
-    println!("{{\"points\": {n}, \"seconds\": {:.4}}}", started.elapsed().as_secs_f64());
+    println!(
+        "{{\"points\": {n}, \"seconds\": {:.4}}}",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

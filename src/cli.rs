@@ -36,6 +36,45 @@ pub enum Command {
     Runs(RunsCommand),
     /// Show versions and what libtorch offers here (threads, CUDA), with a self-check.
     Info,
+    /// Generate a synthetic sensor fleet with real failure mechanics (CSV or Parquet).
+    GenData(GenDataArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenDataArgs {
+    /// Number of machines.
+    #[arg(long, default_value_t = 50)]
+    pub equipment: u32,
+    /// Days of data per machine.
+    #[arg(long, default_value_t = 90.0)]
+    pub days: f64,
+    /// Samples per machine (instead of --days).
+    #[arg(long, conflicts_with = "days")]
+    pub samples: Option<u64>,
+    /// Sampling interval (30s, 10m, 1h).
+    #[arg(long, default_value = "10m")]
+    pub interval: String,
+    /// Mean failures per machine per year.
+    #[arg(long, default_value_t = 6.0)]
+    pub failure_rate: f64,
+    /// Label horizon: `failure` is 1 when a failure happens within it.
+    #[arg(long, default_value = "24h")]
+    pub horizon: String,
+    /// Fraction of sensor values missing (in short dropouts).
+    #[arg(long, default_value_t = 0.01)]
+    pub missing_rate: f64,
+    /// Probability that a value is a spike (an outlier, 2-4x).
+    #[arg(long, default_value_t = 0.001)]
+    pub spike_rate: f64,
+    /// Same seed, same options: byte-identical output.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Output file: .csv or .parquet.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Generator threads [default: number of cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod artifacts;
 pub mod cli;
+pub mod datagen;
 pub mod error;
 pub mod exec;
 pub mod ml;

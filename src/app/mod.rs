@@ -1,5 +1,6 @@
 //! The commands behind the CLI: each takes parsed arguments and returns a [`CliError`] on failure.
 
+mod gen_data;
 mod info;
 mod run;
 mod runs;
@@ -13,6 +14,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Validate(args) => validate::validate(&args),
         Command::Info => info::info(),
+        Command::GenData(args) => gen_data::gen_data(&args, cli.progress),
         Command::Run(args) => run::run(&args, cli.progress).await,
         Command::Runs(RunsCommand::List {
             experiment,

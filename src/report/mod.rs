@@ -2,7 +2,10 @@
 //! otherwise (CI, logs, pipes). Nothing outside this module uses indicatif.
 
 mod bars;
+mod counter;
 mod plain;
+
+pub use counter::{counter, Counter};
 
 use std::io::IsTerminal;
 

@@ -6,6 +6,8 @@ mod feature_spec;
 pub mod load;
 pub mod split;
 
+pub use feature_spec::parse_duration as duration_ms;
+
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::pipeline::fields::Fields;
 
