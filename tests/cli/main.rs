@@ -5,6 +5,7 @@ mod support;
 
 mod cache;
 mod concurrency;
+mod gen_data;
 mod interrupt;
 mod registry_contract;
 mod run;
