@@ -22,11 +22,11 @@ if [ "$(cat "$venv/.pmflow-packages" 2>/dev/null)" != "$packages" ]; then
     echo "$packages" > "$venv/.pmflow-packages"
 fi
 
-cargo build --release --locked --bin pmflow --example log_metrics
+cargo build --release --locked --bin pmflow
 pmflow=target/release/pmflow
 
 echo "bench: metric logging, pmflow vs MLflow"
-pm_metrics=$(target/release/examples/log_metrics 10000 "$out/metrics.db")
+pm_metrics=$("$pmflow" bench-registry 10000 "$out/metrics.db")
 ml_metrics=$("$venv/bin/python" bench/log_metrics_mlflow.py 10000 "$out/mlflow" 2>/dev/null)
 python3 - "$pm_metrics" "$ml_metrics" <<'PY' | tee -a BENCHMARKS.md
 import json, sys
@@ -36,7 +36,7 @@ import os, datetime
 print(f"""
 ## Registry: logging 10,000 metric points ({datetime.date.today()})
 
-Command: `just bench` (bench/run.sh: examples/log_metrics.rs vs bench/log_metrics_mlflow.py). Machine: {os.cpu_count()} cores, {cpu}. Both into a fresh SQLite file.
+Command: `just bench` (bench/run.sh: `pmflow bench-registry` vs bench/log_metrics_mlflow.py). Machine: {os.cpu_count()} cores, {cpu}. Both into a fresh SQLite file.
 
 | tool | how | points | seconds | points/s |
 |---|---|---|---|---|

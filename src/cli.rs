@@ -38,6 +38,9 @@ pub enum Command {
     Info,
     /// Generate a synthetic sensor fleet with real failure mechanics (CSV or Parquet).
     GenData(GenDataArgs),
+    /// Log N metric points into a fresh registry file and print the time (for `just bench`).
+    #[command(hide = true)]
+    BenchRegistry { points: i64, file: PathBuf },
 }
 
 #[derive(Debug, clap::Args)]
