@@ -22,7 +22,7 @@ mod tests;
 pub use csv::{write_csv_block, write_csv_header};
 pub use model::generate_machine;
 pub use parquet::write_parquet;
-pub use stream::write_csv;
+pub use stream::{write_csv, MAX_THREADS};
 
 /// Output columns, in order.
 pub const COLUMNS: [&str; 13] = [

@@ -496,9 +496,9 @@ pub fn generate_machine(opts: &GenOptions, machine: u32) -> MachineBlock {
         equipment: machine.saturating_add(1),
         ..MachineBlock::default()
     };
-    if let Some(mut gen) = MachineGen::new(opts, machine) {
-        let rows = usize::try_from(gen.remaining()).unwrap_or(usize::MAX);
-        gen.fill(&mut block, rows);
+    if let Some(mut mgen) = MachineGen::new(opts, machine) {
+        let rows = usize::try_from(mgen.remaining()).unwrap_or(usize::MAX);
+        mgen.fill(&mut block, rows);
     }
     block
 }
@@ -516,10 +516,10 @@ mod tests {
         };
         for m in 0..3 {
             let whole = generate_machine(&opts, m);
-            let mut gen = MachineGen::new(&opts, m).unwrap();
+            let mut mgen = MachineGen::new(&opts, m).unwrap();
             let mut part = MachineBlock::default();
             let mut joined = MachineBlock::default();
-            while gen.fill(&mut part, 777) > 0 {
+            while mgen.fill(&mut part, 777) > 0 {
                 joined.equipment = part.equipment;
                 joined.timestamps.extend_from_slice(&part.timestamps);
                 for (j, p) in joined.sensors.iter_mut().zip(&part.sensors) {

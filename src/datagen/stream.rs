@@ -56,15 +56,15 @@ fn invalid(e: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, e)
 }
 
-/// Generates the next chunk of `gen` into `bytes` (cleared); returns the row count (0 = done).
+/// Generates the next chunk of `mgen` into `bytes` (cleared); returns the row count (0 = done).
 fn next_chunk(
-    gen: &mut MachineGen,
+    mgen: &mut MachineGen,
     block: &mut MachineBlock,
     enc: &mut Encoder,
     bytes: &mut Vec<u8>,
 ) -> io::Result<usize> {
     bytes.clear();
-    let rows = gen.fill(block, CHUNK_ROWS);
+    let rows = mgen.fill(block, CHUNK_ROWS);
     check_block(block)?;
     enc.encode_rows(block, 0..rows, bytes);
     Ok(rows)
@@ -80,10 +80,10 @@ fn write_sequential(
     let mut bytes = Vec::new();
     let mut done = 0u64;
     for machine in 0..opts.equipment {
-        let mut gen = MachineGen::new(opts, machine).ok_or_else(|| invalid("invalid options".into()))?;
+        let mut mgen = MachineGen::new(opts, machine).ok_or_else(|| invalid("invalid options".into()))?;
         let mut enc = Encoder::new();
         loop {
-            let rows = next_chunk(&mut gen, &mut block, &mut enc, &mut bytes)?;
+            let rows = next_chunk(&mut mgen, &mut block, &mut enc, &mut bytes)?;
             if rows == 0 {
                 break;
             }
@@ -100,14 +100,14 @@ fn worker(opts: &GenOptions, w: usize, threads: usize, full: SyncSender<io::Resu
     let mut block = MachineBlock::default();
     for machine in (w..opts.equipment as usize).step_by(threads) {
         // `machine < equipment`, so it fits in u32.
-        let Some(mut gen) = MachineGen::new(opts, machine as u32) else {
+        let Some(mut mgen) = MachineGen::new(opts, machine as u32) else {
             let _ = full.send(Err(invalid("invalid options".into())));
             return;
         };
         let mut enc = Encoder::new();
         loop {
             let mut bytes = empty.try_recv().unwrap_or_default();
-            let msg = match next_chunk(&mut gen, &mut block, &mut enc, &mut bytes) {
+            let msg = match next_chunk(&mut mgen, &mut block, &mut enc, &mut bytes) {
                 Ok(0) => break,
                 Ok(rows) => Ok(Chunk {
                     bytes,
