@@ -138,7 +138,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             .map(|(_, m)| *m)
             .unwrap_or(p.impute);
         let original = frame.column(name)?.clone();
-        let mut values = to_f64(&original, name)?;
+        let mut values = to_f64(&frame, &original, name)?;
         let missing_before = count_missing(&values);
         let imputed = match method {
             Some(m) => groups.iter().map(|r| impute(&mut values[r.clone()], m)).sum(),
@@ -177,8 +177,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         }
         let changed = imputed > 0 || entry.get("clipped").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0;
         if changed {
-            let opt: Vec<Option<f64>> = values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
-            frame.replace(name, Column::new(name.as_str().into(), opt))?;
+            frame.replace(name, crate::table::f64_column(name, &values))?;
         }
         report.insert(name.clone(), entry);
     }
@@ -234,15 +233,14 @@ fn target_columns(p: &CleanParams, frame: &DataFrame, roles: &Roles) -> Result<V
     Ok(out)
 }
 
-fn to_f64(column: &Column, name: &str) -> Result<Vec<f64>, StepError> {
+fn to_f64(frame: &DataFrame, column: &Column, name: &str) -> Result<Vec<f64>, StepError> {
     if !column.dtype().is_primitive_numeric() {
         return Err(StepError::new(format!(
             "column `{name}` is {}, not numeric; it cannot be imputed or checked for outliers",
             column.dtype()
         )));
     }
-    let cast = column.cast(&DataType::Float64)?;
-    Ok(cast.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    Ok(crate::table::column_f64(frame, name)?)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::ml::rng::Rng;
 use crate::ml::scaler::{ColumnScale, ScalerKind};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
-use crate::table::{column_f64, entity_ranges, f64_column, numeric_features, time_values, Table};
+use crate::table::{column_f64, entity_ranges, numeric_features, time_values, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitBy {
@@ -201,16 +201,18 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             Some(c) => c.clone(),
             None => numeric_features(&parts[0], &roles),
         };
+        let mut exprs = Vec::with_capacity(columns.len());
         for c in &columns {
             let train = column_f64(&parts[0], c)
                 .map_err(|_| StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric")))?;
             let scale = ColumnScale::fit(&train, kind);
-            for part in parts.iter_mut() {
-                let mut values = column_f64(part, c)?;
-                scale.apply(&mut values);
-                part.replace(c, f64_column(c, &values))?;
-            }
+            // Applied as one vectorised expression per column over each part (see ColumnScale::apply).
+            let scaled = (col(c.as_str()).cast(DataType::Float64) - lit(scale.offset)) / lit(scale.scale);
+            exprs.push(scaled.alias(c.as_str()));
             scaler_report.insert(c.clone(), json!(scale));
+        }
+        for part in parts.iter_mut() {
+            *part = std::mem::take(part).lazy().with_columns(exprs.clone()).collect()?;
         }
     }
     let tables = parts
