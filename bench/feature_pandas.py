@@ -1,6 +1,6 @@
 """The benchmark pipeline in pandas: load -> clean -> feature -> split, each stage reading the
-previous stage's Parquet and writing its own (as pmflow's steps do). Prints stage times
-(seconds) and peak RSS as JSON. Usage: python feature_pandas.py FLEET.csv OUTDIR"""
+previous stage's Parquet and writing its own (as pmflow's steps do). Prints the stage times
+(seconds) so far as a JSON line after each stage, and peak RSS at the end. Usage: python feature_pandas.py FLEET.csv OUTDIR"""
 import json, resource, sys, time
 from pathlib import Path
 
@@ -18,6 +18,7 @@ t0 = time.perf_counter()
 df = pd.read_csv(src, parse_dates=[T])
 df.to_parquet(out / "load.parquet")
 times["load"] = time.perf_counter() - t0
+print(json.dumps(times), flush=True)
 
 t0 = time.perf_counter()
 df = pd.read_parquet(out / "load.parquet").sort_values([E, T], kind="stable").drop_duplicates()
@@ -30,6 +31,7 @@ for c in SENSORS:
     outliers[c] = int(((df[c] < q1 - 3 * (q3 - q1)) | (df[c] > q3 + 3 * (q3 - q1))).sum())
 df.to_parquet(out / "clean.parquet")
 times["clean"] = time.perf_counter() - t0
+print(json.dumps(times), flush=True)
 
 t0 = time.perf_counter()
 df = pd.read_parquet(out / "clean.parquet")
@@ -44,12 +46,13 @@ for c in SENSORS:
         new[f"{c}_lag{k}"] = g[c].shift(k)
     new[f"{c}_diff1"] = g[c].diff(1)
 new["hour"] = df[T].dt.hour
-new["dayofweek"] = df[T].dt.dayofweek
+new["dayofweek"] = df[T].dt.day_of_week
 next_event = df[T].where(df["failure_event"] == 1).groupby(df[E], sort=False).bfill()
 new["label"] = ((next_event - df[T]) <= pd.Timedelta(hours=24)).astype("int64")
 df = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1).drop(columns=["failure_mode", "failure"])
 df.to_parquet(out / "feature.parquet")
 times["feature"] = time.perf_counter() - t0
+print(json.dumps(times), flush=True)
 
 t0 = time.perf_counter()
 df = pd.read_parquet(out / "feature.parquet")

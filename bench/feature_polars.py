@@ -1,6 +1,6 @@
 """The benchmark pipeline in Python polars: load -> clean -> feature -> split, each stage reading
-the previous stage's Parquet and writing its own (as pmflow's steps do). Prints stage times
-(seconds) and peak RSS as JSON. Usage: python feature_polars.py FLEET.csv OUTDIR"""
+the previous stage's Parquet and writing its own (as pmflow's steps do). Prints the stage times
+(seconds) so far as a JSON line after each stage, and peak RSS at the end. Usage: python feature_polars.py FLEET.csv OUTDIR"""
 import json, resource, sys, time
 from pathlib import Path
 
@@ -18,6 +18,7 @@ t0 = time.perf_counter()
 df = pl.scan_csv(src, try_parse_dates=True).collect()
 df.write_parquet(out / "load.parquet")
 times["load"] = time.perf_counter() - t0
+print(json.dumps(times), flush=True)
 
 t0 = time.perf_counter()
 df = pl.read_parquet(out / "load.parquet").sort([E, T], maintain_order=True).unique(maintain_order=True)
@@ -30,6 +31,7 @@ for c in SENSORS:
     outliers[c] = df.filter((pl.col(c) < lo) | (pl.col(c) > hi)).height
 df.write_parquet(out / "clean.parquet")
 times["clean"] = time.perf_counter() - t0
+print(json.dumps(times), flush=True)
 
 t0 = time.perf_counter()
 df = pl.read_parquet(out / "clean.parquet")
@@ -47,6 +49,7 @@ feats.append(((next_event - pl.col(T)) <= pl.duration(hours=24)).fill_null(False
 df = df.with_columns(feats).drop(["failure_mode", "failure"])
 df.write_parquet(out / "feature.parquet")
 times["feature"] = time.perf_counter() - t0
+print(json.dumps(times), flush=True)
 
 t0 = time.perf_counter()
 df = pl.read_parquet(out / "feature.parquet")

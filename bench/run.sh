@@ -40,15 +40,18 @@ Command: `just bench` (bench/run.sh: `pmflow bench-registry` vs bench/log_metric
 
 | tool | how | points | seconds | points/s |
 |---|---|---|---|---|
-| pmflow | runner batching (5,000 per transaction) | {pm['points']} | {pm['seconds']:.3f} | {pm['points']/pm['seconds']:,.0f} |
+| pmflow | runner batching: a transaction per 5,000 points, INSERTs of 500 rows | {pm['points']} | {pm['seconds']:.3f} | {pm['points']/pm['seconds']:,.0f} |
 | MLflow 3.17.2 | `log_batch`, 1,000 per call | {ml['points']} | {ml['log_batch']:.3f} | {ml['points']/ml['log_batch']:,.0f} |
 | MLflow 3.17.2 | `log_metric`, one call per point | {ml['log_metric_points']} | {ml['log_metric']:.3f} | {ml['log_metric_points']/ml['log_metric']:,.0f} |
 """)
 PY
 
-rss() { # peak RSS in MB of a command, from GNU time
-    /usr/bin/time -f "%M" -o "$out/rss.txt" "$@" > "$out/stdout.txt"
-    echo $(( $(cat "$out/rss.txt") / 1024 ))
+rss() { # peak RSS in MB of a command, from GNU time; "killed (…)" when it did not finish
+    if /usr/bin/time -f "%M" -o "$out/rss.txt" "$@" > "$out/stdout.txt"; then
+        echo $(( $(tail -n 1 "$out/rss.txt") / 1024 ))
+    else
+        echo "$(( $(tail -n 1 "$out/rss.txt") / 1024 )) (killed: $(head -n 1 "$out/rss.txt"))"
+    fi
 }
 
 echo "bench: generating $machines machines x $samples samples"
@@ -65,11 +68,11 @@ pm() { python3 -c "import json,sys; r=json.load(open('$out/pmflow.json')); print
 
 echo "bench: python polars"
 pl_rss=$(rss "$venv/bin/python" bench/feature_polars.py "$out/fleet.csv" "$out/polars")
-cp "$out/stdout.txt" "$out/polars.json"
+tail -n 1 "$out/stdout.txt" > "$out/polars.json"
 if [ "${BENCH_SKIP_PANDAS:-0}" != 1 ]; then
     echo "bench: pandas"
     pd_rss=$(rss "$venv/bin/python" bench/feature_pandas.py "$out/fleet.csv" "$out/pandas")
-    cp "$out/stdout.txt" "$out/pandas.json"
+    tail -n 1 "$out/stdout.txt" > "$out/pandas.json"
 else
     pd_rss=-; echo '{}' > "$out/pandas.json"
 fi
