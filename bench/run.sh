@@ -78,8 +78,13 @@ else
 fi
 py() { python3 -c "import json; print(json.load(open('$out/$1.json')).get('$2', float('nan')))"; }
 
-line() { # label pmflow polars pandas
-    python3 -c "import sys; n, p, l, d = sys.argv[1], *map(float, sys.argv[2:]); print(f'| {n} | {p:.2f} | {l:.2f} | {d:.2f} | {l/p:.1f}x | {d/p:.1f}x |')" "$@"
+line() { # label pmflow polars pandas; a peer that did not finish shows as n/a
+    python3 -c "
+import math, sys
+n, p, l, d = sys.argv[1], *map(float, sys.argv[2:])
+f = lambda x: 'n/a' if math.isnan(x) else f'{x:.2f}'
+r = lambda x: 'n/a' if math.isnan(x) else f'{x / p:.1f}x'
+print(f'| {n} | {f(p)} | {f(l)} | {f(d)} | {r(l)} | {r(d)} |')" "$@"
 }
 row() { line "$1" "$(pm "$1")" "$(py polars "$1")" "$(py pandas "$1")"; }
 fs=$(python3 -c "
