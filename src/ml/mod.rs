@@ -7,3 +7,4 @@ pub mod parallel;
 pub mod rng;
 pub mod rolling;
 pub mod scaler;
+pub mod spectral;

@@ -101,6 +101,28 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
                 });
             }
         }
+        for &w in &p.fft {
+            let spectral = crate::ml::spectral::Spectral::new(w);
+            let (mut freq, mut entropy) = (vec![f64::NAN; values.len()], vec![f64::NAN; values.len()]);
+            for r in &ranges {
+                let (f, h) = spectral.rolling(&values[r.clone()]);
+                freq[r.clone()].copy_from_slice(&f);
+                entropy[r.clone()].copy_from_slice(&h);
+            }
+            for (what, values) in [("domfreq", freq), ("entropy", entropy)] {
+                let name = format!("{column}_fft{w}_{what}");
+                let transform = if what == "domfreq" {
+                    "dominant_frequency"
+                } else {
+                    "spectral_entropy"
+                };
+                made.push(Made {
+                    manifest: json!({"name": name, "source": column, "transform": transform, "window": w, "unit": if what == "domfreq" { "cycles per sample" } else { "normalised entropy" }}),
+                    name,
+                    values,
+                });
+            }
+        }
         for &k in &p.lags {
             let name = format!("{column}_lag{k}");
             made.push(Made {
@@ -470,6 +492,21 @@ mod tests {
         // df["t"].dt.hour / .dt.day_of_week (2024-01-01 is a Monday = 0)
         same(&col_values(&t, "hour"), &[0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 1.0, 2.0]);
         same(&col_values(&t, "dayofweek"), &[0.0; 8]);
+    }
+
+    #[test]
+    fn frequency_features_per_machine() {
+        let p = params("{columns: [x], fft: {windows: [4]}, drop-na: false}");
+        let t = run_on(&p, table()).unwrap();
+        // Machine A's windows [1, 2, 3, 4] and [2, 3, 4, 5]: numpy 2.4,
+        // abs(np.fft.rfft(x - x.mean())[1:])**2 -> [8, 4], so bin 1 = 0.25 cycles per sample.
+        // B (3 rows) never fills a window.
+        let freq = col_values(&t, "x_fft4_domfreq");
+        assert!(freq[..3].iter().all(|v| v.is_nan()));
+        assert_eq!(freq[3], 0.25);
+        assert_eq!(freq[4], 0.25);
+        assert!(freq[5..].iter().all(|v| v.is_nan()));
+        assert!(col_values(&t, "x_fft4_entropy")[4] > 0.0);
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct FeatureParams {
     pub min_periods: usize,
     pub lags: Vec<usize>,
     pub diffs: Vec<usize>,
+    /// Row windows for frequency features (dominant frequency, spectral entropy).
+    pub fft: Vec<usize>,
     pub time: Vec<TimePart>,
     pub interactions: Vec<(String, Expr)>,
     pub one_hot: Vec<String>,
@@ -248,6 +250,21 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
     }
     let lags = int_list(f, "lags");
     let diffs = int_list(f, "diff");
+    let mut fft = Vec::new();
+    if let Some(node) = f.node("fft") {
+        let context = format!("{} `fft`", f.context());
+        let mut q = Fields::new(node, context, f.diags)?;
+        fft = int_list(&mut q, "windows");
+        if fft.is_empty() {
+            let pos = q.pos();
+            q.error(pos, "missing required key `windows` (rows per window, e.g. [16, 32])");
+        }
+        if let Some(bad) = fft.iter().find(|w| !(4..=1024).contains(*w)) {
+            let pos = q.pos();
+            q.error(pos, format!("`windows`: {bad} rows is out of range; use 4 to 1024"));
+        }
+        q.finish();
+    }
     let mut time = Vec::new();
     if let Some(parts) = f.optional_str_list("time") {
         let pos = f.node("time").map(|n| n.pos).unwrap_or(f.pos());
@@ -318,6 +335,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         min_periods,
         lags,
         diffs,
+        fft,
         time,
         interactions,
         one_hot,
