@@ -7,4 +7,5 @@ pub mod parallel;
 pub mod rng;
 pub mod rolling;
 pub mod scaler;
+pub mod smote;
 pub mod spectral;

@@ -4,6 +4,7 @@ pub mod clean;
 pub mod feature;
 mod feature_spec;
 pub mod load;
+pub mod smote;
 pub mod split;
 
 pub use feature_spec::parse_duration as duration_ms;
@@ -17,6 +18,7 @@ pub enum StepKind {
     Clean,
     Feature,
     Split,
+    Smote,
 }
 
 const ALL: &[(StepKind, &str)] = &[
@@ -24,6 +26,7 @@ const ALL: &[(StepKind, &str)] = &[
     (StepKind::Clean, "clean"),
     (StepKind::Feature, "feature"),
     (StepKind::Split, "split"),
+    (StepKind::Smote, "smote"),
 ];
 
 impl StepKind {
@@ -47,6 +50,7 @@ pub enum StepParams {
     Clean(clean::CleanParams),
     Feature(feature::FeatureParams),
     Split(split::SplitParams),
+    Smote(smote::SmoteParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -56,6 +60,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::Clean => clean::parse(with).map(StepParams::Clean),
         StepKind::Feature => feature::parse(with).map(StepParams::Feature),
         StepKind::Split => split::parse(with).map(StepParams::Split),
+        StepKind::Smote => smote::parse(with).map(StepParams::Smote),
     }
 }
 
@@ -65,7 +70,7 @@ pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<Strin
     match params {
         StepParams::Load(p) if p.path.starts_with("s3://") => vec![p.path.clone()],
         StepParams::Load(p) => vec![root.join(&p.path).display().to_string()],
-        StepParams::Clean(_) | StepParams::Feature(_) | StepParams::Split(_) => Vec::new(),
+        StepParams::Clean(_) | StepParams::Feature(_) | StepParams::Split(_) | StepParams::Smote(_) => Vec::new(),
     }
 }
 
@@ -76,5 +81,6 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::Clean(p) => clean::run(p, ctx),
         StepParams::Feature(p) => feature::run(p, ctx),
         StepParams::Split(p) => split::run(p, ctx),
+        StepParams::Smote(p) => smote::run(p, ctx),
     }
 }

@@ -1,0 +1,247 @@
+//! `smote`: oversamples the minority class of the training part only (validation and test pass
+//! through untouched), with imbalanced-learn's semantics (see `ml::smote`).
+
+use polars::prelude::*;
+use serde_json::json;
+
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::ml::rng::Rng;
+use crate::ml::smote::{nearest_neighbours, synthesize, synthetic_count};
+use crate::pipeline::fields::Fields;
+use crate::table::{column_f64, numeric_features, Table};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmoteParams {
+    pub k_neighbors: usize,
+    /// Minority / majority after resampling.
+    pub ratio: f64,
+    pub seed: u64,
+    /// Feature columns to interpolate; default: every numeric non-role column.
+    pub columns: Option<Vec<String>>,
+}
+
+pub fn parse(f: &mut Fields) -> Option<SmoteParams> {
+    let k_neighbors = f.optional_int("k-neighbors", 1, 1000).unwrap_or(5) as usize;
+    let ratio = f.optional_f64("ratio", 1e-9, 1e6).unwrap_or(1.0);
+    let seed = f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64;
+    let columns = f.optional_str_list("columns");
+    Some(SmoteParams {
+        k_neighbors,
+        ratio,
+        seed,
+        columns,
+    })
+}
+
+pub fn run(p: &SmoteParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let inputs = std::mem::take(&mut ctx.inputs);
+    // The training part of a `split`, or the single table when there is no split.
+    let train_at = match inputs.iter().position(|(name, _)| name.ends_with("/train")) {
+        Some(i) => i,
+        None if inputs.len() == 1 => 0,
+        None => {
+            return Err(StepError::new(
+                "needs a `split` upstream (it resamples the `train` part only) or exactly one input table",
+            ))
+        }
+    };
+    let mut tables: Vec<(String, Table)> = Vec::new();
+    let mut report = json!({});
+    for (i, (name, table)) in inputs.into_iter().enumerate() {
+        let short = name.rsplit('/').next().unwrap_or(&name).to_string();
+        if i == train_at {
+            let (resampled, r) = oversample(p, table, ctx)?;
+            report = r;
+            tables.push((short, resampled));
+        } else {
+            tables.push((short, table));
+        }
+    }
+    Ok(StepOutput {
+        tables,
+        reports: vec![("smote_report".into(), report)],
+    })
+}
+
+fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table, serde_json::Value), StepError> {
+    let Table { frame, roles } = table;
+    let label = roles
+        .label
+        .clone()
+        .ok_or_else(|| StepError::new("needs a label column; declare `label` in `load` or make one in `feature`"))?;
+    let columns = p.columns.clone().unwrap_or_else(|| numeric_features(&frame, &roles));
+    if columns.is_empty() {
+        return Err(StepError::new(
+            "the training table has no numeric feature columns to interpolate",
+        ));
+    }
+    let y = column_f64(&frame, &label)?;
+    let positives = y.iter().filter(|v| **v == 1.0).count();
+    let negatives = y.iter().filter(|v| **v == 0.0).count();
+    if positives + negatives != y.len() {
+        return Err(StepError::new(format!(
+            "label `{label}` must be 0 or 1 on every training row"
+        )));
+    }
+    if positives == 0 || negatives == 0 {
+        return Err(StepError::new(format!(
+            "the training part has one class only (label `{label}`); SMOTE needs both"
+        )));
+    }
+    let (minority_class, n_min, n_maj) = if positives <= negatives {
+        (1.0, positives, negatives)
+    } else {
+        (0.0, negatives, positives)
+    };
+    if n_min < p.k_neighbors + 1 {
+        return Err(StepError::new(format!(
+            "`k-neighbors: {}` needs at least {} minority samples, but the training part has {n_min}; use `k-neighbors: {}` or fewer",
+            p.k_neighbors,
+            p.k_neighbors + 1,
+            n_min.saturating_sub(1).max(1)
+        )));
+    }
+    let count = synthetic_count(n_min, n_maj, p.ratio).map_err(StepError::new)?;
+
+    // Minority rows as one row-major matrix; NaN or infinity would make distances meaningless.
+    let minority_rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == minority_class).collect();
+    let dim = columns.len();
+    let mut matrix = vec![0.0; minority_rows.len() * dim];
+    for (c, name) in columns.iter().enumerate() {
+        let values = column_f64(&frame, name)
+            .map_err(|_| StepError::new(format!("`with.columns`: column `{name}` is missing or not numeric")))?;
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Err(StepError::new(format!(
+                "column `{name}` has {} at training row {}; impute in `clean` or drop such rows before `smote`",
+                values[bad],
+                bad + 1
+            )));
+        }
+        for (r, &row) in minority_rows.iter().enumerate() {
+            matrix[r * dim + c] = values[row];
+        }
+    }
+    let neighbours = nearest_neighbours(&matrix, dim, p.k_neighbors);
+    let (synthetic, _) = synthesize(&matrix, dim, &neighbours, count, &mut Rng::new(p.seed));
+    let made = synthetic.len() / dim;
+
+    // New rows: interpolated features, the minority label, nothing for ids and times.
+    let mut out = frame.clone();
+    for name in &columns {
+        let cast = out.column(name)?.cast(&DataType::Float64)?;
+        out.replace(name, cast)?;
+    }
+    let mut new_columns: Vec<Column> = Vec::with_capacity(out.width());
+    for column in out.columns() {
+        let name = column.name().as_str();
+        let new = if let Some(c) = columns.iter().position(|n| n == name) {
+            Column::new(
+                name.into(),
+                (0..made).map(|r| synthetic[r * dim + c]).collect::<Vec<f64>>(),
+            )
+        } else if name == label {
+            Column::new(name.into(), vec![minority_class as i64; made]).cast(column.dtype())?
+        } else {
+            Column::full_null(name.into(), made, column.dtype())
+        };
+        new_columns.push(new);
+    }
+    let extra = DataFrame::new(made, new_columns)?;
+    out.vstack_mut(&extra)?;
+    ctx.metric("minority_before", n_min as f64);
+    ctx.metric("minority_after", (n_min + made) as f64);
+    ctx.metric("majority", n_maj as f64);
+    ctx.metric("synthetic", made as f64);
+    let report = json!({
+        "label": label, "minority_class": minority_class as i64, "k_neighbors": p.k_neighbors, "ratio": p.ratio,
+        "seed": p.seed, "columns": columns, "minority_before": n_min, "majority": n_maj, "synthetic": made,
+        "rows_before": frame.height(), "rows_after": out.height(),
+    });
+    Ok((Table { frame: out, roles }, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Roles;
+
+    fn part(n: usize, positives: usize, offset: f64) -> Table {
+        let x: Vec<f64> = (0..n).map(|i| offset + i as f64 * 1.5 + (i % 7) as f64).collect();
+        let z: Vec<f64> = (0..n).map(|i| (i * i % 13) as f64).collect();
+        let y: Vec<i64> = (0..n).map(|i| i64::from(i < positives)).collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("m{}", i % 4)).collect();
+        let frame = df!("machine" => ids, "x" => x, "z" => z, "y" => y).unwrap();
+        Table {
+            frame,
+            roles: Roles {
+                timestamp: None,
+                entity: Some("machine".into()),
+                label: Some("y".into()),
+            },
+        }
+    }
+
+    fn run_with(p: &SmoteParams, train: Table) -> Result<StepOutput, StepError> {
+        let inputs = vec![
+            ("split/train".into(), train),
+            ("split/val".into(), part(30, 3, 0.0)),
+            ("split/test".into(), part(20, 2, 0.0)),
+        ];
+        let (mut ctx, _rx) = StepContext::detached(std::path::Path::new("."), inputs);
+        run(p, &mut ctx)
+    }
+
+    fn params() -> SmoteParams {
+        SmoteParams {
+            k_neighbors: 5,
+            ratio: 1.0,
+            seed: 1,
+            columns: None,
+        }
+    }
+
+    #[test]
+    fn resamples_train_only_to_the_ratio() {
+        let out = run_with(&params(), part(100, 10, 0.0)).unwrap();
+        let heights: Vec<(String, usize)> = out.tables.iter().map(|(n, t)| (n.clone(), t.frame.height())).collect();
+        // ratio 1.0: 90 majority -> 90 minority, so 80 new rows; val and test untouched.
+        assert_eq!(
+            heights,
+            [
+                ("train".to_string(), 180),
+                ("val".to_string(), 30),
+                ("test".to_string(), 20)
+            ]
+        );
+        let train = &out.tables[0].1.frame;
+        let y = column_f64(train, "y").unwrap();
+        assert_eq!(y.iter().filter(|v| **v == 1.0).count(), 90);
+        // Synthetic rows have no machine: they belong to no entity.
+        assert_eq!(train.column("machine").unwrap().null_count(), 80);
+        // Interpolated values stay within the minority range of each feature.
+        let x = column_f64(train, "x").unwrap();
+        let (lo, hi) = (0.0, 9.0 * 1.5 + 6.0);
+        assert!(x[100..].iter().all(|v| *v >= lo && *v <= hi), "{:?}", &x[100..]);
+    }
+
+    #[test]
+    fn clear_errors() {
+        let err = |p: &SmoteParams, t: Table| run_with(p, t).err().unwrap().0;
+        assert!(err(&params(), part(50, 0, 0.0)).contains("one class only"));
+        let e = err(&params(), part(50, 4, 0.0));
+        assert!(e.contains("`k-neighbors: 5` needs at least 6 minority samples, but the training part has 4; use `k-neighbors: 3` or fewer"), "{e}");
+        let mut t = part(50, 10, 0.0);
+        let mut x = column_f64(&t.frame, "x").unwrap();
+        x[3] = f64::NAN;
+        t.frame.replace("x", Column::new("x".into(), x)).unwrap();
+        assert!(err(&params(), t).contains("column `x` has NaN at training row 4"));
+        assert!(err(
+            &SmoteParams {
+                ratio: 0.01,
+                ..params()
+            },
+            part(50, 10, 0.0)
+        )
+        .contains("SMOTE only adds samples"));
+    }
+}
