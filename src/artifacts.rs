@@ -81,6 +81,8 @@ pub struct ArtifactStore {
     store: Arc<dyn ObjectStore>,
     base: String,
     prefix: String,
+    /// The folder of a `file://` store: large artifacts are streamed straight into it.
+    local_root: Option<PathBuf>,
 }
 
 impl ArtifactStore {
@@ -98,6 +100,7 @@ impl ArtifactStore {
                     store: Arc::new(fs),
                     base: url.clone(),
                     prefix: String::new(),
+                    local_root: Some(dir.clone()),
                 })
             }
             ArtifactLocation::S3 { bucket, prefix } => {
@@ -110,6 +113,7 @@ impl ArtifactStore {
                     store: Arc::new(s3),
                     base: format!("s3://{bucket}"),
                     prefix: prefix.clone(),
+                    local_root: None,
                 })
             }
         }
@@ -167,6 +171,46 @@ impl ArtifactStore {
         Ok((meta.size, meta.e_tag.unwrap_or_else(|| meta.last_modified.to_rfc3339())))
     }
 
+    /// Writes an artifact produced by `write` (a Parquet encoder, say) under `key`.
+    ///
+    /// A local store gets the bytes streamed into a staging file next to the target, hashed on
+    /// the way, and renamed into place: no second copy in memory. Other stores get the encoded
+    /// bytes through [`ArtifactStore::put`]. `write` runs on a blocking thread.
+    pub async fn put_streamed<F>(&self, key: &str, write: F) -> Result<StoredArtifact, ArtifactError>
+    where
+        F: FnOnce(&mut dyn std::io::Write) -> Result<(), String> + Send + 'static,
+    {
+        let path = self.path(key);
+        let uri = self.uri_of(&path);
+        let fail = |cause: String| ArtifactError::Write {
+            uri: uri.clone(),
+            cause,
+        };
+        let Some(root) = &self.local_root else {
+            let encoded = tokio::task::spawn_blocking(move || {
+                let mut buf = Vec::new();
+                write(&mut buf).map(|_| buf)
+            })
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .map_err(fail)?;
+            return self.put(key, Bytes::from(encoded)).await;
+        };
+        let target = root.join(path.as_ref());
+        let (sha256, bytes) = tokio::task::spawn_blocking(move || write_local(&target, write))
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .map_err(fail)?;
+        Ok(StoredArtifact { uri, sha256, bytes })
+    }
+
+    /// The file behind an artifact of a local store, to read it without copying it into memory.
+    pub fn local_file(&self, uri: &str) -> Option<PathBuf> {
+        let root = self.local_root.as_ref()?;
+        let path = self.path_of(uri).ok()?;
+        Some(root.join(path.as_ref()))
+    }
+
     /// Reads an artifact back by the URI `put` returned.
     pub async fn get(&self, uri: &str) -> Result<Bytes, ArtifactError> {
         let path = self.path_of(uri)?;
@@ -187,6 +231,58 @@ impl ArtifactStore {
                 store: self.base.clone(),
             })?;
         Ok(StorePath::from(key))
+    }
+}
+
+/// Streams `write`'s output into a staging file beside `target`, hashing it, then renames it
+/// into place, so a reader sees the whole artifact or none. Returns (sha256, bytes).
+fn write_local<F>(target: &Path, write: F) -> Result<(String, u64), String>
+where
+    F: FnOnce(&mut dyn std::io::Write) -> Result<(), String>,
+{
+    use std::io::Write;
+    let dir = target.parent().ok_or("an artifact needs a folder")?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&staging).map_err(|e| e.to_string())?;
+        let mut out = Hashing {
+            inner: std::io::BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        write(&mut out)?;
+        out.inner.flush().map_err(|e| e.to_string())?;
+        std::fs::rename(&staging, target).map_err(|e| e.to_string())?;
+        Ok((hex::encode(out.hasher.finalize()), out.bytes))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    result
+}
+
+/// A writer that hashes and counts what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -119,10 +119,7 @@ impl StepJob {
     async fn attempt(&self) -> Result<Vec<TableRef>, String> {
         let mut inputs = Vec::with_capacity(self.inputs.len());
         for (from, t) in &self.inputs {
-            let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
-            let table =
-                Table::from_parquet(&bytes, t.roles.clone()).map_err(|e| format!("cannot read {}: {e}", t.uri))?;
-            inputs.push((format!("{from}/{}", t.name), table));
+            inputs.push((format!("{from}/{}", t.name), self.read_table(t).await?));
         }
         let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, self.tx.clone());
         let step = self.step.clone();
@@ -144,15 +141,20 @@ impl StepJob {
     async fn store_outputs(&self, output: StepOutput) -> Result<Vec<TableRef>, String> {
         let mut tables = Vec::new();
         for (name, table) in output.tables {
-            let bytes = table
-                .to_parquet()
-                .map_err(|e| format!("cannot encode `{name}` as Parquet: {e}"))?;
-            let stored = self.put(&format!("{name}.parquet"), Bytes::from(bytes)).await?;
+            let roles = table.roles.clone();
+            let key = format!("{}/{name}.parquet", self.prefix);
+            let stored = self
+                .store
+                .put_streamed(&key, move |out| {
+                    table.write_parquet(out).map_err(|e| format!("Parquet encoding: {e}"))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
             tables.push(TableRef {
                 name: name.clone(),
                 uri: stored.uri.clone(),
                 sha256: stored.sha256.clone(),
-                roles: table.roles.clone(),
+                roles,
             });
             self.artifact(format!("{name}.parquet"), stored);
         }
@@ -162,6 +164,20 @@ impl StepJob {
             self.artifact(format!("{name}.json"), stored);
         }
         Ok(tables)
+    }
+
+    /// An upstream table: straight from its file in a local store, else downloaded.
+    async fn read_table(&self, t: &TableRef) -> Result<Table, String> {
+        let cannot = |e: String| format!("cannot read {}: {e}", t.uri);
+        if let Some(path) = self.store.local_file(&t.uri) {
+            let roles = t.roles.clone();
+            return tokio::task::spawn_blocking(move || Table::read_parquet_file(&path, roles))
+                .await
+                .map_err(|e| cannot(e.to_string()))?
+                .map_err(|e| cannot(e.to_string()));
+        }
+        let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
+        Table::from_parquet(&bytes, t.roles.clone()).map_err(|e| cannot(e.to_string()))
     }
 
     fn artifact(&self, name: String, stored: StoredArtifact) {
