@@ -54,12 +54,12 @@ async fn reopen(
 ) -> Result<HashMap<String, Vec<TableRef>>, RegistryError> {
     let (hash, status, done) = registry.resumable(run_id).await?;
     if status != "failed" && status != "interrupted" {
-        return Err(RegistryError::NotFound(format!(
+        return Err(RegistryError::Refused(format!(
             "run {run_id} is {status}; only failed or interrupted runs can be resumed"
         )));
     }
     if hash != pipeline.source.hash {
-        return Err(RegistryError::NotFound(format!(
+        return Err(RegistryError::Refused(format!(
             "the pipeline differs from the one run {run_id} used (after --set); resume with the same file and overrides, or start a new run: unchanged steps come from the cache"
         )));
     }

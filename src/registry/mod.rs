@@ -56,6 +56,10 @@ pub enum RegistryError {
     Query(#[from] sqlx::Error),
     #[error("{0}")]
     NotFound(String),
+    /// The registry holds what was asked for, but the request cannot apply to it (resuming a
+    /// run that succeeded, or with a different pipeline).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// How long a writer waits for another process's transaction before giving up.
