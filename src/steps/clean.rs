@@ -137,8 +137,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             .find(|(c, _)| c == name)
             .map(|(_, m)| *m)
             .unwrap_or(p.impute);
-        let original = frame.column(name)?.clone();
-        let mut values = to_f64(&frame, &original, name)?;
+        let mut values = to_f64(&frame, name)?;
         let missing_before = count_missing(&values);
         let imputed = match method {
             Some(m) => groups.iter().map(|r| impute(&mut values[r.clone()], m)).sum(),
@@ -233,7 +232,8 @@ fn target_columns(p: &CleanParams, frame: &DataFrame, roles: &Roles) -> Result<V
     Ok(out)
 }
 
-fn to_f64(frame: &DataFrame, column: &Column, name: &str) -> Result<Vec<f64>, StepError> {
+fn to_f64(frame: &DataFrame, name: &str) -> Result<Vec<f64>, StepError> {
+    let column = frame.column(name)?;
     if !column.dtype().is_primitive_numeric() {
         return Err(StepError::new(format!(
             "column `{name}` is {}, not numeric; it cannot be imputed or checked for outliers",
