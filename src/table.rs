@@ -21,13 +21,29 @@ impl Roles {
     }
 }
 
-/// A table stored as an artifact, as later steps, the step cache and `--resume` find it.
+/// A step output stored as an artifact (a table, or a file such as a model), as later steps,
+/// the step cache and `--resume` find it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TableRef {
+pub struct OutputRef {
+    /// The table's name (`train`), or the file's name with its extension (`model.safetensors`).
     pub name: String,
     pub uri: String,
     pub sha256: String,
     pub roles: Roles,
+    /// Older registries recorded tables only, hence the default.
+    #[serde(default)]
+    pub format: OutputFormat,
+}
+
+/// How an output is stored and handed to the next step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// Parquet, read back into a [`Table`].
+    #[default]
+    Table,
+    /// Opaque bytes (weights, a model card), handed over as they are.
+    File,
 }
 
 #[derive(Debug, Clone)]

@@ -11,10 +11,10 @@ use crate::artifacts::ArtifactStore;
 use crate::pipeline::Step;
 use crate::registry::CachedStep;
 use crate::steps;
-use crate::table::TableRef;
+use crate::table::OutputRef;
 
 /// The key of one step execution, or why none can be computed (then the step just runs).
-pub fn key(step: &Step, inputs: &[(String, TableRef)], root: &Path) -> Result<String, String> {
+pub fn key(step: &Step, inputs: &[(String, OutputRef)], root: &Path) -> Result<String, String> {
     let mut files = Vec::new();
     for source in steps::external_inputs(&step.params, root) {
         let version = if source.starts_with("s3://") {

@@ -28,14 +28,18 @@ pub struct StepContext {
     pub root: PathBuf,
     /// Upstream tables as (`step/output`, table), in `needs` order.
     pub inputs: Vec<(String, Table)>,
+    /// Upstream files as (`step/name.ext`, bytes), in `needs` order.
+    pub files: Vec<(String, Vec<u8>)>,
     events: EventSender,
 }
 
-/// What a step produced: tables (stored as Parquet) and reports (stored as JSON).
+/// What a step produced: tables (stored as Parquet), reports (stored as JSON, for people) and
+/// files (stored as they are and handed to later steps, e.g. weights; named with extension).
 #[derive(Default)]
 pub struct StepOutput {
     pub tables: Vec<(String, Table)>,
     pub reports: Vec<(String, serde_json::Value)>,
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 impl StepContext {
@@ -44,8 +48,17 @@ impl StepContext {
             step_id,
             root,
             inputs,
+            files: Vec::new(),
             events,
         }
+    }
+
+    /// The upstream file called `name` (e.g. `model.safetensors`), from whichever step made it.
+    pub fn file(&self, name: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(key, _)| key.rsplit('/').next() == Some(name))
+            .map(|(_, bytes)| bytes.as_slice())
     }
 
     /// The one upstream table, for steps that transform a single frame.

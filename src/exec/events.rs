@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::artifacts::StoredArtifact;
-use crate::table::TableRef;
+use crate::table::OutputRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepStatus {
@@ -89,7 +89,7 @@ pub enum Event {
     StepOutputs {
         step: String,
         cache_key: Option<String>,
-        tables: Vec<TableRef>,
+        tables: Vec<OutputRef>,
     },
     StepFinished {
         step: String,

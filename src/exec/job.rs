@@ -13,11 +13,11 @@ use crate::artifacts::{ArtifactStore, StoredArtifact};
 use crate::pipeline::Step;
 use crate::registry::Registry;
 use crate::steps;
-use crate::table::{Table, TableRef};
+use crate::table::{OutputFormat, OutputRef, Table};
 
 /// What a finished step leaves for the steps after it and for the registry.
 pub struct Done {
-    pub tables: Vec<TableRef>,
+    pub tables: Vec<OutputRef>,
     /// The run whose outputs were reused, on a cache hit.
     pub cached_from: Option<String>,
     pub cache_key: Option<String>,
@@ -32,7 +32,7 @@ pub struct StepJob {
     pub prefix: String,
     pub tx: EventSender,
     /// Upstream tables as (upstream step id, table).
-    pub inputs: Vec<(String, TableRef)>,
+    pub inputs: Vec<(String, OutputRef)>,
     /// False for `--force`d steps and steps downstream of them.
     pub use_cache: bool,
 }
@@ -92,7 +92,7 @@ impl StepJob {
         })
     }
 
-    async fn run_with_retries(&self) -> Result<Vec<TableRef>, String> {
+    async fn run_with_retries(&self) -> Result<Vec<OutputRef>, String> {
         let attempts = self.step.retries + 1;
         let mut attempt = 1;
         loop {
@@ -116,12 +116,21 @@ impl StepJob {
         }
     }
 
-    async fn attempt(&self) -> Result<Vec<TableRef>, String> {
+    async fn attempt(&self) -> Result<Vec<OutputRef>, String> {
         let mut inputs = Vec::with_capacity(self.inputs.len());
+        let mut files = Vec::new();
         for (from, t) in &self.inputs {
-            inputs.push((format!("{from}/{}", t.name), self.read_table(t).await?));
+            let key = format!("{from}/{}", t.name);
+            match t.format {
+                OutputFormat::Table => inputs.push((key, self.read_table(t).await?)),
+                OutputFormat::File => {
+                    let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
+                    files.push((key, bytes.to_vec()));
+                }
+            }
         }
         let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, self.tx.clone());
+        ctx.files = files;
         let step = self.step.clone();
         // Steps are CPU-bound and synchronous: run them off the async threads.
         let work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));
@@ -137,8 +146,8 @@ impl StepJob {
         self.store_outputs(output).await
     }
 
-    /// Uploads tables (Parquet) and reports (JSON), emitting one event per artifact.
-    async fn store_outputs(&self, output: StepOutput) -> Result<Vec<TableRef>, String> {
+    /// Uploads tables (Parquet), reports (JSON) and files, emitting one event per artifact.
+    async fn store_outputs(&self, output: StepOutput) -> Result<Vec<OutputRef>, String> {
         let mut tables = Vec::new();
         for (name, table) in output.tables {
             let roles = table.roles.clone();
@@ -150,13 +159,25 @@ impl StepJob {
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            tables.push(TableRef {
+            tables.push(OutputRef {
                 name: name.clone(),
                 uri: stored.uri.clone(),
                 sha256: stored.sha256.clone(),
                 roles,
+                format: OutputFormat::Table,
             });
             self.artifact(format!("{name}.parquet"), stored);
+        }
+        for (name, bytes) in output.files {
+            let stored = self.put(&name, Bytes::from(bytes)).await?;
+            tables.push(OutputRef {
+                name: name.clone(),
+                uri: stored.uri.clone(),
+                sha256: stored.sha256.clone(),
+                roles: Default::default(),
+                format: OutputFormat::File,
+            });
+            self.artifact(name, stored);
         }
         for (name, report) in output.reports {
             let text = serde_json::to_vec_pretty(&report).unwrap_or_default();
@@ -167,7 +188,7 @@ impl StepJob {
     }
 
     /// An upstream table: straight from its file in a local store, else downloaded.
-    async fn read_table(&self, t: &TableRef) -> Result<Table, String> {
+    async fn read_table(&self, t: &OutputRef) -> Result<Table, String> {
         let cannot = |e: String| format!("cannot read {}: {e}", t.uri);
         if let Some(path) = self.store.local_file(&t.uri) {
             let roles = t.roles.clone();

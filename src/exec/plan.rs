@@ -7,7 +7,7 @@ use super::runner::forced_steps;
 use crate::artifacts::ArtifactStore;
 use crate::pipeline::{graph, Pipeline};
 use crate::registry::{Registry, RegistryError};
-use crate::table::TableRef;
+use crate::table::OutputRef;
 
 pub struct PlanLine {
     pub step: String,
@@ -24,7 +24,7 @@ pub async fn plan(
 ) -> Result<Vec<PlanLine>, RegistryError> {
     let steps = &pipeline.steps;
     let forced = forced_steps(pipeline, force);
-    let mut known: HashMap<&str, Vec<TableRef>> = HashMap::new();
+    let mut known: HashMap<&str, Vec<OutputRef>> = HashMap::new();
     let mut lines = Vec::new();
     for i in graph::order(steps) {
         let step = &steps[i];
@@ -42,7 +42,7 @@ pub async fn plan(
             lines.push(line(false, format!("upstream `{up}` will run")));
             continue;
         }
-        let inputs: Vec<(String, TableRef)> = step
+        let inputs: Vec<(String, OutputRef)> = step
             .needs
             .iter()
             .flat_map(|n| known[n.as_str()].iter().map(move |t| (n.clone(), t.clone())))

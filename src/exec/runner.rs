@@ -17,7 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::pipeline::{graph, Pipeline};
 use crate::registry::{NewRun, Registry, RegistryError};
 use crate::report::Reporter;
-use crate::table::TableRef;
+use crate::table::OutputRef;
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -40,7 +40,7 @@ pub struct RunOutcome {
 enum State {
     Pending,
     Running,
-    Done(Vec<TableRef>),
+    Done(Vec<OutputRef>),
     Failed,
     Skipped,
 }
@@ -51,7 +51,7 @@ async fn reopen(
     pipeline: &Pipeline,
     registry: &Registry,
     run_id: &str,
-) -> Result<HashMap<String, Vec<TableRef>>, RegistryError> {
+) -> Result<HashMap<String, Vec<OutputRef>>, RegistryError> {
     let (hash, status, done) = registry.resumable(run_id).await?;
     if status != "failed" && status != "interrupted" {
         return Err(RegistryError::Refused(format!(
@@ -247,7 +247,7 @@ impl Scheduler<'_> {
         &self,
         order: &[usize],
         options: &RunOptions,
-        mut reused: HashMap<String, Vec<TableRef>>,
+        mut reused: HashMap<String, Vec<OutputRef>>,
         interrupt: impl std::future::Future<Output = ()>,
     ) -> (RunStatus, Option<String>) {
         let steps = &self.pipeline.steps;
@@ -284,7 +284,7 @@ impl Scheduler<'_> {
                 if !needs.iter().all(|&j| matches!(state[j], State::Done(_))) {
                     continue;
                 }
-                let inputs: Vec<(String, TableRef)> = needs
+                let inputs: Vec<(String, OutputRef)> = needs
                     .iter()
                     .flat_map(|&j| match &state[j] {
                         State::Done(tables) => tables.iter().map(|t| (steps[j].id.clone(), t.clone())).collect(),

@@ -2,6 +2,8 @@
 //! scipy, scikit-learn, imbalanced-learn).
 
 pub mod impute;
+pub mod lstm;
+pub mod metrics;
 pub mod outliers;
 pub mod parallel;
 pub mod rng;
@@ -9,3 +11,5 @@ pub mod rolling;
 pub mod scaler;
 pub mod smote;
 pub mod spectral;
+pub mod training;
+pub mod windows;

@@ -6,12 +6,12 @@ use sqlx::Row;
 
 use super::{now_text, Registry, RegistryError};
 use crate::artifacts::StoredArtifact;
-use crate::table::TableRef;
+use crate::table::OutputRef;
 
 /// A succeeded step execution whose outputs can be reused.
 pub struct CachedStep {
     pub run_id: String,
-    pub tables: Vec<TableRef>,
+    pub tables: Vec<OutputRef>,
     /// (artifact name, record) of everything the step stored.
     pub artifacts: Vec<(String, StoredArtifact)>,
     /// (key, value, step index) of every metric the step logged, copied into the new run so its
@@ -33,7 +33,7 @@ impl Registry {
         let Some(row) = row else { return Ok(None) };
         let (run_id, step_id): (String, String) = (row.try_get("run_id")?, row.try_get("step_id")?);
         let outputs: String = row.try_get("outputs")?;
-        let Ok(tables) = serde_json::from_str::<Vec<TableRef>>(&outputs) else {
+        let Ok(tables) = serde_json::from_str::<Vec<OutputRef>>(&outputs) else {
             return Ok(None);
         };
         let artifacts = self.step_artifacts(&run_id, &step_id).await?;
@@ -87,7 +87,7 @@ impl Registry {
         run_id: &str,
         step_id: &str,
         cache_key: Option<&str>,
-        tables: &[TableRef],
+        tables: &[OutputRef],
     ) -> Result<(), RegistryError> {
         let outputs = serde_json::to_string(tables).unwrap_or_else(|_| "[]".into());
         sqlx::query("UPDATE step_runs SET cache_key = ?, outputs = ? WHERE run_id = ? AND step_id = ?")
@@ -104,7 +104,7 @@ impl Registry {
     pub async fn resumable(
         &self,
         run_id: &str,
-    ) -> Result<(String, String, HashMap<String, Vec<TableRef>>), RegistryError> {
+    ) -> Result<(String, String, HashMap<String, Vec<OutputRef>>), RegistryError> {
         let row = sqlx::query("SELECT pipeline_hash, status FROM runs WHERE id = ?")
             .bind(run_id)
             .fetch_optional(&self.pool)
@@ -117,7 +117,7 @@ impl Registry {
             .await?;
         for s in steps {
             let outputs: Option<String> = s.try_get("outputs")?;
-            if let Some(tables) = outputs.and_then(|o| serde_json::from_str::<Vec<TableRef>>(&o).ok()) {
+            if let Some(tables) = outputs.and_then(|o| serde_json::from_str::<Vec<OutputRef>>(&o).ok()) {
                 done.insert(s.try_get("step_id")?, tables);
             }
         }

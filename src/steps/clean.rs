@@ -203,6 +203,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     Ok(StepOutput {
         tables: vec![("frame".into(), Table { frame, roles })],
         reports: vec![("clean_report".into(), summary)],
+        ..Default::default()
     })
 }
 

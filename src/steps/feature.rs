@@ -256,6 +256,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     Ok(StepOutput {
         tables: vec![("frame".into(), Table { frame, roles })],
         reports: vec![("feature_manifest".into(), manifest)],
+        ..Default::default()
     })
 }
 

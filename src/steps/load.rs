@@ -152,6 +152,7 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
             },
         )],
         reports: vec![("load_report".into(), report)],
+        ..Default::default()
     })
 }
 

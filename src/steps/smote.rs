@@ -60,6 +60,7 @@ pub fn run(p: &SmoteParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     Ok(StepOutput {
         tables,
         reports: vec![("smote_report".into(), report)],
+        ..Default::default()
     })
 }
 

@@ -245,6 +245,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
                 json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}),
             ),
         ],
+        ..Default::default()
     })
 }
 

@@ -1,0 +1,149 @@
+//! The sequence classifier: stacked LSTM -> last hidden state or attention pooling -> dropout ->
+//! linear head -> one logit per window. Variable names follow PyTorch's `nn.LSTM`
+//! (`lstm.weight_ih_l0`, ...) so weights can be compared with or moved to PyTorch.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+/// The shape of the network; stored in the model card so it can be rebuilt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Architecture {
+    pub features: i64,
+    pub hidden: i64,
+    pub layers: i64,
+    pub dropout: f64,
+    pub bidirectional: bool,
+    pub attention: bool,
+}
+
+impl Architecture {
+    fn directions(&self) -> i64 {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct LstmClassifier {
+    arch: Architecture,
+    /// Per layer and direction: w_ih, w_hh, b_ih, b_hh (the order `Tensor::lstm` expects).
+    weights: Vec<Tensor>,
+    attention: Option<nn::Linear>,
+    head: nn::Linear,
+}
+
+impl LstmClassifier {
+    /// Creates the variables under `path`, initialised as PyTorch does: U(-1/sqrt(hidden),
+    /// 1/sqrt(hidden)) for the LSTM, Kaiming-uniform for the linear layers.
+    pub fn new(path: &nn::Path, arch: Architecture) -> LstmClassifier {
+        let bound = 1.0 / (arch.hidden as f64).sqrt();
+        let init = nn::Init::Uniform { lo: -bound, up: bound };
+        let lstm = path / "lstm";
+        let gates = 4 * arch.hidden;
+        let mut weights = Vec::new();
+        for layer in 0..arch.layers {
+            for direction in 0..arch.directions() {
+                let input = if layer == 0 {
+                    arch.features
+                } else {
+                    arch.hidden * arch.directions()
+                };
+                let suffix = if direction == 1 { "_reverse" } else { "" };
+                weights.push(lstm.var(&format!("weight_ih_l{layer}{suffix}"), &[gates, input], init));
+                weights.push(lstm.var(&format!("weight_hh_l{layer}{suffix}"), &[gates, arch.hidden], init));
+                weights.push(lstm.var(&format!("bias_ih_l{layer}{suffix}"), &[gates], init));
+                weights.push(lstm.var(&format!("bias_hh_l{layer}{suffix}"), &[gates], init));
+            }
+        }
+        let pooled = arch.hidden * arch.directions();
+        let attention = arch
+            .attention
+            .then(|| nn::linear(path / "attention", pooled, 1, Default::default()));
+        let head = nn::linear(path / "head", pooled, 1, Default::default());
+        LstmClassifier {
+            arch,
+            weights,
+            attention,
+            head,
+        }
+    }
+
+    pub fn architecture(&self) -> &Architecture {
+        &self.arch
+    }
+
+    /// Logits for a batch of windows; `train` turns dropout on.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        let (batch, dirs, layers, hidden) = (x.size()[0], self.arch.directions(), self.arch.layers, self.arch.hidden);
+        let zeros = Tensor::zeros([layers * dirs, batch, hidden], (Kind::Float, x.device())); // [layers*dirs, batch, hidden]
+        let (output, h_n, _c_n) = x.lstm(
+            &[&zeros, &zeros],
+            &self.weights.iter().collect::<Vec<_>>(),
+            true,
+            layers,
+            // Between stacked layers only, as in PyTorch.
+            if layers > 1 { self.arch.dropout } else { 0.0 },
+            train,
+            self.arch.bidirectional,
+            true,
+        ); // output: [batch, seq, hidden*dirs]; h_n: [layers*dirs, batch, hidden]
+        let pooled = match &self.attention {
+            Some(score) => {
+                let weights = score.forward(&output).softmax(1, Kind::Float); // [batch, seq, 1]
+                (&output * weights).sum_dim_intlist(1, false, Kind::Float) // [batch, hidden*dirs]
+            }
+            None => {
+                // The final state of the top layer in each direction (the backward direction's
+                // final state has read the whole window, unlike output[:, -1]).
+                let top = h_n.narrow(0, (layers - 1) * dirs, dirs); // [dirs, batch, hidden]
+                top.permute([1, 0, 2]).reshape([batch, dirs * hidden]) // [batch, hidden*dirs]
+            }
+        };
+        let pooled = pooled.dropout(self.arch.dropout, train); // [batch, hidden*dirs]
+        self.head.forward(&pooled).squeeze_dim(-1) // [batch]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arch(bidirectional: bool, attention: bool) -> Architecture {
+        Architecture {
+            features: 3,
+            hidden: 8,
+            layers: 2,
+            dropout: 0.1,
+            bidirectional,
+            attention,
+        }
+    }
+
+    #[test]
+    fn one_logit_per_window_in_every_variant() {
+        for (bi, att) in [(false, false), (true, false), (false, true), (true, true)] {
+            let vs = nn::VarStore::new(tch::Device::Cpu);
+            let model = LstmClassifier::new(&vs.root(), arch(bi, att));
+            let x = Tensor::randn([5, 7, 3], (Kind::Float, tch::Device::Cpu)); // [batch, seq, features]
+            assert_eq!(model.forward(&x, true).size(), vec![5]);
+            assert_eq!(model.forward(&x, false).size(), vec![5]);
+        }
+    }
+
+    #[test]
+    fn variables_are_named_like_pytorch() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let _ = LstmClassifier::new(&vs.root(), arch(true, false));
+        let mut names: Vec<String> = vs.variables().into_keys().collect();
+        names.sort();
+        assert!(names.contains(&"lstm.weight_ih_l1_reverse".to_string()), "{names:?}");
+        assert!(names.contains(&"head.weight".to_string()));
+        // 2 layers x 2 directions x 4 tensors + head weight and bias.
+        assert_eq!(names.len(), 18);
+    }
+}
