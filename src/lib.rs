@@ -9,6 +9,7 @@ pub mod error;
 pub mod exec;
 pub mod ml;
 pub mod pipeline;
+pub mod plot;
 pub mod registry;
 pub mod report;
 pub mod schedule;

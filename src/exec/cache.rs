@@ -1,5 +1,5 @@
 //! The step cache (`dvc repro` style): a step whose kind, resolved `with`, input tables, input
-//! files and pmflow version are unchanged reuses the outputs recorded by an earlier run, after
+//! files and pmflow version and code are unchanged reuses the outputs recorded by an earlier run, after
 //! checking they still exist with the recorded digest.
 
 use std::io::Read;
@@ -26,6 +26,7 @@ pub fn key(step: &Step, inputs: &[(String, OutputRef)], root: &Path) -> Result<S
     }
     let material = serde_json::json!({
         "pmflow": env!("CARGO_PKG_VERSION"),
+        "code": env!("PMFLOW_CODE_FINGERPRINT"),
         "kind": step.kind.name(),
         "with": step.with,
         "inputs": inputs.iter().map(|(from, t)| (format!("{from}/{}", t.name), &t.sha256)).collect::<Vec<_>>(),

@@ -30,6 +30,8 @@ pub struct StepContext {
     pub inputs: Vec<(String, Table)>,
     /// Upstream files as (`step/name.ext`, bytes), in `needs` order.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The sha256 of every input (tables and files) as (`step/name`, digest), for provenance.
+    pub digests: Vec<(String, String)>,
     events: EventSender,
 }
 
@@ -49,6 +51,7 @@ impl StepContext {
             root,
             inputs,
             files: Vec::new(),
+            digests: Vec::new(),
             events,
         }
     }

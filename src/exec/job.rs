@@ -131,6 +131,11 @@ impl StepJob {
         }
         let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, self.tx.clone());
         ctx.files = files;
+        ctx.digests = self
+            .inputs
+            .iter()
+            .map(|(from, t)| (format!("{from}/{}", t.name), t.sha256.clone()))
+            .collect();
         let step = self.step.clone();
         // Steps are CPU-bound and synchronous: run them off the async threads.
         let work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));

@@ -14,10 +14,10 @@ use super::events::{Event, EventSender, RunStatus, StepStatus};
 use super::job::{Done, StepJob};
 use super::recorder::Recorder;
 use crate::artifacts::ArtifactStore;
-use crate::pipeline::{graph, Pipeline};
+use crate::pipeline::{graph, Pipeline, Step};
 use crate::registry::{NewRun, Registry, RegistryError};
 use crate::report::Reporter;
-use crate::table::OutputRef;
+use crate::table::{OutputFormat, OutputRef};
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -284,13 +284,18 @@ impl Scheduler<'_> {
                 if !needs.iter().all(|&j| matches!(state[j], State::Done(_))) {
                     continue;
                 }
-                let inputs: Vec<(String, OutputRef)> = needs
-                    .iter()
-                    .flat_map(|&j| match &state[j] {
-                        State::Done(tables) => tables.iter().map(|t| (steps[j].id.clone(), t.clone())).collect(),
-                        _ => Vec::new(),
-                    })
-                    .collect();
+                // Tables of the direct needs; files (weights, scalers) of every ancestor, nearest
+                // first, so a model card can name the scaler that `split` fitted two steps up.
+                let mut inputs: Vec<(String, OutputRef)> = Vec::new();
+                for (distance, j) in ancestors(steps, &index_of, i) {
+                    if let State::Done(outputs) = &state[j] {
+                        let visible = outputs
+                            .iter()
+                            .filter(|t| distance == 1 || t.format == OutputFormat::File)
+                            .map(|t| (steps[j].id.clone(), t.clone()));
+                        inputs.extend(visible);
+                    }
+                }
                 state[i] = State::Running;
                 let job = StepJob {
                     step: Arc::new(steps[i].clone()),
@@ -390,6 +395,32 @@ pub fn forced_steps(pipeline: &Pipeline, force: &[String]) -> Vec<usize> {
             out.push(i);
             out.extend(graph::downstream(steps, i));
         }
+    }
+    out
+}
+
+/// Every step that `i` depends on, with its distance (1 for direct needs), nearest first and
+/// in `needs` order within a distance.
+fn ancestors(steps: &[Step], index_of: &HashMap<&str, usize>, i: usize) -> Vec<(usize, usize)> {
+    let mut seen = vec![false; steps.len()];
+    let mut out = Vec::new();
+    let mut frontier = vec![i];
+    let mut distance = 0;
+    while !frontier.is_empty() {
+        distance += 1;
+        let mut next = Vec::new();
+        for k in frontier {
+            for need in &steps[k].needs {
+                if let Some(&j) = index_of.get(need.as_str()) {
+                    if !seen[j] {
+                        seen[j] = true;
+                        out.push((distance, j));
+                        next.push(j);
+                    }
+                }
+            }
+        }
+        frontier = next;
     }
     out
 }

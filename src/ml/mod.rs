@@ -12,4 +12,5 @@ pub mod scaler;
 pub mod smote;
 pub mod spectral;
 pub mod training;
+pub mod weights;
 pub mod windows;

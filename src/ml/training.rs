@@ -85,7 +85,8 @@ pub struct FitOptions {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct EpochStats {
     pub epoch: usize,
     pub train_loss: f64,

@@ -1,6 +1,7 @@
 //! One line per event on stderr, for logs and CI where bars would be noise.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use super::{format_duration, Reporter};
 use crate::exec::events::{Event, StepStatus};
@@ -8,13 +9,20 @@ use crate::exec::events::{Event, StepStatus};
 pub struct Plain {
     started: Instant,
     quiet: bool,
+    /// When each step last printed progress: a step that reports every batch would otherwise
+    /// flood the log.
+    last_progress: HashMap<String, Instant>,
 }
+
+/// At most one progress line per step this often, plus one at the end of each phase.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 impl Plain {
     pub fn new(quiet: bool) -> Self {
         Plain {
             started: Instant::now(),
             quiet,
+            last_progress: HashMap::new(),
         }
     }
 
@@ -55,7 +63,16 @@ impl Reporter for Plain {
                 done,
                 total,
                 message,
-            } => self.line(&format!("{step}: {done}/{total} {message}")),
+            } => {
+                let due = self
+                    .last_progress
+                    .get(step)
+                    .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+                if due || done == total {
+                    self.last_progress.insert(step.clone(), Instant::now());
+                    self.line(&format!("{step}: {done}/{total} {message}"));
+                }
+            }
             Event::Warning { step, message } => self.line(&format!("{step}: warning: {message}")),
             Event::Metric { .. } | Event::Artifact { .. } => {}
             Event::StepFinished {

@@ -1,11 +1,15 @@
 //! Built-in step kinds: a closed enum, one file per kind, one dispatch for parsing and running.
 
 pub mod clean;
+pub mod evaluate;
 pub mod feature;
 mod feature_spec;
 pub mod load;
+mod model_card;
+mod sequences;
 pub mod smote;
 pub mod split;
+pub mod train_lstm;
 
 pub use feature_spec::parse_duration as duration_ms;
 
@@ -19,6 +23,8 @@ pub enum StepKind {
     Feature,
     Split,
     Smote,
+    TrainLstm,
+    Evaluate,
 }
 
 const ALL: &[(StepKind, &str)] = &[
@@ -27,6 +33,8 @@ const ALL: &[(StepKind, &str)] = &[
     (StepKind::Feature, "feature"),
     (StepKind::Split, "split"),
     (StepKind::Smote, "smote"),
+    (StepKind::TrainLstm, "train-lstm"),
+    (StepKind::Evaluate, "evaluate"),
 ];
 
 impl StepKind {
@@ -51,6 +59,8 @@ pub enum StepParams {
     Feature(feature::FeatureParams),
     Split(split::SplitParams),
     Smote(smote::SmoteParams),
+    TrainLstm(train_lstm::TrainLstmParams),
+    Evaluate(evaluate::EvaluateParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -61,6 +71,8 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::Feature => feature::parse(with).map(StepParams::Feature),
         StepKind::Split => split::parse(with).map(StepParams::Split),
         StepKind::Smote => smote::parse(with).map(StepParams::Smote),
+        StepKind::TrainLstm => train_lstm::parse(with).map(StepParams::TrainLstm),
+        StepKind::Evaluate => evaluate::parse(with).map(StepParams::Evaluate),
     }
 }
 
@@ -70,7 +82,7 @@ pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<Strin
     match params {
         StepParams::Load(p) if p.path.starts_with("s3://") => vec![p.path.clone()],
         StepParams::Load(p) => vec![root.join(&p.path).display().to_string()],
-        StepParams::Clean(_) | StepParams::Feature(_) | StepParams::Split(_) | StepParams::Smote(_) => Vec::new(),
+        _ => Vec::new(),
     }
 }
 
@@ -82,5 +94,7 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::Feature(p) => feature::run(p, ctx),
         StepParams::Split(p) => split::run(p, ctx),
         StepParams::Smote(p) => smote::run(p, ctx),
+        StepParams::TrainLstm(p) => train_lstm::run(p, ctx),
+        StepParams::Evaluate(p) => evaluate::run(p, ctx),
     }
 }

@@ -235,17 +235,16 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     };
     Ok(StepOutput {
         tables,
-        reports: vec![
-            (
-                "split_report".into(),
-                json!({"by": by, "seed": p.seed, "fractions": p.fractions, "parts": report}),
-            ),
-            (
-                "scaler".into(),
-                json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}),
-            ),
-        ],
-        ..Default::default()
+        reports: vec![(
+            "split_report".into(),
+            json!({"by": by, "seed": p.seed, "fractions": p.fractions, "parts": report}),
+        )],
+        // A file, not a report: later steps (train-lstm's model card) read it.
+        files: vec![(
+            "scaler.json".into(),
+            serde_json::to_vec_pretty(&json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}))
+                .unwrap_or_default(),
+        )],
     })
 }
 

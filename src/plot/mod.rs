@@ -1,0 +1,8 @@
+//! Pictures as SVG: loss curves, PR and ROC curves, confusion matrices. Written by hand (a
+//! few hundred lines) instead of through a plotting crate: SVG text needs no fonts, so the
+//! binary links no font stack and the files render the same in any browser or viewer.
+
+mod charts;
+mod svg;
+
+pub use charts::{confusion_matrix, line_chart, Chart, Series};

@@ -1,0 +1,177 @@
+//! `evaluate`: the trained model on the test part only, at the threshold tuned on validation:
+//! precision, recall, F1, ROC-AUC, PR-AUC (average precision), false-alarm rate, confusion
+//! matrix; PR, ROC and confusion pictures; per-window predictions as a table.
+
+use polars::prelude::*;
+use serde_json::json;
+use tch::nn;
+
+use super::model_card::{self, ModelCard};
+use super::sequences;
+use super::train_lstm::{pick_device, take_part, DeviceChoice};
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::ml::lstm::LstmClassifier;
+use crate::ml::metrics::{Confusion, OperatingPoints};
+use crate::ml::training::predict;
+use crate::ml::weights::load_safetensors;
+use crate::pipeline::fields::Fields;
+use crate::plot::{confusion_matrix, line_chart, Chart, Series};
+use crate::table::{numeric_features, Table};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluateParams {
+    pub batch_size: usize,
+    pub device: DeviceChoice,
+    pub threads: usize,
+}
+
+pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
+    let device = match f.optional_choice("device", &["auto", "cpu", "cuda"]) {
+        Some("cpu") => DeviceChoice::Cpu,
+        Some("cuda") => DeviceChoice::Cuda,
+        _ => DeviceChoice::Auto,
+    };
+    Some(EvaluateParams {
+        batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(1024) as usize,
+        device,
+        threads: f.optional_int("threads", 1, 256).unwrap_or(1) as usize,
+    })
+}
+
+pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let no_model = || StepError::new("needs a `train-lstm` step upstream (under `needs:`, directly or further up)");
+    let card = ModelCard::parse(ctx.file(model_card::FILE).ok_or_else(no_model)?).map_err(StepError::new)?;
+    let weights = ctx.file(model_card::WEIGHTS).ok_or_else(no_model)?.to_vec();
+    let test = take_part(ctx, "test")?;
+    let device = pick_device(p.device)?;
+    tch::set_num_threads(p.threads as i32);
+
+    let unused: Vec<String> = numeric_features(&test.frame, &test.roles)
+        .into_iter()
+        .filter(|c| !card.features.contains(c))
+        .collect();
+    if !unused.is_empty() {
+        ctx.warn(format!(
+            "the test part has numeric columns the model was not trained on (ignored): {}",
+            unused.join(", ")
+        ));
+    }
+    let windows = sequences::build(&test, "test", &card.features, card.window, device)?;
+    if windows.set.is_empty() {
+        return Err(StepError::new(format!(
+            "the model's `window: {}` is longer than every entity's series in the `test` part",
+            card.window
+        )));
+    }
+    let vs = nn::VarStore::new(device);
+    let model = LstmClassifier::new(&vs.root(), card.architecture.clone());
+    load_safetensors(&vs, &weights).map_err(|e| StepError::new(format!("{}: {e}", model_card::WEIGHTS)))?;
+    let scores = predict(&model, &windows.set, p.batch_size);
+    let labels: Vec<bool> = windows.set.labels.iter().map(|y| *y == 1.0).collect();
+
+    let c = Confusion::at(&labels, &scores, card.threshold);
+    let points = OperatingPoints::new(&labels, &scores);
+    let (pr_auc, roc_auc) = (points.average_precision(), points.roc_auc());
+    if roc_auc.is_none() {
+        ctx.warn("the test part has one class only: ROC-AUC and PR-AUC are undefined and not logged");
+    }
+    let metrics = [
+        ("precision", Some(c.precision())),
+        ("recall", Some(c.recall())),
+        ("f1", Some(c.f1())),
+        ("false_alarm_rate", Some(c.false_alarm_rate())),
+        ("pr_auc", pr_auc),
+        ("roc_auc", roc_auc),
+        ("threshold", Some(card.threshold)),
+        ("tp", Some(c.tp as f64)),
+        ("fp", Some(c.fp as f64)),
+        ("tn", Some(c.tn as f64)),
+        ("fn", Some(c.fn_ as f64)),
+        ("support", Some(c.positives() as f64)),
+        ("windows", Some(labels.len() as f64)),
+    ];
+    for (key, value) in metrics {
+        if let Some(v) = value {
+            ctx.metric(key, v);
+        }
+    }
+    let report = json!({
+        "threshold": card.threshold, "threshold_rule": card.threshold_rule,
+        "metrics": metrics.iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v)))).collect::<serde_json::Map<_, _>>(),
+        "confusion_matrix": {"rows": "actual [failure, healthy]", "columns": "predicted [alarm, no alarm]",
+                             "values": [[c.tp, c.fn_], [c.fp, c.tn]]},
+    });
+    let pictures = vec![
+        ("pr_curve.svg".to_string(), pr_picture(&points, pr_auc, &c).into_bytes()),
+        ("roc_curve.svg".to_string(), roc_picture(&points, roc_auc).into_bytes()),
+        (
+            "confusion_matrix.svg".to_string(),
+            confusion_matrix(&format!("Test part at threshold {:.3}", card.threshold), &c).into_bytes(),
+        ),
+    ];
+    Ok(StepOutput {
+        tables: vec![(
+            "predictions".into(),
+            predictions(&test, &windows.set.ends, &scores, card.threshold)?,
+        )],
+        reports: vec![("evaluation".into(), report)],
+        files: pictures,
+    })
+}
+
+/// One row per window: its entity and time (of its last row), the label, score and alarm.
+fn predictions(test: &Table, ends: &[i64], scores: &[f64], threshold: f64) -> Result<Table, StepError> {
+    let idx = IdxCa::from_vec("idx".into(), ends.iter().map(|e| *e as IdxSize).collect());
+    let roles = &test.roles;
+    let keep: Vec<String> = [&roles.entity, &roles.timestamp, &roles.label]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let mut frame = test.frame.select(keep)?.take(&idx)?;
+    frame.with_column(Column::new("score".into(), scores))?;
+    let alarms: Vec<bool> = scores.iter().map(|s| *s >= threshold).collect();
+    frame.with_column(Column::new("alarm".into(), alarms))?;
+    Ok(Table {
+        frame,
+        roles: roles.clone(),
+    })
+}
+
+fn pr_picture(points: &OperatingPoints, ap: Option<f64>, at: &Confusion) -> String {
+    let base_rate = points.positives as f64 / (points.positives + points.negatives).max(1) as f64;
+    let mut curve = Series::new(format!("model (AP {})", score(ap)), points.pr_curve());
+    curve.steps = true;
+    let mut chance = Series::new(
+        format!("chance ({base_rate:.3})"),
+        vec![(0.0, base_rate), (1.0, base_rate)],
+    );
+    chance.dashed = true;
+    let chosen = Series::new("threshold", vec![(at.recall(), at.precision())]);
+    let chart = Chart {
+        title: "Precision-recall, test part",
+        x_label: "recall",
+        y_label: "precision",
+        x_range: Some((0.0, 1.0)),
+        y_range: Some((0.0, 1.02)),
+    };
+    line_chart(&chart, &[curve, chance, chosen])
+}
+
+fn roc_picture(points: &OperatingPoints, auc: Option<f64>) -> String {
+    let curve = Series::new(format!("model (AUC {})", score(auc)), points.roc_curve());
+    let mut chance = Series::new("chance", vec![(0.0, 0.0), (1.0, 1.0)]);
+    chance.dashed = true;
+    let chart = Chart {
+        title: "ROC, test part",
+        x_label: "false-alarm rate",
+        y_label: "recall (true positive rate)",
+        x_range: Some((0.0, 1.0)),
+        y_range: Some((0.0, 1.02)),
+    };
+    line_chart(&chart, &[curve, chance])
+}
+
+fn score(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.3}")).unwrap_or_else(|| "undefined".into())
+}

@@ -1,0 +1,64 @@
+//! The model card: everything needed to serve a trained model with exactly the training-time
+//! inputs (architecture, window, feature order, scaler, threshold) and to trace where it came
+//! from (data digests, seed, pmflow version). Written by `train-lstm`, read by `evaluate`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ml::lstm::Architecture;
+use crate::ml::training::EpochStats;
+
+pub const FORMAT: &str = "pmflow-lstm/1";
+pub const FILE: &str = "model_card.json";
+pub const WEIGHTS: &str = "model.safetensors";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ModelCard {
+    pub format: String,
+    pub architecture: Architecture,
+    /// Time steps per input window (1 = tabular rows).
+    pub window: usize,
+    /// Feature columns in the order the network reads them.
+    pub features: Vec<String>,
+    pub label: String,
+    pub entity: Option<String>,
+    pub timestamp: Option<String>,
+    /// Alarm when the predicted probability is >= this.
+    pub threshold: f64,
+    /// How the threshold was chosen on validation (`max-f1` or `false-alarm-rate<=R`).
+    pub threshold_rule: String,
+    /// The scaler `split` fitted on train (apply it to new data before the model), if any.
+    pub scaler: Option<serde_json::Value>,
+    /// sha256 of every input the step read, as `step/name`.
+    pub training_data: Vec<(String, String)>,
+    pub seed: u64,
+    pub pmflow_version: String,
+    pub training: Training,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Training {
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub pos_weight: Option<f64>,
+    pub train_windows: usize,
+    pub val_windows: usize,
+    pub history: Vec<EpochStats>,
+}
+
+impl ModelCard {
+    pub fn parse(bytes: &[u8]) -> Result<ModelCard, String> {
+        let card: ModelCard = serde_json::from_slice(bytes).map_err(|e| format!("the model card is not valid: {e}"))?;
+        if card.format != FORMAT {
+            return Err(format!(
+                "the model card has format `{}`; this pmflow reads `{FORMAT}`",
+                card.format
+            ));
+        }
+        Ok(card)
+    }
+}

@@ -1,0 +1,113 @@
+//! Tables to LSTM windows, shared by `train-lstm` and `evaluate`: features in a fixed order,
+//! 0/1 labels, windows that never leave an entity (and so never a split part).
+
+use tch::Device;
+
+use crate::exec::context::StepError;
+use crate::ml::training::WindowSet;
+use crate::ml::windows::window_ends;
+use crate::table::{column_f64, entity_ranges, time_values, Table};
+
+/// The windows of one part, and how many entities were too short for a single window.
+pub struct PartWindows {
+    pub set: WindowSet,
+    pub short_entities: usize,
+    pub entities: usize,
+}
+
+pub fn build(
+    table: &Table,
+    part: &str,
+    features: &[String],
+    window: usize,
+    device: Device,
+) -> Result<PartWindows, StepError> {
+    let frame = &table.frame;
+    let roles = &table.roles;
+    let label = roles
+        .label
+        .as_deref()
+        .ok_or_else(|| StepError::new("needs a label column; declare `label` in `load` or make one in `feature`"))?;
+    let entity = roles.entity.as_deref();
+    if window > 1 {
+        check_sequence_order(table, part)?;
+    }
+    let ranges = entity_ranges(frame, entity)?;
+
+    let rows = frame.height();
+    let mut matrix = vec![0f32; rows * features.len()];
+    for (c, name) in features.iter().enumerate() {
+        let values = column_f64(frame, name).map_err(|_| {
+            StepError::new(format!(
+                "the `{part}` part has no numeric column `{name}`, which the model uses; the data and the model's feature list must match"
+            ))
+        })?;
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Err(StepError::new(format!(
+                "feature `{name}` is {} at row {} of the `{part}` part; impute it in `clean` (or drop the column) before training",
+                values[bad],
+                bad + 1
+            )));
+        }
+        for (r, v) in values.iter().enumerate() {
+            matrix[r * features.len() + c] = *v as f32;
+        }
+    }
+    let y = column_f64(frame, label)?;
+    if let Some(bad) = y.iter().position(|v| *v != 0.0 && *v != 1.0) {
+        return Err(StepError::new(format!(
+            "label `{label}` is {} at row {} of the `{part}` part; it must be 0 or 1",
+            y[bad],
+            bad + 1
+        )));
+    }
+    let ends = window_ends(&ranges, window);
+    let labels: Vec<f32> = ends.iter().map(|&e| y[e] as f32).collect();
+    let ends: Vec<i64> = ends.into_iter().map(|e| e as i64).collect();
+    Ok(PartWindows {
+        set: WindowSet::new(&matrix, features.len(), ends, labels, window, device),
+        short_entities: ranges.iter().filter(|r| r.len() < window).count(),
+        entities: ranges.len(),
+    })
+}
+
+/// Windows need each entity's rows together and in time order; a `stratified` split or
+/// row-wise `smote` breaks that.
+fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> {
+    let frame = &table.frame;
+    let roles = &table.roles;
+    if let Some(entity) = roles.entity.as_deref() {
+        if frame.column(entity)?.null_count() > 0 {
+            return Err(StepError::new(format!(
+                "the `{part}` part has rows without `{entity}` (row-wise `smote` makes them); windows need whole series: give `smote` the same `window`, or use `window: 1`"
+            )));
+        }
+    }
+    let Some(ts) = roles.timestamp.as_deref() else {
+        return Ok(());
+    };
+    let (times, _) = time_values(frame, ts)?;
+    for range in entity_ranges(frame, roles.entity.as_deref())? {
+        if let Some(i) = (range.start + 1..range.end).find(|&i| times[i] < times[i - 1]) {
+            return Err(StepError::new(format!(
+                "rows of the `{part}` part are not in time order within an entity (row {}); windows need time-ordered series: split `by: entity` or `by: time`, or use `window: 1`",
+                i + 1
+            )));
+        }
+    }
+    // The same entity in two places means rows were shuffled (e.g. a stratified split).
+    let mut seen = std::collections::HashSet::new();
+    if let Some(entity) = roles.entity.as_deref() {
+        let keys = frame.column(entity)?.cast(&polars::prelude::DataType::String)?;
+        for range in entity_ranges(frame, Some(entity))? {
+            let key = keys.str()?.get(range.start).map(str::to_string);
+            if !seen.insert(key.clone()) {
+                return Err(StepError::new(format!(
+                    "entity {} appears in more than one block of the `{part}` part: its rows were shuffled; split `by: entity` or `by: time`, or use `window: 1`",
+                    key.unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! `train-lstm`: windows of the train and val parts -> LSTM classifier on libtorch, early
+//! stopping on validation PR-AUC (best checkpoint kept), decision threshold tuned on
+//! validation; writes the weights (safetensors), a model card and the loss curve.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::json;
+use tch::{nn, Device};
+
+use super::model_card::{self, ModelCard, Training};
+use super::sequences;
+use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::ml::lstm::{Architecture, LstmClassifier};
+use crate::ml::metrics::OperatingPoints;
+use crate::ml::training::{fit, predict, FitOptions, Progress};
+use crate::ml::weights::to_safetensors;
+use crate::pipeline::fields::Fields;
+use crate::pipeline::node::Value;
+use crate::plot::{line_chart, Chart, Series};
+use crate::table::{numeric_features, Table};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PosWeight {
+    Auto,
+    Fixed(f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdRule {
+    MaxF1,
+    /// The lowest threshold whose validation false-alarm rate stays at or below this.
+    FalseAlarmRate(f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainLstmParams {
+    pub window: usize,
+    pub hidden: i64,
+    pub layers: i64,
+    pub dropout: f64,
+    pub bidirectional: bool,
+    pub attention: bool,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub clip_norm: Option<f64>,
+    pub patience: usize,
+    pub pos_weight: Option<PosWeight>,
+    pub threshold: ThresholdRule,
+    pub device: DeviceChoice,
+    pub seed: u64,
+    pub threads: usize,
+    /// Feature columns; default: every numeric non-role column of the train part.
+    pub columns: Option<Vec<String>>,
+}
+
+pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
+    let pos_weight = match f.node("pos-weight").map(|n| (n, &n.value)) {
+        None | Some((_, Value::Null)) => None,
+        Some((_, Value::Str(s))) if s == "auto" => Some(PosWeight::Auto),
+        Some((_, Value::Int(i))) if *i > 0 => Some(PosWeight::Fixed(*i as f64)),
+        Some((_, Value::Float(x))) if *x > 0.0 && x.is_finite() => Some(PosWeight::Fixed(*x)),
+        Some((n, _)) => {
+            f.error(
+                n.pos,
+                "`pos-weight` must be `auto` (negatives / positives) or a positive number",
+            );
+            None
+        }
+    };
+    let threshold = match f.optional_f64("target-false-alarm-rate", 0.0, 1.0) {
+        Some(rate) => ThresholdRule::FalseAlarmRate(rate),
+        None => ThresholdRule::MaxF1,
+    };
+    let device = match f.optional_choice("device", &["auto", "cpu", "cuda"]) {
+        Some("cpu") => DeviceChoice::Cpu,
+        Some("cuda") => DeviceChoice::Cuda,
+        _ => DeviceChoice::Auto,
+    };
+    let clip_norm = f.optional_f64("clip-norm", 0.0, 1e6).unwrap_or(1.0);
+    Some(TrainLstmParams {
+        window: f.optional_int("window", 1, 100_000).unwrap_or(24) as usize,
+        hidden: f.optional_int("hidden", 1, 4096).unwrap_or(64),
+        layers: f.optional_int("layers", 1, 16).unwrap_or(2),
+        dropout: f.optional_f64("dropout", 0.0, 0.95).unwrap_or(0.2),
+        bidirectional: f.optional_bool("bidirectional").unwrap_or(false),
+        attention: f.optional_bool("attention").unwrap_or(false),
+        epochs: f.optional_int("epochs", 1, 100_000).unwrap_or(20) as usize,
+        batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(64) as usize,
+        lr: f.optional_f64("lr", 1e-9, 10.0).unwrap_or(1e-3),
+        weight_decay: f.optional_f64("weight-decay", 0.0, 10.0).unwrap_or(0.0),
+        clip_norm: (clip_norm > 0.0).then_some(clip_norm),
+        patience: f.optional_int("patience", 1, 100_000).unwrap_or(5) as usize,
+        pos_weight,
+        threshold,
+        device,
+        seed: f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64,
+        threads: f.optional_int("threads", 1, 256).unwrap_or(1) as usize,
+        columns: f.optional_str_list("columns"),
+    })
+}
+
+pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let train = take_part(ctx, "train")?;
+    let val = take_part(ctx, "val")?;
+    let device = pick_device(p.device)?;
+    // libtorch's thread pool is process-wide; one thread is the default because a busy
+    // 2-core machine made two threads 15-40x slower (OpenMP spin-waiting), see README.
+    tch::set_num_threads(p.threads as i32);
+    tch::manual_seed(p.seed as i64);
+
+    let label =
+        train.roles.label.clone().ok_or_else(|| {
+            StepError::new("needs a label column; declare `label` in `load` or make one in `feature`")
+        })?;
+    let features = p
+        .columns
+        .clone()
+        .unwrap_or_else(|| numeric_features(&train.frame, &train.roles));
+    if features.is_empty() {
+        return Err(StepError::new("the train part has no numeric feature columns"));
+    }
+    let train_windows = sequences::build(&train, "train", &features, p.window, device)?;
+    let val_windows = sequences::build(&val, "val", &features, p.window, device)?;
+    for (part, w) in [("train", &train_windows), ("val", &val_windows)] {
+        if w.set.is_empty() {
+            return Err(StepError::new(format!(
+                "`window: {}` is longer than every entity's series in the `{part}` part ({} entities); use a smaller window",
+                p.window, w.entities
+            )));
+        }
+        if w.short_entities > 0 {
+            ctx.warn(format!(
+                "{} of {} entities in the `{part}` part are shorter than `window: {}` and give no window",
+                w.short_entities, w.entities, p.window
+            ));
+        }
+    }
+    let (train_set, val_set) = (train_windows.set, val_windows.set);
+    let positives = train_set.positives();
+    if positives == 0 {
+        return Err(StepError::new(format!(
+            "the train part has no positive window (label `{label}` = 1); the model cannot learn failures: widen the label horizon or change the split"
+        )));
+    }
+    if val_set.positives() == 0 {
+        return Err(StepError::new(format!(
+            "the val part has no positive window (label `{label}` = 1); early stopping and threshold tuning need some: change the split fractions or seed"
+        )));
+    }
+    let pos_weight = p.pos_weight.map(|w| match w {
+        PosWeight::Auto => (train_set.len() - positives) as f64 / positives as f64,
+        PosWeight::Fixed(x) => x,
+    });
+
+    let arch = Architecture {
+        features: features.len() as i64,
+        hidden: p.hidden,
+        layers: p.layers,
+        dropout: p.dropout,
+        bidirectional: p.bidirectional,
+        attention: p.attention,
+    };
+    let vs = nn::VarStore::new(device);
+    let model = LstmClassifier::new(&vs.root(), arch.clone());
+    let opts = FitOptions {
+        epochs: p.epochs,
+        batch_size: p.batch_size,
+        lr: p.lr,
+        weight_decay: p.weight_decay,
+        clip_norm: p.clip_norm,
+        patience: p.patience,
+        pos_weight,
+        seed: p.seed,
+    };
+    let started = Instant::now();
+    let result = fit(&vs, &model, &train_set, &val_set, &opts, |event| match event {
+        Progress::Batch {
+            epoch,
+            done,
+            total,
+            loss,
+        } => ctx.progress(
+            done as u64,
+            total as u64,
+            format!("epoch {epoch}/{} loss {loss:.4}", p.epochs),
+        ),
+        Progress::Epoch(e) => {
+            let at = e.epoch as i64;
+            ctx.metric_at("train_loss", e.train_loss, at);
+            ctx.metric_at("val_loss", e.val_loss, at);
+            ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
+            ctx.metric_at("val_f1", e.val_f1, at);
+        }
+    })
+    .map_err(StepError::new)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let epochs_run = result.history.len();
+
+    // Threshold on validation, with the best checkpoint.
+    let scores = predict(&model, &val_set, 1024);
+    let labels: Vec<bool> = val_set.labels.iter().map(|y| *y == 1.0).collect();
+    let points = OperatingPoints::new(&labels, &scores);
+    let (threshold, rule) = match p.threshold {
+        ThresholdRule::MaxF1 => (
+            points.max_f1_threshold().map(|(t, _)| t).unwrap_or(0.5),
+            "max-f1".to_string(),
+        ),
+        ThresholdRule::FalseAlarmRate(rate) => {
+            let t = points.threshold_for_false_alarm_rate(rate).unwrap_or_else(|| {
+                ctx.warn(format!(
+                    "no threshold keeps the validation false-alarm rate at or below {rate}; alarming only above the highest score"
+                ));
+                f64::from(f32::MAX)
+            });
+            (t, format!("false-alarm-rate<={rate}"))
+        }
+    };
+    let best = &result.history[result.best_epoch - 1];
+    ctx.metric("best_epoch", result.best_epoch as f64);
+    ctx.metric("best_val_pr_auc", best.val_pr_auc);
+    ctx.metric("threshold", threshold);
+    ctx.metric("train_windows", train_set.len() as f64);
+    ctx.metric("val_windows", val_set.len() as f64);
+    ctx.metric(
+        "sequences_per_sec",
+        (train_set.len() * epochs_run) as f64 / seconds.max(1e-9),
+    );
+
+    let card = ModelCard {
+        format: model_card::FORMAT.into(),
+        architecture: arch,
+        window: p.window,
+        features,
+        label,
+        entity: train.roles.entity.clone(),
+        timestamp: train.roles.timestamp.clone(),
+        threshold,
+        threshold_rule: rule,
+        scaler: ctx.file("scaler.json").and_then(|b| serde_json::from_slice(b).ok()),
+        training_data: ctx.digests.clone(),
+        seed: p.seed,
+        pmflow_version: env!("CARGO_PKG_VERSION").into(),
+        training: Training {
+            epochs: epochs_run,
+            best_epoch: result.best_epoch,
+            stopped_early: result.stopped_early,
+            batch_size: p.batch_size,
+            lr: p.lr,
+            pos_weight,
+            train_windows: train_set.len(),
+            val_windows: val_set.len(),
+            history: result.history.clone(),
+        },
+    };
+    let card_json = serde_json::to_vec_pretty(&card).map_err(|e| StepError::new(e.to_string()))?;
+    let metadata = HashMap::from([(
+        "pmflow.model_card".to_string(),
+        String::from_utf8_lossy(&card_json).into_owned(),
+    )]);
+    let weights = to_safetensors(&vs, metadata).map_err(StepError::new)?;
+    Ok(StepOutput {
+        files: vec![
+            (model_card::WEIGHTS.into(), weights),
+            (model_card::FILE.into(), card_json),
+            ("loss_curve.svg".into(), loss_curve(&card).into_bytes()),
+        ],
+        reports: vec![(
+            "training_report".into(),
+            json!({"seconds": seconds, "device": format!("{device:?}"), "threads": p.threads, "epochs_run": epochs_run}),
+        )],
+        ..Default::default()
+    })
+}
+
+/// The `<step>/<part>` table among the inputs (from `split`, or passed on by `smote`).
+pub fn take_part(ctx: &mut StepContext, part: &str) -> Result<Table, StepError> {
+    let suffix = format!("/{part}");
+    match ctx.inputs.iter().position(|(name, _)| name.ends_with(&suffix)) {
+        Some(i) => Ok(ctx.inputs.remove(i).1),
+        None => Err(StepError::new(format!(
+            "needs the `{part}` part of a `split` (directly or through `smote`) under `needs:`"
+        ))),
+    }
+}
+
+pub fn pick_device(choice: DeviceChoice) -> Result<Device, StepError> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+        DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        DeviceChoice::Cuda => Err(StepError::new(
+            "`device: cuda` but libtorch sees no CUDA device; on a GPU host build with `PMFLOW_CUDA=1` (see README), or use `device: auto`",
+        )),
+    }
+}
+
+fn loss_curve(card: &ModelCard) -> String {
+    let history = &card.training.history;
+    let series = |name: &str, value: fn(&crate::ml::training::EpochStats) -> f64| {
+        Series::new(name, history.iter().map(|e| (e.epoch as f64, value(e))).collect())
+    };
+    let chart = Chart {
+        title: &format!("Loss per epoch (best: epoch {})", card.training.best_epoch),
+        x_label: "epoch",
+        y_label: "BCE loss",
+        x_range: None,
+        y_range: None,
+    };
+    line_chart(
+        &chart,
+        &[series("train", |e| e.train_loss), series("validation", |e| e.val_loss)],
+    )
+}
