@@ -19,6 +19,8 @@ pub struct Series {
     /// Hold each value until the next x (precision-recall curves are drawn this way).
     pub steps: bool,
     pub dashed: bool,
+    /// Draw each point as a dot instead of joining them (a chosen operating point).
+    pub dots: bool,
 }
 
 impl Series {
@@ -28,6 +30,7 @@ impl Series {
             points,
             steps: false,
             dashed: false,
+            dots: false,
         }
     }
 }
@@ -76,7 +79,13 @@ pub fn line_chart(chart: &Chart, series: &[Series]) -> String {
             }
             path.push((sx(p.0), sy(p.1)));
         }
-        svg.polyline(&path, colour, 2.0, s.dashed);
+        if s.dots {
+            for p in &path {
+                svg.circle(*p, 5.0, colour);
+            }
+        } else {
+            svg.polyline(&path, colour, 2.0, s.dashed);
+        }
         // Legend, top right inside the plot.
         let y = TOP + 16.0 + 18.0 * i as f64;
         svg.line((LEFT + pw - 150.0, y - 4.0), (LEFT + pw - 128.0, y - 4.0), colour, 2.0);

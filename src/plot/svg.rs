@@ -47,6 +47,10 @@ impl Svg {
         );
     }
 
+    pub fn circle(&mut self, (x, y): (f64, f64), r: f64, fill: &str) {
+        let _ = writeln!(self.body, r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{fill}"/>"#);
+    }
+
     /// `anchor` is start, middle or end; `rotate` turns the text about its anchor point.
     pub fn text(&mut self, x: f64, y: f64, content: &str, size: f64, anchor: &str, rotate: Option<f64>) {
         let transform = rotate

@@ -147,7 +147,8 @@ fn pr_picture(points: &OperatingPoints, ap: Option<f64>, at: &Confusion) -> Stri
         vec![(0.0, base_rate), (1.0, base_rate)],
     );
     chance.dashed = true;
-    let chosen = Series::new("threshold", vec![(at.recall(), at.precision())]);
+    let mut chosen = Series::new("at the threshold", vec![(at.recall(), at.precision())]);
+    chosen.dots = true;
     let chart = Chart {
         title: "Precision-recall, test part",
         x_label: "recall",

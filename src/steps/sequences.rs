@@ -73,7 +73,7 @@ pub fn build(
 
 /// Windows need each entity's rows together and in time order; a `stratified` split or
 /// row-wise `smote` breaks that.
-fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> {
+pub fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> {
     let frame = &table.frame;
     let roles = &table.roles;
     if let Some(entity) = roles.entity.as_deref() {

@@ -8,7 +8,9 @@ use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::rng::Rng;
 use crate::ml::smote::{nearest_neighbours, synthesize, synthetic_count};
 use crate::pipeline::fields::Fields;
-use crate::table::{column_f64, numeric_features, Table};
+use super::sequences::check_sequence_order;
+use crate::ml::windows::{flatten, window_ends};
+use crate::table::{column_f64, entity_ranges, numeric_features, Table};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmoteParams {
@@ -18,6 +20,9 @@ pub struct SmoteParams {
     pub seed: u64,
     /// Feature columns to interpolate; default: every numeric non-role column.
     pub columns: Option<Vec<String>>,
+    /// Resample windows of this many rows (flattened, interpolated, reshaped) for sequence
+    /// models; each synthetic window becomes a new entity of `window` rows. 1: rows.
+    pub window: usize,
 }
 
 pub fn parse(f: &mut Fields) -> Option<SmoteParams> {
@@ -25,11 +30,13 @@ pub fn parse(f: &mut Fields) -> Option<SmoteParams> {
     let ratio = f.optional_f64("ratio", 1e-9, 1e6).unwrap_or(1.0);
     let seed = f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64;
     let columns = f.optional_str_list("columns");
+    let window = f.optional_int("window", 1, 100_000).unwrap_or(1) as usize;
     Some(SmoteParams {
         k_neighbors,
         ratio,
         seed,
         columns,
+        window,
     })
 }
 
@@ -77,16 +84,46 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
         ));
     }
     let y = column_f64(&frame, &label)?;
-    let positives = y.iter().filter(|v| **v == 1.0).count();
-    let negatives = y.iter().filter(|v| **v == 0.0).count();
-    if positives + negatives != y.len() {
+    if let Some(bad) = y.iter().position(|v| *v != 0.0 && *v != 1.0) {
         return Err(StepError::new(format!(
-            "label `{label}` must be 0 or 1 on every training row"
+            "label `{label}` must be 0 or 1 on every training row; row {} has {}",
+            bad + 1,
+            y[bad]
         )));
     }
+    let dim = columns.len();
+    let mut matrix = vec![0.0; frame.height() * dim];
+    for (c, name) in columns.iter().enumerate() {
+        let values = column_f64(&frame, name)
+            .map_err(|_| StepError::new(format!("`with.columns`: column `{name}` is missing or not numeric")))?;
+        // NaN or infinity would make distances meaningless.
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Err(StepError::new(format!(
+                "column `{name}` has {} at training row {}; impute in `clean` or drop such rows before `smote`",
+                values[bad],
+                bad + 1
+            )));
+        }
+        for (r, v) in values.iter().enumerate() {
+            matrix[r * dim + c] = *v;
+        }
+    }
+    // Samples are rows, or windows of rows named by their last row (whose label they carry).
+    let table = Table { frame, roles };
+    let ends: Vec<usize> = if p.window > 1 {
+        check_sequence_order(&table, "train")?;
+        window_ends(&entity_ranges(&table.frame, table.roles.entity.as_deref())?, p.window)
+    } else {
+        (0..table.frame.height()).collect()
+    };
+    let Table { frame, roles } = table;
+    let unit = if p.window > 1 { "windows" } else { "samples" };
+    let positives = ends.iter().filter(|&&e| y[e] == 1.0).count();
+    let negatives = ends.len() - positives;
     if positives == 0 || negatives == 0 {
         return Err(StepError::new(format!(
-            "the training part has one class only (label `{label}`); SMOTE needs both"
+            "the training part has one class only (label `{label}`, {} {unit}); SMOTE needs both",
+            ends.len()
         )));
     }
     let (minority_class, n_min, n_maj) = if positives <= negatives {
@@ -96,37 +133,24 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
     };
     if n_min < p.k_neighbors + 1 {
         return Err(StepError::new(format!(
-            "`k-neighbors: {}` needs at least {} minority samples, but the training part has {n_min}; use `k-neighbors: {}` or fewer",
+            "`k-neighbors: {}` needs at least {} minority {unit}, but the training part has {n_min}; use `k-neighbors: {}` or fewer",
             p.k_neighbors,
             p.k_neighbors + 1,
             n_min.saturating_sub(1).max(1)
         )));
     }
     let count = synthetic_count(n_min, n_maj, p.ratio).map_err(StepError::new)?;
+    let minority: Vec<usize> = ends.iter().copied().filter(|&e| y[e] == minority_class).collect();
+    let sample_dim = dim * p.window;
+    let samples = flatten(&matrix, dim, &minority, p.window);
+    let neighbours = nearest_neighbours(&samples, sample_dim, p.k_neighbors);
+    let (synthetic, _) = synthesize(&samples, sample_dim, &neighbours, count, &mut Rng::new(p.seed));
+    let made = synthetic.len() / sample_dim;
+    // Flattened windows are time-major, so the synthetic values are already rows x dim.
+    let new_rows = synthetic.len() / dim;
 
-    // Minority rows as one row-major matrix; NaN or infinity would make distances meaningless.
-    let minority_rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == minority_class).collect();
-    let dim = columns.len();
-    let mut matrix = vec![0.0; minority_rows.len() * dim];
-    for (c, name) in columns.iter().enumerate() {
-        let values = column_f64(&frame, name)
-            .map_err(|_| StepError::new(format!("`with.columns`: column `{name}` is missing or not numeric")))?;
-        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
-            return Err(StepError::new(format!(
-                "column `{name}` has {} at training row {}; impute in `clean` or drop such rows before `smote`",
-                values[bad],
-                bad + 1
-            )));
-        }
-        for (r, &row) in minority_rows.iter().enumerate() {
-            matrix[r * dim + c] = values[row];
-        }
-    }
-    let neighbours = nearest_neighbours(&matrix, dim, p.k_neighbors);
-    let (synthetic, _) = synthesize(&matrix, dim, &neighbours, count, &mut Rng::new(p.seed));
-    let made = synthetic.len() / dim;
-
-    // New rows: interpolated features, the minority label, nothing for ids and times.
+    // New rows: interpolated features, the minority label; windows get a new entity each
+    // (so no window crosses two of them); nothing for ids and times.
     let mut out = frame.clone();
     for name in &columns {
         let cast = out.column(name)?.cast(&DataType::Float64)?;
@@ -138,16 +162,18 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
         let new = if let Some(c) = columns.iter().position(|n| n == name) {
             Column::new(
                 name.into(),
-                (0..made).map(|r| synthetic[r * dim + c]).collect::<Vec<f64>>(),
+                (0..new_rows).map(|r| synthetic[r * dim + c]).collect::<Vec<f64>>(),
             )
         } else if name == label {
-            Column::new(name.into(), vec![minority_class as i64; made]).cast(column.dtype())?
+            Column::new(name.into(), vec![minority_class as i64; new_rows]).cast(column.dtype())?
+        } else if p.window > 1 && roles.entity.as_deref() == Some(name) {
+            synthetic_entities(name, column.dtype(), made, p.window)?
         } else {
-            Column::full_null(name.into(), made, column.dtype())
+            Column::full_null(name.into(), new_rows, column.dtype())
         };
         new_columns.push(new);
     }
-    let extra = DataFrame::new(made, new_columns)?;
+    let extra = DataFrame::new(new_rows, new_columns)?;
     out.vstack_mut(&extra)?;
     ctx.metric("minority_before", n_min as f64);
     ctx.metric("minority_after", (n_min + made) as f64);
@@ -155,10 +181,26 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
     ctx.metric("synthetic", made as f64);
     let report = json!({
         "label": label, "minority_class": minority_class as i64, "k_neighbors": p.k_neighbors, "ratio": p.ratio,
-        "seed": p.seed, "columns": columns, "minority_before": n_min, "majority": n_maj, "synthetic": made,
+        "seed": p.seed, "columns": columns, "window": p.window, "unit": unit,
+        "minority_before": n_min, "majority": n_maj, "synthetic": made,
         "rows_before": frame.height(), "rows_after": out.height(),
     });
     Ok((Table { frame: out, roles }, report))
+}
+
+/// Ids for synthetic windows that no real entity has: `smote-<k>` for text ids, -k for numbers.
+fn synthetic_entities(name: &str, dtype: &DataType, windows: usize, length: usize) -> PolarsResult<Column> {
+    let ids: Vec<String> = (0..windows * length)
+        .map(|r| {
+            let k = r / length + 1;
+            if dtype.is_primitive_numeric() {
+                format!("-{k}")
+            } else {
+                format!("smote-{k}")
+            }
+        })
+        .collect();
+    Column::new(name.into(), ids).cast(dtype)
 }
 
 #[cfg(test)]
@@ -198,7 +240,66 @@ mod tests {
             ratio: 1.0,
             seed: 1,
             columns: None,
+            window: 1,
         }
+    }
+
+    /// Four machines of 30 time-ordered rows; the last `failing` rows of machine m0 and m1 are
+    /// positive.
+    fn series(failing: usize) -> Table {
+        let mut ids = Vec::new();
+        let (mut t, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        for m in 0..4 {
+            for i in 0..30 {
+                ids.push(format!("m{m}"));
+                t.push(i as i64);
+                x.push(m as f64 * 10.0 + i as f64);
+                y.push(i64::from(m < 2 && i >= 30 - failing));
+            }
+        }
+        Table {
+            frame: df!("machine" => ids, "t" => t, "x" => x, "y" => y).unwrap(),
+            roles: Roles {
+                timestamp: Some("t".into()),
+                entity: Some("machine".into()),
+                label: Some("y".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn windows_are_resampled_whole_and_become_new_entities() {
+        let p = SmoteParams {
+            window: 3,
+            k_neighbors: 3,
+            ratio: 0.5,
+            ..params()
+        };
+        let out = run_with(&p, series(5)).unwrap();
+        let train = &out.tables[0].1;
+        // Windows of 3: 28 per machine, 112 in all; positive windows end on a positive row:
+        // 5 per failing machine = 10, so 102 negatives; ratio 0.5 -> 51 minority, 41 new.
+        let added = train.frame.height() - 120;
+        assert_eq!(added, 41 * 3);
+        let report = &out.reports[0].1;
+        assert_eq!((report["minority_before"].as_u64(), report["synthetic"].as_u64()), (Some(10), Some(41)));
+        // Each synthetic window is its own entity of exactly 3 rows, labelled positive, and
+        // lies on a segment between two real positive windows: consecutive x values keep
+        // their step of 1 (every real window has x, x+1, x+2).
+        let ranges = entity_ranges(&train.frame, Some("machine")).unwrap();
+        assert_eq!(ranges.len(), 4 + 41);
+        let x = column_f64(&train.frame, "x").unwrap();
+        let y = column_f64(&train.frame, "y").unwrap();
+        for r in &ranges[4..] {
+            assert_eq!(r.len(), 3);
+            assert!(y[r.clone()].iter().all(|v| *v == 1.0));
+            assert!((x[r.start + 1] - x[r.start] - 1.0).abs() < 1e-9 && (x[r.start + 2] - x[r.start + 1] - 1.0).abs() < 1e-9);
+        }
+        // Windowed SMOTE needs time order.
+        let mut shuffled = series(5);
+        shuffled.frame = shuffled.frame.sort(["x"], SortMultipleOptions::default().with_order_descending(true)).unwrap();
+        let e = run_with(&p, shuffled).err().unwrap().0;
+        assert!(e.contains("not in time order"), "{e}");
     }
 
     #[test]
