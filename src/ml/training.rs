@@ -135,7 +135,7 @@ pub fn fit(
     let mut order: Vec<usize> = (0..train.len()).collect();
     let batches = train.len().div_ceil(opts.batch_size);
     let mut history: Vec<EpochStats> = Vec::new();
-    let mut best: Option<(usize, f64, Vec<(String, Tensor)>)> = None;
+    let mut best: Option<(usize, f64, Checkpoint)> = None;
     let mut stopped_early = false;
     for epoch in 1..=opts.epochs {
         rng.shuffle(&mut order);
@@ -223,7 +223,10 @@ fn evaluate(
     })
 }
 
-fn snapshot(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+/// A copy of every variable, by name.
+type Checkpoint = Vec<(String, Tensor)>;
+
+fn snapshot(vs: &nn::VarStore) -> Checkpoint {
     vs.variables()
         .into_iter()
         .map(|(name, t)| (name, t.detach().copy()))

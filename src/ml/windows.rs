@@ -35,7 +35,7 @@ mod tests {
         let ends = window_ends(&[0..4, 4..6, 6..9], 3);
         assert_eq!(ends, vec![2, 3, 8]);
         assert_eq!(window_ends(&[0..4, 4..6], 1), vec![0, 1, 2, 3, 4, 5]);
-        assert!(window_ends(&[0..2], 5).is_empty());
+        assert!(window_ends(&[0..2, 2..4], 5).is_empty());
     }
 
     #[test]

@@ -4,12 +4,12 @@
 use polars::prelude::*;
 use serde_json::json;
 
+use super::sequences::check_sequence_order;
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::rng::Rng;
 use crate::ml::smote::{nearest_neighbours, synthesize, synthetic_count};
-use crate::pipeline::fields::Fields;
-use super::sequences::check_sequence_order;
 use crate::ml::windows::{flatten, window_ends};
+use crate::pipeline::fields::Fields;
 use crate::table::{column_f64, entity_ranges, numeric_features, Table};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -282,7 +282,10 @@ mod tests {
         let added = train.frame.height() - 120;
         assert_eq!(added, 41 * 3);
         let report = &out.reports[0].1;
-        assert_eq!((report["minority_before"].as_u64(), report["synthetic"].as_u64()), (Some(10), Some(41)));
+        assert_eq!(
+            (report["minority_before"].as_u64(), report["synthetic"].as_u64()),
+            (Some(10), Some(41))
+        );
         // Each synthetic window is its own entity of exactly 3 rows, labelled positive, and
         // lies on a segment between two real positive windows: consecutive x values keep
         // their step of 1 (every real window has x, x+1, x+2).
@@ -293,11 +296,17 @@ mod tests {
         for r in &ranges[4..] {
             assert_eq!(r.len(), 3);
             assert!(y[r.clone()].iter().all(|v| *v == 1.0));
-            assert!((x[r.start + 1] - x[r.start] - 1.0).abs() < 1e-9 && (x[r.start + 2] - x[r.start + 1] - 1.0).abs() < 1e-9);
+            assert!(
+                (x[r.start + 1] - x[r.start] - 1.0).abs() < 1e-9
+                    && (x[r.start + 2] - x[r.start + 1] - 1.0).abs() < 1e-9
+            );
         }
         // Windowed SMOTE needs time order.
         let mut shuffled = series(5);
-        shuffled.frame = shuffled.frame.sort(["x"], SortMultipleOptions::default().with_order_descending(true)).unwrap();
+        shuffled.frame = shuffled
+            .frame
+            .sort(["x"], SortMultipleOptions::default().with_order_descending(true))
+            .unwrap();
         let e = run_with(&p, shuffled).err().unwrap().0;
         assert!(e.contains("not in time order"), "{e}");
     }

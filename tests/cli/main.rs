@@ -10,4 +10,5 @@ mod interrupt;
 mod registry_contract;
 mod run;
 mod s3;
+mod train;
 mod validate;
