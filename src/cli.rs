@@ -41,6 +41,29 @@ pub enum Command {
     /// Log N metric points into a fresh registry file and print the time (for `just bench`).
     #[command(hide = true)]
     BenchRegistry { points: i64, file: PathBuf },
+    /// Train the LSTM on random windows and print sequences/s (for `just bench`).
+    #[command(hide = true)]
+    BenchLstm(BenchLstmArgs),
+}
+
+/// The shape of the LSTM throughput benchmark (defaults: the reference setting).
+#[derive(Debug, clap::Args)]
+pub struct BenchLstmArgs {
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 24)]
+    pub window: usize,
+    #[arg(long, default_value_t = 18)]
+    pub features: usize,
+    #[arg(long, default_value_t = 64)]
+    pub hidden: i64,
+    #[arg(long, default_value_t = 2)]
+    pub layers: i64,
+    /// Training windows per timed epoch.
+    #[arg(long, default_value_t = 20_000)]
+    pub windows: usize,
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,5 +1,6 @@
 //! The commands behind the CLI: each takes parsed arguments and returns a [`CliError`] on failure.
 
+mod bench_lstm;
 mod bench_registry;
 mod gen_data;
 mod info;
@@ -17,6 +18,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Info => info::info(),
         Command::GenData(args) => gen_data::gen_data(&args, cli.progress),
         Command::BenchRegistry { points, file } => bench_registry::bench_registry(points, &file).await,
+        Command::BenchLstm(args) => bench_lstm::bench_lstm(&args),
         Command::Run(args) => run::run(&args, cli.progress).await,
         Command::Runs(RunsCommand::List {
             experiment,
