@@ -39,7 +39,7 @@ pub struct LstmClassifier {
 
 impl LstmClassifier {
     /// Creates the variables under `path`, initialised as PyTorch does: U(-1/sqrt(hidden),
-    /// 1/sqrt(hidden)) for the LSTM, Kaiming-uniform for the linear layers.
+    /// 1/sqrt(hidden)) for the LSTM, U(-1/sqrt(inputs), 1/sqrt(inputs)) for the linear layers.
     pub fn new(path: &nn::Path, arch: Architecture) -> LstmClassifier {
         let bound = 1.0 / (arch.hidden as f64).sqrt();
         let init = nn::Init::Uniform { lo: -bound, up: bound };
@@ -63,8 +63,8 @@ impl LstmClassifier {
         let pooled = arch.hidden * arch.directions();
         let attention = arch
             .attention
-            .then(|| nn::linear(path / "attention", pooled, 1, Default::default()));
-        let head = nn::linear(path / "head", pooled, 1, Default::default());
+            .then(|| nn::linear(path / "attention", pooled, 1, torch_linear_init(pooled)));
+        let head = nn::linear(path / "head", pooled, 1, torch_linear_init(pooled));
         LstmClassifier {
             arch,
             weights,
@@ -106,6 +106,18 @@ impl LstmClassifier {
         };
         let pooled = pooled.dropout(self.arch.dropout, train); // [batch, hidden*dirs]
         self.head.forward(&pooled).squeeze_dim(-1) // [batch]
+    }
+}
+
+/// PyTorch's `nn.Linear` initialisation (Kaiming-uniform with a = sqrt(5), which comes down to
+/// U(-1/sqrt(inputs), 1/sqrt(inputs)) for weights and bias). tch's default uses the ReLU gain,
+/// a 2.4x wider range, which made the head start far from PyTorch's.
+fn torch_linear_init(inputs: i64) -> nn::LinearConfig {
+    let bound = 1.0 / (inputs as f64).sqrt();
+    nn::LinearConfig {
+        ws_init: nn::Init::Uniform { lo: -bound, up: bound },
+        bs_init: Some(nn::Init::Uniform { lo: -bound, up: bound }),
+        bias: true,
     }
 }
 
