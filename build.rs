@@ -43,5 +43,25 @@ fn link_libtorch() {
             .map(|p| p.display().to_string())
             .unwrap_or(dir);
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
+        link_cuda(&dir);
+    }
+}
+
+/// `PMFLOW_CUDA=1`: link libtorch_cuda although pmflow references none of its symbols. The
+/// linker's default --as-needed drops it, and then libtorch never sees a GPU (tch-rs #980).
+/// Opt-in, because on CPU hosts loading the CUDA libraries costs 1.3-2.5 s and ~0.5 GB per run.
+fn link_cuda(dir: &str) {
+    println!("cargo:rerun-if-env-changed=PMFLOW_CUDA");
+    if std::env::var("PMFLOW_CUDA").as_deref() != Ok("1") {
+        return;
+    }
+    if Path::new(dir).join("libtorch_cuda.so").exists() {
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+        println!("cargo:rustc-link-arg=-ltorch_cuda");
+        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    } else {
+        println!(
+            "cargo:warning=PMFLOW_CUDA=1, but {dir} has no libtorch_cuda.so (scripts/setup.sh installs the CPU libraries only; install the full torch wheel); building without CUDA"
+        );
     }
 }

@@ -5,7 +5,6 @@
 //! `s + u * (neighbour - s)` with `s` a random minority sample, `neighbour` one of its k nearest
 //! minority neighbours chosen at random and `u ~ U(0, 1)`.
 
-use super::parallel;
 use super::rng::Rng;
 
 /// How many synthetic samples reach `ratio`, or why the request makes no sense.
@@ -25,76 +24,166 @@ pub fn synthetic_count(n_minority: usize, n_majority: usize, ratio: f64) -> Resu
 }
 
 /// The `k` nearest neighbours (Euclidean) of every row of `points` (row-major, `dim` columns)
-/// among the other rows, nearest first; ties keep the lower index. Exact: a brute-force scan,
-/// laid out for SIMD (see `squared_distances`), query rows spread over all cores. For the
-/// 10-1000 dimensional samples of sensor data a KD-tree would not prune.
+/// among the other rows, nearest first; ties go to the lower index. Exact: a brute-force scan,
+/// laid out for SIMD (see `squared_distances`). Each distance is computed once and offered to
+/// both points' lists (d(i, j) and d(j, i) are the same bits), which halves the work; threads
+/// keep their own lists and merge them at the end. For the 10-1000 dimensional samples of sensor
+/// data a KD-tree would not prune.
 pub fn nearest_neighbours(points: &[f64], dim: usize, k: usize) -> Vec<Vec<usize>> {
     let n = points.len().checked_div(dim).unwrap_or(0);
+    if n == 0 || k == 0 {
+        return vec![Vec::new(); n];
+    }
     // Column-major copy: each dimension's values are contiguous, so the distance loop runs over
     // candidates, several per instruction.
     let mut columns = vec![0.0; n * dim];
-    for (i, row) in points.chunks_exact(dim.max(1)).enumerate() {
+    for (i, row) in points.chunks_exact(dim).enumerate() {
         for (d, v) in row.iter().enumerate() {
             columns[d * n + i] = *v;
         }
     }
-    // Blocks of queries, so each thread reuses one distance buffer per block.
+    // Query i scans candidates i+1.., so early blocks cost more: deal blocks out round-robin.
     const BLOCK: usize = 64;
     let blocks: Vec<std::ops::Range<usize>> = (0..n).step_by(BLOCK).map(|s| s..(s + BLOCK).min(n)).collect();
-    let found = parallel::map(&blocks, |block| {
-        let mut distances = vec![0.0; n];
-        block
-            .clone()
-            .map(|i| {
-                squared_distances(&columns, n, &points[i * dim..(i + 1) * dim], &mut distances);
-                k_smallest(&distances, i, k)
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(blocks.len());
+    let columns = &columns;
+    let partial: Vec<Lists> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let mine: Vec<std::ops::Range<usize>> = blocks.iter().skip(t).step_by(threads).cloned().collect();
+                scope.spawn(move || {
+                    let mut lists = Lists::new(n, k);
+                    let mut distances = vec![0.0; n];
+                    for i in mine.into_iter().flatten() {
+                        let query = &points[i * dim..(i + 1) * dim];
+                        let rest = &mut distances[i + 1..];
+                        squared_distances(columns, n, i + 1, query, rest);
+                        lists.offer_row(i, rest);
+                    }
+                    lists
+                })
             })
-            .collect::<Vec<_>>()
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
-    found.into_iter().flatten().collect()
-}
-
-/// Indices of the `k` smallest distances except `skip`, nearest first, ties by lower index.
-fn k_smallest(distances: &[f64], skip: usize, k: usize) -> Vec<usize> {
-    // A sorted list of the best k (distance, index) pairs; k is small (5-10).
-    let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
-    for (j, &d) in distances.iter().enumerate() {
-        if j == skip || (best.len() == k && d >= best[k - 1].0) {
-            continue;
+    let mut merged = Lists::new(n, k);
+    for lists in &partial {
+        for p in 0..n {
+            for (d, j) in lists.of(p) {
+                merged.offer(p, d, j);
+            }
         }
-        // Candidates come in index order, so an equal distance goes after the ones it ties.
-        let at = best.partition_point(|&(bd, _)| bd <= d);
-        best.insert(at, (d, j));
-        best.truncate(k);
     }
-    best.into_iter().map(|(_, j)| j).collect()
+    (0..n).map(|p| merged.of(p).map(|(_, j)| j).collect()).collect()
 }
 
-/// Squared distances from `query` to all `n` points of a column-major matrix, summed over
-/// dimensions in order (so exactly the same values as a row-by-row loop). Uses AVX2 when the
-/// CPU has it: the default x86-64 target only assumes SSE2.
-fn squared_distances(columns: &[f64], n: usize, query: &[f64], out: &mut [f64]) {
+/// The best `k` (distance, index) pairs of every point, sorted, in flat arrays.
+struct Lists {
+    k: usize,
+    distance: Vec<f64>,
+    index: Vec<usize>,
+    len: Vec<usize>,
+    /// The k-th distance of each full list (infinity until full): a quick first test.
+    worst: Vec<f64>,
+}
+
+impl Lists {
+    fn new(n: usize, k: usize) -> Lists {
+        Lists {
+            k,
+            distance: vec![0.0; n * k],
+            index: vec![0; n * k],
+            len: vec![0; n],
+            worst: vec![f64::INFINITY; n],
+        }
+    }
+
+    /// Keeps (d, j) among p's k best, ordered by distance, then index.
+    #[inline]
+    fn offer(&mut self, p: usize, d: f64, j: usize) {
+        if d > self.worst[p] {
+            return;
+        }
+        let (k, base, len) = (self.k, p * self.k, self.len[p]);
+        let before = |at: usize| (self.distance[base + at], self.index[base + at]) < (d, j);
+        let mut at = len;
+        while at > 0 && !before(at - 1) {
+            at -= 1;
+        }
+        if at == k {
+            return; // ties with the worst but has a higher index
+        }
+        let last = len.min(k - 1);
+        for m in (at..last).rev() {
+            self.distance[base + m + 1] = self.distance[base + m];
+            self.index[base + m + 1] = self.index[base + m];
+        }
+        self.distance[base + at] = d;
+        self.index[base + at] = j;
+        self.len[p] = (len + 1).min(k);
+        if self.len[p] == k {
+            self.worst[p] = self.distance[base + k - 1];
+        }
+    }
+
+    /// Offers `distances` (to points i+1, i+2, ...) to i's list and i to each of theirs. Once
+    /// lists fill up almost nothing qualifies, so chunks are screened first with a
+    /// branch-free comparison (vectorised) and only chunks with a hit are looked at one by one.
+    fn offer_row(&mut self, i: usize, distances: &[f64]) {
+        const CHUNK: usize = 8;
+        for (c, chunk) in distances.chunks(CHUNK).enumerate() {
+            let first = i + 1 + c * CHUNK;
+            let mine = self.worst[i];
+            let theirs = &self.worst[first..first + chunk.len()];
+            let hit = chunk
+                .iter()
+                .zip(theirs)
+                .fold(false, |hit, (&d, &w)| hit | (d <= w) | (d <= mine));
+            if hit {
+                for (m, &d) in chunk.iter().enumerate() {
+                    self.offer(i, d, first + m);
+                    self.offer(first + m, d, i);
+                }
+            }
+        }
+    }
+
+    fn of(&self, p: usize) -> impl Iterator<Item = (f64, usize)> + '_ {
+        let base = p * self.k;
+        (base..base + self.len[p]).map(|m| (self.distance[m], self.index[m]))
+    }
+}
+
+/// Squared distances from `query` to points `from..n` of a column-major matrix of `n` points,
+/// summed over dimensions in order (so exactly the same values as a row-by-row loop). Uses AVX2
+/// when the CPU has it: the default x86-64 target only assumes SSE2.
+fn squared_distances(columns: &[f64], n: usize, from: usize, query: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { squared_distances_avx2(columns, n, query, out) };
+        unsafe { squared_distances_avx2(columns, n, from, query, out) };
         return;
     }
-    squared_distances_portable(columns, n, query, out);
+    squared_distances_portable(columns, n, from, query, out);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn squared_distances_avx2(columns: &[f64], n: usize, query: &[f64], out: &mut [f64]) {
-    squared_distances_portable(columns, n, query, out);
+unsafe fn squared_distances_avx2(columns: &[f64], n: usize, from: usize, query: &[f64], out: &mut [f64]) {
+    squared_distances_portable(columns, n, from, query, out);
 }
 
 #[inline(always)]
-fn squared_distances_portable(columns: &[f64], n: usize, query: &[f64], out: &mut [f64]) {
-    let out = &mut out[..n];
+fn squared_distances_portable(columns: &[f64], n: usize, from: usize, query: &[f64], out: &mut [f64]) {
+    let out = &mut out[..n - from];
     out.fill(0.0);
     for (d, q) in query.iter().enumerate() {
-        for (o, x) in out.iter_mut().zip(&columns[d * n..(d + 1) * n]) {
+        for (o, x) in out.iter_mut().zip(&columns[d * n + from..(d + 1) * n]) {
             let diff = x - q;
             *o += diff * diff;
         }
@@ -193,6 +282,42 @@ mod tests {
         for (i, w) in want.iter().enumerate() {
             assert_eq!(got[i], w.to_vec(), "row {i}");
         }
+    }
+
+    /// The plain definition: every pair, sorted by (distance, index).
+    fn reference(points: &[f64], dim: usize, k: usize) -> Vec<Vec<usize>> {
+        let n = points.len() / dim;
+        (0..n)
+            .map(|i| {
+                let mut all: Vec<(f64, usize)> = (0..n)
+                    .filter(|&j| j != i)
+                    .map(|j| {
+                        let d = (0..dim)
+                            .map(|c| (points[j * dim + c] - points[i * dim + c]).powi(2))
+                            .sum::<f64>();
+                        (d, j)
+                    })
+                    .collect();
+                all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                all.into_iter().take(k).map(|(_, j)| j).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn many_blocks_and_ties_match_the_definition() {
+        // 700 points on a coarse grid: many exact ties and duplicates, several blocks per thread.
+        let mut rng = Rng::new(5);
+        for dim in [1, 4, 9] {
+            let points: Vec<f64> = (0..700 * dim).map(|_| rng.below(4) as f64).collect();
+            assert_eq!(
+                nearest_neighbours(&points, dim, 5),
+                reference(&points, dim, 5),
+                "dim {dim}"
+            );
+        }
+        let few: Vec<f64> = vec![1.0, 2.0, 3.0];
+        assert_eq!(nearest_neighbours(&few, 1, 5), vec![vec![1, 2], vec![0, 2], vec![1, 0]]);
     }
 
     #[test]

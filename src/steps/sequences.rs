@@ -111,3 +111,65 @@ pub fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Roles;
+    use polars::prelude::*;
+
+    fn table(machines: &[&str], t: &[i64], x: &[f64], y: &[i64]) -> Table {
+        Table {
+            frame: df!("machine" => machines, "t" => t, "x" => x, "y" => y).unwrap(),
+            roles: Roles {
+                timestamp: Some("t".into()),
+                entity: Some("machine".into()),
+                label: Some("y".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn windows_follow_entities_and_take_the_last_label() {
+        let t = table(
+            &["a", "a", "a", "b", "b"],
+            &[1, 2, 3, 1, 2],
+            &[0.0, 1.0, 2.0, 3.0, 4.0],
+            &[0, 0, 1, 0, 1],
+        );
+        let w = build(&t, "train", &["x".into()], 2, Device::Cpu).unwrap();
+        assert_eq!(w.set.ends, vec![1, 2, 4]);
+        assert_eq!(w.set.labels, vec![0.0, 1.0, 1.0]);
+        assert_eq!((w.entities, w.short_entities), (2, 0));
+        let w = build(&t, "train", &["x".into()], 3, Device::Cpu).unwrap();
+        assert_eq!((w.set.ends.clone(), w.short_entities), (vec![2], 1));
+    }
+
+    #[test]
+    fn bad_inputs_name_the_part_column_and_row() {
+        let err = |t: &Table, window: usize| build(t, "test", &["x".into()], window, Device::Cpu).err().unwrap().0;
+        let nan = table(&["a", "a"], &[1, 2], &[0.0, f64::NAN], &[0, 1]);
+        assert!(
+            err(&nan, 1).contains("feature `x` is NaN at row 2 of the `test` part"),
+            "{}",
+            err(&nan, 1)
+        );
+        let label = table(&["a", "a"], &[1, 2], &[0.0, 1.0], &[0, 2]);
+        assert!(err(&label, 1).contains("label `y` is 2 at row 2 of the `test` part; it must be 0 or 1"));
+        let missing = build(&label, "test", &["z".into()], 1, Device::Cpu).err().unwrap().0;
+        assert!(
+            missing.contains("the `test` part has no numeric column `z`, which the model uses"),
+            "{missing}"
+        );
+        let backwards = table(&["a", "a"], &[2, 1], &[0.0, 1.0], &[0, 1]);
+        assert!(err(&backwards, 2).contains("not in time order within an entity (row 2)"));
+        let shuffled = table(&["a", "b", "a"], &[1, 1, 2], &[0.0, 1.0, 2.0], &[0, 1, 0]);
+        assert!(
+            err(&shuffled, 2).contains("entity a appears in more than one block"),
+            "{}",
+            err(&shuffled, 2)
+        );
+        // Tabular windows (1 row) accept any order.
+        assert!(build(&shuffled, "test", &["x".into()], 1, Device::Cpu).is_ok());
+    }
+}
