@@ -6,6 +6,9 @@ use pmflow::error::{exit, CliError};
 
 fn main() {
     let cli = pmflow::cli::Cli::parse();
+    if !matches!(cli.command, pmflow::cli::Command::Run(_)) {
+        quiet_on_broken_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -32,5 +35,16 @@ fn main() {
             }
             std::process::exit(e.exit_code());
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`pmflow runs show | head`) panics.
+/// Commands that only print get the Unix default back: they end quietly. `run` keeps ignoring
+/// it, so a closed pipe cannot kill a run halfway.
+fn quiet_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -86,6 +86,8 @@ fn print_detail(run: &RunDetail) {
         run.git_commit.as_deref().unwrap_or("-")
     );
     println!("\nSTEPS");
+    let id_width = run.steps.iter().map(|s| s.id.len()).max().unwrap_or(0).max(14);
+    let kind_width = run.steps.iter().map(|s| s.kind.len()).max().unwrap_or(0).max(8);
     for st in &run.steps {
         let time = st
             .duration_ms
@@ -94,7 +96,7 @@ fn print_detail(run: &RunDetail) {
         let cached = if st.cached { " (cached)" } else { "" };
         let error = st.error.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
         println!(
-            "  {:<14} {:<8} {:<11}{cached} {time:>8}{error}",
+            "  {:<id_width$} {:<kind_width$} {:<11}{cached} {time:>8}{error}",
             st.id, st.kind, st.status
         );
     }
