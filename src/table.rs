@@ -55,10 +55,13 @@ pub struct Table {
 impl Table {
     /// Encodes the frame as Parquet into `out`. LZ4: intermediate artifacts are written and read
     /// back at once, where it is about 20% faster per step than zstd for files about 35% larger.
+    /// No min/max statistics: artifacts are read whole, and computing them took 8% of the CPU
+    /// time of the 1M-row sensor pipeline in a profile (`perf record`).
     pub fn write_parquet(&self, out: &mut dyn std::io::Write) -> PolarsResult<()> {
         let mut frame = self.frame.clone();
         ParquetWriter::new(out)
             .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::empty())
             .finish(&mut frame)?;
         Ok(())
     }
