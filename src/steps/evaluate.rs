@@ -8,7 +8,7 @@ use tch::nn;
 
 use super::model_card::{self, ModelCard};
 use super::sequences;
-use super::train_lstm::{pick_device, take_part, DeviceChoice};
+use super::train_lstm::{parse_device, pick_device, take_part, DeviceChoice};
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::lstm::LstmClassifier;
 use crate::ml::metrics::{Confusion, OperatingPoints};
@@ -26,14 +26,9 @@ pub struct EvaluateParams {
 }
 
 pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
-    let device = match f.optional_choice("device", &["auto", "cpu", "cuda"]) {
-        Some("cpu") => DeviceChoice::Cpu,
-        Some("cuda") => DeviceChoice::Cuda,
-        _ => DeviceChoice::Auto,
-    };
     Some(EvaluateParams {
         batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(1024) as usize,
-        device,
+        device: parse_device(f),
         threads: f.optional_int("threads", 1, 256).unwrap_or(1) as usize,
     })
 }

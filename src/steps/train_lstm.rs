@@ -48,16 +48,12 @@ pub struct TrainLstmParams {
     pub dropout: f64,
     pub bidirectional: bool,
     pub attention: bool,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub weight_decay: f64,
-    pub clip_norm: Option<f64>,
-    pub patience: usize,
+    /// Epochs, batch size, optimiser, clipping, patience and seed; its `pos_weight` is filled in
+    /// from `pos_weight` once the training windows are known.
+    pub fit: FitOptions,
     pub pos_weight: Option<PosWeight>,
     pub threshold: ThresholdRule,
     pub device: DeviceChoice,
-    pub seed: u64,
     pub threads: usize,
     /// Feature columns; default: every numeric non-role column of the train part.
     pub columns: Option<Vec<String>>,
@@ -81,11 +77,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
         Some(rate) => ThresholdRule::FalseAlarmRate(rate),
         None => ThresholdRule::MaxF1,
     };
-    let device = match f.optional_choice("device", &["auto", "cpu", "cuda"]) {
-        Some("cpu") => DeviceChoice::Cpu,
-        Some("cuda") => DeviceChoice::Cuda,
-        _ => DeviceChoice::Auto,
-    };
+    let device = parse_device(f);
     let clip_norm = f.optional_f64("clip-norm", 0.0, 1e6).unwrap_or(1.0);
     Some(TrainLstmParams {
         window: f.optional_int("window", 1, 100_000).unwrap_or(24) as usize,
@@ -94,16 +86,19 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
         dropout: f.optional_f64("dropout", 0.0, 0.95).unwrap_or(0.2),
         bidirectional: f.optional_bool("bidirectional").unwrap_or(false),
         attention: f.optional_bool("attention").unwrap_or(false),
-        epochs: f.optional_int("epochs", 1, 100_000).unwrap_or(20) as usize,
-        batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(64) as usize,
-        lr: f.optional_f64("lr", 1e-9, 10.0).unwrap_or(1e-3),
-        weight_decay: f.optional_f64("weight-decay", 0.0, 10.0).unwrap_or(0.0),
-        clip_norm: (clip_norm > 0.0).then_some(clip_norm),
-        patience: f.optional_int("patience", 1, 100_000).unwrap_or(5) as usize,
+        fit: FitOptions {
+            epochs: f.optional_int("epochs", 1, 100_000).unwrap_or(20) as usize,
+            batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(64) as usize,
+            lr: f.optional_f64("lr", 1e-9, 10.0).unwrap_or(1e-3),
+            weight_decay: f.optional_f64("weight-decay", 0.0, 10.0).unwrap_or(0.0),
+            clip_norm: (clip_norm > 0.0).then_some(clip_norm),
+            patience: f.optional_int("patience", 1, 100_000).unwrap_or(5) as usize,
+            pos_weight: None,
+            seed: f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64,
+        },
         pos_weight,
         threshold,
         device,
-        seed: f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64,
         threads: f.optional_int("threads", 1, 256).unwrap_or(1) as usize,
         columns: f.optional_str_list("columns"),
     })
@@ -116,7 +111,7 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
     // libtorch's thread pool is process-wide; one thread is the default because a busy
     // 2-core machine made two threads 15-40x slower (OpenMP spin-waiting), see README.
     tch::set_num_threads(p.threads as i32);
-    tch::manual_seed(p.seed as i64);
+    tch::manual_seed(p.fit.seed as i64);
 
     let label =
         train.roles.label.clone().ok_or_else(|| {
@@ -173,14 +168,8 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
     let vs = nn::VarStore::new(device);
     let model = LstmClassifier::new(&vs.root(), arch.clone());
     let opts = FitOptions {
-        epochs: p.epochs,
-        batch_size: p.batch_size,
-        lr: p.lr,
-        weight_decay: p.weight_decay,
-        clip_norm: p.clip_norm,
-        patience: p.patience,
         pos_weight,
-        seed: p.seed,
+        ..p.fit.clone()
     };
     let started = Instant::now();
     let result = fit(&vs, &model, &train_set, &val_set, &opts, |event| match event {
@@ -192,7 +181,7 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         } => ctx.progress(
             done as u64,
             total as u64,
-            format!("epoch {epoch}/{} loss {loss:.4}", p.epochs),
+            format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
         ),
         Progress::Epoch(e) => {
             let at = e.epoch as i64;
@@ -248,14 +237,14 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         threshold_rule: rule,
         scaler: ctx.file("scaler.json").and_then(|b| serde_json::from_slice(b).ok()),
         training_data: ctx.digests.clone(),
-        seed: p.seed,
+        seed: opts.seed,
         pmflow_version: env!("CARGO_PKG_VERSION").into(),
         training: Training {
             epochs: epochs_run,
             best_epoch: result.best_epoch,
             stopped_early: result.stopped_early,
-            batch_size: p.batch_size,
-            lr: p.lr,
+            batch_size: opts.batch_size,
+            lr: opts.lr,
             pos_weight,
             train_windows: train_set.len(),
             val_windows: val_set.len(),
@@ -290,6 +279,15 @@ pub fn take_part(ctx: &mut StepContext, part: &str) -> Result<Table, StepError> 
         None => Err(StepError::new(format!(
             "needs the `{part}` part of a `split` (directly or through `smote`) under `needs:`"
         ))),
+    }
+}
+
+/// `device: auto|cpu|cuda` (default auto), shared with `evaluate`.
+pub fn parse_device(f: &mut Fields) -> DeviceChoice {
+    match f.optional_choice("device", &["auto", "cpu", "cuda"]) {
+        Some("cpu") => DeviceChoice::Cpu,
+        Some("cuda") => DeviceChoice::Cuda,
+        _ => DeviceChoice::Auto,
     }
 }
 
