@@ -255,7 +255,11 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     });
     Ok(StepOutput {
         tables: vec![("frame".into(), Table { frame, roles })],
-        reports: vec![("feature_manifest".into(), manifest)],
+        // A file, not a report: `train-lstm` copies it into the model card.
+        files: vec![(
+            "feature_manifest.json".into(),
+            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+        )],
         ..Default::default()
     })
 }

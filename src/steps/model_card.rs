@@ -27,6 +27,8 @@ pub struct ModelCard {
     pub threshold: f64,
     /// How the threshold was chosen on validation (`max-f1` or `false-alarm-rate<=R`).
     pub threshold_rule: String,
+    /// How `feature` made each column from raw sensor data, if a `feature` step ran upstream.
+    pub feature_manifest: Option<serde_json::Value>,
     /// The scaler `split` fitted on train (apply it to new data before the model), if any.
     pub scaler: Option<serde_json::Value>,
     /// sha256 of every input the step read, as `step/name`.

@@ -235,6 +235,9 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         timestamp: train.roles.timestamp.clone(),
         threshold,
         threshold_rule: rule,
+        feature_manifest: ctx
+            .file("feature_manifest.json")
+            .and_then(|b| serde_json::from_slice(b).ok()),
         scaler: ctx.file("scaler.json").and_then(|b| serde_json::from_slice(b).ok()),
         training_data: ctx.digests.clone(),
         seed: opts.seed,

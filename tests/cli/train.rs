@@ -71,6 +71,10 @@ fn shipped_pipeline_trains_evaluates_and_repeats_bit_for_bit() {
         card["scaler"]["columns"].is_object(),
         "the scaler fitted by split is in the card"
     );
+    assert!(
+        !card["feature-manifest"].is_null(),
+        "the feature manifest is in the card"
+    );
     let best = card["training"]["best-epoch"].as_u64().unwrap();
     assert_eq!(metric(&first, "train.best_epoch"), best as f64);
     let history = card["training"]["history"].as_array().unwrap();
