@@ -15,12 +15,13 @@ pub fn window_ends(entities: &[Range<usize>], length: usize) -> Vec<usize> {
 }
 
 /// The rows of each window, flattened time-major (row t's features, then row t+1's): one
-/// `length * dim` vector per window, from a row-major `rows x dim` matrix.
-pub fn flatten(matrix: &[f64], dim: usize, ends: &[usize], length: usize) -> Vec<f64> {
-    let mut out = Vec::with_capacity(ends.len() * length * dim);
+/// `length * columns.len()` vector per window, from one vector of values per column.
+pub fn flatten_columns(columns: &[Vec<f64>], ends: &[usize], length: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(ends.len() * length * columns.len());
     for &end in ends {
-        let first = end + 1 - length;
-        out.extend_from_slice(&matrix[first * dim..(end + 1) * dim]);
+        for row in end + 1 - length..=end {
+            out.extend(columns.iter().map(|c| c[row]));
+        }
     }
     out
 }
@@ -40,9 +41,13 @@ mod tests {
 
     #[test]
     fn flattening_is_time_major() {
-        let matrix: Vec<f64> = (0..12).map(f64::from).collect(); // 6 rows x 2 features
+        // 6 rows x 2 features: row r holds (2r, 2r + 1).
+        let columns: Vec<Vec<f64>> = vec![
+            (0..6).map(|r| f64::from(2 * r)).collect(),
+            (0..6).map(|r| f64::from(2 * r + 1)).collect(),
+        ];
         assert_eq!(
-            flatten(&matrix, 2, &[2, 5], 2),
+            flatten_columns(&columns, &[2, 5], 2),
             vec![2.0, 3.0, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0]
         );
     }
