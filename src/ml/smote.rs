@@ -196,13 +196,29 @@ unsafe fn squared_distances_avx2(columns: &[f64], n: usize, from: usize, query: 
 
 #[inline(always)]
 fn squared_distances_portable(columns: &[f64], n: usize, from: usize, query: &[f64], out: &mut [f64]) {
-    out.fill(0.0);
-    let to = from + out.len();
-    for (d, q) in query.iter().enumerate() {
-        for (o, x) in out.iter_mut().zip(&columns[d * n + from..d * n + to]) {
-            let diff = x - q;
-            *o += diff * diff;
+    // Eight candidates at a time, their sums held in registers across all dimensions (instead
+    // of reading and writing `out` once per dimension); each sum still adds the dimensions in
+    // order.
+    const LANES: usize = 8;
+    let full = out.len() / LANES * LANES;
+    for (chunk, start) in out[..full].chunks_exact_mut(LANES).zip((from..).step_by(LANES)) {
+        let mut sums = [0.0f64; LANES];
+        for (d, q) in query.iter().enumerate() {
+            let values = &columns[d * n + start..d * n + start + LANES];
+            for (sum, x) in sums.iter_mut().zip(values) {
+                let diff = x - q;
+                *sum += diff * diff;
+            }
         }
+        chunk.copy_from_slice(&sums);
+    }
+    for (m, o) in out.iter_mut().enumerate().skip(full) {
+        let mut sum = 0.0;
+        for (d, q) in query.iter().enumerate() {
+            let diff = columns[d * n + from + m] - q;
+            sum += diff * diff;
+        }
+        *o = sum;
     }
 }
 
