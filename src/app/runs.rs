@@ -107,9 +107,12 @@ fn print_detail(run: &RunDetail) {
         }
     }
     if !run.metrics.is_empty() {
-        println!("\nMETRICS (last value)");
+        println!("\nMETRICS (last value; per-step series drawn from first to last step)");
         for (k, v) in &run.metrics {
-            println!("  {k} = {v}");
+            match run.series.get(k).and_then(|s| s.as_array()) {
+                Some(points) => println!("  {k} = {v}  {} ({} steps)", sparkline(points), points.len()),
+                None => println!("  {k} = {v}"),
+            }
         }
     }
     if !run.artifacts.is_empty() {
@@ -125,5 +128,40 @@ fn duration(started: &str, ended: Option<&str>) -> String {
     match (parse(started), ended.and_then(parse)) {
         (Some(a), Some(b)) => format!("{:.2}s", (b - a).num_milliseconds() as f64 / 1000.0),
         _ => "-".into(),
+    }
+}
+
+/// A series as one line of block characters, lowest value to highest (per-epoch losses and
+/// scores at a glance).
+fn sparkline(points: &[serde_json::Value]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let values: Vec<f64> = points
+        .iter()
+        .filter_map(|p| p.get(1).and_then(|v| v.as_f64()))
+        .collect();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    values
+        .iter()
+        .map(|v| {
+            let level = if hi > lo { (v - lo) / (hi - lo) * 7.0 } else { 3.0 };
+            BARS[(level.round() as usize).min(7)]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sparkline_spans_lowest_to_highest() {
+        let points: Vec<serde_json::Value> = [0.5, 0.25, 0.0, 1.0]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| serde_json::json!([i, v]))
+            .collect();
+        assert_eq!(super::sparkline(&points), "▅▃▁█");
+        let flat: Vec<serde_json::Value> = (0..3).map(|i| serde_json::json!([i, 2.0])).collect();
+        assert_eq!(super::sparkline(&flat), "▄▄▄");
     }
 }

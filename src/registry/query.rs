@@ -48,6 +48,8 @@ pub struct RunDetail {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// name -> last value (by step index, then time).
     pub metrics: serde_json::Map<String, serde_json::Value>,
+    /// name -> [[step index, value], ...] for metrics logged at more than one step (per epoch).
+    pub series: serde_json::Map<String, serde_json::Value>,
     pub tags: serde_json::Map<String, serde_json::Value>,
     pub steps: Vec<StepView>,
     pub artifacts: Vec<ArtifactView>,
@@ -138,19 +140,26 @@ impl Registry {
             );
         }
         let mut metrics = serde_json::Map::new();
+        let mut series = serde_json::Map::new();
         let metric_rows = sqlx::query(
-            "SELECT step_id || '.' || key AS name, value FROM metrics WHERE run_id = ? ORDER BY name, step, time_ms, id",
+            "SELECT step_id || '.' || key AS name, step, value FROM metrics WHERE run_id = ? ORDER BY name, step, time_ms, id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         for r in metric_rows {
-            let value: f64 = r.try_get("value")?;
-            metrics.insert(
-                r.try_get("name")?,
-                serde_json::Number::from_f64(value).map(Into::into).unwrap_or_default(),
-            );
+            let name: String = r.try_get("name")?;
+            let value = serde_json::Number::from_f64(r.try_get("value")?).map_or(serde_json::Value::Null, Into::into);
+            let step: i64 = r.try_get("step")?;
+            let points = series
+                .entry(name.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(points) = points {
+                points.push(serde_json::json!([step, value.clone()]));
+            }
+            metrics.insert(name, value);
         }
+        series.retain(|_, points| points.as_array().is_some_and(|p| p.len() > 1));
         let mut tags = serde_json::Map::new();
         for r in sqlx::query("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key")
             .bind(id)
@@ -208,6 +217,7 @@ impl Registry {
             error: row.try_get("error")?,
             params,
             metrics,
+            series,
             tags,
             steps,
             artifacts,
