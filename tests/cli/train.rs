@@ -80,6 +80,13 @@ fn shipped_pipeline_trains_evaluates_and_repeats_bit_for_bit() {
     let history = card["training"]["history"].as_array().unwrap();
     let best_auc = history[best as usize - 1]["val-pr-auc"].as_f64().unwrap();
     assert!(history.iter().all(|e| e["val-pr-auc"].as_f64().unwrap() <= best_auc));
+    // Every epoch's validation PR-AUC is in the registry, with the epoch as its step.
+    let series = first["series"]["train.val_pr_auc"].as_array().unwrap();
+    assert_eq!(series.len(), history.len());
+    for (point, epoch) in series.iter().zip(history) {
+        assert_eq!(point[0], epoch["epoch"]);
+        assert_eq!(point[1], epoch["val-pr-auc"]);
+    }
     for picture in ["pr_curve.svg", "roc_curve.svg", "confusion_matrix.svg"] {
         let (path, _) = artifact(&first, "evaluate", picture);
         assert!(std::fs::read_to_string(path).unwrap().starts_with("<svg"), "{picture}");
