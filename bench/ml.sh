@@ -24,22 +24,45 @@ rm -rf "$out/ml-registry.db"* "$out/ml-artifacts"
 
 echo "bench-ml: SMOTE"
 "$python" bench/smote_imblearn.py make "$out/smote.parquet" 1000000 18 0.03 7
-"$pmflow" --progress quiet run bench/smote.yaml --root . --force "${store[@]}" >/dev/null
-"$pmflow" runs show latest --registry "sqlite://$out/ml-registry.db" --format json > "$out/smote_run.json"
-pm_smote=$(step_seconds "$out/smote_run.json" smote)
-pm_resample=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics']['smote.resample_seconds'])" "$out/smote_run.json")
-py_smote=$("$python" bench/smote_imblearn.py run "$out/smote.parquet" "$out/smote_py.parquet" 1.0 5 42)
+# Five alternating rounds; the median of each measure (see the LSTM section on why).
+pm_steps=(); pm_resamples=(); py_runs=""
+for round in 1 2 3 4 5; do
+    "$pmflow" --progress quiet run bench/smote.yaml --root . --force "${store[@]}" >/dev/null
+    "$pmflow" runs show latest --registry "sqlite://$out/ml-registry.db" --format json > "$out/smote_run.json"
+    pm_steps+=("$(step_seconds "$out/smote_run.json" smote)")
+    pm_resamples+=("$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics']['smote.resample_seconds'])" "$out/smote_run.json")")
+    py_runs+=$("$python" bench/smote_imblearn.py run "$out/smote.parquet" "$out/smote_py.parquet" 1.0 5 42)$'\n'
+done
+median() { printf '%s\n' "$@" | python3 -c "import statistics,sys; print(statistics.median(float(l) for l in sys.stdin))"; }
+pm_smote=$(median "${pm_steps[@]}")
+pm_resample=$(median "${pm_resamples[@]}")
+py_smote=$(python3 - "$py_runs" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in sys.argv[1].splitlines() if l]
+out = dict(runs[0])
+for k in ("fit_resample", "total"):
+    out[k] = statistics.median(r[k] for r in runs)
+print(json.dumps(out))
+PY
+)
 
 echo "bench-ml: LSTM throughput"
+# The machine is a shared VM whose speed drifts by 2x within a minute: five alternating rounds
+# per thread count, and the median of each side.
 lstm_rows=""
 for threads in 1 2; do
-    pm=$("$pmflow" bench-lstm --threads "$threads")
-    py=$("$python" bench/lstm_torch.py 64 24 18 64 2 20000 "$threads")
+    pm=""; py=""
+    for round in 1 2 3 4 5; do
+        pm+=$("$pmflow" bench-lstm --threads "$threads")$'\n'
+        py+=$("$python" bench/lstm_torch.py 64 24 18 64 2 20000 "$threads")$'\n'
+    done
     lstm_rows+=$(python3 - "$pm" "$py" <<'PY'
-import json, sys
-pm, py = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"| {pm['threads']} | {pm['sequences_per_sec']:,.0f} | {py['sequences_per_sec']:,.0f} | {pm['sequences_per_sec']/py['sequences_per_sec']:.2f} "
-      f"| {pm['sequences_per_cpu_sec']:,.0f} | {py['sequences_per_cpu_sec']:,.0f} | {pm['sequences_per_cpu_sec']/py['sequences_per_cpu_sec']:.2f} |")
+import json, statistics, sys
+pm, py = ([json.loads(l) for l in arg.splitlines() if l] for arg in sys.argv[1:3])
+med = lambda runs, k: statistics.median(r[k] for r in runs)
+w, c = "sequences_per_sec", "sequences_per_cpu_sec"
+print(f"| {pm[0]['threads']} | {med(pm, w):,.0f} | {med(py, w):,.0f} | {med(pm, w)/med(py, w):.2f} "
+      f"| {med(pm, c):,.0f} | {med(py, c):,.0f} | {med(pm, c)/med(py, c):.2f} |")
 PY
 )$'\n'
 done
@@ -79,7 +102,7 @@ Command: `just bench-ml` (bench/ml.sh). Machine: {machine}. Peers: imbalanced-le
 {py_smote['imblearn']}, scikit-learn 1.7.2, PyTorch 2.13.0 (the libtorch pmflow links), in one run.
 
 **SMOTE**, 1,000,000 x 18, 3% minority ({py_smote['minority']:,} samples), k=5, ratio 1.0
-({py_smote['rows_out']:,} rows out). In memory: the step's `resample_seconds` (input frame to
+({py_smote['rows_out']:,} rows out); the median of five alternating rounds per side. In memory: the step's `resample_seconds` (input frame to
 resampled frame) against `SMOTE.fit_resample` (arrays to arrays). Whole job: the `smote` step
 with its Parquet read and write, against the same Parquet read, `fit_resample` and write in
 Python.
@@ -90,7 +113,8 @@ Python.
 | with Parquet read and write | {float(pm_smote):.2f} | {py_smote['total']:.2f} | {float(pm_smote)/py_smote['total']:.2f}x |
 
 **LSTM training throughput** (sequences/s; batch 64, window 24, 18 features, hidden 64, 2 layers,
-Adam, one timed epoch of 20,000 windows after a warm-up epoch; CPU = user + system time).
+Adam, one timed epoch of 20,000 windows after a warm-up epoch; CPU = user + system time; the
+median of five alternating rounds per side).
 
 | threads | pmflow /s | PyTorch /s | ratio | pmflow /CPU-s | PyTorch /CPU-s | ratio |
 |---|---|---|---|---|---|---|
