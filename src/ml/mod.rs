@@ -2,6 +2,7 @@
 //! scipy, scikit-learn, imbalanced-learn).
 
 pub mod impute;
+pub mod knn;
 pub mod lstm;
 pub mod metrics;
 pub mod outliers;
