@@ -50,7 +50,10 @@ impl<'a, 'd> Fields<'a, 'd> {
 
     /// The raw node under `key`, marking the key as known.
     pub fn node(&mut self, key: &'static str) -> Option<&'a Node> {
-        self.known.push(key);
+        // A key may be read twice (e.g. a step's `id`); list it once in "valid keys".
+        if !self.known.contains(&key) {
+            self.known.push(key);
+        }
         self.node.get(key)
     }
 

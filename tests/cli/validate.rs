@@ -105,8 +105,15 @@ fn set_overrides_are_validated_like_the_file() {
         "cleen.retries=1",
         "--set",
         "noequals",
+        "--set",
+        "load.path=data/other.csv",
     ]);
     assert_eq!(code, 2);
+    // A step-level key forgotten under `with`: each valid key is listed once.
+    assert!(
+        err.contains("--set load.path=data/other.csv: step `load`: unknown key `path` (did you mean `with`?); valid keys: id, kind, needs, retries, timeout-secs, with"),
+        "{err}"
+    );
     assert!(
         err.contains("--set clean.with.imput=mean: step `clean` `with`: unknown key `imput` (did you mean `impute`?)"),
         "{err}"
