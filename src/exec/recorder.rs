@@ -1,6 +1,7 @@
 //! Writes runner events into the registry. Metric points are buffered and written in batches,
 //! one transaction each, so a step logging thousands of points costs milliseconds.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::events::Event;
@@ -10,6 +11,8 @@ pub struct Recorder {
     registry: Registry,
     run_id: String,
     pending: Vec<MetricPoint>,
+    /// Warnings recorded per step so far: each gets its own tag.
+    warnings: HashMap<String, usize>,
     /// The first write that failed; the run goes on, the command reports it at the end.
     pub error: Option<RegistryError>,
 }
@@ -23,6 +26,7 @@ impl Recorder {
             registry,
             run_id,
             pending: Vec::new(),
+            warnings: HashMap::new(),
             error: None,
         }
     }
@@ -80,7 +84,14 @@ impl Recorder {
             }
             Event::Artifact { step, name, stored } => self.registry.log_artifact(run, step, name, stored).await,
             Event::Warning { step, message } => {
-                let key = format!("warning.{step}");
+                // `warning.<step>`, then `warning.<step>.2`, ...: a second warning must not
+                // overwrite the first.
+                let count = self.warnings.entry(step.clone()).or_insert(0);
+                *count += 1;
+                let key = match *count {
+                    1 => format!("warning.{step}"),
+                    n => format!("warning.{step}.{n}"),
+                };
                 self.registry.set_tag(run, &key, message).await
             }
             Event::RunFinished { status, error, .. } => {
@@ -111,5 +122,43 @@ impl Recorder {
         if let Err(e) = result {
             self.error.get_or_insert(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{NewRun, RegistryLocation};
+
+    #[tokio::test]
+    async fn every_warning_of_a_step_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
+            .await
+            .unwrap();
+        let run = NewRun {
+            id: "w1".into(),
+            experiment: "e".into(),
+            pipeline: "p".into(),
+            pipeline_file: "p.yaml".into(),
+            pipeline_text: "{}".into(),
+            pipeline_hash: "0".into(),
+            git_commit: None,
+            trigger: "manual",
+            steps: vec![("train".into(), "train-lstm".into())],
+            params: Vec::new(),
+        };
+        registry.create_run(&run).await.unwrap();
+        let mut recorder = Recorder::new(registry.clone(), "w1".into());
+        for message in ["short entities in train", "short entities in val"] {
+            let warning = Event::Warning {
+                step: "train".into(),
+                message: message.into(),
+            };
+            recorder.on_event(&warning).await;
+        }
+        let tags = registry.show_run("w1").await.unwrap().tags;
+        assert_eq!(tags["warning.train"], "short entities in train");
+        assert_eq!(tags["warning.train.2"], "short entities in val");
     }
 }
