@@ -238,34 +238,40 @@ impl Lists {
 
     /// Screens `screened` (to points `from`, `from`+1, ...; all after i) against i's list and
     /// theirs; pairs that might belong get their exact distance and are offered to both. Once
-    /// lists fill up almost nothing passes, so chunks are tested branch-free first.
+    /// lists fill up almost nothing passes, so fixed chunks are tested branch-free first (the
+    /// compiler turns the chunk test into a few SIMD instructions).
     fn offer_row(&mut self, i: usize, from: usize, screened: &[f32], screen: &Screen, points: &[f64], dim: usize) {
         const CHUNK: usize = 8;
         let norm_i = screen.norms[i];
-        for (c, chunk) in screened.chunks(CHUNK).enumerate() {
-            let first = from + c * CHUNK;
+        let full = screened.len() / CHUNK * CHUNK;
+        for start in (0..full).step_by(CHUNK) {
+            let first = from + start;
+            let d: &[f32; CHUNK] = screened[start..start + CHUNK].try_into().unwrap_or(&[0.0; CHUNK]);
+            let w: &[f32; CHUNK] = self.worst_screened[first..first + CHUNK]
+                .try_into()
+                .unwrap_or(&[f32::INFINITY; CHUNK]);
+            let norms: &[f32; CHUNK] = screen.norms[first..first + CHUNK].try_into().unwrap_or(&[0.0; CHUNK]);
             let mine = self.worst_screened[i];
-            let theirs = &self.worst_screened[first..first + chunk.len()];
-            let norms = &screen.norms[first..first + chunk.len()];
-            let hit = chunk
-                .iter()
-                .zip(theirs)
-                .zip(norms)
-                .fold(false, |hit, ((&d, &w), &norm_j)| {
-                    let low = screen.lower_bound(d, norm_i, norm_j);
-                    hit | (low <= w) | (low <= mine)
-                });
-            if !hit {
-                continue;
+            let mut hit = false;
+            for m in 0..CHUNK {
+                hit |= screen.lower_bound(d[m], norm_i, norms[m]) <= w[m].max(mine);
             }
-            for (m, &d) in chunk.iter().enumerate() {
-                let j = first + m;
-                let low = screen.lower_bound(d, norm_i, screen.norms[j]);
-                if low <= self.worst_screened[i] || low <= self.worst_screened[j] {
-                    let exact = exact_distance(points, dim, i, j);
-                    self.offer(i, exact, j);
-                    self.offer(j, exact, i);
-                }
+            if hit {
+                self.check(i, first, &screened[start..start + CHUNK], screen, points, dim);
+            }
+        }
+        self.check(i, from + full, &screened[full..], screen, points, dim);
+    }
+
+    /// The one-by-one test behind `offer_row`.
+    fn check(&mut self, i: usize, first: usize, screened: &[f32], screen: &Screen, points: &[f64], dim: usize) {
+        for (m, &d) in screened.iter().enumerate() {
+            let j = first + m;
+            let low = screen.lower_bound(d, screen.norms[i], screen.norms[j]);
+            if low <= self.worst_screened[i] || low <= self.worst_screened[j] {
+                let exact = exact_distance(points, dim, i, j);
+                self.offer(i, exact, j);
+                self.offer(j, exact, i);
             }
         }
     }
