@@ -32,20 +32,14 @@ pub struct Origin {
     pub step: f64,
 }
 
-/// `count` new samples (row-major, `dim` columns) interpolated between minority samples and
-/// their neighbours.
-pub fn synthesize(
-    minority: &[f64],
-    dim: usize,
-    neighbours: &[Vec<usize>],
-    count: usize,
-    rng: &mut Rng,
-) -> (Vec<f64>, Vec<Origin>) {
-    let mut out = Vec::with_capacity(count * dim);
-    let mut origins = Vec::with_capacity(count);
+/// Draws `count` synthetic samples: for each, a random minority sample, one of its neighbours
+/// at random and a step u ~ U(0, 1), in imbalanced-learn's order of draws. The values follow
+/// from the origins (see [`Origin::value`]), so callers can build them in any layout.
+pub fn draw(neighbours: &[Vec<usize>], count: usize, rng: &mut Rng) -> Vec<Origin> {
     let n = neighbours.len();
+    let mut origins = Vec::with_capacity(count);
     if n == 0 {
-        return (out, origins);
+        return origins;
     }
     for _ in 0..count {
         let sample = rng.below(n as u64) as usize;
@@ -55,18 +49,38 @@ pub fn synthesize(
         }
         let neighbour = candidates[rng.below(candidates.len() as u64) as usize];
         let step = rng.next_f64();
-        let (s, nb) = (
-            &minority[sample * dim..(sample + 1) * dim],
-            &minority[neighbour * dim..(neighbour + 1) * dim],
-        );
-        out.extend(s.iter().zip(nb).map(|(a, b)| a + step * (b - a)));
         origins.push(Origin {
             sample,
             neighbour,
             step,
         });
     }
-    (out, origins)
+    origins
+}
+
+impl Origin {
+    /// Coordinate `c` of the synthetic sample: s + u * (neighbour - s).
+    #[inline]
+    pub fn value(&self, minority: &[f64], dim: usize, c: usize) -> f64 {
+        let (a, b) = (minority[self.sample * dim + c], minority[self.neighbour * dim + c]);
+        a + self.step * (b - a)
+    }
+}
+
+/// `count` synthetic samples, row-major, with where each came from.
+pub fn synthesize(
+    minority: &[f64],
+    dim: usize,
+    neighbours: &[Vec<usize>],
+    count: usize,
+    rng: &mut Rng,
+) -> (Vec<f64>, Vec<Origin>) {
+    let origins = draw(neighbours, count, rng);
+    let values = origins
+        .iter()
+        .flat_map(|o| (0..dim).map(move |c| o.value(minority, dim, c)))
+        .collect();
+    (values, origins)
 }
 
 #[cfg(test)]

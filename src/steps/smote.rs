@@ -8,7 +8,7 @@ use super::sequences::check_sequence_order;
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::parallel;
 use crate::ml::rng::Rng;
-use crate::ml::smote::{nearest_neighbours, synthesize, synthetic_count};
+use crate::ml::smote::{draw, nearest_neighbours, synthetic_count};
 use crate::ml::windows::{flatten_columns, window_ends};
 use crate::pipeline::fields::Fields;
 use crate::table::{column_f64, entity_ranges, numeric_features, Table};
@@ -147,10 +147,9 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
     let sample_dim = dim * p.window;
     let samples = flatten_columns(&values_by_column, &minority, p.window);
     let neighbours = nearest_neighbours(&samples, sample_dim, p.k_neighbors);
-    let (synthetic, _) = synthesize(&samples, sample_dim, &neighbours, count, &mut Rng::new(p.seed));
-    let made = synthetic.len() / sample_dim;
-    // Flattened windows are time-major, so the synthetic values are already rows x dim.
-    let new_rows = synthetic.len() / dim;
+    let origins = draw(&neighbours, count, &mut Rng::new(p.seed));
+    let made = origins.len();
+    let new_rows = made * p.window;
 
     // New rows: interpolated features, the minority label; windows get a new entity each
     // (so no window crosses two of them); nothing for ids and times.
@@ -159,10 +158,15 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
         let cast = out.column(name)?.cast(&DataType::Float64)?;
         out.replace(name, cast)?;
     }
-    // Row-major synthetic values to one vector per column, the columns in parallel.
+    // Synthetic values straight into one vector per column, the columns in parallel. A
+    // flattened window is time-major: row t of the window holds coordinates t*dim .. (t+1)*dim.
     let column_indices: Vec<usize> = (0..dim).collect();
     let mut synthetic_columns = parallel::map(&column_indices, |&c| {
-        (0..new_rows).map(|r| synthetic[r * dim + c]).collect::<Vec<f64>>()
+        let mut values = Vec::with_capacity(new_rows);
+        for origin in &origins {
+            values.extend((0..p.window).map(|t| origin.value(&samples, sample_dim, t * dim + c)));
+        }
+        values
     });
     let mut new_columns: Vec<Column> = Vec::with_capacity(out.width());
     for column in out.columns() {
