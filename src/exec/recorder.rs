@@ -128,7 +128,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{NewRun, RegistryLocation};
+    use crate::registry::{test_run, RegistryLocation};
 
     #[tokio::test]
     async fn every_warning_of_a_step_is_kept() {
@@ -136,18 +136,7 @@ mod tests {
         let registry = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
             .await
             .unwrap();
-        let run = NewRun {
-            id: "w1".into(),
-            experiment: "e".into(),
-            pipeline: "p".into(),
-            pipeline_file: "p.yaml".into(),
-            pipeline_text: "{}".into(),
-            pipeline_hash: "0".into(),
-            git_commit: None,
-            trigger: "manual",
-            steps: vec![("train".into(), "train-lstm".into())],
-            params: Vec::new(),
-        };
+        let run = test_run("w1");
         registry.create_run(&run).await.unwrap();
         let mut recorder = Recorder::new(registry.clone(), "w1".into());
         for message in ["short entities in train", "short entities in val"] {

@@ -158,23 +158,29 @@ pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A minimal run for unit tests that need one in a registry.
+#[cfg(test)]
+pub(crate) fn test_run(id: &str) -> NewRun {
+    NewRun {
+        id: id.into(),
+        experiment: "e".into(),
+        pipeline: "p".into(),
+        pipeline_file: "p.yaml".into(),
+        pipeline_text: "{}".into(),
+        pipeline_hash: "0".into(),
+        git_commit: None,
+        trigger: "manual",
+        steps: vec![("load".into(), "load".into())],
+        params: vec![("params.seed".into(), serde_json::json!(42))],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(id: &str) -> NewRun {
-        NewRun {
-            id: id.into(),
-            experiment: "e".into(),
-            pipeline: "p".into(),
-            pipeline_file: "p.yaml".into(),
-            pipeline_text: "{}".into(),
-            pipeline_hash: "0".into(),
-            git_commit: None,
-            trigger: "manual",
-            steps: vec![("load".into(), "load".into())],
-            params: vec![("params.seed".into(), serde_json::json!(42))],
-        }
+        test_run(id)
     }
 
     async fn open(dir: &Path) -> Registry {
