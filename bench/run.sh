@@ -12,22 +12,14 @@ samples="${BENCH_SAMPLES:-10000}"
 out=bench/out
 mkdir -p "$out"
 
-cache="${PMFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmflow}"
-venv="$cache/bench-venv"
-packages="pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 numpy mlflow-skinny==3.17.2 sqlalchemy alembic"
-if [ "$(cat "$venv/.pmflow-packages" 2>/dev/null)" != "$packages" ]; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check $packages
-    echo "$packages" > "$venv/.pmflow-packages"
-fi
+python=$(bash bench/venv.sh bench-venv pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 numpy mlflow-skinny==3.17.2 sqlalchemy alembic)
 
 cargo build --release --locked --bin pmflow
 pmflow=target/release/pmflow
 
 echo "bench: metric logging, pmflow vs MLflow"
 pm_metrics=$("$pmflow" bench-registry 10000 "$out/metrics.db")
-ml_metrics=$("$venv/bin/python" bench/log_metrics_mlflow.py 10000 "$out/mlflow" 2>/dev/null)
+ml_metrics=$("$python" bench/log_metrics_mlflow.py 10000 "$out/mlflow" 2>/dev/null)
 python3 - "$pm_metrics" "$ml_metrics" <<'PY' | tee -a BENCHMARKS.md
 import json, sys
 pm, ml = json.loads(sys.argv[1]), json.loads(sys.argv[2])
@@ -67,11 +59,11 @@ pm_rss=$(rss "$pmflow" --progress quiet run bench/pipeline.yaml --root . --force
 pm() { python3 -c "import json,sys; r=json.load(open('$out/pmflow.json')); print(next(s['duration_ms'] for s in r['steps'] if s['id']=='$1')/1000)"; }
 
 echo "bench: python polars"
-pl_rss=$(rss "$venv/bin/python" bench/feature_polars.py "$out/fleet.csv" "$out/polars")
+pl_rss=$(rss "$python" bench/feature_polars.py "$out/fleet.csv" "$out/polars")
 tail -n 1 "$out/stdout.txt" > "$out/polars.json"
 if [ "${BENCH_SKIP_PANDAS:-0}" != 1 ]; then
     echo "bench: pandas"
-    pd_rss=$(rss "$venv/bin/python" bench/feature_pandas.py "$out/fleet.csv" "$out/pandas")
+    pd_rss=$(rss "$python" bench/feature_pandas.py "$out/fleet.csv" "$out/pandas")
     tail -n 1 "$out/stdout.txt" > "$out/pandas.json"
 else
     pd_rss=-; echo '{}' > "$out/pandas.json"
