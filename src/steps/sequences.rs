@@ -1,12 +1,15 @@
 //! Tables to LSTM windows, shared by `train-lstm` and `evaluate`: features in a fixed order,
 //! 0/1 labels, windows that never leave an entity (and so never a split part).
 
+use std::ops::Range;
+
+use polars::prelude::{DataFrame, DataType};
 use tch::Device;
 
 use crate::exec::context::StepError;
 use crate::ml::training::WindowSet;
 use crate::ml::windows::window_ends;
-use crate::table::{column_f64, entity_ranges, time_values, Table};
+use crate::table::{column_f64, entity_ranges, time_values, Roles, Table};
 
 /// The windows of one part, and how many entities were too short for a single window.
 pub struct PartWindows {
@@ -28,11 +31,7 @@ pub fn build(
         .label
         .as_deref()
         .ok_or_else(|| StepError::new("needs a label column; declare `label` in `load` or make one in `feature`"))?;
-    let entity = roles.entity.as_deref();
-    if window > 1 {
-        check_sequence_order(table, part)?;
-    }
-    let ranges = entity_ranges(frame, entity)?;
+    let ranges = series_ranges(frame, roles, part, window)?;
 
     let rows = frame.height();
     let mut matrix = vec![0f32; rows * features.len()];
@@ -53,14 +52,7 @@ pub fn build(
             matrix[r * features.len() + c] = *v as f32;
         }
     }
-    let y = column_f64(frame, label)?;
-    if let Some(bad) = y.iter().position(|v| *v != 0.0 && *v != 1.0) {
-        return Err(StepError::new(format!(
-            "label `{label}` is {} at row {} of the `{part}` part; it must be 0 or 1",
-            y[bad],
-            bad + 1
-        )));
-    }
+    let y = binary_labels(frame, label, part)?;
     let ends = window_ends(&ranges, window);
     let labels: Vec<f32> = ends.iter().map(|&e| y[e] as f32).collect();
     let ends: Vec<i64> = ends.into_iter().map(|e| e as i64).collect();
@@ -71,11 +63,31 @@ pub fn build(
     })
 }
 
-/// Windows need each entity's rows together and in time order; a `stratified` split or
-/// row-wise `smote` breaks that.
-pub fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> {
-    let frame = &table.frame;
-    let roles = &table.roles;
+/// The label column as 0.0 / 1.0 values; anything else is an error naming the row.
+pub fn binary_labels(frame: &DataFrame, label: &str, part: &str) -> Result<Vec<f64>, StepError> {
+    let y = column_f64(frame, label)?;
+    if let Some(bad) = y.iter().position(|v| *v != 0.0 && *v != 1.0) {
+        return Err(StepError::new(format!(
+            "label `{label}` is {} at row {} of the `{part}` part; it must be 0 or 1",
+            y[bad],
+            bad + 1
+        )));
+    }
+    Ok(y)
+}
+
+/// Each entity's block of rows. With `window` > 1 the blocks must be whole time-ordered
+/// series: a `stratified` split or row-wise `smote` breaks that, and is an error here.
+pub fn series_ranges(
+    frame: &DataFrame,
+    roles: &Roles,
+    part: &str,
+    window: usize,
+) -> Result<Vec<Range<usize>>, StepError> {
+    let ranges = entity_ranges(frame, roles.entity.as_deref())?;
+    if window <= 1 {
+        return Ok(ranges);
+    }
     if let Some(entity) = roles.entity.as_deref() {
         if frame.column(entity)?.null_count() > 0 {
             return Err(StepError::new(format!(
@@ -83,25 +95,25 @@ pub fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> 
             )));
         }
     }
-    let Some(ts) = roles.timestamp.as_deref() else {
-        return Ok(());
-    };
-    let (times, _) = time_values(frame, ts)?;
-    for range in entity_ranges(frame, roles.entity.as_deref())? {
-        if let Some(i) = (range.start + 1..range.end).find(|&i| times[i] < times[i - 1]) {
-            return Err(StepError::new(format!(
-                "rows of the `{part}` part are not in time order within an entity (row {}); windows need time-ordered series: split `by: entity` or `by: time`, or use `window: 1`",
-                i + 1
-            )));
+    if let Some(ts) = roles.timestamp.as_deref() {
+        let (times, _) = time_values(frame, ts)?;
+        for range in &ranges {
+            if let Some(i) = (range.start + 1..range.end).find(|&i| times[i] < times[i - 1]) {
+                return Err(StepError::new(format!(
+                    "rows of the `{part}` part are not in time order within an entity (row {}); windows need time-ordered series: split `by: entity` or `by: time`, or use `window: 1`",
+                    i + 1
+                )));
+            }
         }
     }
-    // The same entity in two places means rows were shuffled (e.g. a stratified split).
-    let mut seen = std::collections::HashSet::new();
+    // The same entity in two blocks means rows were shuffled (e.g. a stratified split).
     if let Some(entity) = roles.entity.as_deref() {
-        let keys = frame.column(entity)?.cast(&polars::prelude::DataType::String)?;
-        for range in entity_ranges(frame, Some(entity))? {
-            let key = keys.str()?.get(range.start).map(str::to_string);
-            if !seen.insert(key.clone()) {
+        let keys = frame.column(entity)?.cast(&DataType::String)?;
+        let keys = keys.str()?;
+        let mut seen = std::collections::HashSet::new();
+        for range in &ranges {
+            let key = keys.get(range.start);
+            if !seen.insert(key) {
                 return Err(StepError::new(format!(
                     "entity {} appears in more than one block of the `{part}` part: its rows were shuffled; split `by: entity` or `by: time`, or use `window: 1`",
                     key.unwrap_or_default()
@@ -109,7 +121,7 @@ pub fn check_sequence_order(table: &Table, part: &str) -> Result<(), StepError> 
             }
         }
     }
-    Ok(())
+    Ok(ranges)
 }
 
 #[cfg(test)]

@@ -4,14 +4,14 @@
 use polars::prelude::*;
 use serde_json::json;
 
-use super::sequences::check_sequence_order;
+use super::sequences::{binary_labels, series_ranges};
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::parallel;
 use crate::ml::rng::Rng;
 use crate::ml::smote::{draw, nearest_neighbours, synthetic_count};
 use crate::ml::windows::{flatten_columns, window_ends};
 use crate::pipeline::fields::Fields;
-use crate::table::{column_f64, entity_ranges, numeric_features, Table};
+use crate::table::{column_f64, numeric_features, Table};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmoteParams {
@@ -88,14 +88,7 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
             "the training table has no numeric feature columns to interpolate",
         ));
     }
-    let y = column_f64(&frame, &label)?;
-    if let Some(bad) = y.iter().position(|v| *v != 0.0 && *v != 1.0) {
-        return Err(StepError::new(format!(
-            "label `{label}` must be 0 or 1 on every training row; row {} has {}",
-            bad + 1,
-            y[bad]
-        )));
-    }
+    let y = binary_labels(&frame, &label, "train")?;
     let dim = columns.len();
     let mut values_by_column: Vec<Vec<f64>> = Vec::with_capacity(dim);
     for name in &columns {
@@ -112,14 +105,11 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
         values_by_column.push(values);
     }
     // Samples are rows, or windows of rows named by their last row (whose label they carry).
-    let table = Table { frame, roles };
     let ends: Vec<usize> = if p.window > 1 {
-        check_sequence_order(&table, "train")?;
-        window_ends(&entity_ranges(&table.frame, table.roles.entity.as_deref())?, p.window)
+        window_ends(&series_ranges(&frame, &roles, "train", p.window)?, p.window)
     } else {
-        (0..table.frame.height()).collect()
+        (0..frame.height()).collect()
     };
-    let Table { frame, roles } = table;
     let unit = if p.window > 1 { "windows" } else { "samples" };
     let positives = ends.iter().filter(|&&e| y[e] == 1.0).count();
     let negatives = ends.len() - positives;
@@ -298,7 +288,7 @@ mod tests {
         // Each synthetic window is its own entity of exactly 3 rows, labelled positive, and
         // lies on a segment between two real positive windows: consecutive x values keep
         // their step of 1 (every real window has x, x+1, x+2).
-        let ranges = entity_ranges(&train.frame, Some("machine")).unwrap();
+        let ranges = crate::table::entity_ranges(&train.frame, Some("machine")).unwrap();
         assert_eq!(ranges.len(), 4 + 41);
         let x = column_f64(&train.frame, "x").unwrap();
         let y = column_f64(&train.frame, "y").unwrap();
