@@ -106,11 +106,22 @@ pub enum Progress<'a> {
     Epoch(&'a EpochStats),
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct FitResult {
     pub history: Vec<EpochStats>,
     pub best_epoch: usize,
     pub stopped_early: bool,
+    /// The best epoch's validation probabilities, window by window (what predicting the
+    /// validation windows with the restored weights gives), for threshold tuning.
+    pub best_val_scores: Vec<f64>,
+}
+
+/// The best epoch so far: its weights and validation scores.
+struct Best {
+    epoch: usize,
+    pr_auc: f64,
+    weights: Checkpoint,
+    val_scores: Vec<f64>,
 }
 
 /// Trains `model` (whose variables live in `vs`) and leaves the best epoch's weights in `vs`.
@@ -135,7 +146,8 @@ pub fn fit(
     let mut order: Vec<usize> = (0..train.len()).collect();
     let batches = train.len().div_ceil(opts.batch_size);
     let mut history: Vec<EpochStats> = Vec::new();
-    let mut best: Option<(usize, f64, Checkpoint)> = None;
+    let mut best: Option<Best> = None;
+    let val_labels: Vec<bool> = val.labels.iter().map(|y| *y == 1.0).collect();
     let mut stopped_early = false;
     for epoch in 1..=opts.epochs {
         rng.shuffle(&mut order);
@@ -164,8 +176,7 @@ pub fn fit(
             });
         }
         let (val_loss, scores) = evaluate(model, val, pos_weight.as_ref(), opts.batch_size.max(256));
-        let labels: Vec<bool> = val.labels.iter().map(|y| *y == 1.0).collect();
-        let points = OperatingPoints::new(&labels, &scores);
+        let points = OperatingPoints::new(&val_labels, &scores);
         let stats = EpochStats {
             epoch,
             train_loss: loss_sum / train.len() as f64,
@@ -174,24 +185,29 @@ pub fn fit(
             val_f1: points.max_f1_threshold().map(|(_, f1)| f1).unwrap_or(0.0),
         };
         progress(Progress::Epoch(&stats));
-        let improved = best.as_ref().is_none_or(|(_, b, _)| stats.val_pr_auc > *b);
-        if improved {
-            best = Some((epoch, stats.val_pr_auc, snapshot(vs)));
+        if best.as_ref().is_none_or(|b| stats.val_pr_auc > b.pr_auc) {
+            best = Some(Best {
+                epoch,
+                pr_auc: stats.val_pr_auc,
+                weights: snapshot(vs),
+                val_scores: scores,
+            });
         }
         history.push(stats);
-        if let Some((best_epoch, _, _)) = &best {
-            if epoch - best_epoch >= opts.patience {
+        if let Some(b) = &best {
+            if epoch - b.epoch >= opts.patience {
                 stopped_early = epoch < opts.epochs;
                 break;
             }
         }
     }
-    let (best_epoch, _, weights) = best.ok_or("`epochs` must be at least 1")?;
-    restore(vs, &weights);
+    let best = best.ok_or("`epochs` must be at least 1")?;
+    restore(vs, &best.weights);
     Ok(FitResult {
         history,
-        best_epoch,
+        best_epoch: best.epoch,
         stopped_early,
+        best_val_scores: best.val_scores,
     })
 }
 
@@ -312,6 +328,11 @@ mod tests {
         let labels: Vec<bool> = toy(200, 2).labels.iter().map(|y| *y == 1.0).collect();
         let ap = OperatingPoints::new(&labels, &scores).average_precision().unwrap();
         assert!((ap - best.val_pr_auc).abs() < 1e-9, "{ap} vs {}", best.val_pr_auc);
+        // The kept validation scores are the restored weights' predictions.
+        assert_eq!(result.best_val_scores.len(), scores.len());
+        for (kept, fresh) in result.best_val_scores.iter().zip(&scores) {
+            assert!((kept - fresh).abs() < 1e-6, "{kept} vs {fresh}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::sequences;
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::lstm::{Architecture, LstmClassifier};
 use crate::ml::metrics::OperatingPoints;
-use crate::ml::training::{fit, predict, FitOptions, Progress};
+use crate::ml::training::{fit, FitOptions, Progress};
 use crate::ml::weights::to_safetensors;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
@@ -195,10 +195,9 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
     let seconds = started.elapsed().as_secs_f64();
     let epochs_run = result.history.len();
 
-    // Threshold on validation, with the best checkpoint.
-    let scores = predict(&model, &val_set, 1024);
+    // Threshold on validation, from the best epoch's scores (kept by `fit`, no second pass).
     let labels: Vec<bool> = val_set.labels.iter().map(|y| *y == 1.0).collect();
-    let points = OperatingPoints::new(&labels, &scores);
+    let points = OperatingPoints::new(&labels, &result.best_val_scores);
     let (threshold, rule) = match p.threshold {
         ThresholdRule::MaxF1 => (
             points.max_f1_threshold().map(|(t, _)| t).unwrap_or(0.5),
