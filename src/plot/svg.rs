@@ -56,17 +56,18 @@ impl Svg {
         let transform = rotate
             .map(|deg| format!(r#" transform="rotate({deg} {x:.1} {y:.1})""#))
             .unwrap_or_default();
-        let _ = writeln!(
-            self.body,
-            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="{anchor}"{transform}>{}</text>"#,
-            escape(content)
-        );
+        self.text_element(x, y, content, size, &format!(r#" text-anchor="{anchor}"{transform}"#));
     }
 
     pub fn centred_text(&mut self, x: f64, y: f64, content: &str, size: f64, fill: &str) {
+        self.text_element(x, y, content, size, &format!(r#" text-anchor="middle" fill="{fill}""#));
+    }
+
+    /// A `<text>` element with escaped content; `attributes` start with a space.
+    fn text_element(&mut self, x: f64, y: f64, content: &str, size: f64, attributes: &str) {
         let _ = writeln!(
             self.body,
-            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="middle" fill="{fill}">{}</text>"#,
+            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}"{attributes}>{}</text>"#,
             escape(content)
         );
     }
