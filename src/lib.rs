@@ -8,6 +8,7 @@ pub mod datagen;
 pub mod error;
 pub mod exec;
 pub mod ml;
+pub mod parquet;
 pub mod pipeline;
 pub mod plot;
 pub mod registry;

@@ -23,20 +23,23 @@ pub enum Window<'a> {
     Span { times: &'a [i64], span: i64 },
 }
 
-/// Start index of the window ending at each row.
-fn starts(n: usize, window: Window) -> Vec<usize> {
-    match window {
-        Window::Rows(w) => (0..n).map(|i| (i + 1).saturating_sub(w.max(1))).collect(),
-        Window::Span { times, span } => {
-            let mut out = Vec::with_capacity(n);
-            let mut start = 0;
-            for i in 0..n {
-                while start < i && times[start] <= times[i].saturating_sub(span) {
-                    start += 1;
+/// Where the trailing window of each row starts, advanced row by row (no per-row buffer).
+struct Starts<'a> {
+    window: Window<'a>,
+    start: usize,
+}
+
+impl Starts<'_> {
+    /// Start index of the window ending at row `i`; rows must be visited in order.
+    fn at(&mut self, i: usize) -> usize {
+        match self.window {
+            Window::Rows(w) => (i + 1).saturating_sub(w.max(1)),
+            Window::Span { times, span } => {
+                while self.start < i && times[self.start] <= times[i].saturating_sub(span) {
+                    self.start += 1;
                 }
-                out.push(start);
+                self.start
             }
-            out
         }
     }
 }
@@ -44,9 +47,17 @@ fn starts(n: usize, window: Window) -> Vec<usize> {
 /// One statistic over the trailing window of every row, in O(n) (monotonic deques for min and
 /// max, running sums for mean and std).
 pub fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -> Vec<f64> {
+    let mut out = vec![0.0; values.len()];
+    rolling_into(values, window, stat, min_periods, &mut out);
+    out
+}
+
+/// [`rolling`] written into `out` (one slot per value), so that a caller filling one column
+/// entity by entity needs no buffer per entity.
+pub fn rolling_into(values: &[f64], window: Window, stat: Stat, min_periods: usize, out: &mut [f64]) {
     let n = values.len();
-    let starts = starts(n, window);
-    let mut out = vec![f64::NAN; n];
+    assert_eq!(out.len(), n, "one output slot per value");
+    let mut starts = Starts { window, start: 0 };
     let min_periods = min_periods.max(1);
     match stat {
         Stat::Mean | Stat::Std => {
@@ -62,7 +73,8 @@ pub fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -
                     sum += v - shift;
                     sum_sq += (v - shift) * (v - shift);
                 }
-                while left < starts[i] {
+                let start = starts.at(i);
+                while left < start {
                     let old = values[left];
                     if !old.is_nan() {
                         count -= 1;
@@ -71,14 +83,15 @@ pub fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -
                     }
                     left += 1;
                 }
-                if count < min_periods {
-                    continue;
-                }
-                let mean = sum / count as f64;
-                out[i] = match stat {
-                    Stat::Mean => mean + shift,
-                    _ if count < 2 => f64::NAN,
-                    _ => ((sum_sq - sum * mean) / (count - 1) as f64).max(0.0).sqrt(),
+                out[i] = if count < min_periods {
+                    f64::NAN
+                } else {
+                    let mean = sum / count as f64;
+                    match stat {
+                        Stat::Mean => mean + shift,
+                        _ if count < 2 => f64::NAN,
+                        _ => ((sum_sq - sum * mean) / (count - 1) as f64).max(0.0).sqrt(),
+                    }
                 };
             }
         }
@@ -96,38 +109,53 @@ pub fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -
                     }
                     deque.push_back(i);
                 }
-                while left < starts[i] {
+                let start = starts.at(i);
+                while left < start {
                     if !values[left].is_nan() {
                         count -= 1;
                     }
                     left += 1;
                 }
-                while deque.front().is_some_and(|&j| j < starts[i]) {
+                while deque.front().is_some_and(|&j| j < start) {
                     deque.pop_front();
                 }
-                if count >= min_periods {
-                    if let Some(&j) = deque.front() {
-                        out[i] = values[j];
-                    }
-                }
+                out[i] = match deque.front() {
+                    Some(&j) if count >= min_periods => values[j],
+                    _ => f64::NAN,
+                };
             }
         }
     }
-    out
 }
 
 /// `values[i - k]` (NaN before the start), as pandas `shift(k)`.
 pub fn lag(values: &[f64], k: usize) -> Vec<f64> {
-    (0..values.len())
-        .map(|i| if i >= k { values[i - k] } else { f64::NAN })
-        .collect()
+    let mut out = vec![0.0; values.len()];
+    lag_into(values, k, &mut out);
+    out
+}
+
+/// [`lag`] written into `out`.
+pub fn lag_into(values: &[f64], k: usize, out: &mut [f64]) {
+    let k = k.min(values.len());
+    out[..k].fill(f64::NAN);
+    out[k..].copy_from_slice(&values[..values.len() - k]);
 }
 
 /// `values[i] - values[i - k]`, as pandas `diff(k)`.
 pub fn diff(values: &[f64], k: usize) -> Vec<f64> {
-    (0..values.len())
-        .map(|i| if i >= k { values[i] - values[i - k] } else { f64::NAN })
-        .collect()
+    let mut out = vec![0.0; values.len()];
+    diff_into(values, k, &mut out);
+    out
+}
+
+/// [`diff`] written into `out`.
+pub fn diff_into(values: &[f64], k: usize, out: &mut [f64]) {
+    let k = k.min(values.len());
+    out[..k].fill(f64::NAN);
+    for i in k..values.len() {
+        out[i] = values[i] - values[i - k];
+    }
 }
 
 #[cfg(test)]

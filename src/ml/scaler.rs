@@ -22,8 +22,16 @@ impl ColumnScale {
     /// Fits on the present values; a constant or empty column gets scale 1 (as scikit-learn does
     /// for zero variance), so applying it never divides by zero.
     pub fn fit(values: &[f64], kind: ScalerKind) -> ColumnScale {
-        let present: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        if present.is_empty() {
+        Self::fit_present(|| values.iter().copied(), kind)
+    }
+
+    /// [`ColumnScale::fit`] over values produced by `values()`, called once per pass (two for
+    /// the standard scaler): no copy of a column is needed. Values that are not finite are
+    /// skipped, as missing.
+    pub fn fit_present<I: Iterator<Item = f64>>(values: impl Fn() -> I, kind: ScalerKind) -> ColumnScale {
+        let present = || values().filter(|v| v.is_finite());
+        let n = present().count();
+        if n == 0 {
             return ColumnScale {
                 offset: 0.0,
                 scale: 1.0,
@@ -31,14 +39,13 @@ impl ColumnScale {
         }
         let (offset, spread) = match kind {
             ScalerKind::Standard => {
-                let n = present.len() as f64;
-                let mean = present.iter().sum::<f64>() / n;
-                let var = present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+                let mean = present().sum::<f64>() / n as f64;
+                let var = present().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
                 (mean, var.sqrt())
             }
             ScalerKind::MinMax => {
-                let min = present.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let min = present().fold(f64::INFINITY, f64::min);
+                let max = present().fold(f64::NEG_INFINITY, f64::max);
                 (min, max - min)
             }
         };

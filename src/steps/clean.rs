@@ -176,7 +176,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         }
         let changed = imputed > 0 || entry.get("clipped").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0;
         if changed {
-            frame.replace(name, crate::table::f64_column(name, &values))?;
+            frame.replace(name, crate::table::f64_column(name, values))?;
         }
         report.insert(name.clone(), entry);
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::feature_spec::{Horizon, LabelSpec, Operand, TimePart, WindowSpec};
 use crate::exec::context::{StepContext, StepError, StepOutput};
-use crate::ml::rolling::{diff, lag, rolling, Stat, Window};
+use crate::ml::rolling::{diff_into, lag_into, rolling_into, Stat, Window};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::table::{column_f64, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
 
@@ -82,17 +82,16 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         let mut made = Vec::new();
         for window in &p.windows {
             for &stat in &p.stats {
-                let mut out = vec![f64::NAN; values.len()];
-                for r in &ranges {
+                let out = per_entity(&values, &ranges, |r, v, out| {
                     let w = match window {
                         WindowSpec::Rows(n) => Window::Rows(*n),
                         WindowSpec::Duration { ms, .. } => Window::Span {
-                            times: &span_times[r.clone()],
+                            times: &span_times[r],
                             span: *ms,
                         },
                     };
-                    out[r.clone()].copy_from_slice(&rolling(&values[r.clone()], w, stat, p.min_periods));
-                }
+                    rolling_into(v, w, stat, p.min_periods, out)
+                });
                 let name = format!("{column}_roll{}_{}", window.label(), stat_name(stat));
                 made.push(Made {
                     manifest: json!({"name": name, "source": column, "transform": format!("rolling_{}", stat_name(stat)), "window": window.label(), "min-periods": p.min_periods}),
@@ -126,7 +125,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         for &k in &p.lags {
             let name = format!("{column}_lag{k}");
             made.push(Made {
-                values: per_entity(&values, &ranges, |v| lag(v, k)),
+                values: per_entity(&values, &ranges, |_, v, out| lag_into(v, k, out)),
                 manifest: json!({"name": name, "source": column, "transform": "lag", "rows": k}),
                 name,
             });
@@ -134,7 +133,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         for &k in &p.diffs {
             let name = format!("{column}_diff{k}");
             made.push(Made {
-                values: per_entity(&values, &ranges, |v| diff(v, k)),
+                values: per_entity(&values, &ranges, |_, v, out| diff_into(v, k, out)),
                 manifest: json!({"name": name, "source": column, "transform": "diff", "rows": k}),
                 name,
             });
@@ -200,30 +199,44 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
     }
 
-    let mut generated: Vec<&Made> = made.iter().collect();
     let label = match &p.label {
         Some(spec) => Some(make_label(spec, &frame, &ranges, &times)?),
         None => None,
     };
-    if let Some(l) = &label {
-        generated.push(l);
-    }
-    for m in &generated {
+    let mut seen = std::collections::HashSet::new();
+    for m in made.iter().chain(&label) {
         if names.contains(&m.name) {
             return Err(StepError::new(format!(
                 "feature `{}` would overwrite an input column of that name; rename it",
                 m.name
             )));
         }
-        frame.with_column(f64_column(&m.name, &m.values))?;
+        if !seen.insert(m.name.as_str()) {
+            return Err(StepError::new(format!(
+                "two features are named `{}` (an interaction, the label or a one-hot column repeats a generated name); rename one",
+                m.name
+            )));
+        }
     }
-    if let Some(l) = &label {
-        let as_int = frame.column(&l.name)?.cast(&DataType::Int64)?;
-        frame.replace(&l.name, as_int)?;
-        roles.label = Some(l.name.clone());
+    // Decided before the values move into the frame.
+    let keep = p.drop_na.then(|| complete_rows(&made, frame.height()));
+    let manifest = json!({
+        "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
+        "label": label.as_ref().map(|l| &l.manifest),
+        "entity": roles.entity,
+        "timestamp": roles.timestamp,
+    });
+    ctx.metric("features", made.len() as f64);
+    let mut columns: Vec<Column> = made.into_iter().map(|m| f64_column(&m.name, m.values)).collect();
+    if let Some(l) = label {
         let positives = l.values.iter().filter(|v| **v == 1.0).count();
         ctx.metric("label_positives", positives as f64);
+        let flags: Vec<i64> = l.values.iter().map(|&v| i64::from(v == 1.0)).collect();
+        columns.push(Int64Chunked::from_vec(l.name.as_str().into(), flags).into_column());
+        roles.label = Some(l.name);
     }
+    frame.hstack_mut(&columns)?;
+    drop(columns);
 
     for c in &p.drop {
         check(c, "drop")?;
@@ -235,24 +248,14 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         frame = frame.drop(c)?;
     }
     let rows_in = frame.height();
-    if p.drop_na {
-        let keep: BooleanChunked = (0..rows_in)
-            .map(|i| made.iter().all(|m| !m.values[i].is_nan()))
-            .collect();
+    if let Some(keep) = keep {
         frame = frame.filter(&keep)?;
     }
     if frame.height() == 0 {
         return Err(StepError::new("every row has a missing feature (warm-up of lags and windows, or gaps); shorten windows and lags, impute in `clean`, or set `drop-na: false`"));
     }
-    ctx.metric("features", made.len() as f64);
     ctx.metric("rows_dropped_na", (rows_in - frame.height()) as f64);
     ctx.metric("rows_out", frame.height() as f64);
-    let manifest = json!({
-        "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
-        "label": label.as_ref().map(|l| &l.manifest),
-        "entity": roles.entity,
-        "timestamp": roles.timestamp,
-    });
     Ok(StepOutput {
         tables: vec![("frame".into(), Table { frame, roles })],
         // A file, not a report: `train-lstm` copies it into the model card.
@@ -264,6 +267,17 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     })
 }
 
+/// Rows where every generated feature is present (`drop-na`).
+fn complete_rows(made: &[Made], rows: usize) -> BooleanChunked {
+    let mut keep = vec![true; rows];
+    for m in made {
+        for (k, v) in keep.iter_mut().zip(&m.values) {
+            *k &= !v.is_nan();
+        }
+    }
+    keep.into_iter().collect()
+}
+
 fn stat_name(stat: Stat) -> &'static str {
     match stat {
         Stat::Mean => "mean",
@@ -273,10 +287,16 @@ fn stat_name(stat: Stat) -> &'static str {
     }
 }
 
-fn per_entity(values: &[f64], ranges: &[std::ops::Range<usize>], f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+/// A new column filled entity by entity: `fill(rows, values, out)` writes one entity's slice,
+/// so a window, lag or difference never reaches into the previous entity.
+fn per_entity(
+    values: &[f64],
+    ranges: &[std::ops::Range<usize>],
+    fill: impl Fn(std::ops::Range<usize>, &[f64], &mut [f64]),
+) -> Vec<f64> {
     let mut out = vec![f64::NAN; values.len()];
     for r in ranges {
-        out[r.clone()].copy_from_slice(&f(&values[r.clone()]));
+        fill(r.clone(), &values[r.clone()], &mut out[r.clone()]);
     }
     out
 }

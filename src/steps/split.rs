@@ -158,19 +158,24 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         }
     };
 
-    let mut parts: Vec<DataFrame> = Vec::new();
-    for k in 0..3u8 {
-        let mask: BooleanChunked = part_of.iter().map(|&x| x == k).collect();
-        parts.push(frame.filter(&mask)?);
-    }
+    let labels = match &roles.label {
+        Some(l) => Some(column_f64(&frame, l)?),
+        None => None,
+    };
+    let entities = match &roles.entity {
+        Some(e) => entities_per_part(&frame, e, &part_of)?,
+        None => [0; 3],
+    };
     let mut report = serde_json::Map::new();
-    for (k, part) in parts.iter().enumerate() {
-        let name = PARTS[k];
-        let positives = match &roles.label {
-            Some(l) => Some(column_f64(part, l)?.iter().filter(|v| **v == 1.0).count()),
-            None => None,
-        };
-        if part.height() == 0 && p.fractions[k] > 0.0 {
+    for (k, name) in PARTS.iter().enumerate() {
+        let rows = part_of.iter().filter(|&&x| x as usize == k).count();
+        let positives = labels.as_ref().map(|y| {
+            y.iter()
+                .zip(&part_of)
+                .filter(|(v, &x)| x as usize == k && **v == 1.0)
+                .count()
+        });
+        if rows == 0 && p.fractions[k] > 0.0 {
             return Err(StepError::new(format!(
                 "the `{name}` part is empty; give it more data or a larger fraction"
             )));
@@ -181,40 +186,31 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
                 roles.label.as_deref().unwrap_or_default()
             )));
         }
-        ctx.metric(format!("{name}.rows"), part.height() as f64);
+        ctx.metric(format!("{name}.rows"), rows as f64);
         if let Some(pos) = positives {
             ctx.metric(format!("{name}.positives"), pos as f64);
         }
-        let entities = match &roles.entity {
-            Some(e) => part.column(e)?.n_unique()?,
-            None => 0,
-        };
         report.insert(
-            name.into(),
-            json!({"rows": part.height(), "positives": positives, "entities": entities}),
+            (*name).into(),
+            json!({"rows": rows, "positives": positives, "entities": entities[k]}),
         );
     }
 
+    let mut frame = frame;
     let mut scaler_report = serde_json::Map::new();
     if let Some(kind) = p.scaler {
         let columns = match &p.columns {
             Some(c) => c.clone(),
-            None => numeric_features(&parts[0], &roles),
+            None => numeric_features(&frame, &roles),
         };
-        let mut exprs = Vec::with_capacity(columns.len());
         for c in &columns {
-            let train = column_f64(&parts[0], c)
-                .map_err(|_| StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric")))?;
-            let scale = ColumnScale::fit(&train, kind);
-            // Applied as one vectorised expression per column over each part (see ColumnScale::apply).
-            let scaled = (col(c.as_str()).cast(DataType::Float64) - lit(scale.offset)) / lit(scale.scale);
-            exprs.push(scaled.alias(c.as_str()));
+            let scale = scale_in_place(&mut frame, c, &part_of, kind)?;
             scaler_report.insert(c.clone(), json!(scale));
         }
-        for part in parts.iter_mut() {
-            *part = std::mem::take(part).lazy().with_columns(exprs.clone()).collect()?;
-        }
     }
+    let parts: Vec<DataFrame> = (0..3u8)
+        .map(|k| part_rows(&frame, &part_of, k))
+        .collect::<PolarsResult<_>>()?;
     let tables = parts
         .into_iter()
         .enumerate()
@@ -246,6 +242,88 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
                 .unwrap_or_default(),
         )],
     })
+}
+
+/// Fits the scaler of column `c` on the train rows (`part_of == 0`) and applies it to every
+/// row. The column's buffer is this step's own (its input is read or handed over, not shared),
+/// so the values are rewritten in place rather than copied.
+fn scale_in_place(frame: &mut DataFrame, c: &str, part_of: &[u8], kind: ScalerKind) -> Result<ColumnScale, StepError> {
+    let not_numeric = || StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric"));
+    let position = frame.get_column_index(c).ok_or_else(not_numeric)?;
+    let column = frame.drop_in_place(c)?;
+    if !column.dtype().is_primitive_numeric() {
+        return Err(not_numeric());
+    }
+    let mut values = {
+        let cast = column.cast(&DataType::Float64)?;
+        drop(column);
+        cast.f64()?.clone()
+    };
+    let scale = ColumnScale::fit_present(|| train_values(&values, part_of), kind);
+    values.apply_mut(|v| (v - scale.offset) / scale.scale);
+    frame.insert_column(position, values.into_column())?;
+    Ok(scale)
+}
+
+/// The present values of the train rows, chunk by chunk (a tight loop per chunk rather than
+/// polars' value iterator: the scaler makes two passes over every feature column).
+fn train_values<'a>(values: &'a Float64Chunked, part_of: &'a [u8]) -> impl Iterator<Item = f64> + 'a {
+    let mut offset = 0;
+    values.downcast_iter().flat_map(move |chunk| {
+        let rows = offset..offset + chunk.len();
+        offset += chunk.len();
+        let valid = chunk.validity().cloned();
+        chunk
+            .values()
+            .iter()
+            .zip(&part_of[rows])
+            .enumerate()
+            .filter(move |(i, (_, &k))| k == 0 && valid.as_ref().is_none_or(|b| b.get_bit(*i)))
+            .map(|(_, (&v, _))| v)
+    })
+}
+
+/// The rows of part `k`. Entity and time splits give long runs of consecutive rows: those become
+/// zero-copy slices of the frame. Scattered rows (stratified) are gathered with a mask.
+fn part_rows(frame: &DataFrame, part_of: &[u8], k: u8) -> PolarsResult<DataFrame> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, &x) in part_of.iter().enumerate() {
+        if x != k {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if run.end == i => run.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    // Slices pay off when runs average at least a few hundred rows.
+    if runs.len() * 256 > part_of.len() {
+        let mask: BooleanChunked = part_of.iter().map(|&x| x == k).collect();
+        return frame.filter(&mask);
+    }
+    let mut part = frame.clear();
+    for run in runs {
+        part.vstack_mut(&frame.slice(run.start as i64, run.len()))?;
+    }
+    Ok(part)
+}
+
+/// How many entities have rows in each part (an entity can be in several under `time` and
+/// `stratified`). Walks runs of equal keys, so a sorted frame costs one key per entity.
+fn entities_per_part(frame: &DataFrame, entity: &str, part_of: &[u8]) -> PolarsResult<[usize; 3]> {
+    let keys = frame.column(entity)?.cast(&DataType::String)?;
+    let keys = keys.str()?;
+    let mut seen: [std::collections::HashSet<Option<&str>>; 3] = Default::default();
+    for r in entity_ranges(frame, Some(entity))? {
+        let mut here = [false; 3];
+        for &k in &part_of[r.clone()] {
+            here[k as usize] = true;
+        }
+        for k in (0..3).filter(|&k| here[k]) {
+            seen[k].insert(keys.get(r.start));
+        }
+    }
+    Ok(seen.map(|s| s.len()))
 }
 
 /// Ranks at which val and test start when `n` items are dealt out by `fractions`.
