@@ -240,7 +240,6 @@ fn write_local<F>(target: &Path, write: F) -> Result<(String, u64), String>
 where
     F: FnOnce(&mut dyn std::io::Write) -> Result<(), String>,
 {
-    use std::io::Write;
     let dir = target.parent().ok_or("an artifact needs a folder")?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let name = target
@@ -249,14 +248,14 @@ where
         .unwrap_or_default();
     let staging = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let result = (|| {
-        let file = std::fs::File::create(&staging).map_err(|e| e.to_string())?;
+        let file = crate::direct_io::DirectFile::create(&staging).map_err(|e| e.to_string())?;
         let mut out = Hashing {
-            inner: std::io::BufWriter::with_capacity(1 << 20, file),
+            inner: file,
             hasher: Sha256::new(),
             bytes: 0,
         };
         write(&mut out)?;
-        out.inner.flush().map_err(|e| e.to_string())?;
+        out.inner.finish().map_err(|e| e.to_string())?;
         std::fs::rename(&staging, target).map_err(|e| e.to_string())?;
         Ok((hex::encode(out.hasher.finalize()), out.bytes))
     })();

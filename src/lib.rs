@@ -5,6 +5,7 @@ pub mod app;
 pub mod artifacts;
 pub mod cli;
 pub mod datagen;
+pub mod direct_io;
 pub mod error;
 pub mod exec;
 pub mod ml;

@@ -1,8 +1,9 @@
 //! One step's execution on its own task: cache lookup, inputs from the store, the step itself
 //! on a blocking thread (with retries and a timeout), outputs back to the store.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -15,12 +16,18 @@ use crate::registry::Registry;
 use crate::steps;
 use crate::table::{OutputFormat, OutputRef, Table};
 
+/// A step's output references, and its tables by artifact URI.
+type Outputs = (Vec<OutputRef>, Vec<(String, Table)>);
+
 /// What a finished step leaves for the steps after it and for the registry.
 pub struct Done {
     pub tables: Vec<OutputRef>,
     /// The run whose outputs were reused, on a cache hit.
     pub cached_from: Option<String>,
     pub cache_key: Option<String>,
+    /// The tables this execution produced, by artifact URI, for steps that start right away
+    /// (empty on a cache hit).
+    pub frames: Vec<(String, Table)>,
 }
 
 pub struct StepJob {
@@ -35,6 +42,10 @@ pub struct StepJob {
     pub inputs: Vec<(String, OutputRef)>,
     /// False for `--force`d steps and steps downstream of them.
     pub use_cache: bool,
+    /// Input tables still in memory from the step that just wrote them, by artifact URI: the
+    /// same frames the artifacts hold, so reading them back would only cost time. The first
+    /// attempt takes them; a retry reads the artifacts.
+    pub handed: Mutex<HashMap<String, Table>>,
 }
 
 impl StepJob {
@@ -52,11 +63,12 @@ impl StepJob {
                 return Ok(done);
             }
         }
-        let tables = self.run_with_retries().await?;
+        let (tables, frames) = self.run_with_retries().await?;
         Ok(Done {
             tables,
             cached_from: None,
             cache_key: key,
+            frames,
         })
     }
 
@@ -89,10 +101,11 @@ impl StepJob {
             tables: cached.tables,
             cached_from: Some(cached.run_id),
             cache_key: Some(key.to_string()),
+            frames: Vec::new(),
         })
     }
 
-    async fn run_with_retries(&self) -> Result<Vec<OutputRef>, String> {
+    async fn run_with_retries(&self) -> Result<Outputs, String> {
         let attempts = self.step.retries + 1;
         let mut attempt = 1;
         loop {
@@ -116,13 +129,20 @@ impl StepJob {
         }
     }
 
-    async fn attempt(&self) -> Result<Vec<OutputRef>, String> {
+    async fn attempt(&self) -> Result<Outputs, String> {
         let mut inputs = Vec::with_capacity(self.inputs.len());
         let mut files = Vec::new();
         for (from, t) in &self.inputs {
             let key = format!("{from}/{}", t.name);
             match t.format {
-                OutputFormat::Table => inputs.push((key, self.read_table(t).await?)),
+                OutputFormat::Table => {
+                    let handed = self.handed.lock().map(|mut h| h.remove(&t.uri)).ok().flatten();
+                    let table = match handed {
+                        Some(table) => table,
+                        None => self.read_table(t).await?,
+                    };
+                    inputs.push((key, table));
+                }
                 OutputFormat::File => {
                     let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
                     files.push((key, bytes.to_vec()));
@@ -152,10 +172,13 @@ impl StepJob {
     }
 
     /// Uploads tables (Parquet), reports (JSON) and files, emitting one event per artifact.
-    async fn store_outputs(&self, output: StepOutput) -> Result<Vec<OutputRef>, String> {
+    /// Returns the outputs' references and the tables themselves (sharing the frames' buffers).
+    async fn store_outputs(&self, output: StepOutput) -> Result<Outputs, String> {
         let mut tables = Vec::new();
+        let mut frames = Vec::new();
         for (name, table) in output.tables {
             let roles = table.roles.clone();
+            let kept = table.clone();
             let key = format!("{}/{name}.parquet", self.prefix);
             let stored = self
                 .store
@@ -171,6 +194,7 @@ impl StepJob {
                 roles,
                 format: OutputFormat::Table,
             });
+            frames.push((stored.uri.clone(), kept));
             self.artifact(format!("{name}.parquet"), stored);
         }
         for (name, bytes) in output.files {
@@ -189,7 +213,7 @@ impl StepJob {
             let stored = self.put(&format!("{name}.json"), Bytes::from(text)).await?;
             self.artifact(format!("{name}.json"), stored);
         }
-        Ok(tables)
+        Ok((tables, frames))
     }
 
     /// An upstream table: straight from its file in a local store, else downloaded.

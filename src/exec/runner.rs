@@ -3,7 +3,7 @@
 //! happens is emitted as an [`Event`] for the reporter and the registry.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,7 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::pipeline::{graph, Pipeline, Step};
 use crate::registry::{NewRun, Registry, RegistryError};
 use crate::report::Reporter;
-use crate::table::{OutputFormat, OutputRef};
+use crate::table::{OutputFormat, OutputRef, Table};
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -265,6 +265,9 @@ impl Scheduler<'_> {
             })
             .collect();
         let mut running: JoinSet<(usize, Duration, Result<Done, String>)> = JoinSet::new();
+        // Tables of the step that just finished, handed to the steps that start right after it
+        // and then dropped, so no frame is held while it waits for a later consumer.
+        let mut handoff: HashMap<String, Table> = HashMap::new();
         let mut first_error: Option<String> = None;
         tokio::pin!(interrupt);
 
@@ -297,6 +300,10 @@ impl Scheduler<'_> {
                     }
                 }
                 state[i] = State::Running;
+                let handed = inputs
+                    .iter()
+                    .filter_map(|(_, t)| handoff.get(&t.uri).map(|frame| (t.uri.clone(), frame.clone())))
+                    .collect();
                 let job = StepJob {
                     step: Arc::new(steps[i].clone()),
                     root: self.pipeline.source.root.clone(),
@@ -306,6 +313,7 @@ impl Scheduler<'_> {
                     tx: tx.clone(),
                     inputs,
                     use_cache: !forced.contains(&i),
+                    handed: Mutex::new(handed),
                 };
                 running.spawn(async move {
                     let started = Instant::now();
@@ -313,6 +321,7 @@ impl Scheduler<'_> {
                     (i, started.elapsed(), result)
                 });
             }
+            handoff.clear();
             if running.is_empty() {
                 break;
             }
@@ -339,6 +348,7 @@ impl Scheduler<'_> {
                                 cached_from: done.cached_from,
                             });
                             state[i] = State::Done(done.tables);
+                            handoff.extend(done.frames);
                         }
                         Err(message) => {
                             state[i] = State::Failed;

@@ -180,3 +180,51 @@ fn resume_continues_a_failed_run_from_its_unfinished_steps() {
         "{err}"
     );
 }
+
+/// Within a run, a step gets the tables of the step that just finished in memory instead of
+/// reading their artifacts back. Both ways must give the same bytes: here `split` runs once on
+/// `feature`'s frame handed over in memory and once (`--force split`, feature cached) on the
+/// Parquet artifact read from the store.
+#[test]
+fn a_frame_handed_over_in_memory_gives_the_same_outputs_as_its_artifact() {
+    let p = Project::new();
+    p.write(
+        "pipelines/train.yaml",
+        format!(
+            "{SAMPLE}{}",
+            r#"  - id: feature
+    kind: feature
+    needs: [clean]
+    with: {rolling: {windows: [3, 6h], stats: [mean, std, max]}, lags: [1, 2], diff: [1], time: [hour], drop-na: false}
+  - id: split
+    kind: split
+    needs: [feature]
+    with: {by: entity, fractions: [0.6, 0.2, 0.2], seed: 3}
+"#
+        ),
+    );
+    let digests = |run: &serde_json::Value| -> Vec<(String, String)> {
+        run["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["step"] == "split")
+            .map(|a| (a["name"].to_string(), a["sha256"].to_string()))
+            .collect()
+    };
+    let first = run_ok(&p, &[]);
+    assert_eq!(cached(&first), [false; 4]);
+    let again = run_ok(&p, &["--force", "split"]);
+    assert_eq!(
+        cached(&again),
+        [true, true, true, false],
+        "split re-ran on the stored artifact"
+    );
+    assert_eq!(
+        digests(&first).len(),
+        5,
+        "train, val, test, scaler and report: {:?}",
+        digests(&first)
+    );
+    assert_eq!(digests(&first), digests(&again));
+}
