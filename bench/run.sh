@@ -53,7 +53,7 @@ gen_secs=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
 rows=$(($(wc -l < "$out/fleet.csv") - 1))
 
 echo "bench: pmflow"
-rm -rf "$out/registry.db"* "$out/artifacts"
+rm -rf "$out/registry.db"* "$out/artifacts" "$out/polars" "$out/pandas"
 pm_rss=$(rss "$pmflow" --progress quiet run bench/pipeline.yaml --root . --force)
 "$pmflow" runs show latest --registry "sqlite://$out/registry.db" --format json > "$out/pmflow.json"
 pm() { python3 -c "import json,sys; r=json.load(open('$out/pmflow.json')); print(next(s['duration_ms'] for s in r['steps'] if s['id']=='$1')/1000)"; }
@@ -70,6 +70,9 @@ else
 fi
 py() { python3 -c "import json; print(json.load(open('$out/$1.json')).get('$2', float('nan')))"; }
 
+gb() { # total size of the files that exist, in GB
+    python3 -c "import os, sys; print(round(sum(os.path.getsize(f) for f in sys.argv[1:] if os.path.exists(f)) / 1e9, 2))" "$@"
+}
 line() { # label pmflow polars pandas; a peer that did not finish shows as n/a
     python3 -c "
 import math, sys
@@ -90,7 +93,7 @@ ds=$(python3 -c "import json; r=json.load(open('$out/pandas.json')); print(r.get
     echo
     echo "Command: \`just bench\` (bench/run.sh). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB."
     echo "Data: \`pmflow gen-data --equipment $machines --samples $samples --interval 10m\`: $rows rows x 8 sensors, written in ${gen_secs}s (peak RSS ${gen_rss} MB)."
-    echo "Peers: Python polars 2.1.0 and pandas 3.1.1 scripts in bench/ doing the same work, each stage reading and writing Parquet as pmflow's steps do."
+    echo "Peers: Python polars 2.1.0 and pandas 3.1.1 scripts in bench/ doing the same work: each stage takes the previous stage's frame in memory and writes its own Parquet, as pmflow's steps do, with each library's default compression."
     echo
     echo "| stage | pmflow (s) | Python polars (s) | pandas (s) | polars / pmflow | pandas / pmflow |"
     echo "|---|---|---|---|---|---|"
@@ -98,4 +101,5 @@ ds=$(python3 -c "import json; r=json.load(open('$out/pandas.json')); print(r.get
     line "**feature + split**" "$fs" "$ls" "$ds"
     echo
     echo "Peak RSS: pmflow ${pm_rss} MB, Python polars ${pl_rss} MB, pandas ${pd_rss} MB."
+    echo "Parquet written by feature + split: pmflow $(gb "$out"/artifacts/*/*/feature/*.parquet "$out"/artifacts/*/*/split/*.parquet) GB (LZ4), Python polars $(gb "$out"/polars/{feature,train,val,test}.parquet) GB (zstd), pandas $(gb "$out"/pandas/{feature,train,val,test}.parquet) GB (snappy)."
 } | tee -a BENCHMARKS.md

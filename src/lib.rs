@@ -8,6 +8,7 @@ pub mod datagen;
 pub mod direct_io;
 pub mod error;
 pub mod exec;
+pub mod memory;
 pub mod ml;
 pub mod parquet;
 pub mod pipeline;

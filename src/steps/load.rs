@@ -132,7 +132,11 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
     if frame.height() == 0 {
         return Err(StepError::new(format!("{shown} has a header but no data rows")));
     }
-    let frame = check_roles(frame, &p.roles, &shown, header_lines(p))?;
+    let mut frame = check_roles(frame, &p.roles, &shown, header_lines(p))?;
+    // The CSV reader returns many small chunks per column. `clean` works on this frame as it is
+    // handed over in memory, and took 13.7 s on the 10M-row benchmark's chunked frame against
+    // 7.7 s on the same frame read back from Parquet; one contiguous chunk costs one copy.
+    frame.rechunk_mut_par();
     ctx.metric("rows", frame.height() as f64);
     ctx.metric("columns", frame.width() as f64);
     let report = serde_json::json!({
