@@ -117,12 +117,15 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         sort_keys.push(t.as_str().into());
     }
     if p.sort && !sort_keys.is_empty() {
-        frame = frame.sort(sort_keys, SortMultipleOptions::default().with_maintain_order(true))?;
+        frame = super::order::sort_by_keys(frame, &sort_keys)?;
     } else if p.sort {
         ctx.warn("no `timestamp` or `entity` declared by `load`: rows keep their file order");
     }
     if p.dedupe {
-        frame = frame.unique_stable(None, UniqueKeepStrategy::First, None)?;
+        // Only a frame this step has put in key order lets repeats be looked for among rows
+        // with equal keys.
+        let sorted_keys = if p.sort { sort_keys.as_slice() } else { &[] };
+        frame = super::order::drop_repeats(frame, sorted_keys)?;
         ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
     }
 

@@ -6,6 +6,7 @@ pub mod feature;
 mod feature_spec;
 pub mod load;
 mod model_card;
+mod order;
 mod sequences;
 pub mod smote;
 pub mod split;
