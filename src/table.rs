@@ -102,10 +102,12 @@ pub fn entity_ranges(frame: &DataFrame, entity: Option<&str>) -> PolarsResult<Ve
     let keys = keys.str()?;
     let mut ranges = Vec::new();
     let mut start = 0;
-    for i in 1..n {
-        if keys.get(i) != keys.get(i - 1) {
-            ranges.push(start..i);
-            start = i;
+    // One sequential pass: `get(i)` looks up the chunk of every row (3% of the 10M-row
+    // benchmark's CPU time).
+    for (i, (prev, key)) in keys.iter().zip(keys.iter().skip(1)).enumerate() {
+        if key != prev {
+            ranges.push(start..i + 1);
+            start = i + 1;
         }
     }
     if n > 0 {
@@ -130,6 +132,19 @@ pub fn column_f64(frame: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
         out.extend_from_slice(chunk.values());
     }
     Ok(out)
+}
+
+/// [`column_f64`] without a copy when the column already is one f64 array with no missing
+/// values, as cleaned sensor columns are: `feature` reads each source column this way.
+pub fn column_f64_ref<'a>(frame: &'a DataFrame, name: &str) -> PolarsResult<std::borrow::Cow<'a, [f64]>> {
+    if let Ok(values) = frame.column(name)?.as_materialized_series().f64() {
+        if values.null_count() == 0 && values.chunks().len() == 1 {
+            if let Some(chunk) = values.downcast_iter().next() {
+                return Ok(std::borrow::Cow::Borrowed(chunk.values().as_slice()));
+            }
+        }
+    }
+    column_f64(frame, name).map(std::borrow::Cow::Owned)
 }
 
 /// f64 values back to a column, NaN as missing (null). The values move into the column

@@ -9,7 +9,9 @@ use super::feature_spec::{Horizon, LabelSpec, Operand, TimePart, WindowSpec};
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::rolling::{diff_into, lag_into, rolling_into, Stat, Window};
 use crate::pipeline::diagnostic::did_you_mean;
-use crate::table::{column_f64, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
+use crate::table::{
+    column_f64, column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table,
+};
 
 pub use super::feature_spec::{parse, FeatureParams};
 
@@ -78,7 +80,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     // Source columns are independent: compute them on all cores, keeping column order.
     let per_column = |column: &String| -> Result<Vec<Made>, StepError> {
         let values =
-            column_f64(&frame, column).map_err(|_| StepError::new(format!("column `{column}` is not numeric")))?;
+            column_f64_ref(&frame, column).map_err(|_| StepError::new(format!("column `{column}` is not numeric")))?;
         let mut made = Vec::new();
         for window in &p.windows {
             for &stat in &p.stats {
