@@ -45,15 +45,8 @@ impl Starts<'_> {
 }
 
 /// One statistic over the trailing window of every row, in O(n) (monotonic deques for min and
-/// max, running sums for mean and std).
-pub fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -> Vec<f64> {
-    let mut out = vec![0.0; values.len()];
-    rolling_into(values, window, stat, min_periods, &mut out);
-    out
-}
-
-/// [`rolling`] written into `out` (one slot per value), so that a caller filling one column
-/// entity by entity needs no buffer per entity.
+/// max, running sums for mean and std), written into `out` (one slot per value) so that a
+/// caller filling one column entity by entity needs no buffer per entity.
 pub fn rolling_into(values: &[f64], window: Window, stat: Stat, min_periods: usize, out: &mut [f64]) {
     let n = values.len();
     assert_eq!(out.len(), n, "one output slot per value");
@@ -128,28 +121,14 @@ pub fn rolling_into(values: &[f64], window: Window, stat: Stat, min_periods: usi
     }
 }
 
-/// `values[i - k]` (NaN before the start), as pandas `shift(k)`.
-pub fn lag(values: &[f64], k: usize) -> Vec<f64> {
-    let mut out = vec![0.0; values.len()];
-    lag_into(values, k, &mut out);
-    out
-}
-
-/// [`lag`] written into `out`.
+/// `values[i - k]` (NaN before the start) into `out`, as pandas `shift(k)`.
 pub fn lag_into(values: &[f64], k: usize, out: &mut [f64]) {
     let k = k.min(values.len());
     out[..k].fill(f64::NAN);
     out[k..].copy_from_slice(&values[..values.len() - k]);
 }
 
-/// `values[i] - values[i - k]`, as pandas `diff(k)`.
-pub fn diff(values: &[f64], k: usize) -> Vec<f64> {
-    let mut out = vec![0.0; values.len()];
-    diff_into(values, k, &mut out);
-    out
-}
-
-/// [`diff`] written into `out`.
+/// `values[i] - values[i - k]` (NaN before the start) into `out`, as pandas `diff(k)`.
 pub fn diff_into(values: &[f64], k: usize, out: &mut [f64]) {
     let k = k.min(values.len());
     out[..k].fill(f64::NAN);
@@ -163,6 +142,25 @@ pub fn diff_into(values: &[f64], k: usize, out: &mut [f64]) {
 #[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
+
+    /// A new vector filled by one of the `_into` functions.
+    fn filled(n: usize, fill: impl FnOnce(&mut [f64])) -> Vec<f64> {
+        let mut out = vec![0.0; n];
+        fill(&mut out);
+        out
+    }
+
+    fn rolling(values: &[f64], window: Window, stat: Stat, min_periods: usize) -> Vec<f64> {
+        filled(values.len(), |out| rolling_into(values, window, stat, min_periods, out))
+    }
+
+    fn lag(values: &[f64], k: usize) -> Vec<f64> {
+        filled(values.len(), |out| lag_into(values, k, out))
+    }
+
+    fn diff(values: &[f64], k: usize) -> Vec<f64> {
+        filled(values.len(), |out| diff_into(values, k, out))
+    }
 
     const NAN: f64 = f64::NAN;
 
