@@ -55,9 +55,14 @@ impl ColumnScale {
         }
     }
 
+    /// One value scaled: `(x - offset) / scale`.
+    pub fn transform(&self, x: f64) -> f64 {
+        (x - self.offset) / self.scale
+    }
+
     pub fn apply(&self, values: &mut [f64]) {
         for v in values {
-            *v = (*v - self.offset) / self.scale;
+            *v = self.transform(*v);
         }
     }
 }

@@ -93,13 +93,16 @@ pub fn parse(f: &mut Fields) -> Option<SplitParams> {
 pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let Table { frame, roles } = ctx.take_single_input()?;
     let n = frame.height();
+    // Rows of each entity: what `by: entity` deals out, and what the report counts.
+    let ranges = match &roles.entity {
+        Some(e) => Some(entity_ranges(&frame, Some(e))?),
+        None => None,
+    };
     let part_of: Vec<u8> = match p.by {
         SplitBy::Entity => {
-            let entity = roles
-                .entity
-                .as_deref()
+            let ranges = ranges
+                .as_ref()
                 .ok_or_else(|| StepError::new("`by: entity` needs an entity column; declare `entity` in `load`"))?;
-            let ranges = entity_ranges(&frame, Some(entity))?;
             // Entities, not rows, are shuffled and dealt out (sorted input: one range per entity).
             let mut order: Vec<usize> = (0..ranges.len()).collect();
             Rng::new(p.seed).shuffle(&mut order);
@@ -162,9 +165,9 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         Some(l) => Some(column_f64(&frame, l)?),
         None => None,
     };
-    let entities = match &roles.entity {
-        Some(e) => entities_per_part(&frame, e, &part_of)?,
-        None => [0; 3],
+    let entities = match (&roles.entity, &ranges) {
+        (Some(e), Some(ranges)) => entities_per_part(&frame, e, ranges, &part_of)?,
+        _ => [0; 3],
     };
     let mut report = serde_json::Map::new();
     for (k, name) in PARTS.iter().enumerate() {
@@ -260,7 +263,7 @@ fn scale_in_place(frame: &mut DataFrame, c: &str, part_of: &[u8], kind: ScalerKi
         cast.f64()?.clone()
     };
     let scale = ColumnScale::fit_present(|| train_values(&values, part_of), kind);
-    values.apply_mut(|v| (v - scale.offset) / scale.scale);
+    values.apply_mut(|v| scale.transform(v));
     frame.insert_column(position, values.into_column())?;
     Ok(scale)
 }
@@ -310,11 +313,16 @@ fn part_rows(frame: &DataFrame, part_of: &[u8], k: u8) -> PolarsResult<DataFrame
 
 /// How many entities have rows in each part (an entity can be in several under `time` and
 /// `stratified`). Walks runs of equal keys, so a sorted frame costs one key per entity.
-fn entities_per_part(frame: &DataFrame, entity: &str, part_of: &[u8]) -> PolarsResult<[usize; 3]> {
+fn entities_per_part(
+    frame: &DataFrame,
+    entity: &str,
+    ranges: &[std::ops::Range<usize>],
+    part_of: &[u8],
+) -> PolarsResult<[usize; 3]> {
     let keys = frame.column(entity)?.cast(&DataType::String)?;
     let keys = keys.str()?;
     let mut seen: [std::collections::HashSet<Option<&str>>; 3] = Default::default();
-    for r in entity_ranges(frame, Some(entity))? {
+    for r in ranges {
         let mut here = [false; 3];
         for &k in &part_of[r.clone()] {
             here[k as usize] = true;
