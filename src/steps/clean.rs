@@ -116,8 +116,9 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     if let Some(t) = &roles.timestamp {
         sort_keys.push(t.as_str().into());
     }
+    let mut known_order = None;
     if p.sort && !sort_keys.is_empty() {
-        frame = super::order::sort_by_keys(frame, &sort_keys)?;
+        (frame, known_order) = super::order::sort_by_keys(frame, &sort_keys)?;
     } else if p.sort {
         ctx.warn("no `timestamp` or `entity` declared by `load`: rows keep their file order");
     }
@@ -125,7 +126,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         // Only a frame this step has put in key order lets repeats be looked for among rows
         // with equal keys.
         let sorted_keys = if p.sort { sort_keys.as_slice() } else { &[] };
-        frame = super::order::drop_repeats(frame, sorted_keys)?;
+        frame = super::order::drop_repeats(frame, sorted_keys, known_order)?;
         ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
     }
 

@@ -43,8 +43,8 @@ impl Keys {
 
 /// For each pair of neighbouring rows, how the earlier compares with the later by the keys
 /// (entity first, then time). `None` when a key cannot be compared here.
-fn key_steps(frame: &DataFrame, keys: &[PlSmallStr]) -> PolarsResult<Option<Vec<std::cmp::Ordering>>> {
-    let mut combined: Option<Vec<std::cmp::Ordering>> = None;
+fn key_steps(frame: &DataFrame, keys: &[PlSmallStr]) -> PolarsResult<Option<KeyOrder>> {
+    let mut combined: Option<KeyOrder> = None;
     for name in keys {
         let Some(k) = Keys::of(frame.column(name)?) else {
             return Ok(None);
@@ -58,26 +58,37 @@ fn key_steps(frame: &DataFrame, keys: &[PlSmallStr]) -> PolarsResult<Option<Vec<
     Ok(combined)
 }
 
-/// Sorts by `keys`, stably; a frame already in order is returned as it is.
-pub fn sort_by_keys(frame: DataFrame, keys: &[PlSmallStr]) -> PolarsResult<DataFrame> {
+/// How neighbouring rows compare by the keys, as [`sort_by_keys`] found them, for
+/// [`drop_repeats`] to reuse instead of comparing every row again.
+pub type KeyOrder = Vec<std::cmp::Ordering>;
+
+/// Sorts by `keys`, stably; a frame already in order is returned as it is, with the key order
+/// that showed it.
+pub fn sort_by_keys(frame: DataFrame, keys: &[PlSmallStr]) -> PolarsResult<(DataFrame, Option<KeyOrder>)> {
     if let Some(steps) = key_steps(&frame, keys)? {
         if steps.iter().all(|o| o.is_le()) {
-            return Ok(frame);
+            return Ok((frame, Some(steps)));
         }
     }
-    frame.sort(keys.to_vec(), SortMultipleOptions::default().with_maintain_order(true))
+    let sorted = frame.sort(keys.to_vec(), SortMultipleOptions::default().with_maintain_order(true))?;
+    Ok((sorted, None))
 }
 
 /// Drops exact repeats of earlier rows (all columns equal), keeping the first, as polars'
 /// `unique_stable`. With `sorted_keys`, the frame is in order by those keys, so repeats can only
-/// sit within a run of rows with equal keys: only such runs are compared.
-pub fn drop_repeats(frame: DataFrame, sorted_keys: &[PlSmallStr]) -> PolarsResult<DataFrame> {
+/// sit within a run of rows with equal keys: only such runs are compared. `known` is the key
+/// order of this very frame when [`sort_by_keys`] returned it.
+pub fn drop_repeats(frame: DataFrame, sorted_keys: &[PlSmallStr], known: Option<KeyOrder>) -> PolarsResult<DataFrame> {
     let general = |frame: DataFrame| frame.unique_stable(None, UniqueKeepStrategy::First, None);
     if sorted_keys.is_empty() || frame.height() < 2 {
         return general(frame);
     }
-    let Some(steps) = key_steps(&frame, sorted_keys)? else {
-        return general(frame);
+    let steps = match known {
+        Some(steps) => steps,
+        None => match key_steps(&frame, sorted_keys)? {
+            Some(steps) => steps,
+            None => return general(frame),
+        },
     };
     let n = frame.height();
     // Rows that share their keys with a neighbour.
@@ -124,12 +135,13 @@ mod tests {
             "x" => [Some(1.0), Some(5.0), Some(1.0), Some(6.0), Some(1.0), Some(5.0), None],
         )
         .unwrap();
-        let sorted = sort_by_keys(frame.clone(), &keys()).unwrap();
+        let (sorted, known) = sort_by_keys(frame.clone(), &keys()).unwrap();
+        assert!(known.is_none(), "this frame had to be sorted");
         let expected = frame
             .sort(keys(), SortMultipleOptions::default().with_maintain_order(true))
             .unwrap();
         assert!(sorted.equals_missing(&expected));
-        let deduped = drop_repeats(sorted.clone(), &keys()).unwrap();
+        let deduped = drop_repeats(sorted.clone(), &keys(), None).unwrap();
         let expected = sorted.unique_stable(None, UniqueKeepStrategy::First, None).unwrap();
         // (a, 2, 5.0) appears twice apart, (b, 1, 1.0) twice in a row; (a, 2, 6.0) stays.
         assert_eq!(deduped.height(), 5);
@@ -140,8 +152,12 @@ mod tests {
     fn ordered_input_without_repeats_is_returned_unchanged() {
         let frame = df!("m" => [1i64, 1, 2, 10], "t" => [1i64, 2, 1, 1], "x" => [1.0, 2.0, 3.0, 4.0]).unwrap();
         // Integer entities compare as numbers: 2 before 10.
-        let sorted = sort_by_keys(frame.clone(), &keys()).unwrap();
+        let (sorted, known) = sort_by_keys(frame.clone(), &keys()).unwrap();
         assert!(sorted.equals(&frame));
-        assert!(drop_repeats(sorted, &keys()).unwrap().equals(&frame));
+        assert!(
+            known.is_some(),
+            "already in order: the key order is kept for drop_repeats"
+        );
+        assert!(drop_repeats(sorted, &keys(), known).unwrap().equals(&frame));
     }
 }
