@@ -48,7 +48,7 @@ new["hour"] = df[T].dt.hour
 new["dayofweek"] = df[T].dt.day_of_week
 next_event = df[T].where(df["failure_event"] == 1).groupby(df[E], sort=False).bfill()
 new["label"] = ((next_event - df[T]) <= pd.Timedelta(hours=24)).astype("int64")
-df = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1).drop(columns=["failure_mode", "failure"])
+df = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1).drop(columns=["failure_mode", "failure", "failure_event"])
 df.to_parquet(out / "feature.parquet")
 times["feature"] = time.perf_counter() - t0
 print(json.dumps(times), flush=True)

@@ -45,7 +45,7 @@ for c in SENSORS:
 feats += [pl.col(T).dt.hour().alias("hour"), (pl.col(T).dt.weekday() - 1).alias("dayofweek")]
 next_event = pl.when(pl.col("failure_event") == 1).then(pl.col(T)).otherwise(None).backward_fill().over(E)
 feats.append(((next_event - pl.col(T)) <= pl.duration(hours=24)).fill_null(False).cast(pl.Int64).alias("label"))
-df = df.with_columns(feats).drop(["failure_mode", "failure"])
+df = df.with_columns(feats).drop(["failure_mode", "failure", "failure_event"])
 df.write_parquet(out / "feature.parquet")
 times["feature"] = time.perf_counter() - t0
 print(json.dumps(times), flush=True)

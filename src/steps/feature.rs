@@ -36,12 +36,28 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
             )))
         }
     };
+    // Columns that hold the answer: the event column a new label is made from, and a label
+    // declared before this step. A feature made from them at row t would see the failure the
+    // label marks at t, so they are never sources and they leave the table.
+    let answers = label_sources(p.label.as_ref(), &roles);
+    let refuse_answer = |c: &str, key: &str| -> Result<(), StepError> {
+        match answers.iter().find(|a| a.as_str() == c) {
+            Some(a) => Err(StepError::new(format!(
+                "`with.{key}`: column `{a}` carries the label (it marks the failures the label is made from), so a feature made from it would leak the answer into the model's inputs; leave it out"
+            ))),
+            None => Ok(()),
+        }
+    };
     let columns = match &p.columns {
         Some(c) => {
             c.iter().try_for_each(|c| check(c, "columns"))?;
+            c.iter().try_for_each(|c| refuse_answer(c, "columns"))?;
             c.clone()
         }
-        None => numeric_features(&frame, &roles),
+        None => numeric_features(&frame, &roles)
+            .into_iter()
+            .filter(|c| !answers.contains(c))
+            .collect(),
     };
     let ranges = entity_ranges(&frame, roles.entity.as_deref())?;
     let times = match &roles.timestamp {
@@ -55,7 +71,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         match &times {
             Some((t, true)) => Ok(t),
             Some((_, false)) => Err(StepError::new(format!(
-                "`with.{key}` uses a duration, but the timestamp column `{}` holds numbers (cycles), not date-times; give the window in rows",
+                "`with.{key}` uses a duration, but the timestamp column `{}` holds numbers (cycles), not date-times; give the window in rows (or, if the numbers are Unix times, set `timestamp-unit: s` or `ms` in `load`)",
                 roles.timestamp.as_deref().unwrap_or_default()
             ))),
             None => Err(StepError::new(format!("`with.{key}` needs a timestamp column; declare `timestamp` in `load`"))),
@@ -161,6 +177,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
                 Operand::Number(x) => Ok(vec![*x; frame.height()]),
                 Operand::Column(c) => {
                     check(c, &format!("interactions.{name}"))?;
+                    refuse_answer(c, &format!("interactions.{name}"))?;
                     column_f64(&frame, c)
                         .map_err(|_| StepError::new(format!("`with.interactions.{name}`: column `{c}` is not numeric")))
                 }
@@ -225,6 +242,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let manifest = json!({
         "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
         "label": label.as_ref().map(|l| &l.manifest),
+        "removed-label-sources": answers,
         "entity": roles.entity,
         "timestamp": roles.timestamp,
     });
@@ -240,8 +258,17 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     frame.hstack_mut(&columns)?;
     drop(columns);
 
+    for c in &answers {
+        // A declared label that the new one replaces has lost its role by now.
+        if frame.get_column_names().iter().any(|n| n.as_str() == c) && !roles.is_role(c) {
+            frame = frame.drop(c)?;
+        }
+    }
     for c in &p.drop {
         check(c, "drop")?;
+        if answers.contains(c) {
+            continue; // already gone with the label's sources
+        }
         if roles.is_role(c) {
             return Err(StepError::new(format!(
                 "`with.drop`: column `{c}` is the table's timestamp, entity or label; it cannot be dropped"
@@ -267,6 +294,22 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         )],
         ..Default::default()
     })
+}
+
+/// The columns a new label makes redundant and leaky: its event column and the label the input
+/// already had. Without a new label the input's label stays the label, and nothing is removed.
+fn label_sources(spec: Option<&LabelSpec>, roles: &Roles) -> Vec<String> {
+    let Some(spec) = spec else { return Vec::new() };
+    let mut sources = Vec::new();
+    if let LabelSpec::Event { column, .. } = spec {
+        sources.push(column.clone());
+    }
+    if let Some(old) = &roles.label {
+        if !sources.contains(old) {
+            sources.push(old.clone());
+        }
+    }
+    sources
 }
 
 /// Rows where every generated feature is present (`drop-na`).
@@ -562,6 +605,44 @@ mod tests {
         let t = run_on(&params("{label: {from-rul: true, horizon: 1}, drop-na: false}"), cycles).unwrap();
         // RUL = last cycle - cycle <= 1: the last two cycles of each machine.
         same(&col_values(&t, "label"), &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn the_label_source_never_becomes_a_feature() {
+        let names = |t: &Table| -> Vec<String> { t.frame.get_column_names().iter().map(|n| n.to_string()).collect() };
+        // Default sources: `event` is numeric but it is what the label is made of.
+        let t = run_on(
+            &params("{lags: [1], label: {from-event: event, horizon: 2h}, drop-na: false}"),
+            table(),
+        )
+        .unwrap();
+        assert_eq!(names(&t), ["m", "t", "x", "x_lag1", "label"]);
+        // Naming it in `drop` as well is harmless.
+        let t = run_on(
+            &params("{lags: [1], label: {from-event: event, horizon: 2h}, drop: [event], drop-na: false}"),
+            table(),
+        )
+        .unwrap();
+        assert_eq!(names(&t), ["m", "t", "x", "x_lag1", "label"]);
+        // A label declared in `load` that a new label replaces is the answer too.
+        let mut declared = table();
+        declared.roles.label = Some("x".into());
+        let t = run_on(
+            &params("{label: {from-event: event, horizon: 2h}, drop-na: false}"),
+            declared,
+        )
+        .unwrap();
+        assert_eq!(names(&t), ["m", "t", "label"]);
+        assert_eq!(t.roles.label.as_deref(), Some("label"));
+
+        let err = |yaml_text: &str| run_on(&params(yaml_text), table()).unwrap_err().0;
+        for spec in [
+            "{columns: [x, event], rolling: {windows: [2]}, label: {from-event: event, horizon: 2h}}",
+            "{interactions: {e2: \"event * 2\"}, label: {from-event: event, horizon: 2h}}",
+        ] {
+            let e = err(spec);
+            assert!(e.contains("column `event` carries the label"), "{e}");
+        }
     }
 
     #[test]
