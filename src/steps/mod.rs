@@ -10,6 +10,7 @@ mod order;
 mod sequences;
 pub mod smote;
 pub mod split;
+mod timestamps;
 pub mod train_lstm;
 
 pub use feature_spec::parse_duration as duration_ms;
