@@ -126,8 +126,21 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         // Only a frame this step has put in key order lets repeats be looked for among rows
         // with equal keys.
         let sorted_keys = if p.sort { sort_keys.as_slice() } else { &[] };
-        frame = super::order::drop_repeats(frame, sorted_keys, known_order)?;
+        let conflicts;
+        (frame, conflicts) = super::order::drop_repeats(frame, sorted_keys, known_order)?;
         ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
+        if let (Some(n), Some(ts)) = (conflicts, &roles.timestamp) {
+            ctx.metric("conflicting_readings", n as f64);
+            if n > 0 {
+                ctx.warn(format!(
+                    "{n} rows repeat an earlier row's {} with different values (double logging, or a clock set back?); both are kept, so windows and lags count them as separate readings",
+                    match &roles.entity {
+                        Some(e) => format!("`{e}` and `{ts}`"),
+                        None => format!("`{ts}`"),
+                    },
+                ));
+            }
+        }
     }
 
     let columns = target_columns(p, &frame, &roles)?;
@@ -312,8 +325,23 @@ mod tests {
             [Some(1.0), Some(1.0), Some(3.0), Some(3.0), None, Some(10.0), Some(20.0)]
         );
         assert!(metrics.contains(&("duplicates_dropped".into(), 1.0)));
+        assert!(metrics.contains(&("conflicting_readings".into(), 0.0)));
         assert!(metrics.contains(&("imputed.x".into(), 2.0)));
         assert!(metrics.contains(&("rows_out".into(), 7.0)));
+    }
+
+    #[test]
+    fn two_different_readings_for_one_moment_are_kept_and_counted() {
+        let mut t = table();
+        // A second reading for machine A at t=3 with another value, next to the exact repeat.
+        t.frame = t
+            .frame
+            .vstack(&df!("machine" => ["A"], "t" => [3i64], "x" => [Some(3.5)]).unwrap())
+            .unwrap();
+        let (frame, metrics) = clean(&params(None), t);
+        assert_eq!(frame.height(), 8, "the exact repeat goes, the differing reading stays");
+        assert!(metrics.contains(&("duplicates_dropped".into(), 1.0)));
+        assert!(metrics.contains(&("conflicting_readings".into(), 1.0)));
     }
 
     #[test]

@@ -78,8 +78,15 @@ pub fn sort_by_keys(frame: DataFrame, keys: &[PlSmallStr]) -> PolarsResult<(Data
 /// `unique_stable`. With `sorted_keys`, the frame is in order by those keys, so repeats can only
 /// sit within a run of rows with equal keys: only such runs are compared. `known` is the key
 /// order of this very frame when [`sort_by_keys`] returned it.
-pub fn drop_repeats(frame: DataFrame, sorted_keys: &[PlSmallStr], known: Option<KeyOrder>) -> PolarsResult<DataFrame> {
-    let general = |frame: DataFrame| frame.unique_stable(None, UniqueKeepStrategy::First, None);
+///
+/// Also says how many kept rows share their keys with an earlier kept row while differing in
+/// some value (two readings for one machine and moment), when the fast path could count them.
+pub fn drop_repeats(
+    frame: DataFrame,
+    sorted_keys: &[PlSmallStr],
+    known: Option<KeyOrder>,
+) -> PolarsResult<(DataFrame, Option<usize>)> {
+    let general = |frame: DataFrame| Ok((frame.unique_stable(None, UniqueKeepStrategy::First, None)?, None));
     if sorted_keys.is_empty() || frame.height() < 2 {
         return general(frame);
     }
@@ -101,8 +108,12 @@ pub fn drop_repeats(frame: DataFrame, sorted_keys: &[PlSmallStr], known: Option<
     }
     let candidates: Vec<IdxSize> = (0..n).filter(|&i| shared[i]).map(|i| i as IdxSize).collect();
     if candidates.is_empty() {
-        return Ok(frame);
+        return Ok((frame, Some(0)));
     }
+    // Each run of rows with equal keys keeps at least its first row.
+    let runs = (0..n)
+        .filter(|&i| shared[i] && (i == 0 || !steps[i - 1].is_eq()))
+        .count();
     let index = PlSmallStr::from_static("__pmflow_row");
     let rows = IdxCa::from_vec(index.clone(), candidates);
     let mut subset = frame.take(&rows)?;
@@ -114,7 +125,7 @@ pub fn drop_repeats(frame: DataFrame, sorted_keys: &[PlSmallStr], known: Option<
         keep[i as usize] = true;
     }
     let mask: BooleanChunked = keep.into_iter().collect();
-    frame.filter(&mask)
+    Ok((frame.filter(&mask)?, Some(kept.height() - runs)))
 }
 
 #[cfg(test)]
@@ -141,10 +152,12 @@ mod tests {
             .sort(keys(), SortMultipleOptions::default().with_maintain_order(true))
             .unwrap();
         assert!(sorted.equals_missing(&expected));
-        let deduped = drop_repeats(sorted.clone(), &keys(), None).unwrap();
+        let (deduped, conflicts) = drop_repeats(sorted.clone(), &keys(), None).unwrap();
         let expected = sorted.unique_stable(None, UniqueKeepStrategy::First, None).unwrap();
         // (a, 2, 5.0) appears twice apart, (b, 1, 1.0) twice in a row; (a, 2, 6.0) stays.
         assert_eq!(deduped.height(), 5);
+        // (a, 2) keeps two readings that differ: 5.0 and 6.0.
+        assert_eq!(conflicts, Some(1));
         assert!(deduped.equals_missing(&expected), "{deduped}\n{expected}");
     }
 
@@ -158,6 +171,8 @@ mod tests {
             known.is_some(),
             "already in order: the key order is kept for drop_repeats"
         );
-        assert!(drop_repeats(sorted, &keys(), known).unwrap().equals(&frame));
+        let (deduped, conflicts) = drop_repeats(sorted, &keys(), known).unwrap();
+        assert!(deduped.equals(&frame));
+        assert_eq!(conflicts, Some(0));
     }
 }
