@@ -86,6 +86,16 @@ fs=$(python3 -c "
 import json; r=json.load(open('$out/pmflow.json')); print(sum(s['duration_ms'] for s in r['steps'] if s['id'] in ('feature','split'))/1000)")
 ls=$(python3 -c "import json; r=json.load(open('$out/polars.json')); print(r['feature']+r['split'])")
 ds=$(python3 -c "import json; r=json.load(open('$out/pandas.json')); print(r.get('feature',float('nan'))+r.get('split',float('nan')))")
+# The same two stages without writing their Parquet: pmflow's write_seconds metric (encoding,
+# sha256, storage), the peers' timed write calls.
+fs_nw=$(python3 -c "
+import json; r=json.load(open('$out/pmflow.json')); m=r['metrics']
+print($fs - m.get('feature.write_seconds', float('nan')) - m.get('split.write_seconds', float('nan')))")
+nowrite() { python3 -c "
+import json; r=json.load(open('$out/$1.json')); n=float('nan')
+print(r.get('feature',n)+r.get('split',n)-r.get('write_feature',n)-r.get('write_split',n))"; }
+ls_nw=$(nowrite polars)
+ds_nw=$(nowrite pandas)
 
 {
     echo
@@ -99,6 +109,7 @@ ds=$(python3 -c "import json; r=json.load(open('$out/pandas.json')); print(r.get
     echo "|---|---|---|---|---|---|"
     for s in load clean feature split; do row "$s"; done
     line "**feature + split**" "$fs" "$ls" "$ds"
+    line "feature + split, without writing Parquet" "$fs_nw" "$ls_nw" "$ds_nw"
     echo
     echo "Peak RSS: pmflow ${pm_rss} MB, Python polars ${pl_rss} MB, pandas ${pd_rss} MB."
     echo "Parquet written by feature + split: pmflow $(gb "$out"/artifacts/*/*/feature/*.parquet "$out"/artifacts/*/*/split/*.parquet) GB (LZ4), Python polars $(gb "$out"/polars/{feature,train,val,test}.parquet) GB (zstd), pandas $(gb "$out"/pandas/{feature,train,val,test}.parquet) GB (snappy)."

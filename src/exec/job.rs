@@ -168,7 +168,17 @@ impl StepJob {
         }
         .map_err(|e| format!("internal error: the step panicked ({e}); please report this"))?
         .map_err(|e: StepError| e.0)?;
-        self.store_outputs(output).await
+        let started = std::time::Instant::now();
+        let stored = self.store_outputs(output).await?;
+        // The share of the step's time that went to its artifacts (encoding, digest, storage);
+        // the rest is the step's own work. `just bench` reports the two apart.
+        let _ = self.tx.send(Event::Metric {
+            step: self.step.id.clone(),
+            key: "write_seconds".into(),
+            value: started.elapsed().as_secs_f64(),
+            index: 0,
+        });
+        Ok(stored)
     }
 
     /// Uploads tables (Parquet), reports (JSON) and files, emitting one event per artifact.
