@@ -171,6 +171,38 @@ impl ArtifactStore {
         Ok((meta.size, meta.e_tag.unwrap_or_else(|| meta.last_modified.to_rfc3339())))
     }
 
+    /// The URIs of the objects that match `pattern`, a glob over URIs such as
+    /// `s3://bucket/exports/*.csv` (`*` does not cross a `/`), in name order.
+    pub async fn matching(&self, pattern: &str) -> Result<Vec<String>, ArtifactError> {
+        use futures::TryStreamExt;
+        let read_error = |cause: String| ArtifactError::Read {
+            uri: pattern.into(),
+            cause,
+        };
+        let matcher = glob::Pattern::new(pattern).map_err(|e| read_error(e.to_string()))?;
+        // List only under the folder before the first wildcard.
+        let wild = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+        let folder = &pattern[..pattern[..wild].rfind('/').map_or(0, |i| i + 1)];
+        let prefix = self.path_of(folder)?;
+        let objects: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| read_error(describe(&e)))?;
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
+        let mut uris: Vec<String> = objects
+            .iter()
+            .map(|o| self.uri_of(&o.location))
+            .filter(|uri| matcher.matches_with(uri, options))
+            .collect();
+        uris.sort();
+        Ok(uris)
+    }
+
     /// Writes an artifact produced by `write` (a Parquet encoder, say) under `key`.
     ///
     /// A local store gets the bytes streamed into a staging file next to the target, hashed on

@@ -9,6 +9,7 @@ mod model_card;
 mod order;
 mod sequences;
 pub mod smote;
+mod sources;
 pub mod split;
 mod timestamps;
 pub mod train_lstm;
@@ -82,8 +83,9 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
 /// is part of its cache key.
 pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<String> {
     match params {
-        StepParams::Load(p) if p.path.starts_with("s3://") => vec![p.path.clone()],
-        StepParams::Load(p) => vec![root.join(&p.path).display().to_string()],
+        // Every file a pattern matches now: a file added, removed or changed is a new input.
+        // A pattern that cannot be listed gives no key part here; the step itself reports it.
+        StepParams::Load(p) => sources::expand(&p.path, root).unwrap_or_default(),
         _ => Vec::new(),
     }
 }

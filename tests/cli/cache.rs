@@ -92,6 +92,35 @@ fn unchanged_steps_are_cache_hits_and_changes_are_misses() {
 }
 
 #[test]
+fn a_pattern_reruns_load_when_a_matching_file_comes_or_goes() {
+    let p = Project::new();
+    p.write("pipelines/train.yaml", SAMPLE);
+    let csv = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
+    let (header, rows) = csv.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    p.write("data/parts/a.csv", format!("{header}\n{}\n", rows[..2000].join("\n")));
+    p.write("data/parts/b.csv", format!("{header}\n{}\n", rows[2000..].join("\n")));
+    let pattern = ["--set", "load.with.path=data/parts/*.csv"];
+    let first = run_ok(&p, &pattern);
+    assert_eq!(first["metrics"]["load.rows"], 4010.0);
+    assert_eq!(cached(&run_ok(&p, &pattern)), [true, true], "the same files");
+
+    p.write("data/parts/c.csv", format!("{header}\n{}\n", rows[..10].join("\n")));
+    let grown = run_ok(&p, &pattern);
+    assert_eq!(cached(&grown), [false, false], "a new matching file re-runs load");
+    assert_eq!(grown["metrics"]["load.rows"], 4020.0);
+
+    std::fs::remove_file(p.root().join("data/parts/c.csv")).unwrap();
+    let shrunk = run_ok(&p, &pattern);
+    assert_eq!(shrunk["metrics"]["load.rows"], 4010.0);
+    assert_eq!(
+        cached(&shrunk),
+        [true, true],
+        "back to the first two files: their outputs"
+    );
+}
+
+#[test]
 fn a_deleted_cached_artifact_is_rebuilt() {
     let p = Project::new();
     p.write("pipelines/train.yaml", SAMPLE);

@@ -177,7 +177,12 @@ fn artifacts_on_a_real_s3_server_cache_outage_and_resume() {
 
     // 3. `load` reads s3:// URLs.
     let csv = std::fs::read(p.root().join("data/sensors.csv")).unwrap();
-    runtime.block_on(async { client().put(&"data/sensors.csv".into(), csv.into()).await.unwrap() });
+    runtime.block_on(async {
+        client()
+            .put(&"data/sensors.csv".into(), csv.clone().into())
+            .await
+            .unwrap()
+    });
     let from_s3 = [
         "run",
         "pipelines/train.yaml",
@@ -189,6 +194,37 @@ fn artifacts_on_a_real_s3_server_cache_outage_and_resume() {
     let (code, err) = run_s3(&p, &from_s3, SECRET);
     assert_eq!(code, 0, "{err}");
     assert_eq!(p.show("latest")["metrics"]["load.rows"], 4010.0);
+
+    // 3b. ... and patterns over objects: the same rows as two files, one gzip-compressed; a
+    // note beside them and a file in a subfolder do not match `*.csv*`.
+    let text = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines[1..].split_at(2000);
+    let part = |rows: &[&str]| format!("{}\n{}\n", lines[0], rows.join("\n"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, part(second).as_bytes()).unwrap();
+    let objects: [(&str, Vec<u8>); 4] = [
+        ("data/parts/a.csv", part(first).into_bytes()),
+        ("data/parts/b.csv.gz", gz.finish().unwrap()),
+        ("data/parts/README.txt", b"not data".to_vec()),
+        ("data/parts/old/c.csv", part(first).into_bytes()),
+    ];
+    for (key, bytes) in objects {
+        runtime.block_on(async { client().put(&key.into(), bytes.into()).await.unwrap() });
+    }
+    let from_parts = [
+        "run",
+        "pipelines/train.yaml",
+        "--set",
+        ON_S3,
+        "--set",
+        "load.with.path=s3://pmflow/data/parts/*.csv*",
+    ];
+    let (code, err) = run_s3(&p, &from_parts, SECRET);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["metrics"]["load.rows"], 4010.0);
+    assert_eq!(run["metrics"]["load.files"], 2.0);
 
     // 4. Bad credentials: a clear failure that names the URL and never shows a secret.
     let (code, err) = run_s3(
