@@ -30,6 +30,10 @@ pub struct LoadParams {
     pub time: TimeSpec,
     /// With a pattern matching several files: a column naming each row's file (its stem).
     pub file_column: Option<String>,
+    /// Lines before the header to ignore (an export's notes), and a prefix marking comment
+    /// lines anywhere.
+    pub skip_rows: usize,
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +96,8 @@ pub fn parse(f: &mut Fields) -> Option<LoadParams> {
         );
     }
     let file_column = f.optional_str("file-column");
+    let skip_rows = f.optional_int("skip-rows", 0, 1_000_000).unwrap_or(0) as usize;
+    let comment = f.optional_str("comment");
     let null_values = f
         .optional_str_list("null-values")
         .unwrap_or_else(|| DEFAULT_NULLS.iter().map(|s| s.to_string()).collect());
@@ -122,6 +128,8 @@ pub fn parse(f: &mut Fields) -> Option<LoadParams> {
         roles,
         time,
         file_column,
+        skip_rows,
+        comment,
     })
 }
 
@@ -224,7 +232,7 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
         let stem = Scalar::from(PlSmallStr::from(file.stem.as_str()));
         frame.with_column(Column::new_scalar(name.as_str().into(), stem, frame.height()))?;
     }
-    check_roles(frame, p, shown)
+    check_roles(frame, p, shown, path)
 }
 
 /// The frames of several files as one, in file order. Every file must have the same columns;
@@ -288,8 +296,9 @@ fn header_lines(p: &LoadParams) -> usize {
 
 fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepError> {
     let has_header = p.header.unwrap_or(p.columns.is_none());
+    let preamble = preamble_lines(path, p);
     if has_header {
-        check_header(path, shown, p.separator)?;
+        check_header(path, shown, p.separator, preamble)?;
     }
     // With a layout of its own the timestamp column is read as text and parsed with it: the
     // reader's own date guessing could pick another order for `01/02/2024`.
@@ -304,6 +313,8 @@ fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepE
         let path_text = path.to_string_lossy().into_owned();
         let mut lazy = LazyCsvReader::new(PlRefPath::new(path_text))
             .with_has_header(has_header)
+            .with_skip_rows(p.skip_rows)
+            .with_comment_prefix(p.comment.as_deref().map(PlSmallStr::from))
             .with_separator(p.separator)
             .with_decimal_comma(p.decimal_comma)
             .with_dtype_overwrite(timestamp_as_text.clone())
@@ -324,9 +335,14 @@ fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepE
         }
         lazy.collect()
     };
-    let lines = usize::from(has_header);
+    let lines = preamble + usize::from(has_header);
     let frame = match reader(Some(10_000)) {
         Ok(frame) => frame,
+        Err(e) if e.to_string().contains("more fields than") => {
+            return Err(
+                ragged_line(path, shown, p, preamble).unwrap_or_else(|| StepError::new(format!("{shown}: {e}")))
+            );
+        }
         Err(e) => {
             // Slow path, only on failure: read every value as text and find the first bad one.
             let text = reader(Some(0)).map_err(|_| StepError::new(format!("{shown}: {e}")))?;
@@ -358,13 +374,58 @@ fn strip_bom_from_names(mut frame: DataFrame) -> Result<DataFrame, StepError> {
     Ok(frame)
 }
 
+/// The lines before the header: `skip-rows`, then any comment lines.
+fn preamble_lines(path: &Path, p: &LoadParams) -> usize {
+    let Some(prefix) = &p.comment else { return p.skip_rows };
+    let Ok(file) = std::fs::File::open(path) else {
+        return p.skip_rows;
+    };
+    let comments = BufReader::new(file.take(1 << 20))
+        .lines()
+        .map_while(Result::ok)
+        .skip(p.skip_rows)
+        .take_while(|l| l.trim_start_matches('\u{feff}').starts_with(prefix.as_str()))
+        .count();
+    p.skip_rows + comments
+}
+
+/// The first line with more fields than the header, as an error that names it and, when the
+/// cause is notes above the header, how to skip them.
+fn ragged_line(path: &Path, shown: &str, p: &LoadParams, preamble: usize) -> Option<StepError> {
+    let text = std::fs::File::open(path).ok()?;
+    let fields = |l: &str| l.split(p.separator as char).count();
+    let mut lines = BufReader::new(text)
+        .lines()
+        .map_while(Result::ok)
+        .enumerate()
+        .skip(preamble);
+    let (header_index, header) = lines.next()?;
+    let (index, line) = lines.find(|(_, l)| fields(l) > fields(&header))?;
+    let hint = if header_index == 0 && index < 20 {
+        " If the file starts with notes above its header, skip them with `skip-rows: N` or `comment: \"#\"`."
+    } else {
+        " Check that field's quoting, or the `separator`."
+    };
+    Some(StepError::new(format!(
+        "{shown}: line {} has {} fields but the header (line {}) has {}.{hint}",
+        index + 1,
+        fields(&line),
+        header_index + 1,
+        fields(&header)
+    )))
+}
+
 /// Reads the header line and refuses duplicate or empty column names, naming both positions.
-fn check_header(path: &Path, shown: &str, separator: u8) -> Result<(), StepError> {
+fn check_header(path: &Path, shown: &str, separator: u8, preamble: usize) -> Result<(), StepError> {
     let file = std::fs::File::open(path).map_err(|e| StepError::new(format!("cannot read {shown}: {e}")))?;
     let mut line = String::new();
-    BufReader::new(file.take(1 << 20))
-        .read_line(&mut line)
-        .map_err(|e| StepError::new(format!("{shown}: the header is not UTF-8 text ({e})")))?;
+    let mut reader = BufReader::new(file.take(1 << 20));
+    for _ in 0..=preamble {
+        line.clear();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| StepError::new(format!("{shown}: the header is not UTF-8 text ({e})")))?;
+    }
     let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']);
     if line.trim().is_empty() {
         return Err(StepError::new(format!(
@@ -391,7 +452,11 @@ fn check_header(path: &Path, shown: &str, separator: u8) -> Result<(), StepError
 /// what the value looked like before the reader turned it into something else.
 fn first_text_of(path: &Path, p: &LoadParams, name: &str) -> Option<String> {
     let file = std::fs::File::open(path).ok()?;
-    let mut lines = BufReader::new(file.take(1 << 20)).lines().map_while(Result::ok);
+    let mut lines = BufReader::new(file.take(1 << 20))
+        .lines()
+        .map_while(Result::ok)
+        .skip(preamble_lines(path, p))
+        .filter(|l| !p.comment.as_ref().is_some_and(|c| l.starts_with(c.as_str())));
     let split = |line: &str| -> Vec<String> {
         line.trim_start_matches('\u{feff}')
             .trim_end_matches('\r')
@@ -519,8 +584,14 @@ fn read_whitespace(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame
 
 /// Every declared role column exists; text, dates and epoch numbers become date-times (as
 /// `timestamp-format` and `timestamp-unit` say); labels are 0/1.
-fn check_roles(mut frame: DataFrame, p: &LoadParams, shown: &str) -> Result<DataFrame, StepError> {
-    let (roles, header_lines) = (&p.roles, header_lines(p));
+fn check_roles(mut frame: DataFrame, p: &LoadParams, shown: &str, path: &Path) -> Result<DataFrame, StepError> {
+    let header_lines = header_lines(p)
+        + if p.format == Format::Parquet {
+            0
+        } else {
+            preamble_lines(path, p)
+        };
+    let roles = &p.roles;
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
     for (role, column) in [
         ("timestamp", &roles.timestamp),
@@ -598,6 +669,8 @@ mod tests {
             roles: Roles::default(),
             time: TimeSpec::default(),
             file_column: None,
+            skip_rows: 0,
+            comment: None,
         }
     }
 
@@ -786,6 +859,32 @@ mod tests {
             e.contains("exports/M4.csv has a column `flow` that exports/M1.csv has not"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn notes_above_the_header_are_skipped_when_asked_and_named_when_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "# exported by SCADA v2.1, plant 4\n# units: degC, bar\nt,x,y\n2024-01-01T00:00:00,1.5,2\n2024-01-01T01:00:00,ERR,3\n";
+        std::fs::write(dir.path().join("scada.csv"), text).unwrap();
+        let mut p = params("scada.csv");
+        p.roles.timestamp = Some("t".into());
+        let e = load(dir.path(), &p).unwrap_err().0;
+        assert!(
+            e.contains("scada.csv: line 3 has 3 fields but the header (line 1) has 2."),
+            "{e}"
+        );
+        assert!(e.contains("`skip-rows: N` or `comment: \"#\"`"), "{e}");
+        for (skip, comment) in [(2, None), (0, Some("#".to_string()))] {
+            let mut p = p.clone();
+            p.skip_rows = skip;
+            p.comment = comment;
+            // Read past the notes; the junk value's line number still counts them.
+            let e = load(dir.path(), &p).unwrap_err().0;
+            assert!(e.contains("column `x`: value `ERR` at row 2 (line 5)"), "{e}");
+            p.null_values.push("ERR".into());
+            let t = load(dir.path(), &p).unwrap();
+            assert_eq!(t.frame.shape(), (2, 3));
+        }
     }
 
     #[test]
