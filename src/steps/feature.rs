@@ -163,10 +163,11 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     }
     for part in &p.time {
         let t = time_ms("time")?;
-        let values: Vec<f64> = t.iter().map(|&ms| part.of(ms)).collect();
+        let values: Vec<f64> = t.iter().map(|&ms| part.of(ms, p.timezone)).collect();
         let name = part.name().to_string();
+        let zone = p.timezone.map_or("UTC", |tz| tz.name());
         made.push(Made {
-            manifest: json!({"name": name, "source": roles.timestamp, "transform": name}),
+            manifest: json!({"name": name, "source": roles.timestamp, "transform": name, "timezone": zone}),
             name,
             values,
         });
@@ -462,8 +463,17 @@ impl WindowSpec {
 }
 
 impl TimePart {
-    fn of(self, ms: i64) -> f64 {
-        let secs = ms.div_euclid(1000);
+    /// The part of the instant `ms` on the wall clock of `zone` (UTC when `None`).
+    fn of(self, ms: i64, zone: Option<chrono_tz::Tz>) -> f64 {
+        // A zone's offset (daylight saving included) shifts the instant to local wall time.
+        let offset_ms = zone.map_or(0, |tz| {
+            use chrono::{Offset, TimeZone};
+            let utc = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .naive_utc();
+            i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()) * 1000
+        });
+        let secs = (ms + offset_ms).div_euclid(1000);
         match self {
             TimePart::Hour => (secs.rem_euclid(86_400) / 3600) as f64,
             // 1970-01-01 was a Thursday; Monday = 0 as in pandas' `dayofweek`.
@@ -562,6 +572,36 @@ mod tests {
         // df["t"].dt.hour / .dt.day_of_week (2024-01-01 is a Monday = 0)
         same(&col_values(&t, "hour"), &[0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 1.0, 2.0]);
         same(&col_values(&t, "dayofweek"), &[0.0; 8]);
+    }
+
+    #[test]
+    fn time_features_on_a_zone_wall_clock() {
+        // 2024-03-31 00:30 and 01:30 UTC: Berlin is UTC+1 then UTC+2 (daylight saving starts at
+        // 01:00 UTC). pandas 3.1.1: pd.Series(pd.to_datetime([...], utc=True))
+        // .dt.tz_convert("Europe/Berlin").dt.hour -> [1, 3]; .dt.dayofweek -> [6, 6] (Sunday).
+        let t: Vec<i64> = [1_711_845_000_000i64, 1_711_848_600_000].to_vec();
+        let frame = df!("t" => t)
+            .unwrap()
+            .lazy()
+            .with_column(col("t").cast(DataType::Datetime(TimeUnit::Milliseconds, None)))
+            .collect()
+            .unwrap();
+        let table = Table {
+            frame,
+            roles: Roles {
+                timestamp: Some("t".into()),
+                ..Default::default()
+            },
+        };
+        let t = run_on(
+            &params("{time: [hour, dayofweek], timezone: Europe/Berlin, drop-na: false}"),
+            table.clone(),
+        )
+        .unwrap();
+        same(&col_values(&t, "hour"), &[1.0, 3.0]);
+        same(&col_values(&t, "dayofweek"), &[6.0, 6.0]);
+        let utc = run_on(&params("{time: [hour], drop-na: false}"), table).unwrap();
+        same(&col_values(&utc, "hour"), &[0.0, 1.0]);
     }
 
     #[test]

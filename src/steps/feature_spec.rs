@@ -16,6 +16,8 @@ pub struct FeatureParams {
     /// Row windows for frequency features (dominant frequency, spectral entropy).
     pub fft: Vec<usize>,
     pub time: Vec<TimePart>,
+    /// The zone whose wall clock `time` features read (UTC when absent).
+    pub timezone: Option<chrono_tz::Tz>,
     pub interactions: Vec<(String, Expr)>,
     pub one_hot: Vec<String>,
     pub label: Option<LabelSpec>,
@@ -276,6 +278,21 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
             }
         }
     }
+    let timezone = f
+        .optional_str("timezone")
+        .and_then(|t| match t.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let hint =
+                    crate::pipeline::diagnostic::did_you_mean(&t, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()));
+                let pos = f.node("timezone").map(|n| n.pos).unwrap_or(f.pos());
+                f.error(
+                    pos,
+                    format!("`timezone`: unknown IANA time zone `{t}`{hint}; use names like `UTC` or `Europe/Berlin`"),
+                );
+                None
+            }
+        });
     let mut interactions = Vec::new();
     if let Some(node) = f.node("interactions") {
         match node.as_map() {
@@ -337,6 +354,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         diffs,
         fft,
         time,
+        timezone,
         interactions,
         one_hot,
         label,
