@@ -526,7 +526,12 @@ fn read_whitespace(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame
     let names = p.columns.clone().unwrap_or_default();
     let text =
         std::fs::read_to_string(path).map_err(|e| StepError::new(format!("cannot read {shown} as text: {e}")))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let comment = p.comment.as_deref();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .skip(p.skip_rows)
+        .filter(|(_, l)| !l.trim().is_empty() && !comment.is_some_and(|c| l.starts_with(c)));
     let names = if p.header == Some(true) {
         let (_, header) = lines
             .next()
@@ -885,6 +890,12 @@ mod tests {
             let t = load(dir.path(), &p).unwrap();
             assert_eq!(t.frame.shape(), (2, 3));
         }
+        // Whitespace-separated text honours them too.
+        std::fs::write(dir.path().join("engine.txt"), "# engine log\n1 2\n3 4\n").unwrap();
+        let mut p = params("engine.txt");
+        p.columns = Some(vec!["a".into(), "b".into()]);
+        p.comment = Some("#".into());
+        assert_eq!(load(dir.path(), &p).unwrap().frame.shape(), (2, 2));
     }
 
     #[test]
