@@ -3,6 +3,7 @@
 
 use polars::prelude::*;
 
+use super::resample::{Aggregate, Resample};
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::impute::{count_missing, impute, ImputeMethod};
 use crate::ml::outliers::{clip, fences, outlier_indices, OutlierRule};
@@ -20,6 +21,8 @@ pub struct CleanParams {
     /// Columns to impute and check; default: every numeric column that is not a role.
     pub columns: Option<Vec<String>>,
     pub outliers: Option<Outliers>,
+    /// Fixed time bins per entity, before imputing (which then fills the empty bins).
+    pub resample: Option<Resample>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +97,7 @@ pub fn parse(f: &mut Fields) -> Option<CleanParams> {
             per_entity,
         })
     });
+    let resample = f.node("resample").and_then(|node| parse_resample(node, f));
     Some(CleanParams {
         sort,
         dedupe,
@@ -101,6 +105,50 @@ pub fn parse(f: &mut Fields) -> Option<CleanParams> {
         impute_columns,
         columns,
         outliers,
+        resample,
+    })
+}
+
+/// `resample: 1h`, or `resample: {every: 1h, how: mean, columns: {failure_event: max}}`.
+fn parse_resample(node: &crate::pipeline::node::Node, f: &mut Fields) -> Option<Resample> {
+    if !matches!(node.value, Value::Map(_)) {
+        let every = super::feature_spec::span_of(node, f, "resample")?;
+        return Some(Resample {
+            every,
+            how: Aggregate::Mean,
+            columns: Vec::new(),
+        });
+    }
+    let context = format!("{} `resample`", f.context());
+    let mut r = Fields::new(node, context, f.diags)?;
+    let every = match r.node("every") {
+        Some(n) => super::feature_spec::span_of(n, &mut r, "resample.every"),
+        None => {
+            let pos = r.pos();
+            r.error(
+                pos,
+                "`every` is required: the bin width, such as 1h (or a number for cycles)",
+            );
+            None
+        }
+    };
+    let how = r
+        .optional_choice("how", Aggregate::NAMES)
+        .and_then(Aggregate::from_name)
+        .unwrap_or(Aggregate::Mean);
+    let mut columns = Vec::new();
+    if let Some(Value::Map(entries)) = r.node("columns").map(|n| &n.value) {
+        for (key, value) in entries {
+            if let Some(a) = r.expect_choice(&format!("columns.{}", key.name), value, Aggregate::NAMES) {
+                columns.extend(Aggregate::from_name(a).map(|a| (key.name.clone(), a)));
+            }
+        }
+    }
+    r.finish();
+    Some(Resample {
+        every: every?,
+        how,
+        columns,
     })
 }
 
@@ -141,6 +189,14 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
                 ));
             }
         }
+    }
+
+    if let Some(spec) = &p.resample {
+        let rows_before = frame.height();
+        let (binned, empty) = super::resample::resample(&frame, &roles, spec)?;
+        frame = binned;
+        ctx.metric("resample_rows_in", rows_before as f64);
+        ctx.metric("resample_empty_bins", empty as f64);
     }
 
     let columns = target_columns(p, &frame, &roles)?;
@@ -292,6 +348,7 @@ mod tests {
             impute_columns: Vec::new(),
             columns: None,
             outliers: None,
+            resample: None,
         }
     }
 

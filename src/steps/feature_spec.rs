@@ -149,7 +149,12 @@ fn window_of(node: &Node, f: &mut Fields, key: &str) -> Option<WindowSpec> {
 }
 
 fn horizon_of(node: &Node, f: &mut Fields) -> Option<Horizon> {
-    match window_of(node, f, "label.horizon")? {
+    span_of(node, f, "label.horizon")
+}
+
+/// A span of time under `key`: a duration such as `6h`, or a number in the timestamp's units.
+pub(super) fn span_of(node: &Node, f: &mut Fields, key: &str) -> Option<Horizon> {
+    match window_of(node, f, key)? {
         WindowSpec::Rows(n) => Some(Horizon::Units(n as i64)),
         WindowSpec::Duration { text, ms } => Some(Horizon::Duration { text, ms }),
     }

@@ -7,6 +7,7 @@ mod feature_spec;
 pub mod load;
 mod model_card;
 mod order;
+mod resample;
 mod sequences;
 pub mod smote;
 mod sources;
