@@ -236,6 +236,31 @@ impl ArtifactStore {
         Ok(StoredArtifact { uri, sha256, bytes })
     }
 
+    /// The sha256 of an artifact as it is stored now, read in pieces: checking a cached
+    /// multi-gigabyte table must not hold it in memory.
+    pub async fn sha256_of(&self, uri: &str) -> Result<String, ArtifactError> {
+        let read_error = |cause: String| ArtifactError::Read { uri: uri.into(), cause };
+        if let Some(path) = self.local_file(uri) {
+            return tokio::task::spawn_blocking(move || file_sha256(&path))
+                .await
+                .map_err(|e| read_error(e.to_string()))?
+                .map_err(|e| read_error(e.to_string()));
+        }
+        use futures::StreamExt;
+        let path = self.path_of(uri)?;
+        let mut stream = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| read_error(describe(&e)))?
+            .into_stream();
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = stream.next().await {
+            hasher.update(chunk.map_err(|e| read_error(describe(&e)))?);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+
     /// The file behind an artifact of a local store, to read it without copying it into memory.
     pub fn local_file(&self, uri: &str) -> Option<PathBuf> {
         let root = self.local_root.as_ref()?;
@@ -264,6 +289,22 @@ impl ArtifactStore {
             })?;
         Ok(StorePath::from(key))
     }
+}
+
+/// The sha256 of a file, read 1 MiB at a time.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Streams `write`'s output into a staging file beside `target`, hashing it, then renames it

@@ -2,7 +2,6 @@
 //! files and pmflow version and code are unchanged reuses the outputs recorded by an earlier run, after
 //! checking they still exist with the recorded digest.
 
-use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -41,17 +40,7 @@ fn file_digest(path: &Path) -> Result<String, String> {
     if !meta.is_file() {
         return Err(format!("{} is not a regular file", path.display()));
     }
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    crate::artifacts::file_sha256(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Size and ETag of an object read straight from object storage (hashing it would mean
@@ -66,11 +55,11 @@ fn object_version(url: &str) -> Result<String, String> {
 /// Whether every artifact of a cached step is still in the store with its recorded digest.
 pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore) -> Result<(), String> {
     for (name, a) in &cached.artifacts {
-        let bytes = store
-            .get(&a.uri)
+        let sha256 = store
+            .sha256_of(&a.uri)
             .await
             .map_err(|e| format!("cached `{name}` is gone ({e})"))?;
-        if hex::encode(Sha256::digest(&bytes)) != a.sha256 {
+        if sha256 != a.sha256 {
             return Err(format!("cached `{name}` changed since it was recorded"));
         }
     }
