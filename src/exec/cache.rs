@@ -8,21 +8,39 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts::ArtifactStore;
 use crate::pipeline::Step;
-use crate::registry::CachedStep;
+use crate::registry::{CachedStep, FileStamp, Registry};
 use crate::steps;
 use crate::table::OutputRef;
 
-/// The key of one step execution, or why none can be computed (then the step just runs).
-pub fn key(step: &Step, inputs: &[(String, OutputRef)], root: &Path) -> Result<String, String> {
+/// The version of every file a step reads from outside the pipeline, as (source, version): the
+/// sha256 of a local file (remembered in the registry while the file's size, modification time
+/// and inode stay the same), the size and ETag of an `s3://` object. An error says why no key
+/// can be computed (then the step just runs).
+pub async fn file_versions(step: &Step, root: &Path, registry: &Registry) -> Result<Vec<(String, String)>, String> {
     let mut files = Vec::new();
-    for source in steps::external_inputs(&step.params, root) {
+    let (params, root_owned) = (step.params.clone(), root.to_path_buf());
+    // Listing a pattern may touch the file system or S3: a blocking thread.
+    let sources = tokio::task::spawn_blocking(move || steps::external_inputs(&params, &root_owned))
+        .await
+        .map_err(|e| e.to_string())?;
+    for source in sources {
         let version = if source.starts_with("s3://") {
-            object_version(&source)?
+            tokio::task::spawn_blocking({
+                let source = source.clone();
+                move || object_version(&source)
+            })
+            .await
+            .map_err(|e| e.to_string())??
         } else {
-            file_digest(Path::new(&source))?
+            local_sha256(Path::new(&source), registry).await?
         };
         files.push((source, version));
     }
+    Ok(files)
+}
+
+/// The key of one step execution, from its definition, its input tables and [`file_versions`].
+pub fn key(step: &Step, inputs: &[(String, OutputRef)], files: &[(String, String)]) -> String {
     let material = serde_json::json!({
         "pmflow": env!("CARGO_PKG_VERSION"),
         "code": env!("PMFLOW_CODE_FINGERPRINT"),
@@ -31,16 +49,31 @@ pub fn key(step: &Step, inputs: &[(String, OutputRef)], root: &Path) -> Result<S
         "inputs": inputs.iter().map(|(from, t)| (format!("{from}/{}", t.name), &t.sha256)).collect::<Vec<_>>(),
         "files": files,
     });
-    Ok(hex::encode(Sha256::digest(material.to_string().as_bytes())))
+    hex::encode(Sha256::digest(material.to_string().as_bytes()))
 }
 
-fn file_digest(path: &Path) -> Result<String, String> {
+/// The sha256 of a local file: the one the registry remembers when the file's stamp is
+/// unchanged, else hashed now (on a blocking thread) and remembered.
+pub async fn local_sha256(path: &Path, registry: &Registry) -> Result<String, String> {
     // A named pipe or device has no stable content to hash (and reading it would block).
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if !meta.is_file() {
         return Err(format!("{} is not a regular file", path.display()));
     }
-    crate::artifacts::file_sha256(path).map_err(|e| format!("{}: {e}", path.display()))
+    let stamp = FileStamp::of(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Ok(Some(known)) = registry.known_digest(path, stamp).await {
+        return Ok(known);
+    }
+    let owned = path.to_path_buf();
+    let sha256 = tokio::task::spawn_blocking(move || crate::artifacts::file_sha256(&owned))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // Remembered only if the file did not change while it was read.
+    if FileStamp::of(path).ok() == Some(stamp) {
+        let _ = registry.remember_digest(path, stamp, &sha256).await;
+    }
+    Ok(sha256)
 }
 
 /// Size and ETag of an object read straight from object storage (hashing it would mean
@@ -53,14 +86,15 @@ fn object_version(url: &str) -> Result<String, String> {
 }
 
 /// Whether every artifact of a cached step is still in the store with its recorded digest.
-/// The artifacts are hashed at the same time (each on a blocking thread, or as its own
-/// download): on the 10M-row benchmark a step's tables are gigabytes.
-pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore) -> Result<(), String> {
+/// Local artifacts whose stamp is unchanged since they were hashed are not read again; the
+/// others are hashed at the same time (each on a blocking thread, or as its own download).
+pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore, registry: &Registry) -> Result<(), String> {
     let checks = cached.artifacts.iter().map(|(name, a)| async move {
-        let sha256 = store
-            .sha256_of(&a.uri)
-            .await
-            .map_err(|e| format!("cached `{name}` is gone ({e})"))?;
+        let sha256 = match store.local_file(&a.uri) {
+            Some(path) => local_sha256(&path, registry).await,
+            None => store.sha256_of(&a.uri).await.map_err(|e| e.to_string()),
+        }
+        .map_err(|e| format!("cached `{name}` is gone ({e})"))?;
         if sha256 != a.sha256 {
             return Err(format!("cached `{name}` changed since it was recorded"));
         }

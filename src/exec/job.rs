@@ -50,14 +50,10 @@ pub struct StepJob {
 
 impl StepJob {
     pub async fn run(self) -> Result<Done, String> {
-        let key = {
-            let (step, inputs, root) = (self.step.clone(), self.inputs.clone(), self.root.clone());
-            // Hashing input files is blocking I/O.
-            tokio::task::spawn_blocking(move || cache::key(&step, &inputs, &root))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        };
+        let key = cache::file_versions(&self.step, &self.root, &self.registry)
+            .await
+            .ok()
+            .map(|files| cache::key(&self.step, &self.inputs, &files));
         if let (Some(key), true) = (&key, self.use_cache) {
             if let Some(done) = self.reuse(key).await {
                 return Ok(done);
@@ -75,7 +71,7 @@ impl StepJob {
     /// A cache hit: the outputs of an earlier identical execution, re-recorded for this run.
     async fn reuse(&self, key: &str) -> Option<Done> {
         let cached = self.registry.find_cached(key).await.ok().flatten()?;
-        if let Err(why) = cache::still_valid(&cached, &self.store).await {
+        if let Err(why) = cache::still_valid(&cached, &self.store, &self.registry).await {
             let _ = self.tx.send(Event::Warning {
                 step: self.step.id.clone(),
                 message: format!("not reused: {why}"),
@@ -205,6 +201,7 @@ impl StepJob {
                 format: OutputFormat::Table,
             });
             frames.push((stored.uri.clone(), kept));
+            self.remember(&stored).await;
             self.artifact(format!("{name}.parquet"), stored);
         }
         for (name, bytes) in output.files {
@@ -238,6 +235,16 @@ impl StepJob {
         }
         let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
         Table::from_parquet(&bytes, t.roles.clone()).map_err(|e| cannot(e.to_string()))
+    }
+
+    /// Records a local artifact's digest with its file stamp, so a later cache check need not
+    /// read it again.
+    async fn remember(&self, stored: &StoredArtifact) {
+        if let Some(path) = self.store.local_file(&stored.uri) {
+            if let Ok(stamp) = crate::registry::FileStamp::of(&path) {
+                let _ = self.registry.remember_digest(&path, stamp, &stored.sha256).await;
+            }
+        }
     }
 
     fn artifact(&self, name: String, stored: StoredArtifact) {

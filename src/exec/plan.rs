@@ -47,8 +47,8 @@ pub async fn plan(
             .iter()
             .flat_map(|n| known[n.as_str()].iter().map(move |t| (n.clone(), t.clone())))
             .collect();
-        let key = match cache::key(step, &inputs, &pipeline.source.root) {
-            Ok(k) => k,
+        let key = match cache::file_versions(step, &pipeline.source.root, registry).await {
+            Ok(files) => cache::key(step, &inputs, &files),
             Err(e) => {
                 lines.push(line(false, format!("no cache key: {e}")));
                 continue;
@@ -56,7 +56,7 @@ pub async fn plan(
         };
         match registry.find_cached(&key).await? {
             None => lines.push(line(false, "no earlier run with the same inputs and parameters".into())),
-            Some(c) => match cache::still_valid(&c, store).await {
+            Some(c) => match cache::still_valid(&c, store, registry).await {
                 Err(why) => lines.push(line(false, why)),
                 Ok(()) => {
                     lines.push(line(true, format!("outputs of run {}", c.run_id)));

@@ -2,6 +2,7 @@
 //! steps, params, metrics, tags, artifacts and model versions.
 
 mod cache;
+mod digests;
 mod liveness;
 mod query;
 mod write;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use cache::CachedStep;
+pub use digests::FileStamp;
 pub use liveness::HEARTBEAT_EVERY;
 pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};

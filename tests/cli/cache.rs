@@ -134,7 +134,36 @@ fn a_deleted_cached_artifact_is_rebuilt() {
         .as_str()
         .unwrap()
         .to_string();
-    std::fs::remove_file(clean_frame.strip_prefix("file://").unwrap()).unwrap();
+    let path = clean_frame.strip_prefix("file://").unwrap().to_string();
+    // A cache hit does not read the artifact again (its stamp is remembered), but a file
+    // changed in place, even to the same size, is noticed: its modification time moved.
+    assert_eq!(cached(&run_ok(&p, &[])), [true, true]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&path, bytes).unwrap();
+    let (code, out, err) = p.output(&["run", "pipelines/train.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("not reused: cached `frame.parquet` changed since it was recorded"),
+        "{err}"
+    );
+    assert_eq!(cached(&p.show("latest")), [true, false]);
+
+    std::fs::remove_file(&path).unwrap();
+    let _ = std::fs::remove_file(
+        p.show("latest")["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["step"] == "clean" && a["name"] == "frame.parquet")
+            .unwrap()["uri"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("file://")
+            .unwrap(),
+    );
     let (code, out, err) = p.output(&["run", "pipelines/train.yaml"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("not reused: cached `frame.parquet` is gone"), "{err}");
