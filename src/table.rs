@@ -91,6 +91,27 @@ pub fn numeric_features(frame: &DataFrame, roles: &Roles) -> Vec<String> {
         .collect()
 }
 
+/// A numeric column whose values are 0 and 1 (and missing), with at least one 1: an event,
+/// alarm or state flag rather than a measurement.
+pub fn is_flag(column: &Column) -> bool {
+    if !column.dtype().is_primitive_numeric() && column.dtype() != &DataType::Boolean {
+        return false;
+    }
+    let Ok(values) = column.cast(&DataType::Float64) else {
+        return false;
+    };
+    let Ok(values) = values.f64() else { return false };
+    let mut any_one = false;
+    for v in values.iter().flatten() {
+        if v == 1.0 {
+            any_one = true;
+        } else if v != 0.0 {
+            return false;
+        }
+    }
+    any_one
+}
+
 /// Row ranges of consecutive rows with the same entity (the whole frame when there is no
 /// entity). Steps after `clean` see frames sorted by entity, so each range is one entity.
 pub fn entity_ranges(frame: &DataFrame, entity: Option<&str>) -> PolarsResult<Vec<std::ops::Range<usize>>> {

@@ -286,7 +286,14 @@ fn target_columns(p: &CleanParams, frame: &DataFrame, roles: &Roles) -> Result<V
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
     let requested: Vec<String> = match &p.columns {
         Some(c) => c.clone(),
-        None => numeric_features(frame, roles),
+        // Flags (failure events, alarms) are not measurements: their "outliers" are the very
+        // events (an IQR of 0 puts every 1 outside the fences, so `clip` or `drop` would erase
+        // the failures) and interpolating them makes fractions. Named under `columns`, they
+        // are cleaned like any other column.
+        None => numeric_features(frame, roles)
+            .into_iter()
+            .filter(|c| frame.column(c).map(|c| !crate::table::is_flag(c)).unwrap_or(true))
+            .collect(),
     };
     for c in requested.iter().chain(p.impute_columns.iter().map(|(c, _)| c)) {
         if !names.contains(c) {
@@ -385,6 +392,29 @@ mod tests {
         assert!(metrics.contains(&("conflicting_readings".into(), 0.0)));
         assert!(metrics.contains(&("imputed.x".into(), 2.0)));
         assert!(metrics.contains(&("rows_out".into(), 7.0)));
+    }
+
+    #[test]
+    fn flags_are_not_measurements_and_keep_their_events() {
+        let mut t = table();
+        // One failure event among eight rows: its IQR is 0, so a clip would erase it.
+        let event = Column::new("event".into(), [0i64, 0, 0, 1, 0, 0, 0, 0]);
+        t.frame.with_column(event).unwrap();
+        let mut p = params(Some(ImputeMethod::Ffill));
+        p.outliers = Some(Outliers {
+            rule: OutlierRule::Iqr { factor: 1.5 },
+            action: OutlierAction::Clip,
+            per_entity: false,
+        });
+        let (frame, metrics) = clean(&p, t.clone());
+        assert_eq!(frame.column("event").unwrap().i64().unwrap().sum(), Some(1));
+        assert!(!metrics.iter().any(|(k, _)| k.ends_with(".event")), "{metrics:?}");
+        assert!(metrics.iter().any(|(k, _)| k == "imputed.x"), "{metrics:?}");
+        // Named under `columns`, a flag is cleaned like any other column.
+        p.columns = Some(vec!["x".into(), "event".into()]);
+        let (frame, _) = clean(&p, t);
+        let event = frame.column("event").unwrap().cast(&DataType::Float64).unwrap();
+        assert_eq!(event.f64().unwrap().sum(), Some(0.0), "clipped to the fences [0, 0]");
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod clean;
 pub mod evaluate;
 pub mod feature;
 mod feature_spec;
+mod leakage;
 pub mod load;
 mod model_card;
 mod order;

@@ -92,6 +92,9 @@ pub fn parse(f: &mut Fields) -> Option<SplitParams> {
 
 pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let Table { frame, roles } = ctx.take_single_input()?;
+    for warning in super::leakage::label_in_disguise(&frame, &roles)? {
+        ctx.warn(warning);
+    }
     let n = frame.height();
     // Rows of each entity: what `by: entity` deals out, and what the report counts.
     let ranges = match &roles.entity {
