@@ -219,8 +219,25 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
     }
 
+    let log = match &p.label {
+        Some(LabelSpec::Log { log, .. }) => {
+            let events = super::event_log::read(log, &ctx.root, &roles)?;
+            if let Some(warning) = unmatched_log_entities(&events, &frame, &roles, &log.path)? {
+                ctx.warn(warning);
+            }
+            let keys = entity_keys(&frame, roles.entity.as_deref(), &ranges)?;
+            Some((events, keys))
+        }
+        _ => None,
+    };
     let label = match &p.label {
-        Some(spec) => Some(make_label(spec, &frame, &ranges, &times)?),
+        Some(spec) => Some(make_label(
+            spec,
+            &frame,
+            &ranges,
+            &times,
+            log.as_ref().map(|(l, k)| (l, k.as_slice())),
+        )?),
         None => None,
     };
     let mut seen = std::collections::HashSet::new();
@@ -383,6 +400,7 @@ fn make_label(
     frame: &DataFrame,
     ranges: &[std::ops::Range<usize>],
     times: &Option<(Vec<i64>, bool)>,
+    log: Option<(&super::event_log::EventLog, &[String])>,
 ) -> Result<Made, StepError> {
     let Some((t, is_datetime)) = times else {
         return Err(StepError::new(
@@ -434,6 +452,40 @@ fn make_label(
                 manifest,
             })
         }
+        LabelSpec::Log {
+            log: spec_log, name, ..
+        } => {
+            let (log, keys) = log.ok_or_else(|| StepError::new("internal error: the event log was not read"))?;
+            if log.datetime != *is_datetime {
+                return Err(StepError::new(format!(
+                    "`with.label.from-log`: {} holds {} but the table's timestamps are {}",
+                    spec_log.path,
+                    if log.datetime { "date-times" } else { "numbers" },
+                    if *is_datetime { "date-times" } else { "numbers (cycles)" }
+                )));
+            }
+            for (r, key) in ranges.iter().zip(keys) {
+                for i in r.clone() {
+                    if log.within(key, t[i], horizon) {
+                        label[i] = 1.0;
+                    }
+                }
+            }
+            if !label.contains(&1.0) {
+                return Err(StepError::new(format!(
+                    "`with.label.from-log`: none of the {} events in {} falls within {} of a reading of its machine: every label would be 0; check the log's entity and time columns",
+                    log.events,
+                    spec_log.path,
+                    spec.horizon().text()
+                )));
+            }
+            manifest = json!({"name": name, "transform": "failure_within_horizon", "source": format!("log:{}", spec_log.path), "horizon": spec.horizon().text()});
+            Ok(Made {
+                name: name.clone(),
+                values: label,
+                manifest,
+            })
+        }
         LabelSpec::Rul { name, .. } => {
             for r in ranges {
                 let last = t[r.end - 1];
@@ -451,6 +503,45 @@ fn make_label(
             })
         }
     }
+}
+
+/// Each entity range's key as text (what an event log names machines by); "" without entities.
+fn entity_keys(
+    frame: &DataFrame,
+    entity: Option<&str>,
+    ranges: &[std::ops::Range<usize>],
+) -> PolarsResult<Vec<String>> {
+    let Some(entity) = entity else {
+        return Ok(vec![String::new(); ranges.len()]);
+    };
+    let text = frame.column(entity)?.cast(&DataType::String)?;
+    let text = text.str()?;
+    Ok(ranges
+        .iter()
+        .map(|r| text.get(r.start).unwrap_or_default().to_string())
+        .collect())
+}
+
+/// A warning when the log names machines the table does not have (a typo'd id, another site).
+fn unmatched_log_entities(
+    log: &super::event_log::EventLog,
+    frame: &DataFrame,
+    roles: &Roles,
+    path: &str,
+) -> PolarsResult<Option<String>> {
+    let Some(entity) = &roles.entity else { return Ok(None) };
+    let text = frame.column(entity)?.cast(&DataType::String)?;
+    let known: std::collections::HashSet<&str> = text.str()?.iter().flatten().collect();
+    let mut missing: Vec<&String> = log.by_entity.keys().filter(|k| !known.contains(k.as_str())).collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    missing.sort();
+    let events: usize = missing.iter().map(|k| log.by_entity[*k].len()).sum();
+    Ok(Some(format!(
+        "{events} events in {path} are for machines the table does not have (first: `{}`); they label nothing",
+        missing[0]
+    )))
 }
 
 impl WindowSpec {
@@ -645,6 +736,44 @@ mod tests {
         let t = run_on(&params("{label: {from-rul: true, horizon: 1}, drop-na: false}"), cycles).unwrap();
         // RUL = last cycle - cycle <= 1: the last two cycles of each machine.
         same(&col_values(&t, "label"), &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn labels_from_a_separate_failure_log() {
+        let dir = tempfile::tempdir().unwrap();
+        // A's failure at 04:30 falls between readings; machine C is not in the table.
+        std::fs::write(
+            dir.path().join("failures.csv"),
+            "when,machine,kind\n2024-01-01T04:30:00,A,bearing\n2024-01-01T01:00:00,C,seal\n",
+        )
+        .unwrap();
+        let p = params(
+            "{label: {from-log: {path: failures.csv, timestamp: when, entity: machine}, horizon: 2h}, drop-na: false}",
+        );
+        let (mut ctx, mut rx) = StepContext::detached(dir.path(), vec![("in/frame".into(), table())]);
+        let t = run(&p, &mut ctx).unwrap().tables.remove(0).1;
+        // 02:00 is 2.5 h before the failure; 03:00 and 04:00 are within 2 h of it.
+        same(&col_values(&t, "label"), &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        let mut warnings = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if let crate::exec::events::Event::Warning { message, .. } = e {
+                warnings.push(message);
+            }
+        }
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("1 events in failures.csv are for machines the table does not have (first: `C`)")),
+            "{warnings:?}"
+        );
+        // A log whose events miss every machine is an error, not a label of zeros.
+        std::fs::write(dir.path().join("failures.csv"), "when,machine\n2024-01-01T04:30:00,Z\n").unwrap();
+        let (mut ctx, _rx) = StepContext::detached(dir.path(), vec![("in/frame".into(), table())]);
+        let e = run(&p, &mut ctx).err().unwrap().0;
+        assert!(
+            e.contains("none of the 1 events in failures.csv falls within 2h"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -96,12 +96,20 @@ pub enum LabelSpec {
     /// Run-to-failure series: 1 where the remaining useful life (last timestamp of the entity
     /// minus this one) is at most the horizon.
     Rul { horizon: Horizon, name: String },
+    /// 1 where the entity has a failure in a separate event log within the horizon ahead.
+    Log {
+        log: super::event_log::LogSpec,
+        horizon: Horizon,
+        name: String,
+    },
 }
 
 impl LabelSpec {
     pub fn horizon(&self) -> &Horizon {
         match self {
-            LabelSpec::Event { horizon, .. } | LabelSpec::Rul { horizon, .. } => horizon,
+            LabelSpec::Event { horizon, .. } | LabelSpec::Rul { horizon, .. } | LabelSpec::Log { horizon, .. } => {
+                horizon
+            }
         }
     }
 }
@@ -318,6 +326,27 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         let name = l.optional_str("name").unwrap_or_else(|| "label".into());
         let event = l.optional_str("from-event");
         let rul = l.optional_bool("from-rul").unwrap_or(false);
+        let log = l.node("from-log").and_then(|node| match node.as_str() {
+            Some(path) => Some(super::event_log::LogSpec {
+                path: path.to_string(),
+                timestamp: None,
+                entity: None,
+                timestamp_format: None,
+            }),
+            None => {
+                let context = format!("{} `from-log`", l.context());
+                let mut g = Fields::new(node, context, l.diags)?;
+                let path = g.required_str("path", " (the event log: CSV or Parquet, a file or a pattern)");
+                let spec = super::event_log::LogSpec {
+                    path: path.unwrap_or_default(),
+                    timestamp: g.optional_str("timestamp"),
+                    entity: g.optional_str("entity"),
+                    timestamp_format: g.optional_str("timestamp-format"),
+                };
+                g.finish();
+                Some(spec)
+            }
+        });
         let horizon = match l.node("horizon") {
             Some(h) => horizon_of(h, &mut l),
             None => {
@@ -330,18 +359,26 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
             }
         };
         let pos = l.pos();
-        let spec = match (event, rul) {
-            (Some(column), false) => Some(LabelSpec::Event {
+        let spec = match (event, rul, log) {
+            (Some(column), false, None) => Some(LabelSpec::Event {
                 column,
                 horizon: horizon?,
                 name,
             }),
-            (None, true) => Some(LabelSpec::Rul {
+            (None, true, None) => Some(LabelSpec::Rul {
+                horizon: horizon?,
+                name,
+            }),
+            (None, false, Some(log)) => Some(LabelSpec::Log {
+                log,
                 horizon: horizon?,
                 name,
             }),
             _ => {
-                l.error(pos, "give exactly one of `from-event: COLUMN` or `from-rul: true`");
+                l.error(
+                    pos,
+                    "give exactly one of `from-event: COLUMN`, `from-rul: true` or `from-log: FILE`",
+                );
                 None
             }
         };

@@ -2,6 +2,7 @@
 
 pub mod clean;
 pub mod evaluate;
+mod event_log;
 pub mod feature;
 mod feature_spec;
 mod leakage;
@@ -88,6 +89,10 @@ pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<Strin
         // Every file a pattern matches now: a file added, removed or changed is a new input.
         // A pattern that cannot be listed gives no key part here; the step itself reports it.
         StepParams::Load(p) => sources::expand(&p.path, root).unwrap_or_default(),
+        StepParams::Feature(feature::FeatureParams {
+            label: Some(feature_spec::LabelSpec::Log { log, .. }),
+            ..
+        }) => sources::expand(&log.path, root).unwrap_or_default(),
         _ => Vec::new(),
     }
 }
