@@ -154,8 +154,9 @@ fn parse_resample(node: &crate::pipeline::node::Node, f: &mut Fields) -> Option<
 
 pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let Table { mut frame, roles } = ctx.take_single_input()?;
+    ctx.metric("rows_in", frame.height() as f64);
+    frame = drop_rows_without_keys(frame, &roles, ctx)?;
     let rows_in = frame.height();
-    ctx.metric("rows_in", rows_in as f64);
 
     let mut sort_keys: Vec<PlSmallStr> = Vec::new();
     if let Some(e) = &roles.entity {
@@ -313,6 +314,40 @@ fn target_columns(p: &CleanParams, frame: &DataFrame, roles: &Roles) -> Result<V
     Ok(out)
 }
 
+/// Rows without a timestamp or an entity cannot be put in order or given to a machine: they
+/// are dropped, counted (`rows_missing_key`) and reported with the first one's row number.
+fn drop_rows_without_keys(frame: DataFrame, roles: &Roles, ctx: &StepContext) -> Result<DataFrame, StepError> {
+    let keys: Vec<&String> = [&roles.timestamp, &roles.entity].into_iter().flatten().collect();
+    let mut missing: Option<BooleanChunked> = None;
+    for key in &keys {
+        let nulls = frame.column(key)?.is_null();
+        missing = Some(match missing {
+            Some(m) => &m | &nulls,
+            None => nulls,
+        });
+    }
+    let Some(missing) = missing else { return Ok(frame) };
+    let count = missing.sum().unwrap_or(0) as usize;
+    ctx.metric("rows_missing_key", count as f64);
+    if count == 0 {
+        return Ok(frame);
+    }
+    let first = missing.iter().position(|m| m == Some(true)).unwrap_or(0);
+    let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    ctx.warn(format!(
+        "dropped {count} rows without {} (the first is row {} of the input): they cannot be ordered or given to a machine",
+        names.join(" or "),
+        first + 1
+    ));
+    if count == frame.height() {
+        return Err(StepError::new(format!(
+            "every row lacks {}; check the `timestamp` and `entity` columns named in `load`",
+            names.join(" or ")
+        )));
+    }
+    Ok(frame.filter(&!missing)?)
+}
+
 fn to_f64(frame: &DataFrame, name: &str) -> Result<Vec<f64>, StepError> {
     let column = frame.column(name)?;
     if !column.dtype().is_primitive_numeric() {
@@ -415,6 +450,21 @@ mod tests {
         let (frame, _) = clean(&p, t);
         let event = frame.column("event").unwrap().cast(&DataType::Float64).unwrap();
         assert_eq!(event.f64().unwrap().sum(), Some(0.0), "clipped to the fences [0, 0]");
+    }
+
+    #[test]
+    fn rows_without_a_time_or_machine_are_dropped_and_counted() {
+        let mut t = table();
+        t.frame = t
+            .frame
+            .vstack(
+                &df!("machine" => [None, Some("A")], "t" => [Some(9i64), None], "x" => [Some(1.0), Some(2.0)]).unwrap(),
+            )
+            .unwrap();
+        let (frame, metrics) = clean(&params(None), t);
+        assert_eq!(frame.height(), 7, "8 rows, one exact repeat, two without keys");
+        assert!(metrics.contains(&("rows_in".into(), 10.0)));
+        assert!(metrics.contains(&("rows_missing_key".into(), 2.0)));
     }
 
     #[test]

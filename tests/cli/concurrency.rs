@@ -35,9 +35,9 @@ fn four_concurrent_runs_on_a_fresh_registry_all_land() {
         let run = p.show(r["id"].as_str().unwrap());
         assert_eq!(run["status"], "succeeded");
         seeds.push(run["params"]["params.seed"].as_i64().unwrap());
-        // load logs 3 metrics; clean logs 4 plus imputed/outliers/clipped for each of 4 columns;
+        // load logs 3 metrics; clean logs 5 plus imputed/outliers/clipped for each of 4 columns;
         // each step adds write_seconds.
-        assert_eq!(run["metrics"].as_object().unwrap().len(), 21, "{}", run["metrics"]);
+        assert_eq!(run["metrics"].as_object().unwrap().len(), 22, "{}", run["metrics"]);
         assert_eq!(run["artifacts"].as_array().unwrap().len(), 5);
     }
     seeds.sort();
