@@ -9,6 +9,8 @@ mod leakage;
 pub mod load;
 mod model_card;
 mod order;
+#[cfg(test)]
+mod parity;
 mod resample;
 mod sequences;
 pub mod smote;
