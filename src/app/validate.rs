@@ -6,6 +6,16 @@ use crate::pipeline::{self, Pipeline};
 
 pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
     let p = load(args)?;
+    // A run would stop at once on an input that is not there: say so now.
+    let mut missing = crate::pipeline::diagnostic::Diagnostics::new(args.file.display().to_string(), Vec::new());
+    for step in &p.steps {
+        for problem in crate::steps::input_problems(&step.params, &p.source.root) {
+            missing.push(Default::default(), format!("step `{}`: {problem}", step.id));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CliError::Invalid(missing));
+    }
     println!(
         "{}: ok: pipeline `{}`, {} step{} ({}); root {}",
         args.file.display(),

@@ -99,6 +99,30 @@ pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<Strin
     }
 }
 
+/// Why the local files a step reads cannot be read now, for `pmflow validate`: a missing file
+/// or a pattern that matches nothing. S3 inputs are left to the run (they need credentials).
+pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String> {
+    let (key, path) = match params {
+        StepParams::Load(p) => ("with.path", &p.path),
+        StepParams::Feature(feature::FeatureParams {
+            label: Some(feature_spec::LabelSpec::Log { log, .. }),
+            ..
+        }) => ("with.label.from-log", &log.path),
+        _ => return Vec::new(),
+    };
+    if path.starts_with("s3://") {
+        return Vec::new();
+    }
+    match sources::expand(path, root) {
+        Err(e) => vec![e.0],
+        Ok(files) => files
+            .iter()
+            .filter(|f| !std::path::Path::new(f).is_file())
+            .map(|f| format!("`{key}`: no file {f} (relative paths start at the project root)"))
+            .collect(),
+    }
+}
+
 /// Runs one step to completion on the calling thread.
 pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     match params {

@@ -58,6 +58,32 @@ fn valid_pipeline_passes_and_shows_the_plan() {
 }
 
 #[test]
+fn inputs_that_are_not_there_fail_validation() {
+    let p = Project::new();
+    p.write("pipelines/train.yaml", SAMPLE);
+    let (code, _, err) = p.output(&[
+        "validate",
+        "pipelines/train.yaml",
+        "--set",
+        "load.with.path=data/sensor.csv",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("pipelines/train.yaml: step `load`: `with.path`: no file ")
+            && err.contains("data/sensor.csv (relative paths start at the project root)"),
+        "{err}"
+    );
+    let (code, _, err) = p.output(&[
+        "validate",
+        "pipelines/train.yaml",
+        "--set",
+        "load.with.path=data/*.parquet",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`with.path`: no file matches `data/*.parquet`"), "{err}");
+}
+
+#[test]
 fn shipped_pipelines_are_valid() {
     for name in ["train", "ai4i", "cmapss"] {
         let file = crate::support::repo().join(format!("pipelines/{name}.yaml"));
