@@ -2,7 +2,9 @@
 //! `Series.rolling(w, min_periods=m).agg(...)` for row windows and
 //! `Series.rolling("6h", on=time)` (window (t - w, t], right-closed) for duration windows.
 //! Missing values (NaN) are skipped; a window with fewer than `min_periods` present values
-//! yields NaN; `std` is the sample standard deviation (ddof = 1).
+//! yields NaN; `std` is the sample standard deviation (ddof = 1); `skew` and `kurt` are pandas'
+//! bias-corrected sample skewness and excess kurtosis; `rms` is `sqrt(mean(x^2))`, the
+//! vibration engineer's root mean square.
 
 use std::collections::VecDeque;
 
@@ -12,6 +14,9 @@ pub enum Stat {
     Std,
     Min,
     Max,
+    Rms,
+    Skew,
+    Kurt,
 }
 
 /// The trailing window ending at each row: `[start(i), i]`.
@@ -88,6 +93,7 @@ pub fn rolling_into(values: &[f64], window: Window, stat: Stat, min_periods: usi
                 };
             }
         }
+        Stat::Rms | Stat::Skew | Stat::Kurt => moments_into(values, &mut starts, stat, min_periods, out),
         Stat::Min | Stat::Max => {
             let better = |a: f64, b: f64| if stat == Stat::Min { a <= b } else { a >= b };
             let mut deque: VecDeque<usize> = VecDeque::new();
@@ -118,6 +124,73 @@ pub fn rolling_into(values: &[f64], window: Window, stat: Stat, min_periods: usi
                 };
             }
         }
+    }
+}
+
+/// Root mean square, skewness or kurtosis from running power sums of the window's present values.
+/// Fourth powers lose precision fast, so the sums are taken about a value of the current window
+/// and rebuilt from scratch each time the window has turned over: rounding never accumulates
+/// over more than about two windows, however long the series or far its level drifts.
+/// Skewness and kurtosis follow pandas 3.1's rolling `skew` / `kurt`: NaN below 3 (4) values and
+/// for a variance under 1e-14, which includes a window of identical values.
+fn moments_into(values: &[f64], starts: &mut Starts, stat: Stat, min_periods: usize, out: &mut [f64]) {
+    // Count, then the sums of d, d^2, d^3, d^4 with d = v - shift.
+    let add = |sums: &mut [f64; 5], shift: f64, v: f64, sign: f64| {
+        let d = v - shift;
+        let d2 = d * d;
+        sums[0] += sign;
+        sums[1] += sign * d;
+        sums[2] += sign * d2;
+        sums[3] += sign * d2 * d;
+        sums[4] += sign * d2 * d2;
+    };
+    let (mut sums, mut shift) = ([0.0f64; 5], 0.0f64);
+    let (mut left, mut rebuild_at) = (0usize, 0usize);
+    for i in 0..values.len() {
+        let start = starts.at(i);
+        if i >= rebuild_at {
+            shift = values[start..=i].iter().copied().find(|v| !v.is_nan()).unwrap_or(0.0);
+            sums = [0.0; 5];
+            for &v in values[start..=i].iter().filter(|v| !v.is_nan()) {
+                add(&mut sums, shift, v, 1.0);
+            }
+            left = start;
+            rebuild_at = i + (i + 1 - start);
+        } else {
+            if !values[i].is_nan() {
+                add(&mut sums, shift, values[i], 1.0);
+            }
+            while left < start {
+                if !values[left].is_nan() {
+                    add(&mut sums, shift, values[left], -1.0);
+                }
+                left += 1;
+            }
+        }
+        let n = sums[0].round();
+        out[i] = if (n as usize) < min_periods || n < 1.0 {
+            f64::NAN
+        } else {
+            // Central moments of the window from the shifted power sums.
+            let a = sums[1] / n;
+            let b = sums[2] / n - a * a;
+            let c = sums[3] / n - a * a * a - 3.0 * a * b;
+            let d = sums[4] / n - a * a * a * a - 6.0 * b * a * a - 4.0 * c * a;
+            match stat {
+                Stat::Rms => {
+                    let mean = a + shift;
+                    (b.max(0.0) + mean * mean).sqrt()
+                }
+                Stat::Skew if n < 3.0 => f64::NAN,
+                Stat::Kurt if n < 4.0 => f64::NAN,
+                _ if b <= 1e-14 => f64::NAN,
+                Stat::Skew => (n * (n - 1.0)).sqrt() * c / ((n - 2.0) * b * b.sqrt()),
+                _ => {
+                    let k = (n * n - 1.0) * d / (b * b) - 3.0 * (n - 1.0) * (n - 1.0);
+                    k / ((n - 2.0) * (n - 3.0))
+                }
+            }
+        };
     }
 }
 
@@ -177,6 +250,125 @@ mod tests {
     // Expected values computed with pandas 3.1.1 (numpy 2.4), expressions quoted above each:
     // s = pd.Series([1, 3, nan, 4, 10, 2])
     const S: [f64; 6] = [1.0, 3.0, NAN, 4.0, 10.0, 2.0];
+
+    #[test]
+    fn shape_statistics_match_pandas() {
+        // An rpm-like series (large offset, a gap, a flat stretch, a spike). pandas 3.1.1:
+        // s.rolling(5, min_periods=1).skew() / .kurt(), and for rms
+        // .apply(lambda x: np.sqrt(np.nanmean(x**2)), raw=True).
+        let v = [
+            1500.0, 1503.0, NAN, 1504.0, 1510.0, 1502.0, 1502.0, 1502.0, 1502.0, 1501.0, 1520.0, 1499.0,
+        ];
+        let close = |a: &[f64], b: &[f64]| {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                let ok = (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * y.abs().max(1.0);
+                assert!(ok, "row {i}: {x} vs pandas {y}");
+            }
+        };
+        close(
+            &rolling(&v, Window::Rows(5), Stat::Skew, 1),
+            &[
+                NAN,
+                NAN,
+                NAN,
+                -1.293342780733396,
+                1.0070351835978102,
+                1.6963867993291315,
+                1.6585238002878033,
+                1.9245008972987525,
+                2.23606797749979,
+                -2.2360679774997902,
+                2.220106240150028,
+                2.119155225928846,
+            ],
+        );
+        close(
+            &rolling(&v, Window::Rows(5), Stat::Kurt, 1),
+            &[
+                NAN,
+                NAN,
+                NAN,
+                NAN,
+                1.829338963635136,
+                3.0143600416233003,
+                2.6154678204434756,
+                3.6666666666666616,
+                4.999999999999995,
+                4.999999999999997,
+                4.945543045645235,
+                4.620974319226606,
+            ],
+        );
+        close(
+            &rolling(&v, Window::Rows(5), Stat::Rms, 1),
+            &[
+                1500.0,
+                1501.5007492505624,
+                1501.5007492505624,
+                1502.3342948003728,
+                1504.2543834072746,
+                1504.7532189698084,
+                1504.503572611245,
+                1504.0031914859755,
+                1503.6034051570914,
+                1501.800053269409,
+                1505.4177493307297,
+                1504.8195905157536,
+            ],
+        );
+        // Identical values have no shape: NaN, as pandas 3.1.1 gives for [5, 5, 5, 5, 5, 7].
+        let flat = [5.0, 5.0, 5.0, 5.0, 5.0, 7.0];
+        close(
+            &rolling(&flat, Window::Rows(4), Stat::Skew, 1),
+            &[NAN, NAN, NAN, NAN, NAN, 2.0],
+        );
+        close(
+            &rolling(&flat, Window::Rows(4), Stat::Kurt, 1),
+            &[NAN, NAN, NAN, NAN, NAN, 4.0],
+        );
+        // A long series whose level drifts far from where it started keeps its precision
+        // (brute force per window as the reference).
+        let drift: Vec<f64> = (0..20_000)
+            .map(|i| 1e4 * (i as f64 / 2000.0) + ((i * 7919) % 13) as f64)
+            .collect();
+        let got = rolling(&drift, Window::Rows(8), Stat::Kurt, 1);
+        for i in (7..drift.len()).step_by(997) {
+            let w = &drift[i - 7..=i];
+            let n = 8.0;
+            let mean = w.iter().sum::<f64>() / n;
+            let m2 = w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+            let m4 = w.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n;
+            let expected = ((n * n - 1.0) * m4 / (m2 * m2) - 3.0 * (n - 1.0) * (n - 1.0)) / ((n - 2.0) * (n - 3.0));
+            assert!(
+                (got[i] - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+                "row {i}: {} vs {expected}",
+                got[i]
+            );
+        }
+        let std = rolling(&drift, Window::Rows(8), Stat::Std, 1);
+        for i in (7..drift.len()).step_by(997) {
+            let w = &drift[i - 7..=i];
+            let mean = w.iter().sum::<f64>() / 8.0;
+            let expected = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 7.0).sqrt();
+            assert!(
+                (std[i] - expected).abs() <= 1e-9 * expected,
+                "std row {i}: {} vs {expected}",
+                std[i]
+            );
+        }
+        // Duration windows: d["x"].rolling("1h").skew() on readings at 00:00, 00:10, 00:30,
+        // 01:20, 01:30, 01:40.
+        let minutes = [0i64, 10, 30, 80, 90, 100];
+        let times: Vec<i64> = minutes.iter().map(|m| m * 60_000).collect();
+        let w = Window::Span {
+            times: &times,
+            span: 3_600_000,
+        };
+        close(
+            &rolling(&[1.0, 4.0, 2.0, 8.0, 3.0, 5.0], w, Stat::Skew, 1),
+            &[NAN, NAN, 0.9352195295828245, NAN, NAN, 0.585582726281388],
+        );
+    }
 
     #[test]
     fn row_windows_match_pandas() {

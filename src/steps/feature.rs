@@ -347,6 +347,9 @@ fn stat_name(stat: Stat) -> &'static str {
         Stat::Std => "std",
         Stat::Min => "min",
         Stat::Max => "max",
+        Stat::Rms => "rms",
+        Stat::Skew => "skew",
+        Stat::Kurt => "kurt",
     }
 }
 

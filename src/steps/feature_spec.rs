@@ -250,11 +250,14 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
                     "std" => stats.push(Stat::Std),
                     "min" => stats.push(Stat::Min),
                     "max" => stats.push(Stat::Max),
+                    "rms" => stats.push(Stat::Rms),
+                    "skew" => stats.push(Stat::Skew),
+                    "kurt" => stats.push(Stat::Kurt),
                     other => {
                         let pos = list_node.map(|n| n.pos).unwrap_or(r.pos());
                         r.error(
                             pos,
-                            format!("`stats`: unknown statistic `{other}`; use mean, std, min, max"),
+                            format!("`stats`: unknown statistic `{other}`; use mean, std, min, max, rms, skew, kurt"),
                         );
                     }
                 }
