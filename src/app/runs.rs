@@ -100,6 +100,26 @@ fn print_detail(run: &RunDetail) {
             st.id, st.kind, st.status
         );
     }
+    // Warnings are tags named `warning.<step>[.n]`: shown first, since a run that succeeded
+    // with a warning may still need a look.
+    let (warnings, tags): (Vec<_>, Vec<_>) = run.tags.iter().partition(|(k, _)| k.starts_with("warning."));
+    if !warnings.is_empty() {
+        println!("\nWARNINGS");
+        for (k, v) in warnings {
+            let step = k.trim_start_matches("warning.");
+            let step = step.split('.').next().unwrap_or(step);
+            println!("  {step}: {}", v.as_str().unwrap_or_default());
+        }
+    }
+    if !tags.is_empty() {
+        println!("\nTAGS");
+        for (k, v) in tags {
+            println!(
+                "  {k} = {}",
+                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+            );
+        }
+    }
     if !run.params.is_empty() {
         println!("\nPARAMS");
         for (k, v) in &run.params {

@@ -10,6 +10,26 @@ fn metric(run: &serde_json::Value, key: &str) -> f64 {
 }
 
 #[test]
+fn warnings_are_recorded_and_shown_with_the_run() {
+    let p = Project::new();
+    p.write("data/dead.csv", "t,x,dead\n1,1.5,\n2,2.5,\n");
+    p.write(
+        "pipelines/dead.yaml",
+        "name: dead\nsteps:\n  - {id: load, kind: load, with: {path: data/dead.csv}}\n",
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/dead.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let warning = "data/dead.csv: column `dead` is empty on every row";
+    assert!(err.contains(&format!("load: warning: {warning}")), "{err}");
+    assert_eq!(
+        p.show("latest")["tags"]["warning.load"].as_str().unwrap_or_default(),
+        format!("{warning}; no step will use it as a feature")
+    );
+    let (_, out, _) = p.output(&["runs", "show", "latest"]);
+    assert!(out.contains(&format!("WARNINGS\n  load: {warning}")), "{out}");
+}
+
+#[test]
 fn successful_run_leaves_registry_rows_and_artifacts() {
     let p = Project::new();
     p.write("pipelines/train.yaml", SAMPLE);
