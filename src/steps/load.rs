@@ -34,6 +34,9 @@ pub struct LoadParams {
     /// lines anywhere.
     pub skip_rows: usize,
     pub comment: Option<String>,
+    /// Only these columns (and the role columns) are read: a wide export's other hundreds of
+    /// columns cost neither time nor memory.
+    pub select: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +101,7 @@ pub fn parse(f: &mut Fields) -> Option<LoadParams> {
     let file_column = f.optional_str("file-column");
     let skip_rows = f.optional_int("skip-rows", 0, 1_000_000).unwrap_or(0) as usize;
     let comment = f.optional_str("comment");
+    let select = f.optional_str_list("select");
     let null_values = f
         .optional_str_list("null-values")
         .unwrap_or_else(|| DEFAULT_NULLS.iter().map(|s| s.to_string()).collect());
@@ -130,6 +134,7 @@ pub fn parse(f: &mut Fields) -> Option<LoadParams> {
         file_column,
         skip_rows,
         comment,
+        select,
     })
 }
 
@@ -212,11 +217,32 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
     }
     let frame = match p.format {
         Format::Parquet => {
-            ParquetReader::new(std::fs::File::open(path).map_err(|e| StepError::new(format!("{shown}: {e}")))?)
-                .finish()
-                .map_err(|e| StepError::new(format!("{shown} is not a readable Parquet file: {e}")))?
+            let file = std::fs::File::open(path).map_err(|e| StepError::new(format!("{shown}: {e}")))?;
+            let not_parquet = |e: PolarsError| StepError::new(format!("{shown} is not a readable Parquet file: {e}"));
+            let mut reader = ParquetReader::new(file);
+            if let Some(wanted) = selected(p) {
+                let names: Vec<String> = reader
+                    .schema()
+                    .map_err(not_parquet)?
+                    .iter_names()
+                    .map(|n| n.to_string())
+                    .collect();
+                check_selected(&wanted, &names, shown)?;
+                reader = reader.with_columns(Some(wanted));
+            }
+            reader.finish().map_err(not_parquet)?
         }
-        Format::Whitespace => read_whitespace(path, shown, p)?,
+        Format::Whitespace => {
+            let frame = read_whitespace(path, shown, p)?;
+            match selected(p) {
+                Some(wanted) => {
+                    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+                    check_selected(&wanted, &names, shown)?;
+                    frame.select(wanted)?
+                }
+                None => frame,
+            }
+        }
         Format::Csv | Format::Auto => read_csv(path, shown, p)?,
     };
     if frame.height() == 0 {
@@ -309,6 +335,11 @@ fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepE
         )]))),
         _ => None,
     };
+    let wanted = selected(p);
+    if let Some(wanted) = &wanted {
+        let names = csv_column_names(path, p)?;
+        check_selected(wanted, &names, shown)?;
+    }
     let reader = |infer: Option<usize>| -> PolarsResult<DataFrame> {
         let path_text = path.to_string_lossy().into_owned();
         let mut lazy = LazyCsvReader::new(PlRefPath::new(path_text))
@@ -332,6 +363,9 @@ fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepE
                 );
             }
             lazy = lazy.rename(old, names.clone(), true);
+        }
+        if let Some(wanted) = &wanted {
+            lazy = lazy.select(wanted.iter().map(|c| col(c.as_str())).collect::<Vec<_>>());
         }
         lazy.collect()
     };
@@ -372,6 +406,53 @@ fn strip_bom_from_names(mut frame: DataFrame) -> Result<DataFrame, StepError> {
         }
     }
     Ok(frame)
+}
+
+/// `select` and the role columns, in that order, or `None` to read every column.
+fn selected(p: &LoadParams) -> Option<Vec<String>> {
+    let mut wanted = p.select.clone()?;
+    for role in [&p.roles.timestamp, &p.roles.entity, &p.roles.label]
+        .into_iter()
+        .flatten()
+    {
+        if !wanted.contains(role) {
+            wanted.push(role.clone());
+        }
+    }
+    Some(wanted)
+}
+
+/// Every selected column is in the file, or an error names the first that is not.
+fn check_selected(wanted: &[String], names: &[String], shown: &str) -> Result<(), StepError> {
+    match wanted.iter().find(|w| !names.contains(w)) {
+        Some(missing) => {
+            let hint = did_you_mean(missing, names.iter().map(String::as_str));
+            Err(StepError::new(format!(
+                "`with.select`: column `{missing}` is not in {shown}{hint}; columns are: {}",
+                names.join(", ")
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
+/// A CSV file's column names: `columns` when given, else its header line.
+fn csv_column_names(path: &Path, p: &LoadParams) -> Result<Vec<String>, StepError> {
+    if let Some(names) = &p.columns {
+        return Ok(names.clone());
+    }
+    let file = std::fs::File::open(path).map_err(|e| StepError::new(format!("cannot read {}: {e}", path.display())))?;
+    let header = BufReader::new(file.take(1 << 20))
+        .lines()
+        .map_while(Result::ok)
+        .nth(preamble_lines(path, p))
+        .unwrap_or_default();
+    Ok(header
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches('\r')
+        .split(p.separator as char)
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .collect())
 }
 
 /// The lines before the header: `skip-rows`, then any comment lines.
@@ -676,6 +757,7 @@ mod tests {
             file_column: None,
             skip_rows: 0,
             comment: None,
+            select: None,
         }
     }
 
@@ -896,6 +978,40 @@ mod tests {
         p.columns = Some(vec!["a".into(), "b".into()]);
         p.comment = Some("#".into());
         assert_eq!(load(dir.path(), &p).unwrap().frame.shape(), (2, 2));
+    }
+
+    #[test]
+    fn select_reads_only_the_named_columns_and_the_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        // Junk in a column that is not selected does not matter: it is never parsed.
+        std::fs::write(
+            dir.path().join("wide.csv"),
+            "t,m,x,y,notes\n2024-01-01T00:00:00,A,1.5,ERR,hello\n2024-01-01T01:00:00,A,2.5,3,world\n",
+        )
+        .unwrap();
+        let mut p = params("wide.csv");
+        p.roles.timestamp = Some("t".into());
+        p.roles.entity = Some("m".into());
+        p.select = Some(vec!["x".into()]);
+        let t = load(dir.path(), &p).unwrap();
+        let names: Vec<String> = t.frame.get_column_names().iter().map(|n| n.to_string()).collect();
+        assert_eq!(names, ["x", "t", "m"]);
+        p.select = Some(vec!["z".into()]);
+        let e = load(dir.path(), &p).unwrap_err().0;
+        assert!(e.contains("`with.select`: column `z` is not in wide.csv"), "{e}");
+        // The same for Parquet and whitespace-separated text.
+        let mut frame = df!("a" => [1.0, 2.0], "b" => [3.0, 4.0]).unwrap();
+        ParquetWriter::new(std::fs::File::create(dir.path().join("w.parquet")).unwrap())
+            .finish(&mut frame)
+            .unwrap();
+        let mut p = params("w.parquet");
+        p.select = Some(vec!["b".into()]);
+        assert_eq!(load(dir.path(), &p).unwrap().frame.get_column_names(), ["b"]);
+        std::fs::write(dir.path().join("w.txt"), "1 2\n3 4\n").unwrap();
+        let mut p = params("w.txt");
+        p.columns = Some(vec!["a".into(), "b".into()]);
+        p.select = Some(vec!["a".into()]);
+        assert_eq!(load(dir.path(), &p).unwrap().frame.get_column_names(), ["a"]);
     }
 
     #[test]

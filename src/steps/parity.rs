@@ -49,6 +49,7 @@ fn cmapss_features_match_pandas() {
         file_column: None,
         skip_rows: 0,
         comment: None,
+        select: None,
     };
     let (mut ctx, _rx) = StepContext::detached(&repo(), Vec::new());
     let loaded = load::run(&p, &mut ctx).unwrap().tables.remove(0).1;
