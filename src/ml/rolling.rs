@@ -194,6 +194,24 @@ fn moments_into(values: &[f64], starts: &mut Starts, stat: Stat, min_periods: us
     }
 }
 
+/// The exponentially weighted mean with span `span` into `out`, as pandas'
+/// `ewm(span=span).mean()` (`adjust=True`, `ignore_na=False`): weights `(1 - alpha)^k` with
+/// `alpha = 2 / (span + 1)`, `k` counting rows back, missing values included in the count; a
+/// missing value repeats the mean so far, and rows before the first value are NaN.
+pub fn ewm_into(values: &[f64], span: usize, out: &mut [f64]) {
+    let decay = 1.0 - 2.0 / (span as f64 + 1.0);
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (v, o) in values.iter().zip(out.iter_mut()) {
+        num *= decay;
+        den *= decay;
+        if !v.is_nan() {
+            num += v;
+            den += 1.0;
+        }
+        *o = if den > 0.0 { num / den } else { f64::NAN };
+    }
+}
+
 /// `values[i - k]` (NaN before the start) into `out`, as pandas `shift(k)`.
 pub fn lag_into(values: &[f64], k: usize, out: &mut [f64]) {
     let k = k.min(values.len());
@@ -424,6 +442,26 @@ mod tests {
             &rolling(&S, w, Stat::Std, 1),
             &[NAN, 1.4142135623730951, 1.4142135623730951, NAN, 4.242640687119285, NAN],
         );
+    }
+
+    #[test]
+    fn ewm_matches_pandas() {
+        // pandas 3.1.1: pd.Series([1, 3, nan, 4, 10, 2]).ewm(span=3).mean()
+        let got = filled(S.len(), |out| ewm_into(&S, 3, out));
+        same(
+            &got,
+            &[
+                1.0,
+                2.3333333333333335,
+                2.3333333333333335,
+                3.5454545454545454,
+                7.37037037037037,
+                4.4576271186440675,
+            ],
+        );
+        // pd.Series([nan, nan, 2, 4]).ewm(span=3).mean() -> [nan, nan, 2.0, 3.3333333333333335]
+        let got = filled(4, |out| ewm_into(&[NAN, NAN, 2.0, 4.0], 3, out));
+        same(&got, &[NAN, NAN, 2.0, 3.3333333333333335]);
     }
 
     #[test]

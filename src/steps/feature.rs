@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::feature_spec::{Horizon, LabelSpec, Operand, TimePart, WindowSpec};
 use crate::exec::context::{StepContext, StepError, StepOutput};
-use crate::ml::rolling::{diff_into, lag_into, rolling_into, Stat, Window};
+use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::table::{
     column_f64, column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table,
@@ -145,6 +145,14 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
             made.push(Made {
                 values: per_entity(&values, &ranges, |_, v, out| lag_into(v, k, out)),
                 manifest: json!({"name": name, "source": column, "transform": "lag", "rows": k}),
+                name,
+            });
+        }
+        for &span in &p.ewm {
+            let name = format!("{column}_ewm{span}");
+            made.push(Made {
+                values: per_entity(&values, &ranges, |_, v, out| ewm_into(v, span, out)),
+                manifest: json!({"name": name, "source": column, "transform": "ewm_mean", "span": span, "adjust": true}),
                 name,
             });
         }
@@ -662,6 +670,12 @@ mod tests {
         same(
             &col_values(&t, "x_lag1"),
             &[f64::NAN, 1.0, 2.0, 3.0, 4.0, f64::NAN, 10.0, f64::NAN],
+        );
+        // df.groupby("m")["x"].ewm(span=2).mean(): B starts afresh and carries over its gap.
+        let t2 = run_on(&params("{columns: [x], ewm: [2], drop-na: false}"), table()).unwrap();
+        same(
+            &col_values(&t2, "x_ewm2"),
+            &[1.0, 1.75, 2.615384615384615, 3.55, 4.520661157024794, 10.0, 10.0, 28.0],
         );
         // df["t"].dt.hour / .dt.day_of_week (2024-01-01 is a Monday = 0)
         same(&col_values(&t, "hour"), &[0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 1.0, 2.0]);

@@ -13,6 +13,8 @@ pub struct FeatureParams {
     pub min_periods: usize,
     pub lags: Vec<usize>,
     pub diffs: Vec<usize>,
+    /// Spans (in rows) of exponentially weighted means, as pandas' `ewm(span=n).mean()`.
+    pub ewm: Vec<usize>,
     /// Row windows for frequency features (dominant frequency, spectral entropy).
     pub fft: Vec<usize>,
     pub time: Vec<TimePart>,
@@ -268,6 +270,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
     }
     let lags = int_list(f, "lags");
     let diffs = int_list(f, "diff");
+    let ewm = int_list(f, "ewm");
     let mut fft = Vec::new();
     if let Some(node) = f.node("fft") {
         let context = format!("{} `fft`", f.context());
@@ -397,6 +400,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         min_periods,
         lags,
         diffs,
+        ewm,
         fft,
         time,
         timezone,
