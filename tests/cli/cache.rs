@@ -120,21 +120,24 @@ fn a_pattern_reruns_load_when_a_matching_file_comes_or_goes() {
     );
 }
 
-#[test]
-fn a_deleted_cached_artifact_is_rebuilt() {
-    let p = Project::new();
-    p.write("pipelines/train.yaml", SAMPLE);
-    let first = run_ok(&p, &[]);
-    let clean_frame = first["artifacts"]
+/// The local file of `clean`'s frame in a run's artifacts.
+fn clean_frame_file(run: &serde_json::Value) -> String {
+    let uri = run["artifacts"]
         .as_array()
         .unwrap()
         .iter()
         .find(|a| a["step"] == "clean" && a["name"] == "frame.parquet")
         .unwrap()["uri"]
         .as_str()
-        .unwrap()
-        .to_string();
-    let path = clean_frame.strip_prefix("file://").unwrap().to_string();
+        .unwrap();
+    uri.strip_prefix("file://").unwrap().to_string()
+}
+
+#[test]
+fn a_changed_or_deleted_cached_artifact_is_rebuilt() {
+    let p = Project::new();
+    p.write("pipelines/train.yaml", SAMPLE);
+    let path = clean_frame_file(&run_ok(&p, &[]));
     // A cache hit does not read the artifact again (its stamp is remembered), but a file
     // changed in place, even to the same size, is noticed: its modification time moved.
     assert_eq!(cached(&run_ok(&p, &[])), [true, true]);
@@ -151,19 +154,8 @@ fn a_deleted_cached_artifact_is_rebuilt() {
     );
     assert_eq!(cached(&p.show("latest")), [true, false]);
 
-    std::fs::remove_file(&path).unwrap();
-    let _ = std::fs::remove_file(
-        p.show("latest")["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["step"] == "clean" && a["name"] == "frame.parquet")
-            .unwrap()["uri"]
-            .as_str()
-            .unwrap()
-            .strip_prefix("file://")
-            .unwrap(),
-    );
+    // The run above rebuilt clean's frame under its own id; remove that one.
+    std::fs::remove_file(clean_frame_file(&p.show("latest"))).unwrap();
     let (code, out, err) = p.output(&["run", "pipelines/train.yaml"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("not reused: cached `frame.parquet` is gone"), "{err}");
