@@ -85,6 +85,12 @@ impl StepJob {
                 stored,
             });
         }
+        for message in cached.warnings {
+            let _ = self.tx.send(Event::Warning {
+                step: self.step.id.clone(),
+                message,
+            });
+        }
         for (key, value, index) in cached.metrics {
             let _ = self.tx.send(Event::Metric {
                 step: self.step.id.clone(),

@@ -17,6 +17,8 @@ pub struct CachedStep {
     /// (key, value, step index) of every metric the step logged, copied into the new run so its
     /// metrics stay complete.
     pub metrics: Vec<(String, f64, i64)>,
+    /// The warnings the step gave, repeated in the new run: the data behind them is the same.
+    pub warnings: Vec<String>,
 }
 
 impl Registry {
@@ -45,11 +47,28 @@ impl Registry {
             .iter()
             .map(|r| Ok((r.try_get("key")?, r.try_get("value")?, r.try_get("step")?)))
             .collect::<Result<_, sqlx::Error>>()?;
+        // `warning.<step>`, `warning.<step>.2`, ... in the order they were given.
+        let own = format!("warning.{step_id}");
+        let warnings =
+            sqlx::query("SELECT key, value FROM tags WHERE run_id = ? AND key LIKE 'warning.%' ORDER BY rowid")
+                .bind(&run_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .filter_map(|r| {
+                    let key: String = r.try_get("key").ok()?;
+                    let numbered = key.strip_prefix(&own).is_some_and(|rest| {
+                        rest.is_empty() || rest.strip_prefix('.').is_some_and(|n| n.parse::<u32>().is_ok())
+                    });
+                    numbered.then(|| r.try_get("value").ok()).flatten()
+                })
+                .collect();
         Ok(Some(CachedStep {
             run_id,
             tables,
             artifacts,
             metrics,
+            warnings,
         }))
     }
 

@@ -27,6 +27,18 @@ fn warnings_are_recorded_and_shown_with_the_run() {
     );
     let (_, out, _) = p.output(&["runs", "show", "latest"]);
     assert!(out.contains(&format!("WARNINGS\n  load: {warning}")), "{out}");
+    // A cache hit gives the same warning again: the data behind it has not changed.
+    let (code, _, err) = p.output(&["run", "pipelines/dead.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("load: cached") && err.contains(&format!("load: warning: {warning}")),
+        "{err}"
+    );
+    let again = p.show("latest");
+    assert!(again["tags"]["warning.load"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with(warning));
 }
 
 #[test]
