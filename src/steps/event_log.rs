@@ -19,6 +19,8 @@ pub struct LogSpec {
     pub timestamp: Option<String>,
     pub entity: Option<String>,
     pub timestamp_format: Option<String>,
+    /// Only events whose column holds one of the values count (`where: {failure: [comp4]}`).
+    pub filter: Vec<(String, Vec<String>)>,
 }
 
 /// Event times (milliseconds, or cycles) per entity, sorted.
@@ -72,11 +74,26 @@ pub fn read(spec: &LogSpec, root: &Path, roles: &Roles) -> Result<EventLog, Step
                 }
             }
         }
+        let mut frame = frame;
+        for (column, allowed) in &spec.filter {
+            if !names.iter().any(|n| n == column) {
+                return Err(StepError::new(format!(
+                    "`with.label.from-log.where`: {shown} has no column `{column}` (columns: {})",
+                    names.join(", ")
+                )));
+            }
+            let text = frame.column(column)?.cast(&DataType::String)?;
+            let keep: BooleanChunked = text
+                .str()?
+                .iter()
+                .map(|v| v.is_some_and(|v| allowed.iter().any(|a| a == v)))
+                .collect();
+            frame = frame.filter(&keep)?;
+        }
         let time_spec = TimeSpec {
             format: spec.timestamp_format.clone(),
             unit: None,
         };
-        let mut frame = frame;
         if let Some(parsed) = timestamps::to_datetime(frame.column(ts)?, &time_spec, &shown, 1)? {
             frame.replace(ts, parsed.into_column())?;
         }
@@ -148,6 +165,7 @@ mod tests {
             timestamp: Some("datetime".into()),
             entity: Some("machineID".into()),
             timestamp_format: None,
+            filter: Vec::new(),
         };
         let log = read(&spec, dir.path(), &Roles::default()).unwrap();
         assert_eq!(log.events, 3);
@@ -166,6 +184,15 @@ mod tests {
             "after the event, before the next"
         );
         assert!(!log.within("3", 0, i64::MAX / 2), "a machine without events");
+
+        // Only one kind of failure: machine 1's comp4 on 2015-01-05 06:00 (1420437600000 ms).
+        let comp4 = LogSpec {
+            filter: vec![("failure".into(), vec!["comp4".into()])],
+            ..spec.clone()
+        };
+        let log = read(&comp4, dir.path(), &Roles::default()).unwrap();
+        assert_eq!(log.events, 1);
+        assert_eq!(log.by_entity["1"], [1_420_437_600_000]);
 
         let wrong = LogSpec {
             entity: Some("machine".into()),

@@ -338,16 +338,36 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
                 timestamp: None,
                 entity: None,
                 timestamp_format: None,
+                filter: Vec::new(),
             }),
             None => {
                 let context = format!("{} `from-log`", l.context());
                 let mut g = Fields::new(node, context, l.diags)?;
                 let path = g.required_str("path", " (the event log: CSV or Parquet, a file or a pattern)");
+                let mut filter = Vec::new();
+                if let Some(node) = g.node("where") {
+                    match node.as_map() {
+                        Some(entries) => {
+                            for (key, value) in entries {
+                                let values: Vec<String> = match &value.value {
+                                    Value::Seq(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
+                                    _ => value.scalar_text().into_iter().collect(),
+                                };
+                                filter.push((key.name.clone(), values));
+                            }
+                        }
+                        None => g.error(
+                            node.pos,
+                            "`where` maps log columns to the values that count, e.g. {failure: [comp4]}",
+                        ),
+                    }
+                }
                 let spec = super::event_log::LogSpec {
                     path: path.unwrap_or_default(),
                     timestamp: g.optional_str("timestamp"),
                     entity: g.optional_str("entity"),
                     timestamp_format: g.optional_str("timestamp-format"),
+                    filter,
                 };
                 g.finish();
                 Some(spec)
