@@ -7,6 +7,8 @@ pub mod feature;
 mod feature_spec;
 mod leakage;
 pub mod load;
+mod load_csv;
+mod load_text;
 mod model_card;
 mod order;
 #[cfg(test)]
