@@ -1,4 +1,5 @@
-//! `load`: CSV, Parquet or headerless whitespace-separated text into a table, with the
+//! `load`: CSV, Parquet or headerless whitespace-separated text (one file, or a pattern of many,
+//! local or S3, `.gz`/`.zst` too) into a table, with the
 //! timestamp, entity and label columns checked. Messy real files (BOM, CRLF, trailing spaces,
 //! a stray `ERR` among numbers) get errors that name the file, the column and the first bad row.
 

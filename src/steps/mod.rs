@@ -4,6 +4,7 @@ pub mod clean;
 pub mod evaluate;
 mod event_log;
 pub mod feature;
+mod feature_label;
 mod feature_spec;
 mod leakage;
 pub mod load;
