@@ -219,14 +219,15 @@ impl ArtifactStore {
             cause,
         };
         let Some(root) = &self.local_root else {
-            let encoded = tokio::task::spawn_blocking(move || {
-                let mut buf = Vec::new();
-                write(&mut buf).map(|_| buf)
-            })
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .map_err(fail)?;
-            return self.put(key, Bytes::from(encoded)).await;
+            // Streamed up in parts as it is encoded: memory stays bounded whatever the size.
+            let parts = crate::upload::Parts {
+                multipart_above: MULTIPART_ABOVE,
+                part_size: PART_SIZE,
+            };
+            let (sha256, bytes) = crate::upload::stream(self.store.clone(), &path, parts, write)
+                .await
+                .map_err(fail)?;
+            return Ok(StoredArtifact { uri, sha256, bytes });
         };
         let target = root.join(path.as_ref());
         let (sha256, bytes) = tokio::task::spawn_blocking(move || write_local(&target, write))
@@ -386,7 +387,7 @@ fn retry_config() -> RetryConfig {
 }
 
 /// object_store errors in a form that names the cause, never credentials, and says what to do.
-fn describe(e: &object_store::Error) -> String {
+pub(crate) fn describe(e: &object_store::Error) -> String {
     let text = match e {
         object_store::Error::NotFound { .. } => return "not found (is the bucket or folder there?)".into(),
         other => other.to_string(),

@@ -18,3 +18,4 @@ pub mod report;
 pub mod schedule;
 pub mod steps;
 pub mod table;
+pub mod upload;
