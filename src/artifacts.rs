@@ -280,6 +280,36 @@ impl ArtifactStore {
         result.bytes().await.map_err(read_error)
     }
 
+    /// Copies an object into a local file as it arrives, without holding it in memory (an
+    /// input CSV in S3 can be larger than RAM).
+    pub async fn download_to(&self, uri: &str, target: &Path) -> Result<u64, ArtifactError> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let path = self.path_of(uri)?;
+        let read_error = |cause: String| ArtifactError::Read { uri: uri.into(), cause };
+        let mut stream = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| read_error(describe(&e)))?
+            .into_stream();
+        let mut file = tokio::fs::File::create(target)
+            .await
+            .map_err(|e| read_error(format!("cannot create {}: {e}", target.display())))?;
+        let mut bytes = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| read_error(describe(&e)))?;
+            bytes += chunk.len() as u64;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| read_error(format!("cannot write {}: {e}", target.display())))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| read_error(format!("cannot write {}: {e}", target.display())))?;
+        Ok(bytes)
+    }
+
     fn path_of(&self, uri: &str) -> Result<StorePath, ArtifactError> {
         let key = uri
             .strip_prefix(self.base.trim_end_matches('/'))

@@ -138,14 +138,11 @@ fn download(url: &str, name: &str) -> Result<PathBuf, StepError> {
     let store = crate::artifacts::store_for_url(url).map_err(|e| StepError::new(e.to_string()))?;
     let handle =
         tokio::runtime::Handle::try_current().map_err(|e| StepError::new(format!("cannot read {url}: {e}")))?;
-    let bytes = handle
-        .block_on(store.get(url))
-        .map_err(|e| StepError::new(e.to_string()))?;
     let path = temporary_path(name);
-    std::fs::write(&path, &bytes).map_err(|e| {
+    if let Err(e) = handle.block_on(store.download_to(url, &path)) {
         let _ = std::fs::remove_file(&path);
-        StepError::new(format!("cannot store a copy of {url}: {e}"))
-    })?;
+        return Err(StepError::new(e.to_string()));
+    }
     Ok(path)
 }
 
