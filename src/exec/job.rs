@@ -239,8 +239,21 @@ impl StepJob {
                 .map_err(|e| cannot(e.to_string()))?
                 .map_err(|e| cannot(e.to_string()));
         }
-        let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
-        Table::from_parquet(&bytes, t.roles.clone()).map_err(|e| cannot(e.to_string()))
+        // A remote table goes to a temporary file first and is decoded from a map of it, off
+        // the async threads: holding the download in memory next to the decoded frame would
+        // double the step's peak for a large table.
+        let temp = crate::artifacts::temporary_path("table.parquet");
+        let read = async {
+            self.store.download_to(&t.uri, &temp).await.map_err(|e| e.to_string())?;
+            let (path, roles) = (temp.clone(), t.roles.clone());
+            tokio::task::spawn_blocking(move || Table::read_parquet_file(&path, roles))
+                .await
+                .map_err(|e| cannot(e.to_string()))?
+                .map_err(|e| cannot(e.to_string()))
+        }
+        .await;
+        let _ = std::fs::remove_file(&temp);
+        read
     }
 
     /// Records a local artifact's digest with its file stamp, so a later cache check need not

@@ -122,23 +122,12 @@ pub fn open(source: &str, shown: &str) -> Result<Source, StepError> {
     })
 }
 
-/// A fresh path in the temporary folder that keeps `name`'s extension (format detection).
-fn temporary_path(name: &str) -> PathBuf {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("pmflow-{}-{stamp}-{n}-{name}", std::process::id()))
-}
-
 /// Fetches `s3://bucket/key` into a temporary file. Runs on the step's blocking thread.
 fn download(url: &str, name: &str) -> Result<PathBuf, StepError> {
     let store = crate::artifacts::store_for_url(url).map_err(|e| StepError::new(e.to_string()))?;
     let handle =
         tokio::runtime::Handle::try_current().map_err(|e| StepError::new(format!("cannot read {url}: {e}")))?;
-    let path = temporary_path(name);
+    let path = crate::artifacts::temporary_path(name);
     if let Err(e) = handle.block_on(store.download_to(url, &path)) {
         let _ = std::fs::remove_file(&path);
         return Err(StepError::new(e.to_string()));
@@ -157,7 +146,7 @@ fn decompress(path: &Path, name: &str, plain_name: &str, shown: &str) -> Result<
             .map_err(|e| StepError::new(format!("{shown} is not a readable zstd file: {e}")))?;
         (Box::new(decoder), "zstd")
     };
-    let out_path = temporary_path(plain_name);
+    let out_path = crate::artifacts::temporary_path(plain_name);
     let copied = std::fs::File::create(&out_path).and_then(|out| {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
         std::io::copy(&mut reader, &mut out)?;
