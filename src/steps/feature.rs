@@ -6,13 +6,12 @@ use polars::prelude::*;
 use serde_json::json;
 
 use super::feature_label::{entity_keys, label_sources, make_label, unmatched_log_entities};
-use super::feature_spec::{LabelSpec, Operand, TimePart, WindowSpec};
+use super::feature_row as row_features;
+use super::feature_spec::{LabelSpec, WindowSpec};
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
 use crate::pipeline::diagnostic::did_you_mean;
-use crate::table::{
-    column_f64, column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table,
-};
+use crate::table::{column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
 
 pub use super::feature_spec::{parse, FeatureParams};
 
@@ -170,63 +169,18 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     for result in crate::ml::parallel::map(&columns, per_column) {
         made.extend(result?);
     }
-    for part in &p.time {
-        let t = time_ms("time")?;
-        let values: Vec<f64> = t.iter().map(|&ms| part.of(ms, p.timezone)).collect();
-        let name = part.name().to_string();
-        let zone = p.timezone.map_or("UTC", |tz| tz.name());
-        made.push(Made {
-            manifest: json!({"name": name, "source": roles.timestamp, "transform": name, "timezone": zone}),
-            name,
-            values,
-        });
+    if !p.time.is_empty() {
+        made.extend(row_features::time_parts(
+            p,
+            time_ms("time")?,
+            roles.timestamp.as_deref(),
+        ));
     }
-    for (name, expr) in &p.interactions {
-        let operand = |o: &Operand| -> Result<Vec<f64>, StepError> {
-            match o {
-                Operand::Number(x) => Ok(vec![*x; frame.height()]),
-                Operand::Column(c) => {
-                    check(c, &format!("interactions.{name}"))?;
-                    refuse_answer(c, &format!("interactions.{name}"))?;
-                    column_f64(&frame, c)
-                        .map_err(|_| StepError::new(format!("`with.interactions.{name}`: column `{c}` is not numeric")))
-                }
-            }
-        };
-        let (a, b) = (operand(&expr.left)?, operand(&expr.right)?);
-        let values: Vec<f64> = a.iter().zip(&b).map(|(x, y)| expr.apply(*x, *y)).collect();
-        made.push(Made {
-            manifest: json!({"name": name, "transform": "interaction", "expression": expr.text}),
-            name: name.clone(),
-            values,
-        });
-    }
-    for column in &p.one_hot {
-        check(column, "one-hot")?;
-        let text = frame.column(column)?.cast(&DataType::String)?;
-        let text = text.str()?;
-        let mut categories: Vec<String> = text.iter().flatten().map(str::to_string).collect();
-        categories.sort();
-        categories.dedup();
-        if categories.len() > 1000 {
-            return Err(StepError::new(format!(
-                "`with.one-hot`: column `{column}` has {} distinct values; one-hot is for categories (under 1000)",
-                categories.len()
-            )));
-        }
-        for cat in &categories {
-            let name = format!("{column}_{cat}");
-            let values = text
-                .iter()
-                .map(|v| if v == Some(cat.as_str()) { 1.0 } else { 0.0 })
-                .collect();
-            made.push(Made {
-                manifest: json!({"name": name, "source": column, "transform": "one_hot", "category": cat}),
-                name,
-                values,
-            });
-        }
-    }
+    made.extend(row_features::interactions(p, &frame, &|c: &str, key: &str| {
+        check(c, key)?;
+        refuse_answer(c, key)
+    })?);
+    made.extend(row_features::one_hot(p, &frame, &check)?);
 
     let log = match &p.label {
         Some(LabelSpec::Log { log, .. }) => {
@@ -398,38 +352,12 @@ impl WindowSpec {
     }
 }
 
-impl TimePart {
-    /// The part of the instant `ms` on the wall clock of `zone` (UTC when `None`).
-    fn of(self, ms: i64, zone: Option<chrono_tz::Tz>) -> f64 {
-        // A zone's offset (daylight saving included) shifts the instant to local wall time.
-        let offset_ms = zone.map_or(0, |tz| {
-            use chrono::{Offset, TimeZone};
-            let utc = chrono::DateTime::from_timestamp_millis(ms)
-                .unwrap_or_default()
-                .naive_utc();
-            i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()) * 1000
-        });
-        let secs = (ms + offset_ms).div_euclid(1000);
-        match self {
-            TimePart::Hour => (secs.rem_euclid(86_400) / 3600) as f64,
-            // 1970-01-01 was a Thursday; Monday = 0 as in pandas' `dayofweek`.
-            TimePart::DayOfWeek => ((secs.div_euclid(86_400) + 3).rem_euclid(7)) as f64,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            TimePart::Hour => "hour",
-            TimePart::DayOfWeek => "dayofweek",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pipeline::diagnostic::Diagnostics;
     use crate::pipeline::yaml;
+    use crate::table::column_f64;
 
     /// Machines A (5 hourly rows, a failure event at 04:00) and B (3 rows, a gap), 2024-01-01
     /// (a Monday).

@@ -5,6 +5,7 @@ pub mod evaluate;
 mod event_log;
 pub mod feature;
 mod feature_label;
+mod feature_row;
 mod feature_spec;
 mod leakage;
 pub mod load;
