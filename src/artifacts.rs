@@ -248,18 +248,28 @@ impl ArtifactStore {
                 .map_err(|e| read_error(e.to_string()));
         }
         use futures::StreamExt;
-        let path = self.path_of(uri)?;
-        let mut stream = self
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| read_error(describe(&e)))?
-            .into_stream();
+        let mut stream = self.chunks(uri).await?;
         let mut hasher = Sha256::new();
         while let Some(chunk) = stream.next().await {
-            hasher.update(chunk.map_err(|e| read_error(describe(&e)))?);
+            hasher.update(chunk?);
         }
         Ok(hex::encode(hasher.finalize()))
+    }
+
+    /// An object's bytes as they arrive from the store, each error naming the URI.
+    async fn chunks(
+        &self,
+        uri: &str,
+    ) -> Result<futures::stream::BoxStream<'static, Result<Bytes, ArtifactError>>, ArtifactError> {
+        use futures::StreamExt;
+        let path = self.path_of(uri)?;
+        let owned = uri.to_string();
+        let read_error = move |e: object_store::Error| ArtifactError::Read {
+            uri: owned.clone(),
+            cause: describe(&e),
+        };
+        let result = self.store.get(&path).await.map_err(&read_error)?;
+        Ok(result.into_stream().map(move |c| c.map_err(&read_error)).boxed())
     }
 
     /// The file behind an artifact of a local store, to read it without copying it into memory.
@@ -285,20 +295,14 @@ impl ArtifactStore {
     pub async fn download_to(&self, uri: &str, target: &Path) -> Result<u64, ArtifactError> {
         use futures::StreamExt;
         use tokio::io::AsyncWriteExt;
-        let path = self.path_of(uri)?;
         let read_error = |cause: String| ArtifactError::Read { uri: uri.into(), cause };
-        let mut stream = self
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| read_error(describe(&e)))?
-            .into_stream();
+        let mut stream = self.chunks(uri).await?;
         let mut file = tokio::fs::File::create(target)
             .await
             .map_err(|e| read_error(format!("cannot create {}: {e}", target.display())))?;
         let mut bytes = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| read_error(describe(&e)))?;
+            let chunk = chunk?;
             bytes += chunk.len() as u64;
             file.write_all(&chunk)
                 .await
