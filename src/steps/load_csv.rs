@@ -19,8 +19,13 @@ pub(super) fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataF
     }
     // With a layout of its own the timestamp column is read as text and parsed with it: the
     // reader's own date guessing could pick another order for `01/02/2024`.
+    let iso_text = |ts: &str| first_text_of(path, p, ts).is_some_and(|v| timestamps::is_iso(&v));
     let timestamp_as_text = match (&p.time.format, &p.roles.timestamp) {
         (Some(_), Some(ts)) if p.columns.is_none() => Some(Arc::new(Schema::from_iter([Field::new(
+            ts.as_str().into(),
+            DataType::String,
+        )]))),
+        (None, Some(ts)) if p.columns.is_none() && iso_text(ts) => Some(Arc::new(Schema::from_iter([Field::new(
             ts.as_str().into(),
             DataType::String,
         )]))),
