@@ -217,6 +217,12 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
             "{shown} is empty; expected a header and data rows"
         )));
     }
+    // Lines of notes above a text file's header, found once for the reader and the line
+    // numbers in later errors.
+    let preamble = match p.format {
+        Format::Parquet => 0,
+        _ => preamble_lines(path, p),
+    };
     let frame = match p.format {
         Format::Parquet => {
             let file = std::fs::File::open(path).map_err(|e| StepError::new(format!("{shown}: {e}")))?;
@@ -245,7 +251,7 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
                 None => frame,
             }
         }
-        Format::Csv | Format::Auto => read_csv(path, shown, p)?,
+        Format::Csv | Format::Auto => read_csv(path, shown, p, preamble)?,
     };
     if frame.height() == 0 {
         return Err(StepError::new(format!("{shown} has a header but no data rows")));
@@ -260,7 +266,7 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
         let stem = Scalar::from(PlSmallStr::from(file.stem.as_str()));
         frame.with_column(Column::new_scalar(name.as_str().into(), stem, frame.height()))?;
     }
-    check_roles(frame, p, shown, path)
+    check_roles(frame, p, shown, header_lines(p) + preamble)
 }
 
 /// The frames of several files as one, in file order. Every file must have the same columns;
@@ -315,6 +321,8 @@ fn combine(frames: Vec<(String, DataFrame)>, p: &LoadParams) -> Result<DataFrame
     }
     Ok(combined)
 }
+
+/// Whether the file has a header line (1) or not (0).
 fn header_lines(p: &LoadParams) -> usize {
     usize::from(
         p.header
@@ -352,13 +360,9 @@ pub(super) fn check_selected(wanted: &[String], names: &[String], shown: &str) -
 
 /// Every declared role column exists; text, dates and epoch numbers become date-times (as
 /// `timestamp-format` and `timestamp-unit` say); labels are 0/1.
-fn check_roles(mut frame: DataFrame, p: &LoadParams, shown: &str, path: &Path) -> Result<DataFrame, StepError> {
-    let header_lines = header_lines(p)
-        + if p.format == Format::Parquet {
-            0
-        } else {
-            preamble_lines(path, p)
-        };
+/// `header_lines` is how many lines precede the first data row (notes and header), for line
+/// numbers in messages.
+fn check_roles(mut frame: DataFrame, p: &LoadParams, shown: &str, header_lines: usize) -> Result<DataFrame, StepError> {
     let roles = &p.roles;
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
     for (role, column) in [

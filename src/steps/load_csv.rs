@@ -11,29 +11,26 @@ use super::load::{check_selected, selected, LoadParams};
 use super::timestamps;
 use crate::exec::context::StepError;
 
-pub(super) fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepError> {
+/// Reads a CSV file whose header (if any) follows `preamble` lines of notes.
+pub(super) fn read_csv(path: &Path, shown: &str, p: &LoadParams, preamble: usize) -> Result<DataFrame, StepError> {
     let has_header = p.header.unwrap_or(p.columns.is_none());
-    let preamble = preamble_lines(path, p);
     if has_header {
         check_header(path, shown, p.separator, preamble)?;
     }
-    // With a layout of its own the timestamp column is read as text and parsed with it: the
-    // reader's own date guessing could pick another order for `01/02/2024`.
-    let iso_text = |ts: &str| first_text_of(path, p, ts).is_some_and(|v| timestamps::is_iso(&v));
-    let timestamp_as_text = match (&p.time.format, &p.roles.timestamp) {
-        (Some(_), Some(ts)) if p.columns.is_none() => Some(Arc::new(Schema::from_iter([Field::new(
-            ts.as_str().into(),
-            DataType::String,
-        )]))),
-        (None, Some(ts)) if p.columns.is_none() && iso_text(ts) => Some(Arc::new(Schema::from_iter([Field::new(
-            ts.as_str().into(),
-            DataType::String,
-        )]))),
+    // The timestamp column is read as text and parsed by pmflow when the user gives its layout
+    // (the reader's own date guessing could pick another order for `01/02/2024`), and when it
+    // is ISO 8601, which pmflow parses byte by byte while polars falls back to chrono.
+    let timestamp_as_text = match (&p.time.format, &p.roles.timestamp, &p.columns) {
+        (Some(_), Some(ts), None) => Some(ts),
+        (None, Some(ts), None) if first_text_of(path, p, preamble, ts).is_some_and(|v| timestamps::is_iso(&v)) => {
+            Some(ts)
+        }
         _ => None,
-    };
+    }
+    .map(|ts| Arc::new(Schema::from_iter([Field::new(ts.as_str().into(), DataType::String)])));
     let wanted = selected(p);
     if let Some(wanted) = &wanted {
-        let names = csv_column_names(path, p)?;
+        let names = csv_column_names(path, p, preamble)?;
         check_selected(wanted, &names, shown)?;
     }
     let reader = |infer: Option<usize>| -> PolarsResult<DataFrame> {
@@ -85,7 +82,7 @@ pub(super) fn read_csv(path: &Path, shown: &str, p: &LoadParams) -> Result<DataF
         return Err(err);
     }
     if let (Some(ts), None) = (&p.roles.timestamp, &p.time.format) {
-        if let (Ok(parsed), Some(first)) = (frame.column(ts), first_text_of(path, p, ts)) {
+        if let (Ok(parsed), Some(first)) = (frame.column(ts), first_text_of(path, p, preamble, ts)) {
             if matches!(parsed.dtype(), DataType::Datetime(..) | DataType::Date) {
                 timestamps::check_day_month_order(&first, parsed, shown)?;
             }
@@ -104,8 +101,18 @@ fn strip_bom_from_names(mut frame: DataFrame) -> Result<DataFrame, StepError> {
     Ok(frame)
 }
 
+/// The fields of one CSV line as written: byte-order mark and line end removed, each field
+/// trimmed of spaces and quotes.
+fn fields(line: &str, separator: u8) -> Vec<String> {
+    line.trim_start_matches('\u{feff}')
+        .trim_end_matches(['\r', '\n'])
+        .split(separator as char)
+        .map(|f| f.trim().trim_matches('"').to_string())
+        .collect()
+}
+
 /// A CSV file's column names: `columns` when given, else its header line.
-fn csv_column_names(path: &Path, p: &LoadParams) -> Result<Vec<String>, StepError> {
+fn csv_column_names(path: &Path, p: &LoadParams, preamble: usize) -> Result<Vec<String>, StepError> {
     if let Some(names) = &p.columns {
         return Ok(names.clone());
     }
@@ -113,14 +120,9 @@ fn csv_column_names(path: &Path, p: &LoadParams) -> Result<Vec<String>, StepErro
     let header = BufReader::new(file.take(1 << 20))
         .lines()
         .map_while(Result::ok)
-        .nth(preamble_lines(path, p))
+        .nth(preamble)
         .unwrap_or_default();
-    Ok(header
-        .trim_start_matches('\u{feff}')
-        .trim_end_matches('\r')
-        .split(p.separator as char)
-        .map(|n| n.trim().trim_matches('"').to_string())
-        .collect())
+    Ok(fields(&header, p.separator))
 }
 
 /// The lines before the header: `skip-rows`, then any comment lines.
@@ -175,16 +177,12 @@ fn check_header(path: &Path, shown: &str, separator: u8, preamble: usize) -> Res
             .read_line(&mut line)
             .map_err(|e| StepError::new(format!("{shown}: the header is not UTF-8 text ({e})")))?;
     }
-    let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']);
-    if line.trim().is_empty() {
+    if line.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(StepError::new(format!(
             "{shown} is empty or starts with a blank line; expected a header"
         )));
     }
-    let names: Vec<&str> = line
-        .split(separator as char)
-        .map(|n| n.trim().trim_matches('"'))
-        .collect();
+    let names = fields(&line, separator);
     for (i, name) in names.iter().enumerate() {
         if let Some(j) = names[..i].iter().position(|n| n == name) {
             return Err(StepError::new(format!(
@@ -199,27 +197,20 @@ fn check_header(path: &Path, shown: &str, separator: u8, preamble: usize) -> Res
 
 /// The first data row's text in column `name` (quotes trimmed), read from the file itself:
 /// what the value looked like before the reader turned it into something else.
-fn first_text_of(path: &Path, p: &LoadParams, name: &str) -> Option<String> {
+fn first_text_of(path: &Path, p: &LoadParams, preamble: usize, name: &str) -> Option<String> {
     let file = std::fs::File::open(path).ok()?;
     let mut lines = BufReader::new(file.take(1 << 20))
         .lines()
         .map_while(Result::ok)
-        .skip(preamble_lines(path, p))
+        .skip(preamble)
         .filter(|l| !p.comment.as_ref().is_some_and(|c| l.starts_with(c.as_str())));
-    let split = |line: &str| -> Vec<String> {
-        line.trim_start_matches('\u{feff}')
-            .trim_end_matches('\r')
-            .split(p.separator as char)
-            .map(|f| f.trim().trim_matches('"').to_string())
-            .collect()
-    };
     let names = match &p.columns {
         Some(names) => names.clone(),
-        None => split(&lines.next()?),
+        None => fields(&lines.next()?, p.separator),
     };
     let index = names.iter().position(|n| n == name)?;
     let data = lines.find(|l| !l.trim().is_empty())?;
-    split(&data).into_iter().nth(index)
+    fields(&data, p.separator).into_iter().nth(index)
 }
 
 /// A text column where most values are numbers but some are not is almost always a sensor
