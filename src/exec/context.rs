@@ -1,7 +1,7 @@
 //! What a step sees while it runs: its inputs, the project root, and a way to report metrics,
 //! warnings and progress. Steps are synchronous and never touch storage or the registry.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::events::{Event, EventSender};
 use crate::table::Table;
@@ -77,16 +77,6 @@ impl StepContext {
         }
     }
 
-    /// A path from the pipeline, resolved against the project root.
-    pub fn resolve(&self, path: &str) -> PathBuf {
-        let p = Path::new(path);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.root.join(p)
-        }
-    }
-
     pub fn metric(&self, key: impl Into<String>, value: f64) {
         self.metric_at(key, value, 0);
     }
@@ -123,7 +113,7 @@ impl StepContext {
 impl StepContext {
     /// A context for unit tests: events go to the returned receiver.
     pub fn detached(
-        root: &Path,
+        root: &std::path::Path,
         inputs: Vec<(String, Table)>,
     ) -> (StepContext, tokio::sync::mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -17,14 +17,8 @@ pub fn is_pattern(path: &str) -> bool {
 /// `root`) of every match of a pattern, or `path` itself. A pattern that matches nothing is an
 /// error. S3 listing runs on the caller's blocking thread inside the runtime.
 pub fn expand(path: &str, root: &Path) -> Result<Vec<String>, StepError> {
-    let resolve = |p: &str| {
-        let p = Path::new(p);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            root.join(p)
-        }
-    };
+    // `join` keeps an absolute path as it is.
+    let resolve = |p: &str| root.join(p);
     if !is_pattern(path) {
         return Ok(vec![if path.starts_with("s3://") {
             path.to_string()
@@ -96,29 +90,28 @@ pub fn open(source: &str, shown: &str) -> Result<Source, StepError> {
         Some((stem, _)) if !stem.is_empty() => stem.to_string(),
         _ => plain_name.clone(),
     };
-    let mut temporaries = Vec::new();
-    let mut path = if source.starts_with("s3://") {
-        let downloaded = download(source, &file_name)?;
-        temporaries.push(downloaded.clone());
-        downloaded
+    let downloaded = if source.starts_with("s3://") {
+        Some(download(source, &file_name)?)
     } else {
-        PathBuf::from(source)
+        None
     };
-    let compressed = file_name.len() != plain_name.len();
-    if compressed {
-        let result = decompress(&path, &file_name, &plain_name, shown);
+    let fetched = downloaded.clone().unwrap_or_else(|| PathBuf::from(source));
+    let (path, temporary) = if file_name.len() != plain_name.len() {
+        let result = decompress(&fetched, &file_name, &plain_name, shown);
         // The downloaded, still compressed copy is not needed any more either way.
-        for t in temporaries.drain(..) {
-            let _ = std::fs::remove_file(t);
+        if let Some(copy) = &downloaded {
+            let _ = std::fs::remove_file(copy);
         }
-        path = result?;
-        temporaries.push(path.clone());
-    }
+        let plain = result?;
+        (plain.clone(), Some(plain))
+    } else {
+        (fetched, downloaded)
+    };
     Ok(Source {
         shown: shown.to_string(),
         path,
         stem,
-        temporary: temporaries.pop(),
+        temporary,
     })
 }
 
