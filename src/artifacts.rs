@@ -291,27 +291,34 @@ impl ArtifactStore {
     }
 
     /// Copies an object into a local file as it arrives, without holding it in memory (an
-    /// input CSV in S3 can be larger than RAM).
+    /// input CSV in S3 can be larger than RAM). A copy that fails half-way is removed.
     pub async fn download_to(&self, uri: &str, target: &Path) -> Result<u64, ArtifactError> {
         use futures::StreamExt;
         use tokio::io::AsyncWriteExt;
         let read_error = |cause: String| ArtifactError::Read { uri: uri.into(), cause };
-        let mut stream = self.chunks(uri).await?;
-        let mut file = tokio::fs::File::create(target)
-            .await
-            .map_err(|e| read_error(format!("cannot create {}: {e}", target.display())))?;
-        let mut bytes = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            bytes += chunk.len() as u64;
-            file.write_all(&chunk)
+        let copied = async {
+            let mut stream = self.chunks(uri).await?;
+            let mut file = tokio::fs::File::create(target)
+                .await
+                .map_err(|e| read_error(format!("cannot create {}: {e}", target.display())))?;
+            let mut bytes = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                bytes += chunk.len() as u64;
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| read_error(format!("cannot write {}: {e}", target.display())))?;
+            }
+            file.flush()
                 .await
                 .map_err(|e| read_error(format!("cannot write {}: {e}", target.display())))?;
+            Ok(bytes)
         }
-        file.flush()
-            .await
-            .map_err(|e| read_error(format!("cannot write {}: {e}", target.display())))?;
-        Ok(bytes)
+        .await;
+        if copied.is_err() {
+            let _ = std::fs::remove_file(target);
+        }
+        copied
     }
 
     fn path_of(&self, uri: &str) -> Result<StorePath, ArtifactError> {

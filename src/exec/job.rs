@@ -232,27 +232,25 @@ impl StepJob {
     /// An upstream table: straight from its file in a local store, else downloaded.
     async fn read_table(&self, t: &OutputRef) -> Result<Table, String> {
         let cannot = |e: String| format!("cannot read {}: {e}", t.uri);
-        if let Some(path) = self.store.local_file(&t.uri) {
-            let roles = t.roles.clone();
-            return tokio::task::spawn_blocking(move || Table::read_parquet_file(&path, roles))
-                .await
-                .map_err(|e| cannot(e.to_string()))?
-                .map_err(|e| cannot(e.to_string()));
+        // A remote table goes to a temporary file first and is decoded from a map of it, as a
+        // local one is: holding the download in memory next to the decoded frame would double
+        // the step's peak for a large table.
+        let (path, temporary) = match self.store.local_file(&t.uri) {
+            Some(path) => (path, false),
+            None => {
+                let temp = crate::artifacts::temporary_path("table.parquet");
+                self.store.download_to(&t.uri, &temp).await.map_err(|e| e.to_string())?;
+                (temp, true)
+            }
+        };
+        let (file, roles) = (path.clone(), t.roles.clone());
+        let read = match tokio::task::spawn_blocking(move || Table::read_parquet_file(&file, roles)).await {
+            Ok(decoded) => decoded.map_err(|e| cannot(e.to_string())),
+            Err(e) => Err(cannot(e.to_string())),
+        };
+        if temporary {
+            let _ = std::fs::remove_file(&path);
         }
-        // A remote table goes to a temporary file first and is decoded from a map of it, off
-        // the async threads: holding the download in memory next to the decoded frame would
-        // double the step's peak for a large table.
-        let temp = crate::artifacts::temporary_path("table.parquet");
-        let read = async {
-            self.store.download_to(&t.uri, &temp).await.map_err(|e| e.to_string())?;
-            let (path, roles) = (temp.clone(), t.roles.clone());
-            tokio::task::spawn_blocking(move || Table::read_parquet_file(&path, roles))
-                .await
-                .map_err(|e| cannot(e.to_string()))?
-                .map_err(|e| cannot(e.to_string()))
-        }
-        .await;
-        let _ = std::fs::remove_file(&temp);
         read
     }
 

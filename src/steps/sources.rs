@@ -121,10 +121,9 @@ fn download(url: &str, name: &str) -> Result<PathBuf, StepError> {
     let handle =
         tokio::runtime::Handle::try_current().map_err(|e| StepError::new(format!("cannot read {url}: {e}")))?;
     let path = crate::artifacts::temporary_path(name);
-    if let Err(e) = handle.block_on(store.download_to(url, &path)) {
-        let _ = std::fs::remove_file(&path);
-        return Err(StepError::new(e.to_string()));
-    }
+    handle
+        .block_on(store.download_to(url, &path))
+        .map_err(|e| StepError::new(e.to_string()))?;
     Ok(path)
 }
 
