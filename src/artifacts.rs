@@ -237,16 +237,10 @@ impl ArtifactStore {
         Ok(StoredArtifact { uri, sha256, bytes })
     }
 
-    /// The sha256 of an artifact as it is stored now, read in pieces: checking a cached
-    /// multi-gigabyte table must not hold it in memory.
+    /// The sha256 of an object as it is stored now, hashed as it streams from the server:
+    /// checking a cached multi-gigabyte table must not hold it in memory. (Local artifacts go
+    /// through `cache::local_sha256`, which remembers digests by file stamp.)
     pub async fn sha256_of(&self, uri: &str) -> Result<String, ArtifactError> {
-        let read_error = |cause: String| ArtifactError::Read { uri: uri.into(), cause };
-        if let Some(path) = self.local_file(uri) {
-            return tokio::task::spawn_blocking(move || file_sha256(&path))
-                .await
-                .map_err(|e| read_error(e.to_string()))?
-                .map_err(|e| read_error(e.to_string()));
-        }
         use futures::StreamExt;
         let mut stream = self.chunks(uri).await?;
         let mut hasher = Sha256::new();
@@ -375,15 +369,12 @@ where
     let staging = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let result = (|| {
         let file = crate::direct_io::DirectFile::create(&staging).map_err(|e| e.to_string())?;
-        let mut out = Hashing {
-            inner: file,
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
+        let mut out = Hashing::new(file);
         write(&mut out)?;
-        out.inner.finish().map_err(|e| e.to_string())?;
+        let (file, sha256, bytes) = out.into_parts();
+        file.finish().map_err(|e| e.to_string())?;
         std::fs::rename(&staging, target).map_err(|e| e.to_string())?;
-        Ok((hex::encode(out.hasher.finalize()), out.bytes))
+        Ok((sha256, bytes))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&staging);
@@ -392,10 +383,25 @@ where
 }
 
 /// A writer that hashes and counts what passes through it.
-struct Hashing<W> {
+pub(crate) struct Hashing<W> {
     inner: W,
     hasher: Sha256,
     bytes: u64,
+}
+
+impl<W> Hashing<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The inner writer back, with the sha256 (hex) and the number of the bytes written.
+    pub(crate) fn into_parts(self) -> (W, String, u64) {
+        (self.inner, hex::encode(self.hasher.finalize()), self.bytes)
+    }
 }
 
 impl<W: std::io::Write> std::io::Write for Hashing<W> {

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
-use sha2::{Digest, Sha256};
+
+use crate::artifacts::Hashing;
 
 /// Bytes handed from the encoder to the uploader at a time, and how many may wait.
 const CHUNK: usize = 8 << 20;
@@ -36,15 +37,14 @@ where
 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_WAITING);
     let encoder = tokio::task::spawn_blocking(move || {
-        let mut out = Chunks {
+        let mut out = Hashing::new(Chunks {
             buf: Vec::with_capacity(CHUNK),
             tx,
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
+        });
         write(&mut out)?;
-        out.send_rest().map_err(|e| e.to_string())?;
-        Ok::<_, String>((hex::encode(out.hasher.finalize()), out.bytes))
+        let (mut chunks, sha256, bytes) = out.into_parts();
+        chunks.send_rest().map_err(|e| e.to_string())?;
+        Ok::<_, String>((sha256, bytes))
     });
 
     // The first chunks are held until the artifact proves large enough for a multipart upload.
@@ -82,24 +82,23 @@ where
     // Closing the channel stops an encoder that is still writing (its next send fails).
     drop(rx);
     let encoded = encoder.await.map_err(|e| e.to_string()).and_then(|r| r);
-    match (failed, encoded, upload) {
-        (Some(upload_error), _, writer) => {
+    // An upload error wins over what it made the encoder report ("the upload stopped").
+    let outcome = match failed {
+        Some(upload_error) => Err(upload_error),
+        None => encoded,
+    };
+    match (outcome, upload) {
+        (Err(e), writer) => {
             if let Some(w) = writer {
                 let _ = w.abort().await;
             }
-            Err(upload_error)
+            Err(e)
         }
-        (None, Err(encode_error), writer) => {
-            if let Some(w) = writer {
-                let _ = w.abort().await;
-            }
-            Err(encode_error)
-        }
-        (None, Ok(done), Some(writer)) => {
+        (Ok(done), Some(writer)) => {
             writer.finish().await.map_err(|e| crate::artifacts::describe(&e))?;
             Ok(done)
         }
-        (None, Ok(done), None) => {
+        (Ok(done), None) => {
             let payload: PutPayload = head.into_iter().collect();
             store
                 .put(path, payload)
@@ -110,12 +109,11 @@ where
     }
 }
 
-/// The encoder's side: bytes gathered into chunks, hashed and counted, then sent.
+/// The encoder's side: bytes gathered into chunks and sent (hashed and counted by the
+/// [`Hashing`] writer around it).
 struct Chunks {
     buf: Vec<u8>,
     tx: tokio::sync::mpsc::Sender<Bytes>,
-    hasher: Sha256,
-    bytes: u64,
 }
 
 impl Chunks {
@@ -138,8 +136,6 @@ impl Write for Chunks {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let n = data.len().min(CHUNK - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        self.hasher.update(&data[..n]);
-        self.bytes += n as u64;
         if self.buf.len() == CHUNK {
             self.send_full()?;
         }
@@ -155,6 +151,7 @@ impl Write for Chunks {
 mod tests {
     use super::*;
     use object_store::memory::InMemory;
+    use sha2::{Digest, Sha256};
 
     /// 40 MB in odd-sized writes: above the multipart threshold, so it goes up in parts, and
     /// the object read back is the same bytes with the same sha256.
