@@ -5,9 +5,9 @@
 use polars::prelude::*;
 use serde_json::json;
 
-use super::feature_label::{entity_keys, label_sources, make_label, unmatched_log_entities};
+use super::feature_label::{label_sources, make_label};
 use super::feature_row as row_features;
-use super::feature_spec::{LabelSpec, WindowSpec};
+use super::feature_spec::WindowSpec;
 use crate::exec::context::{StepContext, StepError, StepOutput};
 use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
 use crate::pipeline::diagnostic::did_you_mean;
@@ -182,25 +182,8 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     })?);
     made.extend(row_features::one_hot(p, &frame, &check)?);
 
-    let log = match &p.label {
-        Some(LabelSpec::Log { log, .. }) => {
-            let events = super::event_log::read(log, &ctx.root, &roles)?;
-            if let Some(warning) = unmatched_log_entities(&events, &frame, &roles, &log.path)? {
-                ctx.warn(warning);
-            }
-            let keys = entity_keys(&frame, roles.entity.as_deref(), &ranges)?;
-            Some((events, keys))
-        }
-        _ => None,
-    };
     let label = match &p.label {
-        Some(spec) => Some(make_label(
-            spec,
-            &frame,
-            &ranges,
-            &times,
-            log.as_ref().map(|(l, k)| (l, k.as_slice())),
-        )?),
+        Some(spec) => Some(make_label(spec, &frame, &roles, &ranges, &times, ctx)?),
         None => None,
     };
     let mut seen = std::collections::HashSet::new();

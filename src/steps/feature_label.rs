@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::feature::Made;
 use super::feature_spec::{Horizon, LabelSpec};
-use crate::exec::context::StepError;
+use crate::exec::context::{StepContext, StepError};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::table::{column_f64, Roles};
 
@@ -27,13 +27,16 @@ pub(super) fn label_sources(spec: Option<&LabelSpec>, roles: &Roles) -> Vec<Stri
 }
 
 /// The label column: 1 where a failure event of the same entity lies within the horizon ahead
-/// (the event row included), or where the remaining useful life is at most the horizon.
+/// (the event row included, from an event column or a separate log), or where the remaining
+/// useful life is at most the horizon. A log is read here, and machines it names that the
+/// table lacks are a warning.
 pub(super) fn make_label(
     spec: &LabelSpec,
     frame: &DataFrame,
+    roles: &Roles,
     ranges: &[std::ops::Range<usize>],
     times: &Option<(Vec<i64>, bool)>,
-    log: Option<(&super::event_log::EventLog, &[String])>,
+    ctx: &StepContext,
 ) -> Result<Made, StepError> {
     let Some((t, is_datetime)) = times else {
         return Err(StepError::new(
@@ -51,8 +54,7 @@ pub(super) fn make_label(
         }
     };
     let mut label = vec![0.0; frame.height()];
-    let manifest;
-    match spec {
+    let (name, manifest) = match spec {
         LabelSpec::Event { column, name, .. } => {
             let events = column_f64(frame, column).map_err(|_| {
                 let hint = did_you_mean(column, frame.get_column_names().iter().map(|n| n.as_str()));
@@ -78,17 +80,13 @@ pub(super) fn make_label(
                     }
                 }
             }
-            manifest = json!({"name": name, "transform": "failure_within_horizon", "source": column, "horizon": spec.horizon().text()});
-            Ok(Made {
-                name: name.clone(),
-                values: label,
-                manifest,
-            })
+            let manifest = json!({"name": name, "transform": "failure_within_horizon", "source": column, "horizon": spec.horizon().text()});
+            (name, manifest)
         }
         LabelSpec::Log {
             log: spec_log, name, ..
         } => {
-            let (log, keys) = log.ok_or_else(|| StepError::new("internal error: the event log was not read"))?;
+            let log = super::event_log::read(spec_log, &ctx.root, roles)?;
             if log.datetime != *is_datetime {
                 return Err(StepError::new(format!(
                     "`with.label.from-log`: {} holds {} but the table's timestamps are {}",
@@ -97,7 +95,13 @@ pub(super) fn make_label(
                     if *is_datetime { "date-times" } else { "numbers (cycles)" }
                 )));
             }
-            for (r, key) in ranges.iter().zip(keys) {
+            let keys = entity_keys(frame, roles.entity.as_deref(), ranges)?;
+            if roles.entity.is_some() {
+                if let Some(warning) = unmatched_log_entities(&log, &keys, &spec_log.path) {
+                    ctx.warn(warning);
+                }
+            }
+            for (r, key) in ranges.iter().zip(&keys) {
                 for i in r.clone() {
                     if log.within(key, t[i], horizon) {
                         label[i] = 1.0;
@@ -112,12 +116,8 @@ pub(super) fn make_label(
                     spec.horizon().text()
                 )));
             }
-            manifest = json!({"name": name, "transform": "failure_within_horizon", "source": format!("log:{}", spec_log.path), "horizon": spec.horizon().text()});
-            Ok(Made {
-                name: name.clone(),
-                values: label,
-                manifest,
-            })
+            let manifest = json!({"name": name, "transform": "failure_within_horizon", "source": format!("log:{}", spec_log.path), "horizon": spec.horizon().text()});
+            (name, manifest)
         }
         LabelSpec::Rul { name, .. } => {
             for r in ranges {
@@ -128,18 +128,19 @@ pub(super) fn make_label(
                     }
                 }
             }
-            manifest = json!({"name": name, "transform": "rul_within_horizon", "horizon": spec.horizon().text(), "rul": "last timestamp of the entity - timestamp"});
-            Ok(Made {
-                name: name.clone(),
-                values: label,
-                manifest,
-            })
+            let manifest = json!({"name": name, "transform": "rul_within_horizon", "horizon": spec.horizon().text(), "rul": "last timestamp of the entity - timestamp"});
+            (name, manifest)
         }
-    }
+    };
+    Ok(Made {
+        name: name.clone(),
+        values: label,
+        manifest,
+    })
 }
 
 /// Each entity range's key as text (what an event log names machines by); "" without entities.
-pub(super) fn entity_keys(
+fn entity_keys(
     frame: &DataFrame,
     entity: Option<&str>,
     ranges: &[std::ops::Range<usize>],
@@ -155,24 +156,18 @@ pub(super) fn entity_keys(
         .collect())
 }
 
-/// A warning when the log names machines the table does not have (a typo'd id, another site).
-pub(super) fn unmatched_log_entities(
-    log: &super::event_log::EventLog,
-    frame: &DataFrame,
-    roles: &Roles,
-    path: &str,
-) -> PolarsResult<Option<String>> {
-    let Some(entity) = &roles.entity else { return Ok(None) };
-    let text = frame.column(entity)?.cast(&DataType::String)?;
-    let known: std::collections::HashSet<&str> = text.str()?.iter().flatten().collect();
+/// A warning when the log names machines the table does not have (a typo'd id, another site);
+/// `keys` are the table's machines, one per entity range.
+fn unmatched_log_entities(log: &super::event_log::EventLog, keys: &[String], path: &str) -> Option<String> {
+    let known: std::collections::HashSet<&str> = keys.iter().map(String::as_str).collect();
     let mut missing: Vec<&String> = log.by_entity.keys().filter(|k| !known.contains(k.as_str())).collect();
     if missing.is_empty() {
-        return Ok(None);
+        return None;
     }
     missing.sort();
     let events: usize = missing.iter().map(|k| log.by_entity[*k].len()).sum();
-    Ok(Some(format!(
+    Some(format!(
         "{events} events in {path} are for machines the table does not have (first: `{}`); they label nothing",
         missing[0]
-    )))
+    ))
 }
