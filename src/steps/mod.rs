@@ -88,31 +88,34 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
     }
 }
 
-/// Files (paths, or `s3://` URLs) outside the run's artifacts that a step reads; their content
-/// is part of its cache key.
-pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<String> {
+/// The path (or pattern, or `s3://` URL) a step reads from outside the run, with the `with`
+/// key that names it: `load`'s data and `feature`'s failure log.
+fn input_path(params: &StepParams) -> Option<(&'static str, &str)> {
     match params {
-        // Every file a pattern matches now: a file added, removed or changed is a new input.
-        // A pattern that cannot be listed gives no key part here; the step itself reports it.
-        StepParams::Load(p) => sources::expand(&p.path, root).unwrap_or_default(),
+        StepParams::Load(p) => Some(("with.path", &p.path)),
         StepParams::Feature(feature::FeatureParams {
             label: Some(feature_spec::LabelSpec::Log { log, .. }),
             ..
-        }) => sources::expand(&log.path, root).unwrap_or_default(),
-        _ => Vec::new(),
+        }) => Some(("with.label.from-log", &log.path)),
+        _ => None,
     }
+}
+
+/// Files (paths, or `s3://` URLs) outside the run's artifacts that a step reads; their content
+/// is part of its cache key.
+pub fn external_inputs(params: &StepParams, root: &std::path::Path) -> Vec<String> {
+    // Every file a pattern matches now: a file added, removed or changed is a new input.
+    // A pattern that cannot be listed gives no key part here; the step itself reports it.
+    input_path(params)
+        .map(|(_, path)| sources::expand(path, root).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Why the local files a step reads cannot be read now, for `pmflow validate`: a missing file
 /// or a pattern that matches nothing. S3 inputs are left to the run (they need credentials).
 pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String> {
-    let (key, path) = match params {
-        StepParams::Load(p) => ("with.path", &p.path),
-        StepParams::Feature(feature::FeatureParams {
-            label: Some(feature_spec::LabelSpec::Log { log, .. }),
-            ..
-        }) => ("with.label.from-log", &log.path),
-        _ => return Vec::new(),
+    let Some((key, path)) = input_path(params) else {
+        return Vec::new();
     };
     if path.starts_with("s3://") {
         return Vec::new();
