@@ -100,14 +100,16 @@ fn print_detail(run: &RunDetail) {
             st.id, st.kind, st.status
         );
     }
-    // Warnings are tags named `warning.<step>[.n]`: shown first, since a run that succeeded
+    // Warnings are tags (`registry::warning_tag`): shown first, since a run that succeeded
     // with a warning may still need a look.
-    let (warnings, tags): (Vec<_>, Vec<_>) = run.tags.iter().partition(|(k, _)| k.starts_with("warning."));
+    let (warnings, tags): (Vec<_>, Vec<_>) = run
+        .tags
+        .iter()
+        .partition(|(k, _)| crate::registry::warning_tag_step(k).is_some());
     if !warnings.is_empty() {
         println!("\nWARNINGS");
         for (k, v) in warnings {
-            let step = k.trim_start_matches("warning.");
-            let step = step.split('.').next().unwrap_or(step);
+            let step = crate::registry::warning_tag_step(k).unwrap_or_default();
             println!("  {step}: {}", v.as_str().unwrap_or_default());
         }
     }

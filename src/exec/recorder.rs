@@ -84,14 +84,9 @@ impl Recorder {
             }
             Event::Artifact { step, name, stored } => self.registry.log_artifact(run, step, name, stored).await,
             Event::Warning { step, message } => {
-                // `warning.<step>`, then `warning.<step>.2`, ...: a second warning must not
-                // overwrite the first.
                 let count = self.warnings.entry(step.clone()).or_insert(0);
                 *count += 1;
-                let key = match *count {
-                    1 => format!("warning.{step}"),
-                    n => format!("warning.{step}.{n}"),
-                };
+                let key = crate::registry::warning_tag(step, *count);
                 self.registry.set_tag(run, &key, message).await
             }
             Event::RunFinished { status, error, .. } => {

@@ -47,8 +47,7 @@ impl Registry {
             .iter()
             .map(|r| Ok((r.try_get("key")?, r.try_get("value")?, r.try_get("step")?)))
             .collect::<Result<_, sqlx::Error>>()?;
-        // `warning.<step>`, `warning.<step>.2`, ... in the order they were given.
-        let own = format!("warning.{step_id}");
+        // The step's warning tags, in the order they were given.
         let warnings =
             sqlx::query("SELECT key, value FROM tags WHERE run_id = ? AND key LIKE 'warning.%' ORDER BY rowid")
                 .bind(&run_id)
@@ -57,10 +56,9 @@ impl Registry {
                 .iter()
                 .filter_map(|r| {
                     let key: String = r.try_get("key").ok()?;
-                    let numbered = key.strip_prefix(&own).is_some_and(|rest| {
-                        rest.is_empty() || rest.strip_prefix('.').is_some_and(|n| n.parse::<u32>().is_ok())
-                    });
-                    numbered.then(|| r.try_get("value").ok()).flatten()
+                    (super::warning_tag_step(&key) == Some(step_id.as_str()))
+                        .then(|| r.try_get("value").ok())
+                        .flatten()
                 })
                 .collect();
         Ok(Some(CachedStep {

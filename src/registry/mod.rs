@@ -156,6 +156,24 @@ fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// Now, as the registry stores times.
+/// The tag key of a step's `n`-th warning (from 1): `warning.<step>`, then `warning.<step>.2`,
+/// ..., so a second warning does not overwrite the first.
+pub fn warning_tag(step: &str, n: usize) -> String {
+    match n {
+        1 => format!("warning.{step}"),
+        n => format!("warning.{step}.{n}"),
+    }
+}
+
+/// The step a [`warning_tag`] belongs to; `None` for any other tag.
+pub fn warning_tag_step(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("warning.")?;
+    match rest.rsplit_once('.') {
+        Some((step, n)) if n.parse::<usize>().is_ok() => Some(step),
+        _ => Some(rest),
+    }
+}
+
 pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
