@@ -1,21 +1,21 @@
 //! pmflow: predictive-maintenance ML pipelines declared in YAML, run as a DAG, tracked in a
 //! SQLite registry, with artifacts in object storage.
+//!
+//! Layers, each importing only those below it (ARCHITECTURE in README.md; `tests/cli/layers.rs`
+//! keeps it so): `app` -> `report` -> `exec` -> `registry`, `artifacts`, `steps` -> `model`,
+//! `plot`, `frame`, `pipeline` -> `ml`. `datagen` stands beside them for `gen-data`.
 
 pub mod app;
 pub mod artifacts;
 pub mod cli;
 pub mod datagen;
-pub mod direct_io;
 pub mod error;
 pub mod exec;
-pub mod memory;
+pub mod frame;
 pub mod ml;
-pub mod parquet;
+pub mod model;
 pub mod pipeline;
 pub mod plot;
 pub mod registry;
 pub mod report;
-pub mod schedule;
 pub mod steps;
-pub mod table;
-pub mod upload;

@@ -5,7 +5,7 @@ use clap::Parser;
 use pmflow::error::{exit, CliError};
 
 fn main() {
-    pmflow::memory::keep_freed_memory();
+    pmflow::app::memory::keep_freed_memory();
     let cli = pmflow::cli::Cli::parse();
     if !matches!(cli.command, pmflow::cli::Command::Run(_)) {
         quiet_on_broken_pipe();

@@ -40,7 +40,7 @@ pub fn bench_lstm(a: &BenchLstmArgs) -> Result<(), CliError> {
         pos_weight: None,
         seed: 1,
     };
-    let run = || fit(&vs, &model, &train, &val, &opts, |_| {}).map_err(CliError::Internal);
+    let run = || fit(&vs, &model, &train, &val, &opts, |_| {}).map_err(|e| CliError::Internal(e.0));
     run()?; // warm-up: allocator and libtorch's lazy initialisation
     let (wall, cpu) = (Instant::now(), cpu_seconds());
     run()?;

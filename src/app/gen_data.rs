@@ -6,8 +6,8 @@ use std::path::Path;
 use crate::cli::GenDataArgs;
 use crate::datagen::{self, GenOptions};
 use crate::error::CliError;
+use crate::pipeline::duration::duration_ms;
 use crate::report::{self, ProgressMode};
-use crate::steps::duration_ms;
 
 pub fn gen_data(args: &GenDataArgs, mode: ProgressMode) -> Result<(), CliError> {
     let usage = |flag: &str, what: &str| CliError::Usage(format!("{flag}: {what}"));

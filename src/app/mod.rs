@@ -4,6 +4,7 @@ mod bench_lstm;
 mod bench_registry;
 mod gen_data;
 mod info;
+pub mod memory;
 mod run;
 mod runs;
 mod validate;
@@ -16,10 +17,10 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Validate(args) => validate::validate(&args),
         Command::Info => info::info(),
-        Command::GenData(args) => gen_data::gen_data(&args, cli.progress),
+        Command::GenData(args) => gen_data::gen_data(&args, cli.progress.into()),
         Command::BenchRegistry { points, file } => bench_registry::bench_registry(points, &file).await,
         Command::BenchLstm(args) => bench_lstm::bench_lstm(&args),
-        Command::Run(args) => run::run(&args, cli.progress).await,
+        Command::Run(args) => run::run(&args, cli.progress.into()).await,
         Command::Runs(RunsCommand::List {
             experiment,
             format,

@@ -6,9 +6,9 @@ use crate::error::CliError;
 use crate::exec::events::RunStatus;
 use crate::exec::plan::plan;
 use crate::exec::runner::{self, RunOptions};
-use crate::pipeline::Pipeline;
 use crate::registry::Registry;
 use crate::report::{self, format_duration, ProgressMode};
+use crate::steps::Pipeline;
 
 pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError> {
     let pipeline = super::validate::load(&args.pipeline)?;

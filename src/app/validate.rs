@@ -2,14 +2,14 @@
 
 use crate::cli::PipelineArgs;
 use crate::error::CliError;
-use crate::pipeline::{self, Pipeline};
+use crate::steps::{self, Pipeline};
 
 pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
     let p = load(args)?;
     // A run would stop at once on an input that is not there: say so now.
     let mut missing = crate::pipeline::diagnostic::Diagnostics::new(args.file.display().to_string(), Vec::new());
     for step in &p.steps {
-        for problem in crate::steps::input_problems(&step.params, &p.source.root) {
+        for problem in steps::input_problems(&step.params, &p.source.root) {
             missing.push(Default::default(), format!("step `{}`: {problem}", step.id));
         }
     }
@@ -26,8 +26,8 @@ pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
         p.source.root.display()
     );
     if let Some(s) = &p.schedule {
-        if let Ok(cron) = crate::schedule::parse_cron(&s.cron) {
-            let next: Vec<String> = crate::schedule::next_fire_times(&cron, s.timezone, 3)
+        if let Ok(cron) = crate::pipeline::cron::parse_cron(&s.cron) {
+            let next: Vec<String> = crate::pipeline::cron::next_fire_times(&cron, s.timezone, 3)
                 .iter()
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                 .collect();
@@ -39,5 +39,5 @@ pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
 
 /// Loads and validates the pipeline named on the command line.
 pub fn load(args: &PipelineArgs) -> Result<Pipeline, CliError> {
-    pipeline::load(&args.file, &args.overrides, args.root.as_deref()).map_err(CliError::Invalid)
+    steps::load_pipeline(&args.file, &args.overrides, args.root.as_deref()).map_err(CliError::Invalid)
 }

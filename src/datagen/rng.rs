@@ -1,48 +1,23 @@
-//! Self-contained, frozen random number generation: SplitMix64 (seeding) and xoshiro256** (streams).
-//!
-//! Both algorithms are implemented here (no external crate) so that a given seed produces the
-//! same numbers forever. Floating-point transforms use [`super::detmath`] instead of the
-//! platform libm for the same reason.
+//! The generator's draws: normals, log-normals and geometric gaps on top of pmflow's one
+//! xoshiro256** stream ([`crate::ml::rng`]). Floating-point transforms use [`super::detmath`]
+//! instead of the platform libm, so a seed produces the same data forever.
 
 use super::detmath;
+use crate::ml::rng::{mix64, Rng as Core};
 
-/// SplitMix64 (Steele, Lea, Flood 2014); used only to expand seeds into xoshiro state.
-#[derive(Clone, Debug)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix64(self.state)
-    }
-}
-
-/// The SplitMix64 output function (a bijective 64-bit mixer).
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// xoshiro256** 1.0 (Blackman & Vigna) with a cached second Box-Muller normal.
+/// A seeded stream with a cached second Box-Muller normal.
 #[derive(Clone, Debug)]
 pub struct Rng {
-    s: [u64; 4],
+    core: Core,
     spare_normal: Option<f64>,
 }
 
 impl Rng {
-    /// Seeds the four state words from consecutive SplitMix64 outputs (never all zero).
     pub fn from_seed(seed: u64) -> Self {
-        let mut sm = SplitMix64::new(seed);
-        let s = [sm.next_u64(), sm.next_u64(), sm.next_u64(), sm.next_u64()];
-        Self { s, spare_normal: None }
+        Self {
+            core: Core::new(seed),
+            spare_normal: None,
+        }
     }
 
     /// An independent stream for `(seed, machine, stream)`: the key is hashed so that
@@ -52,29 +27,15 @@ impl Rng {
         Self::from_seed(mix64(seed ^ mix64(key.wrapping_add(0x6A09_E667_F3BC_C909))))
     }
 
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
     /// Uniform in [0, 1) with 53 random bits.
     #[inline]
     pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+        self.core.next_f64()
     }
 
     /// Uniform in [a, b).
     pub fn uniform(&mut self, a: f64, b: f64) -> f64 {
-        a + (b - a) * self.next_f64()
+        self.core.uniform(a, b)
     }
 
     /// Standard normal via Box-Muller; the second value of each pair is cached.
@@ -144,40 +105,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splitmix64_reference_values() {
-        // From the reference splitmix64.c with seed 0.
-        let mut sm = SplitMix64::new(0);
-        assert_eq!(sm.next_u64(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(sm.next_u64(), 0x6E78_9E6A_A1B9_65F4);
-        assert_eq!(sm.next_u64(), 0x06C4_5D18_8009_454F);
-    }
-
-    #[test]
-    fn xoshiro256starstar_reference_values() {
-        // State [1, 2, 3, 4], values as produced by the reference xoshiro256starstar.c.
-        let mut r = Rng {
-            s: [1, 2, 3, 4],
-            spare_normal: None,
-        };
-        let expected = [
-            11520u64,
-            0,
-            1_509_978_240,
-            1_215_971_899_390_074_240,
-            1_216_172_134_540_287_360,
-            607_988_272_756_665_600,
-        ];
-        for e in expected {
-            assert_eq!(r.next_u64(), e);
-        }
-    }
-
-    #[test]
     fn streams_are_distinct_and_moments_sane() {
         let mut a = Rng::for_stream(7, 0, 0);
         let mut b = Rng::for_stream(7, 1, 0);
         let mut c = Rng::for_stream(7, 0, 1);
-        let (x, y, z) = (a.next_u64(), b.next_u64(), c.next_u64());
+        let (x, y, z) = (a.core.next_u64(), b.core.next_u64(), c.core.next_u64());
         assert!(x != y && x != z && y != z);
 
         let n = 200_000;

@@ -6,31 +6,31 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::outside::ObjectStoreFiles;
 use crate::artifacts::ArtifactStore;
-use crate::pipeline::Step;
+use crate::frame::OutputRef;
 use crate::registry::{CachedStep, FileStamp, Registry};
-use crate::steps;
-use crate::table::OutputRef;
+use crate::steps::{self, Step};
+
+/// Why a step has no cache key, or why a cached execution cannot be reused; the step then runs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct CacheMiss(String);
 
 /// The version of every file a step reads from outside the pipeline, as (source, version): the
 /// sha256 of a local file (remembered in the registry while the file's size, modification time
 /// and inode stay the same), the size and ETag of an `s3://` object. An error says why no key
 /// can be computed (then the step just runs).
-pub async fn file_versions(step: &Step, root: &Path, registry: &Registry) -> Result<Vec<(String, String)>, String> {
+pub async fn file_versions(step: &Step, root: &Path, registry: &Registry) -> Result<Vec<(String, String)>, CacheMiss> {
     let mut files = Vec::new();
     let (params, root_owned) = (step.params.clone(), root.to_path_buf());
     // Listing a pattern may touch the file system or S3: a blocking thread.
-    let sources = tokio::task::spawn_blocking(move || steps::external_inputs(&params, &root_owned))
+    let sources = tokio::task::spawn_blocking(move || steps::external_inputs(&params, &root_owned, &ObjectStoreFiles))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| CacheMiss(e.to_string()))?;
     for source in sources {
         let version = if source.starts_with("s3://") {
-            tokio::task::spawn_blocking({
-                let source = source.clone();
-                move || object_version(&source)
-            })
-            .await
-            .map_err(|e| e.to_string())??
+            object_version(&source).await?
         } else {
             local_sha256(Path::new(&source), registry).await?
         };
@@ -54,21 +54,22 @@ pub fn key(step: &Step, inputs: &[(String, OutputRef)], files: &[(String, String
 
 /// The sha256 of a local file: the one the registry remembers when the file's stamp is
 /// unchanged, else hashed now (on a blocking thread) and remembered.
-pub async fn local_sha256(path: &Path, registry: &Registry) -> Result<String, String> {
+pub async fn local_sha256(path: &Path, registry: &Registry) -> Result<String, CacheMiss> {
     // A named pipe or device has no stable content to hash (and reading it would block).
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let unreadable = |e: std::io::Error| CacheMiss(format!("{}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(CacheMiss(format!("{} is not a regular file", path.display())));
     }
-    let stamp = FileStamp::of(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let stamp = FileStamp::of(path).map_err(unreadable)?;
     if let Ok(Some(known)) = registry.known_digest(path, stamp).await {
         return Ok(known);
     }
     let owned = path.to_path_buf();
     let sha256 = tokio::task::spawn_blocking(move || crate::artifacts::file_sha256(&owned))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| CacheMiss(e.to_string()))?
+        .map_err(unreadable)?;
     // Remembered only if the file did not change while it was read.
     if FileStamp::of(path).ok() == Some(stamp) {
         let _ = registry.remember_digest(path, stamp, &sha256).await;
@@ -77,26 +78,25 @@ pub async fn local_sha256(path: &Path, registry: &Registry) -> Result<String, St
 }
 
 /// Size and ETag of an object read straight from object storage (hashing it would mean
-/// downloading it twice). Called from a blocking thread inside the runtime.
-fn object_version(url: &str) -> Result<String, String> {
-    let store = crate::artifacts::store_for_url(url).map_err(|e| e.to_string())?;
-    let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
-    let (size, tag) = handle.block_on(store.head(url)).map_err(|e| e.to_string())?;
+/// downloading it twice).
+async fn object_version(url: &str) -> Result<String, CacheMiss> {
+    let store = crate::artifacts::store_for_url(url).map_err(|e| CacheMiss(e.to_string()))?;
+    let (size, tag) = store.head(url).await.map_err(|e| CacheMiss(e.to_string()))?;
     Ok(format!("{size}:{tag}"))
 }
 
 /// Whether every artifact of a cached step is still in the store with its recorded digest.
 /// Local artifacts whose stamp is unchanged since they were hashed are not read again; the
 /// others are hashed at the same time (each on a blocking thread, or as its own download).
-pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore, registry: &Registry) -> Result<(), String> {
+pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore, registry: &Registry) -> Result<(), CacheMiss> {
     let checks = cached.artifacts.iter().map(|(name, a)| async move {
         let sha256 = match store.local_file(&a.uri) {
             Some(path) => local_sha256(&path, registry).await,
-            None => store.sha256_of(&a.uri).await.map_err(|e| e.to_string()),
+            None => store.sha256_of(&a.uri).await.map_err(|e| CacheMiss(e.to_string())),
         }
-        .map_err(|e| format!("cached `{name}` is gone ({e})"))?;
+        .map_err(|e| CacheMiss(format!("cached `{name}` is gone ({e})")))?;
         if sha256 != a.sha256 {
-            return Err(format!("cached `{name}` changed since it was recorded"));
+            return Err(CacheMiss(format!("cached `{name}` changed since it was recorded")));
         }
         Ok(())
     });

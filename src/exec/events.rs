@@ -1,9 +1,10 @@
 //! What the runner reports while it works. Reporters draw it, the registry records it.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use crate::artifacts::StoredArtifact;
-use crate::table::OutputRef;
+use crate::frame::OutputRef;
+use crate::frame::StoredArtifact;
+use crate::steps::context::StepEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepStatus {
@@ -111,4 +112,64 @@ pub enum Event {
     },
 }
 
-pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
+/// Who listens to a run's events besides the registry: the progress reporters of `report`.
+pub trait Listener: Send {
+    fn on_event(&mut self, timed: &Timed);
+    fn finish(&mut self) {}
+}
+
+/// An event with the moment it happened (not when a listener got to it).
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub at: SystemTime,
+    pub event: Event,
+}
+
+/// The runner's event bus: every event is stamped as it is sent.
+#[derive(Debug, Clone)]
+pub struct EventSender(tokio::sync::mpsc::UnboundedSender<Timed>);
+
+pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Timed>;
+
+/// A new bus: its sender (clone it for every task) and the one receiver.
+pub fn channel() -> (EventSender, EventReceiver) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (EventSender(tx), rx)
+}
+
+/// Sending fails only once the receiver is gone: the run is being torn down.
+#[derive(Debug)]
+pub struct Closed;
+
+impl EventSender {
+    pub fn send(&self, event: Event) -> Result<(), Closed> {
+        let timed = Timed {
+            at: SystemTime::now(),
+            event,
+        };
+        self.0.send(timed).map_err(|_| Closed)
+    }
+
+    /// Where a step's events go: stamped now, with the step's id.
+    pub fn for_step(&self, step: &str) -> crate::steps::context::StepEvents {
+        let (tx, step) = (self.clone(), step.to_string());
+        Box::new(move |e| {
+            let step = step.clone();
+            let _ = tx.send(match e {
+                StepEvent::Metric { key, value, index } => Event::Metric {
+                    step,
+                    key,
+                    value,
+                    index,
+                },
+                StepEvent::Warning { message } => Event::Warning { step, message },
+                StepEvent::Progress { done, total, message } => Event::StepProgress {
+                    step,
+                    done,
+                    total,
+                    message,
+                },
+            });
+        })
+    }
+}

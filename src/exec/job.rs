@@ -8,13 +8,28 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use super::cache;
-use super::context::{StepContext, StepError, StepOutput};
 use super::events::{Event, EventSender};
-use crate::artifacts::{ArtifactStore, StoredArtifact};
-use crate::pipeline::Step;
+use super::outside::{ObjectStoreFiles, RegistryReader};
+use crate::artifacts::{ArtifactError, ArtifactStore, StoredArtifact, WriteFailure};
+use crate::frame::{OutputFormat, OutputRef, Table};
 use crate::registry::Registry;
-use crate::steps;
-use crate::table::{OutputFormat, OutputRef, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::{self, Step};
+
+/// Why one execution of a step failed; shown to the user with the step id.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Step(#[from] StepError),
+    #[error("{0}")]
+    Artifact(#[from] ArtifactError),
+    #[error("cannot read {uri}: {cause}")]
+    Decode { uri: String, cause: String },
+    #[error("timed out after {0} s (`timeout-secs`)")]
+    TimedOut(u64),
+    #[error("internal error: the step panicked ({0}); please report this")]
+    Panicked(String),
+}
 
 /// A step's output references, and its tables by artifact URI.
 type Outputs = (Vec<OutputRef>, Vec<(String, Table)>);
@@ -49,7 +64,7 @@ pub struct StepJob {
 }
 
 impl StepJob {
-    pub async fn run(self) -> Result<Done, String> {
+    pub async fn run(self) -> Result<Done, JobError> {
         let key = cache::file_versions(&self.step, &self.root, &self.registry)
             .await
             .ok()
@@ -107,7 +122,7 @@ impl StepJob {
         })
     }
 
-    async fn run_with_retries(&self) -> Result<Outputs, String> {
+    async fn run_with_retries(&self) -> Result<Outputs, JobError> {
         let attempts = self.step.retries + 1;
         let mut attempt = 1;
         loop {
@@ -122,7 +137,7 @@ impl StepJob {
                     let _ = self.tx.send(Event::StepRetrying {
                         step: self.step.id.clone(),
                         attempt,
-                        error: e,
+                        error: e.to_string(),
                     });
                     attempt += 1;
                 }
@@ -131,7 +146,7 @@ impl StepJob {
         }
     }
 
-    async fn attempt(&self) -> Result<Outputs, String> {
+    async fn attempt(&self) -> Result<Outputs, JobError> {
         let mut inputs = Vec::with_capacity(self.inputs.len());
         let mut files = Vec::new();
         for (from, t) in &self.inputs {
@@ -146,12 +161,15 @@ impl StepJob {
                     inputs.push((key, table));
                 }
                 OutputFormat::File => {
-                    let bytes = self.store.get(&t.uri).await.map_err(|e| e.to_string())?;
+                    let bytes = self.store.get(&t.uri).await?;
                     files.push((key, bytes.to_vec()));
                 }
             }
         }
-        let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, self.tx.clone());
+        let events = self.tx.for_step(&self.step.id);
+        let mut ctx = StepContext::new(self.step.id.clone(), self.root.clone(), inputs, events);
+        ctx.remote = Arc::new(ObjectStoreFiles);
+        ctx.registry = Arc::new(RegistryReader(self.registry.clone()));
         ctx.files = files;
         ctx.digests = self
             .inputs
@@ -164,12 +182,11 @@ impl StepJob {
         let output: StepOutput = match self.step.timeout {
             Some(limit) => match tokio::time::timeout(limit, work).await {
                 Ok(joined) => joined,
-                Err(_) => return Err(format!("timed out after {} s (`timeout-secs`)", limit.as_secs())),
+                Err(_) => return Err(JobError::TimedOut(limit.as_secs())),
             },
             None => work.await,
         }
-        .map_err(|e| format!("internal error: the step panicked ({e}); please report this"))?
-        .map_err(|e: StepError| e.0)?;
+        .map_err(|e| JobError::Panicked(e.to_string()))??;
         let started = std::time::Instant::now();
         let stored = self.store_outputs(output).await?;
         // The share of the step's time that went to its artifacts (encoding, digest, storage);
@@ -185,7 +202,7 @@ impl StepJob {
 
     /// Uploads tables (Parquet), reports (JSON) and files, emitting one event per artifact.
     /// Returns the outputs' references and the tables themselves (sharing the frames' buffers).
-    async fn store_outputs(&self, output: StepOutput) -> Result<Outputs, String> {
+    async fn store_outputs(&self, output: StepOutput) -> Result<Outputs, JobError> {
         let mut tables = Vec::new();
         let mut frames = Vec::new();
         for (name, table) in output.tables {
@@ -195,10 +212,11 @@ impl StepJob {
             let stored = self
                 .store
                 .put_streamed(&key, move |out| {
-                    table.write_parquet(out).map_err(|e| format!("Parquet encoding: {e}"))
+                    table
+                        .write_parquet(out)
+                        .map_err(|e| WriteFailure::Encoder(format!("Parquet encoding: {e}")))
                 })
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             tables.push(OutputRef {
                 name: name.clone(),
                 uri: stored.uri.clone(),
@@ -230,8 +248,11 @@ impl StepJob {
     }
 
     /// An upstream table: straight from its file in a local store, else downloaded.
-    async fn read_table(&self, t: &OutputRef) -> Result<Table, String> {
-        let cannot = |e: String| format!("cannot read {}: {e}", t.uri);
+    async fn read_table(&self, t: &OutputRef) -> Result<Table, JobError> {
+        let cannot = |cause: String| JobError::Decode {
+            uri: t.uri.clone(),
+            cause,
+        };
         // A remote table goes to a temporary file first and is decoded from a map of it, as a
         // local one is: holding the download in memory next to the decoded frame would double
         // the step's peak for a large table.
@@ -239,7 +260,7 @@ impl StepJob {
             Some(path) => (path, false),
             None => {
                 let temp = crate::artifacts::temporary_path("table.parquet");
-                self.store.download_to(&t.uri, &temp).await.map_err(|e| e.to_string())?;
+                self.store.download_to(&t.uri, &temp).await?;
                 (temp, true)
             }
         };
@@ -272,10 +293,7 @@ impl StepJob {
         });
     }
 
-    async fn put(&self, name: &str, bytes: Bytes) -> Result<StoredArtifact, String> {
-        self.store
-            .put(&format!("{}/{name}", self.prefix), bytes)
-            .await
-            .map_err(|e| e.to_string())
+    async fn put(&self, name: &str, bytes: Bytes) -> Result<StoredArtifact, JobError> {
+        Ok(self.store.put(&format!("{}/{name}", self.prefix), bytes).await?)
     }
 }

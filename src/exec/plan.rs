@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use super::cache;
-use super::runner::forced_steps;
 use crate::artifacts::ArtifactStore;
-use crate::pipeline::{graph, Pipeline};
+use crate::frame::OutputRef;
+use crate::pipeline::graph;
 use crate::registry::{Registry, RegistryError};
-use crate::table::OutputRef;
+use crate::steps::Pipeline;
 
 pub struct PlanLine {
     pub step: String,
@@ -23,7 +23,7 @@ pub async fn plan(
     force: &[String],
 ) -> Result<Vec<PlanLine>, RegistryError> {
     let steps = &pipeline.steps;
-    let forced = forced_steps(pipeline, force);
+    let forced = graph::forced(steps, force);
     let mut known: HashMap<&str, Vec<OutputRef>> = HashMap::new();
     let mut lines = Vec::new();
     for i in graph::order(steps) {
@@ -57,7 +57,7 @@ pub async fn plan(
         match registry.find_cached(&key).await? {
             None => lines.push(line(false, "no earlier run with the same inputs and parameters".into())),
             Some(c) => match cache::still_valid(&c, store, registry).await {
-                Err(why) => lines.push(line(false, why)),
+                Err(why) => lines.push(line(false, why.to_string())),
                 Ok(()) => {
                     lines.push(line(true, format!("outputs of run {}", c.run_id)));
                     known.insert(step.id.as_str(), c.tables);

@@ -2,9 +2,9 @@
 //! one transaction each, so a step logging thousands of points costs milliseconds.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
-use super::events::Event;
+use super::events::{Event, Timed};
 use crate::registry::{MetricPoint, Registry, RegistryError};
 
 pub struct Recorder {
@@ -31,7 +31,8 @@ impl Recorder {
         }
     }
 
-    pub async fn on_event(&mut self, event: &Event) {
+    pub async fn on_event(&mut self, timed: &Timed) {
+        let event = &timed.event;
         if let Event::Metric {
             step,
             key,
@@ -39,7 +40,9 @@ impl Recorder {
             index,
         } = event
         {
-            let time_ms = SystemTime::now()
+            // The time the step logged it, not the time it reached the registry.
+            let time_ms = timed
+                .at
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0);
@@ -135,9 +138,12 @@ mod tests {
         registry.create_run(&run).await.unwrap();
         let mut recorder = Recorder::new(registry.clone(), "w1".into());
         for message in ["short entities in train", "short entities in val"] {
-            let warning = Event::Warning {
-                step: "train".into(),
-                message: message.into(),
+            let warning = Timed {
+                at: std::time::SystemTime::now(),
+                event: Event::Warning {
+                    step: "train".into(),
+                    message: message.into(),
+                },
             };
             recorder.on_event(&warning).await;
         }

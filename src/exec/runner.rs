@@ -7,17 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::events::{Event, EventSender, RunStatus, StepStatus};
-use super::job::{Done, StepJob};
+use super::events::{self, Event, EventReceiver, EventSender, Listener, RunStatus, StepStatus};
+use super::job::{Done, JobError, StepJob};
 use super::recorder::Recorder;
 use crate::artifacts::ArtifactStore;
-use crate::pipeline::{graph, Pipeline, Step};
+use crate::frame::{OutputFormat, OutputRef, Table};
+use crate::pipeline::graph;
 use crate::registry::{NewRun, Registry, RegistryError};
-use crate::report::Reporter;
-use crate::table::{OutputFormat, OutputRef, Table};
+use crate::steps::Pipeline;
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -72,7 +71,7 @@ pub async fn run(
     pipeline: &Pipeline,
     registry: Registry,
     store: ArtifactStore,
-    reporter: Box<dyn Reporter>,
+    reporter: Box<dyn Listener>,
     options: RunOptions,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<RunOutcome, RegistryError> {
@@ -93,7 +92,7 @@ pub async fn run(
         Some(run_id) => (run_id.clone(), reopen(pipeline, &registry, run_id).await?),
     };
 
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = events::channel();
     let consumer = tokio::spawn(consume(rx, reporter, Recorder::new(registry.clone(), run_id.clone())));
     let _ = tx.send(Event::RunStarted {
         run_id: run_id.clone(),
@@ -200,8 +199,8 @@ fn git_commit(root: &std::path::Path) -> Option<String> {
 
 /// Feeds every event to the reporter and the registry, in order. Returns the first registry error.
 async fn consume(
-    mut rx: mpsc::UnboundedReceiver<Event>,
-    mut reporter: Box<dyn Reporter>,
+    mut rx: EventReceiver,
+    mut reporter: Box<dyn Listener>,
     mut recorder: Recorder,
 ) -> Option<RegistryError> {
     let mut heartbeat = tokio::time::interval(crate::registry::HEARTBEAT_EVERY);
@@ -214,12 +213,12 @@ async fn consume(
                 continue;
             }
         };
-        let Some(event) = event else { break };
-        reporter.on_event(&event);
-        recorder.on_event(&event).await;
+        let Some(timed) = event else { break };
+        reporter.on_event(&timed);
+        recorder.on_event(&timed).await;
         // A step abandoned by a timeout or an interrupt may still hold a sender on a blocked
         // thread, so the channel never closes: the run's end is the last event that counts.
-        if matches!(event, Event::RunFinished { .. }) {
+        if matches!(timed.event, Event::RunFinished { .. }) {
             break;
         }
         if rx.is_empty() {
@@ -253,7 +252,7 @@ impl Scheduler<'_> {
         let steps = &self.pipeline.steps;
         let tx = &self.tx;
         let index_of: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-        let forced = forced_steps(self.pipeline, &options.force);
+        let forced = graph::forced(steps, &options.force);
         let mut state: Vec<State> = steps
             .iter()
             .map(|s| match reused.remove(&s.id) {
@@ -264,7 +263,7 @@ impl Scheduler<'_> {
                 None => State::Pending,
             })
             .collect();
-        let mut running: JoinSet<(usize, Duration, Result<Done, String>)> = JoinSet::new();
+        let mut running: JoinSet<(usize, Duration, Result<Done, JobError>)> = JoinSet::new();
         // Tables of the step that just finished, handed to the steps that start right after it
         // and then dropped, so no frame is held while it waits for a later consumer.
         let mut handoff: HashMap<String, Table> = HashMap::new();
@@ -290,7 +289,7 @@ impl Scheduler<'_> {
                 // Tables of the direct needs; files (weights, scalers) of every ancestor, nearest
                 // first, so a model card can name the scaler that `split` fitted two steps up.
                 let mut inputs: Vec<(String, OutputRef)> = Vec::new();
-                for (distance, j) in ancestors(steps, &index_of, i) {
+                for (distance, j) in graph::ancestors(steps, &index_of, i) {
                     if let State::Done(outputs) = &state[j] {
                         let visible = outputs
                             .iter()
@@ -350,7 +349,8 @@ impl Scheduler<'_> {
                             state[i] = State::Done(done.tables);
                             handoff.extend(done.frames);
                         }
-                        Err(message) => {
+                        Err(e) => {
+                            let message = e.to_string();
                             state[i] = State::Failed;
                             first_error.get_or_insert(format!("step `{id}` failed: {message}"));
                             let _ = tx.send(Event::StepFinished { step: id.clone(), status: StepStatus::Failed, duration, error: Some(message), cached_from: None });
@@ -391,46 +391,4 @@ impl Scheduler<'_> {
             Some(e) => (RunStatus::Failed, Some(e)),
         }
     }
-}
-
-/// Indices of the steps `--force` names, with everything downstream of them.
-pub fn forced_steps(pipeline: &Pipeline, force: &[String]) -> Vec<usize> {
-    let steps = &pipeline.steps;
-    if force.iter().any(|f| f == "*") {
-        return (0..steps.len()).collect();
-    }
-    let mut out = Vec::new();
-    for (i, s) in steps.iter().enumerate() {
-        if force.contains(&s.id) {
-            out.push(i);
-            out.extend(graph::downstream(steps, i));
-        }
-    }
-    out
-}
-
-/// Every step that `i` depends on, with its distance (1 for direct needs), nearest first and
-/// in `needs` order within a distance.
-fn ancestors(steps: &[Step], index_of: &HashMap<&str, usize>, i: usize) -> Vec<(usize, usize)> {
-    let mut seen = vec![false; steps.len()];
-    let mut out = Vec::new();
-    let mut frontier = vec![i];
-    let mut distance = 0;
-    while !frontier.is_empty() {
-        distance += 1;
-        let mut next = Vec::new();
-        for k in frontier {
-            for need in &steps[k].needs {
-                if let Some(&j) = index_of.get(need.as_str()) {
-                    if !seen[j] {
-                        seen[j] = true;
-                        out.push((distance, j));
-                        next.push(j);
-                    }
-                }
-            }
-        }
-        frontier = next;
-    }
-    out
 }

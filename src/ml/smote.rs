@@ -8,18 +8,23 @@
 pub use super::knn::nearest_neighbours;
 use super::rng::Rng;
 
+/// Why a SMOTE request makes no sense.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct SmoteError(pub String);
+
 /// How many synthetic samples reach `ratio`, or why the request makes no sense.
-pub fn synthetic_count(n_minority: usize, n_majority: usize, ratio: f64) -> Result<usize, String> {
+pub fn synthetic_count(n_minority: usize, n_majority: usize, ratio: f64) -> Result<usize, SmoteError> {
     if !(ratio > 0.0 && ratio.is_finite()) {
-        return Err(format!("`ratio` must be a positive number, found {ratio}"));
+        return Err(SmoteError(format!("`ratio` must be a positive number, found {ratio}")));
     }
     let wanted = ratio * n_majority as f64 - n_minority as f64;
     if wanted < 0.0 {
-        return Err(format!(
+        return Err(SmoteError(format!(
             "`ratio` {ratio} asks for fewer minority samples ({:.0}) than there are ({n_minority}); SMOTE only adds samples: use a ratio of at least {:.4}",
             ratio * n_majority as f64,
             n_minority as f64 / n_majority.max(1) as f64
-        ));
+        )));
     }
     Ok(wanted as usize)
 }
@@ -145,7 +150,7 @@ mod tests {
         }
         // imbalanced-learn refuses a ratio below the current one; so do we, saying what works.
         let err = synthetic_count(12, 40, 0.2).unwrap_err();
-        assert!(err.contains("at least 0.3000"), "{err}");
+        assert!(err.0.contains("at least 0.3000"), "{err}");
     }
 
     #[test]

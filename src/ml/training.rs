@@ -8,6 +8,11 @@ use super::lstm::LstmClassifier;
 use super::metrics::OperatingPoints;
 use super::rng::Rng;
 
+/// Why training stopped without a model.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct FitError(pub String);
+
 /// Windows of `window` rows over a feature matrix, named by their last row.
 pub struct WindowSet {
     /// [rows, features]
@@ -132,13 +137,13 @@ pub fn fit(
     val: &WindowSet,
     opts: &FitOptions,
     mut progress: impl FnMut(Progress),
-) -> Result<FitResult, String> {
+) -> Result<FitResult, FitError> {
     let mut optimizer = nn::Adam {
         wd: opts.weight_decay,
         ..Default::default()
     }
     .build(vs, opts.lr)
-    .map_err(|e| format!("cannot create the optimizer: {e}"))?;
+    .map_err(|e| FitError(format!("cannot create the optimizer: {e}")))?;
     let pos_weight = opts
         .pos_weight
         .map(|w| Tensor::from_slice(&[w as f32]).to_device(vs.device())); // [1]
@@ -163,9 +168,9 @@ pub fn fit(
             }
             let value = loss.double_value(&[]);
             if !value.is_finite() {
-                return Err(format!(
+                return Err(FitError(format!(
                     "training diverged: the loss became {value} in epoch {epoch}; lower `lr`, set `clip-norm`, or check the features for extreme values"
-                ));
+                )));
             }
             loss_sum += value * picks.len() as f64;
             progress(Progress::Batch {
@@ -201,7 +206,7 @@ pub fn fit(
             }
         }
     }
-    let best = best.ok_or("`epochs` must be at least 1")?;
+    let best = best.ok_or_else(|| FitError("`epochs` must be at least 1".into()))?;
     restore(vs, &best.weights);
     Ok(FitResult {
         history,

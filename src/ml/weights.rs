@@ -6,8 +6,13 @@ use std::collections::HashMap;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
+/// Why weights cannot be written or read back.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct WeightsError(pub String);
+
 /// Every variable of `vs` as little-endian f32, sorted by name.
-pub fn to_safetensors(vs: &VarStore, metadata: HashMap<String, String>) -> Result<Vec<u8>, String> {
+pub fn to_safetensors(vs: &VarStore, metadata: HashMap<String, String>) -> Result<Vec<u8>, WeightsError> {
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, tensor) in vs.variables() {
         let shape: Vec<usize> = tensor.size().iter().map(|d| *d as usize).collect();
@@ -16,34 +21,38 @@ pub fn to_safetensors(vs: &VarStore, metadata: HashMap<String, String>) -> Resul
             .to_device(Device::Cpu)
             .to_kind(Kind::Float)
             .flatten(0, -1);
-        let values = Vec::<f32>::try_from(&flat).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        let values = Vec::<f32>::try_from(&flat).map_err(|e| WeightsError(format!("cannot read `{name}`: {e}")))?;
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         named.push((name, shape, bytes));
     }
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let mut views = Vec::with_capacity(named.len());
     for (name, shape, bytes) in &named {
-        let view = TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| format!("`{name}`: {e:?}"))?;
+        let view =
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| WeightsError(format!("`{name}`: {e:?}")))?;
         views.push((name.as_str(), view));
     }
-    safetensors::tensor::serialize(views, &Some(metadata)).map_err(|e| format!("cannot encode weights: {e:?}"))
+    safetensors::tensor::serialize(views, &Some(metadata))
+        .map_err(|e| WeightsError(format!("cannot encode weights: {e:?}")))
 }
 
 /// Copies weights into the variables of `vs`; every variable must be present with its shape.
-pub fn load_safetensors(vs: &VarStore, bytes: &[u8]) -> Result<(), String> {
-    let file = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e:?}"))?;
+pub fn load_safetensors(vs: &VarStore, bytes: &[u8]) -> Result<(), WeightsError> {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsError(format!("not a safetensors file: {e:?}")))?;
     let device = vs.device();
     for (name, var) in vs.variables() {
-        let view = file
-            .tensor(&name)
-            .map_err(|_| format!("the weights have no tensor `{name}`: they belong to another architecture"))?;
+        let view = file.tensor(&name).map_err(|_| {
+            WeightsError(format!(
+                "the weights have no tensor `{name}`: they belong to another architecture"
+            ))
+        })?;
         let expected: Vec<usize> = var.size().iter().map(|d| *d as usize).collect();
         if view.dtype() != Dtype::F32 || view.shape() != expected.as_slice() {
-            return Err(format!(
+            return Err(WeightsError(format!(
                 "tensor `{name}` is {:?} {:?}, the model expects F32 {expected:?}",
                 view.dtype(),
                 view.shape()
-            ));
+            )));
         }
         let values: Vec<f32> = view
             .data()
@@ -58,8 +67,9 @@ pub fn load_safetensors(vs: &VarStore, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// The metadata map stored beside the tensors.
-pub fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors file: {e:?}"))?;
+pub fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, WeightsError> {
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| WeightsError(format!("not a safetensors file: {e:?}")))?;
     Ok(meta.metadata().clone().unwrap_or_default())
 }
 
@@ -112,9 +122,11 @@ mod tests {
         );
         assert!(load_safetensors(&other, &bytes)
             .unwrap_err()
+            .0
             .contains("the model expects F32"));
         assert!(load_safetensors(&other, b"garbage")
             .unwrap_err()
+            .0
             .contains("not a safetensors file"));
     }
 }

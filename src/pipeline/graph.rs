@@ -1,11 +1,15 @@
-//! The step graph: unknown `needs`, cycles (printed as the whole chain), execution order.
+//! The step graph: unknown `needs`, cycles (printed as the whole chain), execution order, the
+//! steps downstream of a `--force`d one and the ancestors of a step.
 
+use std::collections::HashMap;
+
+use super::catalog::StepCatalog;
 use super::diagnostic::{did_you_mean, Diagnostics};
 use super::model::Step;
 use super::node::{Node, Pos, Value};
 
 /// Reports `needs` that name no step and every cycle. `items` are the step nodes, for positions.
-pub fn check(steps: &[Step], items: &[Node], diags: &mut Diagnostics) {
+pub fn check<C: StepCatalog>(steps: &[Step<C>], items: &[Node], diags: &mut Diagnostics) {
     // Ids of every step written in the file, including steps that failed validation, so a
     // typo in one step does not make `needs` pointing at it look unknown too.
     let ids: Vec<&str> = items
@@ -58,7 +62,7 @@ fn need_pos(items: &[Node], id: &str, need: &str) -> Pos {
 }
 
 /// Each elementary cycle once, as step indices in dependency order (a needs b needs ... needs a).
-fn cycles(steps: &[Step]) -> Vec<Vec<usize>> {
+fn cycles<C: StepCatalog>(steps: &[Step<C>]) -> Vec<Vec<usize>> {
     let index = |id: &str| steps.iter().position(|s| s.id == id);
     let edges: Vec<Vec<usize>> = steps
         .iter()
@@ -108,7 +112,7 @@ fn cycles(steps: &[Step]) -> Vec<Vec<usize>> {
 
 /// Step indices so that every step comes after the steps it needs; ties keep file order.
 /// Assumes `check` passed (no cycles, no unknown needs).
-pub fn order(steps: &[Step]) -> Vec<usize> {
+pub fn order<C: StepCatalog>(steps: &[Step<C>]) -> Vec<usize> {
     let mut done = vec![false; steps.len()];
     let mut out = Vec::with_capacity(steps.len());
     while out.len() < steps.len() {
@@ -131,7 +135,7 @@ pub fn order(steps: &[Step]) -> Vec<usize> {
 }
 
 /// Indices of all steps that (transitively) need step `i`.
-pub fn downstream(steps: &[Step], i: usize) -> Vec<usize> {
+pub fn downstream<C: StepCatalog>(steps: &[Step<C>], i: usize) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
     let mut frontier = vec![i];
     while let Some(j) = frontier.pop() {
@@ -141,6 +145,47 @@ pub fn downstream(steps: &[Step], i: usize) -> Vec<usize> {
                 frontier.push(k);
             }
         }
+    }
+    out
+}
+
+/// Indices of the steps `--force` names, with everything downstream of them.
+pub fn forced<C: StepCatalog>(steps: &[Step<C>], force: &[String]) -> Vec<usize> {
+    if force.iter().any(|f| f == "*") {
+        return (0..steps.len()).collect();
+    }
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if force.contains(&s.id) {
+            out.push(i);
+            out.extend(downstream(steps, i));
+        }
+    }
+    out
+}
+
+/// Every step that `i` depends on, with its distance (1 for direct needs), nearest first and
+/// in `needs` order within a distance.
+pub fn ancestors<C: StepCatalog>(steps: &[Step<C>], index_of: &HashMap<&str, usize>, i: usize) -> Vec<(usize, usize)> {
+    let mut seen = vec![false; steps.len()];
+    let mut out = Vec::new();
+    let mut frontier = vec![i];
+    let mut distance = 0;
+    while !frontier.is_empty() {
+        distance += 1;
+        let mut next = Vec::new();
+        for k in frontier {
+            for need in &steps[k].needs {
+                if let Some(&j) = index_of.get(need.as_str()) {
+                    if !seen[j] {
+                        seen[j] = true;
+                        out.push((distance, j));
+                        next.push(j);
+                    }
+                }
+            }
+        }
+        frontier = next;
     }
     out
 }

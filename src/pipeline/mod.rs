@@ -1,10 +1,14 @@
 //! The pipeline file format: YAML text -> positioned tree -> overrides and params -> checked
 //! [`Pipeline`]. Every problem is reported at once as `FILE:LINE:COL: message`.
 
+pub mod catalog;
+pub mod cron;
 pub mod diagnostic;
+pub mod duration;
 pub mod fields;
 pub mod graph;
 mod interpolate;
+pub mod location;
 pub mod model;
 pub mod node;
 mod overrides;
@@ -15,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use catalog::StepCatalog;
 pub use diagnostic::Diagnostics;
 pub use model::{Pipeline, Step};
 pub use validate::{DEFAULT_ARTIFACTS, DEFAULT_REGISTRY};
@@ -27,7 +32,11 @@ const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// Reads, overrides, resolves and validates a pipeline file.
 ///
 /// `root` overrides the project root that relative paths resolve against.
-pub fn load(file: &Path, overrides: &[String], root: Option<&Path>) -> Result<Pipeline, Diagnostics> {
+pub fn load<C: StepCatalog>(
+    file: &Path,
+    overrides: &[String],
+    root: Option<&Path>,
+) -> Result<Pipeline<C>, Diagnostics> {
     let mut diags = Diagnostics::new(file.display().to_string(), overrides.to_vec());
     let text = match read_text(file) {
         Ok(t) => t,
@@ -41,7 +50,12 @@ pub fn load(file: &Path, overrides: &[String], root: Option<&Path>) -> Result<Pi
 }
 
 /// Validates pipeline text as if it were read from `file`.
-pub fn from_str(text: &str, file: &Path, root: &Path, mut diags: Diagnostics) -> Result<Pipeline, Diagnostics> {
+pub fn from_str<C: StepCatalog>(
+    text: &str,
+    file: &Path,
+    root: &Path,
+    mut diags: Diagnostics,
+) -> Result<Pipeline<C>, Diagnostics> {
     let mut doc = match yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -79,7 +93,7 @@ pub fn from_str(text: &str, file: &Path, root: &Path, mut diags: Diagnostics) ->
         resolved,
         hash,
     };
-    match validate::validate(&doc, source, &mut diags) {
+    match validate::validate::<C>(&doc, source, &mut diags) {
         Some(p) if diags.is_empty() => Ok(p),
         _ => Err(diags.sorted()),
     }
@@ -127,75 +141,6 @@ pub fn project_root(file: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    fn check(text: &str) -> Result<Pipeline, Diagnostics> {
-        from_str(
-            text,
-            Path::new("p.yaml"),
-            Path::new("/project"),
-            Diagnostics::new("p.yaml", Vec::new()),
-        )
-    }
-
-    /// Pieces of pipeline-shaped YAML, including the characters that make YAML tricky.
-    fn fragment() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just("name: x\n".to_string()),
-            Just("steps:\n".to_string()),
-            Just("  - id: a\n".to_string()),
-            Just("    kind: load\n".to_string()),
-            Just("    kind: clean\n".to_string()),
-            Just("    needs: [a, b]\n".to_string()),
-            Just("    with: {path: d.csv, impute: ${params.m}}\n".to_string()),
-            Just("params: {m: mean, seed: 1}\n".to_string()),
-            Just("schedule: {cron: \"0 0 3 * * Mon\"}\n".to_string()),
-            Just("&x ".to_string()),
-            Just("*x ".to_string()),
-            Just("<<: *x\n".to_string()),
-            Just("? ".to_string()),
-            Just("!!binary ".to_string()),
-            Just("---\n".to_string()),
-            Just("|\n".to_string()),
-            "[ -~]{0,12}".prop_map(|s| s),
-            "[\\[\\]{}:,&*!|>'\"#%@`-]{1,6}".prop_map(|s| s),
-            "[ \t\n]{1,4}".prop_map(|s| s),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
-
-        /// Any text at all: an answer (valid or diagnostics), never a panic.
-        #[test]
-        fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
-            let _ = check(&text);
-        }
-
-        /// Pipeline-shaped text: never a panic, and every problem points inside the file.
-        #[test]
-        fn pipeline_shaped_text_never_panics(parts in prop::collection::vec(fragment(), 0..40)) {
-            let text = parts.concat();
-            if let Err(diags) = check(&text) {
-                let lines = text.lines().count() as u32 + 1;
-                for d in &diags.items {
-                    prop_assert!(d.pos.line <= lines, "{d:?} beyond {lines} lines in {text:?}");
-                }
-                prop_assert!(!diags.is_empty());
-            }
-        }
-    }
-
-    #[test]
-    fn whole_string_params_keep_their_type_and_embedded_ones_splice() {
-        let text = "name: x\nparams: {n: 7, dir: data}\nsteps:\n  - id: a\n    kind: load\n    with: {path: \"${params.dir}/s.csv\", timestamp: \"${params.n}\"}\n";
-        // `timestamp` must be a string, so the integer 7 substituted whole is reported as such.
-        let err = check(text).unwrap_err().to_string();
-        assert!(err.contains("`timestamp` must be a string, found an integer"), "{err}");
-        let text = text.replace(", timestamp: \"${params.n}\"", "");
-        let p = check(&text).unwrap();
-        assert_eq!(p.steps[0].with["path"], "data/s.csv");
-    }
 
     #[test]
     fn yaml_1_1_booleans_stay_strings() {

@@ -1,14 +1,14 @@
-//! The validated pipeline: typed, checked, with every path resolved. Built only by `validate`.
+//! The validated pipeline: typed, checked, with every path resolved. Built only by `validate`;
+//! generic over the catalog of step kinds (see `catalog`), which the format does not know.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::artifacts::ArtifactLocation;
-use crate::registry::RegistryLocation;
-use crate::steps::{StepKind, StepParams};
+use super::catalog::StepCatalog;
+use super::location::{ArtifactLocation, RegistryLocation};
 
 #[derive(Debug, Clone)]
-pub struct Pipeline {
+pub struct Pipeline<C: StepCatalog> {
     pub name: String,
     pub experiment: String,
     /// `params:` after `--set`, flattened to `a.b` keys, as recorded in the registry.
@@ -16,7 +16,7 @@ pub struct Pipeline {
     pub storage: Storage,
     pub schedule: Option<Schedule>,
     /// In file order; `graph::order` gives an execution order.
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<C>>,
     pub source: Source,
 }
 
@@ -45,13 +45,13 @@ pub struct Schedule {
 }
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub struct Step<C: StepCatalog> {
     pub id: String,
-    pub kind: StepKind,
+    pub kind: C::Kind,
     pub needs: Vec<String>,
     pub retries: u32,
     pub timeout: Option<Duration>,
-    pub params: StepParams,
+    pub params: C::Params,
     /// The resolved `with:` mapping, recorded as the step's parameters.
     pub with: serde_json::Value,
 }

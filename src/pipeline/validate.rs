@@ -2,19 +2,18 @@
 
 use std::time::Duration;
 
+use super::catalog::StepCatalog;
 use super::diagnostic::{did_you_mean, Diagnostics};
 use super::fields::Fields;
+use super::location::{ArtifactLocation, RegistryLocation};
 use super::model::{Pipeline, Schedule, Source, Step, Storage};
 use super::node::{Node, Value};
-use crate::artifacts::ArtifactLocation;
-use crate::registry::RegistryLocation;
-use crate::steps::{self, StepKind};
 
 pub const DEFAULT_REGISTRY: &str = "sqlite://experiments/registry.db";
 pub const DEFAULT_ARTIFACTS: &str = "file://artifacts";
 
 /// Checks the whole document; `source` carries the file, root and resolved text.
-pub fn validate(doc: &Node, source: Source, diags: &mut Diagnostics) -> Option<Pipeline> {
+pub fn validate<C: StepCatalog>(doc: &Node, source: Source, diags: &mut Diagnostics) -> Option<Pipeline<C>> {
     let mut top = Fields::new(doc, "pipeline", diags)?;
     let name = top.required_str("name", " (a short name such as `pump-failure`)");
     if let (Some(n), Some(node)) = (&name, doc.get("name")) {
@@ -28,7 +27,7 @@ pub fn validate(doc: &Node, source: Source, diags: &mut Diagnostics) -> Option<P
     let storage = storage(top.node("storage"), &source, top.diags);
     let schedule = top.node("schedule").and_then(|n| schedule(n, top.diags));
     let steps = match top.node("steps") {
-        Some(n) => steps(n, top.diags),
+        Some(n) => steps::<C>(n, top.diags),
         None => {
             top.error(
                 doc.pos,
@@ -140,7 +139,7 @@ fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
     let tz_text = f.optional_str("timezone");
     let tz_pos = f.node("timezone").map(|n| n.pos);
     f.finish();
-    let cron = cron.and_then(|c| match crate::schedule::parse_cron(&c) {
+    let cron = cron.and_then(|c| match super::cron::parse_cron(&c) {
         Ok(_) => Some(c),
         Err(e) => {
             diags.push(cron_pos.unwrap_or(node.pos), format!("`schedule.cron`: {e}"));
@@ -167,7 +166,7 @@ fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
     })
 }
 
-fn steps(node: &Node, diags: &mut Diagnostics) -> Vec<Step> {
+fn steps<C: StepCatalog>(node: &Node, diags: &mut Diagnostics) -> Vec<Step<C>> {
     let Value::Seq(items) = &node.value else {
         diags.push(
             node.pos,
@@ -178,7 +177,7 @@ fn steps(node: &Node, diags: &mut Diagnostics) -> Vec<Step> {
     if items.is_empty() {
         diags.push(node.pos, "`steps` is empty; a pipeline needs at least one step");
     }
-    let mut out: Vec<Step> = Vec::new();
+    let mut out: Vec<Step<C>> = Vec::new();
     let mut ids: Vec<(String, super::node::Pos)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let label = item
@@ -186,7 +185,7 @@ fn steps(node: &Node, diags: &mut Diagnostics) -> Vec<Step> {
             .and_then(Node::as_str)
             .map(|id| format!("step `{id}`"))
             .unwrap_or_else(|| format!("step #{}", index + 1));
-        if let Some(step) = step(item, &label, diags) {
+        if let Some(step) = step::<C>(item, &label, diags) {
             if let Some((_, first)) = ids.iter().find(|(id, _)| *id == step.id) {
                 let pos = item.get("id").map(|n| n.pos).unwrap_or(item.pos);
                 diags.push(
@@ -203,7 +202,7 @@ fn steps(node: &Node, diags: &mut Diagnostics) -> Vec<Step> {
     out
 }
 
-fn step(node: &Node, label: &str, diags: &mut Diagnostics) -> Option<Step> {
+fn step<C: StepCatalog>(node: &Node, label: &str, diags: &mut Diagnostics) -> Option<Step<C>> {
     let mut f = Fields::new(node, label.to_string(), diags)?;
     let id = f.required_str("id", " (lowercase letters, digits, `-` and `_`)");
     let id_pos = f.node("id").map(|n| n.pos).unwrap_or(node.pos);
@@ -218,17 +217,17 @@ fn step(node: &Node, label: &str, diags: &mut Diagnostics) -> Option<Step> {
             );
         }
     }
-    let kind_text = f.required_str("kind", &format!(" (one of {})", StepKind::names().join(", ")));
+    let kind_text = f.required_str("kind", &format!(" (one of {})", C::kind_names().join(", ")));
     let kind_pos = f.node("kind").map(|n| n.pos).unwrap_or(node.pos);
-    let kind = kind_text.and_then(|k| match StepKind::from_name(&k) {
+    let kind = kind_text.and_then(|k| match C::kind(&k) {
         Some(kind) => Some(kind),
         None => {
-            let hint = did_you_mean(&k, StepKind::names().iter().copied());
+            let hint = did_you_mean(&k, C::kind_names().iter().copied());
             f.error(
                 kind_pos,
                 format!(
                     "unknown step kind `{k}`{hint}; available kinds: {}",
-                    StepKind::names().join(", ")
+                    C::kind_names().join(", ")
                 ),
             );
             None
@@ -247,7 +246,7 @@ fn step(node: &Node, label: &str, diags: &mut Diagnostics) -> Option<Step> {
     let kind = kind?;
     let params = {
         let mut wf = Fields::new(with_node, format!("{label} `with`"), diags)?;
-        let params = steps::parse_params(kind, &mut wf);
+        let params = C::parse(kind, &mut wf);
         wf.finish();
         params
     };

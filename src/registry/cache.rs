@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{now_text, Registry, RegistryError};
-use crate::artifacts::StoredArtifact;
-use crate::table::OutputRef;
+use crate::frame::OutputRef;
+use crate::frame::StoredArtifact;
 
 /// A succeeded step execution whose outputs can be reused.
 pub struct CachedStep {

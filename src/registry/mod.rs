@@ -7,7 +7,7 @@ mod liveness;
 mod query;
 mod write;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,36 +19,7 @@ pub use liveness::HEARTBEAT_EVERY;
 pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};
 
-/// Where the registry lives, parsed from `storage.registry` or `--registry`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RegistryLocation {
-    /// `sqlite://PATH` (relative to the project root) or `sqlite:///abs/path.db`.
-    Sqlite(PathBuf),
-}
-
-impl RegistryLocation {
-    pub fn parse(text: &str, root: &Path) -> Result<Self, String> {
-        if let Some(rest) = text.strip_prefix("sqlite://") {
-            let rest = rest.split('?').next().unwrap_or(rest);
-            if rest.is_empty() {
-                return Err("`sqlite://` needs a file path, e.g. `sqlite://experiments/registry.db`".into());
-            }
-            return Ok(RegistryLocation::Sqlite(root.join(rest)));
-        }
-        let scheme = text.split_once("://").map(|(s, _)| s).unwrap_or("");
-        Err(match scheme {
-            "" => format!("`{text}` is not a URL; use `sqlite://PATH`"),
-            "postgres" | "postgresql" => "PostgreSQL registries are not supported yet; use `sqlite://PATH`".into(),
-            other => format!("unsupported registry `{other}://`; use `sqlite://PATH`"),
-        })
-    }
-
-    pub fn url(&self) -> String {
-        match self {
-            RegistryLocation::Sqlite(p) => format!("sqlite://{}", p.display()),
-        }
-    }
-}
+pub use crate::pipeline::location::RegistryLocation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

@@ -1,7 +1,7 @@
 //! Writes: runs, step runs, params (immutable), metrics (append-only, batched), artifacts.
 
 use super::{now_text, Registry, RegistryError};
-use crate::artifacts::StoredArtifact;
+use crate::frame::StoredArtifact;
 
 /// A run about to start.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{format_duration, Reporter};
-use crate::exec::events::{Event, StepStatus};
+use super::describe;
+use crate::exec::events::{Event, Listener, Timed};
 
 pub struct Bars {
     multi: MultiProgress,
@@ -40,8 +40,9 @@ fn step_bar_style() -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-impl Reporter for Bars {
-    fn on_event(&mut self, event: &Event) {
+impl Listener for Bars {
+    fn on_event(&mut self, timed: &Timed) {
+        let event = &timed.event;
         match event {
             Event::RunStarted {
                 run_id,
@@ -90,11 +91,12 @@ impl Reporter for Bars {
                     bar.set_message(message.clone());
                 }
             }
-            Event::StepRetrying { step, attempt, error } => {
-                self.println(format!("{step}: attempt {attempt} failed, retrying: {error}"))
-            }
-            Event::Warning { step, message } => self.println(format!("{step}: warning: {message}")),
             Event::StepReused { step } => self.println(format!("  {:>11} {step:<14} done before the resume", "reused")),
+            Event::StepRetrying { .. } | Event::Warning { .. } => {
+                if let Some((step, text)) = describe::note(event) {
+                    self.println(format!("{step}: {text}"));
+                }
+            }
             Event::StepFinished {
                 step,
                 status,
@@ -106,19 +108,8 @@ impl Reporter for Bars {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
-                let mark = match status {
-                    StepStatus::Succeeded if cached_from.is_some() => "cached",
-                    StepStatus::Succeeded => "ok",
-                    StepStatus::Failed => "FAILED",
-                    StepStatus::Skipped => "skipped",
-                    StepStatus::Interrupted => "interrupted",
-                };
-                let detail = match (status, error) {
-                    (StepStatus::Succeeded, _) => format_duration(*duration),
-                    (_, Some(e)) => e.clone(),
-                    _ => String::new(),
-                };
-                self.println(format!("  {mark:>11} {step:<14} {detail}"));
+                let outcome = describe::outcome(*status, *duration, error.as_deref(), cached_from.as_deref());
+                self.println(format!("  {:>11} {step:<14} {}", outcome.mark, outcome.detail));
                 if let Some(run) = &self.run {
                     run.inc(1);
                 }

@@ -3,20 +3,17 @@
 
 mod bars;
 mod counter;
+mod describe;
 mod plain;
 
 pub use counter::{counter, Counter};
 
 use std::io::IsTerminal;
 
-use crate::exec::events::Event;
+use crate::exec::events::Listener;
 
-pub trait Reporter: Send {
-    fn on_event(&mut self, event: &Event);
-    fn finish(&mut self) {}
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// How progress is shown (`--progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
     /// Bars on a terminal, plain lines otherwise (and always in CI).
     Auto,
@@ -26,7 +23,7 @@ pub enum ProgressMode {
     Quiet,
 }
 
-pub fn reporter(mode: ProgressMode) -> Box<dyn Reporter> {
+pub fn reporter(mode: ProgressMode) -> Box<dyn Listener> {
     let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     match mode {
         ProgressMode::Bars => Box::new(bars::Bars::new()),

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::{format_duration, Reporter};
-use crate::exec::events::{Event, StepStatus};
+use super::{describe, format_duration};
+use crate::exec::events::{Event, Listener, Timed};
 
 pub struct Plain {
     started: Instant,
@@ -31,8 +31,9 @@ impl Plain {
     }
 }
 
-impl Reporter for Plain {
-    fn on_event(&mut self, event: &Event) {
+impl Listener for Plain {
+    fn on_event(&mut self, timed: &Timed) {
+        let event = &timed.event;
         if self.quiet && !matches!(event, Event::Warning { .. }) {
             return;
         }
@@ -49,15 +50,11 @@ impl Reporter for Plain {
                 if *resumed { "resuming run" } else { "run" },
                 steps.len()
             )),
-            Event::StepReused { step } => self.line(&format!("{step}: done before the resume, not run again")),
             Event::StepOutputs { .. } => {}
             Event::StepStarted { step, attempt, of } if *of > 1 => {
                 self.line(&format!("{step}: started (attempt {attempt} of {of})"))
             }
             Event::StepStarted { step, .. } => self.line(&format!("{step}: started")),
-            Event::StepRetrying { step, attempt, error } => {
-                self.line(&format!("{step}: attempt {attempt} failed, retrying: {error}"))
-            }
             Event::StepProgress {
                 step,
                 done,
@@ -73,7 +70,11 @@ impl Reporter for Plain {
                     self.line(&format!("{step}: {done}/{total} {message}"));
                 }
             }
-            Event::Warning { step, message } => self.line(&format!("{step}: warning: {message}")),
+            Event::StepRetrying { .. } | Event::Warning { .. } | Event::StepReused { .. } => {
+                if let Some((step, text)) = describe::note(event) {
+                    self.line(&format!("{step}: {text}"));
+                }
+            }
             Event::Metric { .. } | Event::Artifact { .. } => {}
             Event::StepFinished {
                 step,
@@ -81,17 +82,10 @@ impl Reporter for Plain {
                 duration,
                 error,
                 cached_from,
-            } => match (status, error) {
-                (StepStatus::Succeeded, _) if cached_from.is_some() => self.line(&format!(
-                    "{step}: cached (outputs of run {})",
-                    cached_from.as_deref().unwrap_or_default()
-                )),
-                (StepStatus::Succeeded, _) => {
-                    self.line(&format!("{step}: succeeded in {}", format_duration(*duration)))
-                }
-                (s, Some(e)) => self.line(&format!("{step}: {}: {e}", s.as_str())),
-                (s, None) => self.line(&format!("{step}: {}", s.as_str())),
-            },
+            } => {
+                let outcome = describe::outcome(*status, *duration, error.as_deref(), cached_from.as_deref());
+                self.line(&format!("{step}: {}", outcome.sentence));
+            }
             Event::RunFinished { status, duration, .. } => {
                 self.line(&format!("run {} in {}", status.as_str(), format_duration(*duration)))
             }

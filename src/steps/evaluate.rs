@@ -4,19 +4,17 @@
 
 use polars::prelude::*;
 use serde_json::json;
-use tch::nn;
 
-use super::model_card::{self, ModelCard};
-use super::sequences;
-use super::train_lstm::{parse_device, pick_device, take_part, DeviceChoice};
-use crate::exec::context::{StepContext, StepError, StepOutput};
-use crate::ml::lstm::LstmClassifier;
+use super::model_io::{parse_device, take_part};
+use crate::frame::{numeric_features, Table};
 use crate::ml::metrics::{Confusion, OperatingPoints};
-use crate::ml::training::predict;
-use crate::ml::weights::load_safetensors;
+use crate::model::card::{self as model_card, ModelCard};
+use crate::model::device::{self, DeviceChoice};
+use crate::model::scoring::TrainedModel;
+use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
 use crate::plot::{confusion_matrix, line_chart, Chart, Series};
-use crate::table::{numeric_features, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluateParams {
@@ -35,10 +33,10 @@ pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
 
 pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let no_model = || StepError::new("needs a `train-lstm` step upstream (under `needs:`, directly or further up)");
-    let card = ModelCard::parse(ctx.file(model_card::FILE).ok_or_else(no_model)?).map_err(StepError::new)?;
+    let card = ModelCard::parse(ctx.file(model_card::FILE).ok_or_else(no_model)?)?;
     let weights = ctx.file(model_card::WEIGHTS).ok_or_else(no_model)?.to_vec();
     let test = take_part(ctx, "test")?;
-    let device = pick_device(p.device)?;
+    let device = device::pick(p.device)?;
     tch::set_num_threads(p.threads as i32);
 
     let unused: Vec<String> = numeric_features(&test.frame, &test.roles)
@@ -58,10 +56,9 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
             card.window
         )));
     }
-    let vs = nn::VarStore::new(device);
-    let model = LstmClassifier::new(&vs.root(), card.architecture.clone());
-    load_safetensors(&vs, &weights).map_err(|e| StepError::new(format!("{}: {e}", model_card::WEIGHTS)))?;
-    let scores = predict(&model, &windows.set, p.batch_size);
+    let model = TrainedModel::load(card, &weights, device)?;
+    let card = &model.card;
+    let scores = model.score(&windows.set, p.batch_size);
     let labels: Vec<bool> = windows.set.labels.iter().map(|y| *y == 1.0).collect();
 
     let c = Confusion::at(&labels, &scores, card.threshold);

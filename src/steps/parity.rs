@@ -4,11 +4,11 @@
 use polars::prelude::*;
 
 use super::{feature, load};
-use crate::exec::context::StepContext;
+use crate::frame::{column_f64, Roles, Table};
 use crate::pipeline::diagnostic::Diagnostics;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::yaml;
-use crate::table::{column_f64, Roles, Table};
+use crate::steps::context::StepContext;
 
 fn repo() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,14 +4,14 @@
 use polars::prelude::*;
 use serde_json::json;
 
-use super::sequences::{binary_labels, series_ranges};
-use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::frame::{column_f64, numeric_features, Table};
 use crate::ml::parallel;
 use crate::ml::rng::Rng;
 use crate::ml::smote::{draw, nearest_neighbours, synthetic_count};
 use crate::ml::windows::{flatten_columns, window_ends};
+use crate::model::windows::{binary_labels, series_ranges};
 use crate::pipeline::fields::Fields;
-use crate::table::{column_f64, numeric_features, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmoteParams {
@@ -132,7 +132,7 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
             n_min.saturating_sub(1).max(1)
         )));
     }
-    let count = synthetic_count(n_min, n_maj, p.ratio).map_err(StepError::new)?;
+    let count = synthetic_count(n_min, n_maj, p.ratio).map_err(|e| StepError::new(e.0))?;
     let minority: Vec<usize> = ends.iter().copied().filter(|&e| y[e] == minority_class).collect();
     let sample_dim = dim * p.window;
     let samples = flatten_columns(&values_by_column, &minority, p.window);
@@ -205,7 +205,7 @@ fn synthetic_entities(name: &str, dtype: &DataType, windows: usize, length: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::Roles;
+    use crate::frame::Roles;
 
     fn part(n: usize, positives: usize, offset: f64) -> Table {
         let x: Vec<f64> = (0..n).map(|i| offset + i as f64 * 1.5 + (i % 7) as f64).collect();
@@ -288,7 +288,7 @@ mod tests {
         // Each synthetic window is its own entity of exactly 3 rows, labelled positive, and
         // lies on a segment between two real positive windows: consecutive x values keep
         // their step of 1 (every real window has x, x+1, x+2).
-        let ranges = crate::table::entity_ranges(&train.frame, Some("machine")).unwrap();
+        let ranges = crate::frame::entity_ranges(&train.frame, Some("machine")).unwrap();
         assert_eq!(ranges.len(), 4 + 41);
         let x = column_f64(&train.frame, "x").unwrap();
         let y = column_f64(&train.frame, "y").unwrap();

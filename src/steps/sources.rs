@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::exec::context::StepError;
+use super::context::{RemoteFiles, StepError};
 
 /// Whether `path` is a pattern rather than one file.
 pub fn is_pattern(path: &str) -> bool {
@@ -15,8 +15,8 @@ pub fn is_pattern(path: &str) -> bool {
 
 /// The sources `path` names, in name order: the `s3://` URLs or local paths (resolved against
 /// `root`) of every match of a pattern, or `path` itself. A pattern that matches nothing is an
-/// error. S3 listing runs on the caller's blocking thread inside the runtime.
-pub fn expand(path: &str, root: &Path) -> Result<Vec<String>, StepError> {
+/// error. S3 patterns are listed through `remote`, on the caller's thread.
+pub fn expand(path: &str, root: &Path, remote: &dyn RemoteFiles) -> Result<Vec<String>, StepError> {
     // `join` keeps an absolute path as it is.
     let resolve = |p: &str| root.join(p);
     if !is_pattern(path) {
@@ -28,12 +28,7 @@ pub fn expand(path: &str, root: &Path) -> Result<Vec<String>, StepError> {
     }
     let bad_pattern = |e: String| StepError::new(format!("`with.path`: `{path}` is not a valid pattern ({e})"));
     let mut found = if path.starts_with("s3://") {
-        let store = crate::artifacts::store_for_url(path).map_err(|e| StepError::new(e.to_string()))?;
-        let handle =
-            tokio::runtime::Handle::try_current().map_err(|e| StepError::new(format!("cannot list {path}: {e}")))?;
-        handle
-            .block_on(store.matching(path))
-            .map_err(|e| StepError::new(e.to_string()))?
+        remote.matching(path)?
     } else {
         let pattern = resolve(path).display().to_string();
         glob::glob(&pattern)
@@ -82,8 +77,8 @@ impl Drop for Source {
 }
 
 /// Makes `source` (a local path or an `s3://` URL from [`expand`]) readable as a local,
-/// uncompressed file; `shown` is how messages name it.
-pub fn open(source: &str, shown: &str) -> Result<Source, StepError> {
+/// uncompressed file; `shown` is how messages name it. S3 objects are fetched through `remote`.
+pub fn open(source: &str, shown: &str, remote: &dyn RemoteFiles) -> Result<Source, StepError> {
     let file_name = source.rsplit('/').next().unwrap_or(source).to_string();
     let plain_name = without_compression(&file_name).to_string();
     let stem = match plain_name.rsplit_once('.') {
@@ -91,7 +86,7 @@ pub fn open(source: &str, shown: &str) -> Result<Source, StepError> {
         _ => plain_name.clone(),
     };
     let downloaded = if source.starts_with("s3://") {
-        Some(download(source, &file_name)?)
+        Some(remote.download(source, &file_name)?)
     } else {
         None
     };
@@ -115,18 +110,6 @@ pub fn open(source: &str, shown: &str) -> Result<Source, StepError> {
     })
 }
 
-/// Fetches `s3://bucket/key` into a temporary file. Runs on the step's blocking thread.
-fn download(url: &str, name: &str) -> Result<PathBuf, StepError> {
-    let store = crate::artifacts::store_for_url(url).map_err(|e| StepError::new(e.to_string()))?;
-    let handle =
-        tokio::runtime::Handle::try_current().map_err(|e| StepError::new(format!("cannot read {url}: {e}")))?;
-    let path = crate::artifacts::temporary_path(name);
-    handle
-        .block_on(store.download_to(url, &path))
-        .map_err(|e| StepError::new(e.to_string()))?;
-    Ok(path)
-}
-
 /// Streams a `.gz` (every member, as `gzip -d` does) or `.zst` file into a temporary file.
 fn decompress(path: &Path, name: &str, plain_name: &str, shown: &str) -> Result<PathBuf, StepError> {
     let input = std::fs::File::open(path).map_err(|e| StepError::new(format!("cannot read {shown}: {e}")))?;
@@ -138,7 +121,7 @@ fn decompress(path: &Path, name: &str, plain_name: &str, shown: &str) -> Result<
             .map_err(|e| StepError::new(format!("{shown} is not a readable zstd file: {e}")))?;
         (Box::new(decoder), "zstd")
     };
-    let out_path = crate::artifacts::temporary_path(plain_name);
+    let out_path = temporary_path(plain_name).map_err(|e| StepError::new(format!("cannot decompress {shown}: {e}")))?;
     let copied = std::fs::File::create(&out_path).and_then(|out| {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
         std::io::copy(&mut reader, &mut out)?;
@@ -153,9 +136,20 @@ fn decompress(path: &Path, name: &str, plain_name: &str, shown: &str) -> Result<
     Ok(out_path)
 }
 
+/// A new empty file in the temporary folder whose name ends with `name` (its extension picks
+/// the reader); the caller removes it.
+fn temporary_path(name: &str) -> std::io::Result<PathBuf> {
+    let file = tempfile::Builder::new()
+        .prefix("pmflow-")
+        .suffix(&format!("-{name}"))
+        .tempfile()?;
+    file.into_temp_path().keep().map_err(|e| e.error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::context::LocalOnly;
     use std::io::Write;
 
     #[test]
@@ -165,13 +159,13 @@ mod tests {
         for name in ["M2.csv", "M10.csv", "M1.csv", "notes.txt"] {
             std::fs::write(dir.path().join("exports").join(name), "a\n1\n").unwrap();
         }
-        let found = expand("exports/*.csv", dir.path()).unwrap();
+        let found = expand("exports/*.csv", dir.path(), &LocalOnly).unwrap();
         let names: Vec<&str> = found.iter().map(|f| f.rsplit('/').next().unwrap()).collect();
         assert_eq!(names, ["M1.csv", "M10.csv", "M2.csv"]);
-        let e = expand("exports/*.parquet", dir.path()).unwrap_err().0;
+        let e = expand("exports/*.parquet", dir.path(), &LocalOnly).unwrap_err().0;
         assert!(e.contains("no file matches `exports/*.parquet`"), "{e}");
         // A plain path is itself, whether or not it exists (reading it reports that).
-        assert_eq!(expand("x.csv", dir.path()).unwrap().len(), 1);
+        assert_eq!(expand("x.csv", dir.path(), &LocalOnly).unwrap().len(), 1);
     }
 
     #[test]
@@ -190,7 +184,7 @@ mod tests {
         let zst = dir.path().join("M8.csv.zst");
         std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
         for (file, stem) in [(gz, "M7"), (zst, "M8")] {
-            let source = open(&file.display().to_string(), "shown").unwrap();
+            let source = open(&file.display().to_string(), "shown", &LocalOnly).unwrap();
             assert_eq!(std::fs::read_to_string(&source.path).unwrap(), text);
             assert_eq!(source.stem, stem);
             let temporary = source.path.clone();
@@ -204,7 +198,9 @@ mod tests {
         }
         let broken = dir.path().join("broken.csv.gz");
         std::fs::write(&broken, b"not gzip").unwrap();
-        let e = open(&broken.display().to_string(), "data/broken.csv.gz").unwrap_err().0;
+        let e = open(&broken.display().to_string(), "data/broken.csv.gz", &LocalOnly)
+            .unwrap_err()
+            .0;
         assert!(e.contains("data/broken.csv.gz is not a readable gzip file"), "{e}");
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 
-use crate::exec::context::StepError;
+use crate::steps::context::StepError;
 
 /// The unit of a numeric timestamp that counts from 1970-01-01T00:00:00 UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,19 +6,21 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use serde_json::json;
-use tch::{nn, Device};
+use tch::nn;
 
-use super::model_card::{self, ModelCard, Training};
-use super::sequences;
-use crate::exec::context::{StepContext, StepError, StepOutput};
+use super::model_io::{parse_device, take_part};
+use crate::frame::numeric_features;
 use crate::ml::lstm::{Architecture, LstmClassifier};
 use crate::ml::metrics::OperatingPoints;
 use crate::ml::training::{fit, FitOptions, Progress};
 use crate::ml::weights::to_safetensors;
+use crate::model::card::{self as model_card, ModelCard, Training};
+use crate::model::device::{self, DeviceChoice};
+use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
 use crate::plot::{line_chart, Chart, Series};
-use crate::table::{numeric_features, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PosWeight {
@@ -31,13 +33,6 @@ pub enum ThresholdRule {
     MaxF1,
     /// The lowest threshold whose validation false-alarm rate stays at or below this.
     FalseAlarmRate(f64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceChoice {
-    Auto,
-    Cpu,
-    Cuda,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +102,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
 pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let train = take_part(ctx, "train")?;
     let val = take_part(ctx, "val")?;
-    let device = pick_device(p.device)?;
+    let device = device::pick(p.device)?;
     // libtorch's thread pool is process-wide; one thread is the default because a busy
     // 2-core machine made two threads 15-40x slower (OpenMP spin-waiting), see README.
     tch::set_num_threads(p.threads as i32);
@@ -191,7 +186,7 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
             ctx.metric_at("val_f1", e.val_f1, at);
         }
     })
-    .map_err(StepError::new)?;
+    .map_err(|e| StepError::new(e.0))?;
     let seconds = started.elapsed().as_secs_f64();
     let epochs_run = result.history.len();
 
@@ -258,7 +253,7 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         "pmflow.model_card".to_string(),
         String::from_utf8_lossy(&card_json).into_owned(),
     )]);
-    let weights = to_safetensors(&vs, metadata).map_err(StepError::new)?;
+    let weights = to_safetensors(&vs, metadata).map_err(|e| StepError::new(e.0))?;
     Ok(StepOutput {
         files: vec![
             (model_card::WEIGHTS.into(), weights),
@@ -271,37 +266,6 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         )],
         ..Default::default()
     })
-}
-
-/// The `<step>/<part>` table among the inputs (from `split`, or passed on by `smote`).
-pub fn take_part(ctx: &mut StepContext, part: &str) -> Result<Table, StepError> {
-    let suffix = format!("/{part}");
-    match ctx.inputs.iter().position(|(name, _)| name.ends_with(&suffix)) {
-        Some(i) => Ok(ctx.inputs.remove(i).1),
-        None => Err(StepError::new(format!(
-            "needs the `{part}` part of a `split` (directly or through `smote`) under `needs:`"
-        ))),
-    }
-}
-
-/// `device: auto|cpu|cuda` (default auto), shared with `evaluate`.
-pub fn parse_device(f: &mut Fields) -> DeviceChoice {
-    match f.optional_choice("device", &["auto", "cpu", "cuda"]) {
-        Some("cpu") => DeviceChoice::Cpu,
-        Some("cuda") => DeviceChoice::Cuda,
-        _ => DeviceChoice::Auto,
-    }
-}
-
-pub fn pick_device(choice: DeviceChoice) -> Result<Device, StepError> {
-    match choice {
-        DeviceChoice::Cpu => Ok(Device::Cpu),
-        DeviceChoice::Auto => Ok(Device::cuda_if_available()),
-        DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        DeviceChoice::Cuda => Err(StepError::new(
-            "`device: cuda` but libtorch sees no CUDA device; on a GPU host build with `PMFLOW_CUDA=1` (see README), or use `device: auto`",
-        )),
-    }
 }
 
 fn loss_curve(card: &ModelCard) -> String {

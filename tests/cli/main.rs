@@ -5,10 +5,13 @@ mod support;
 
 mod cache;
 mod concurrency;
+mod examples;
 mod gen_data;
 mod interrupt;
+mod layers;
 mod registry_contract;
 mod run;
 mod s3;
+mod snapshots_out;
 mod train;
 mod validate;

@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 
-use crate::table::{column_f64, is_flag, numeric_features, Roles};
+use crate::frame::{column_f64, is_flag, numeric_features, Roles};
 
 /// Rows a flag must fire on before it is judged, and the share of them that must be failures.
 const MIN_FIRES: usize = 5;

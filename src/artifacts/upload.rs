@@ -10,7 +10,7 @@ use bytes::Bytes;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
-use crate::artifacts::Hashing;
+use super::{describe, Hashing, WriteFailure};
 
 /// Bytes handed from the encoder to the uploader at a time, and how many may wait.
 const CHUNK: usize = 8 << 20;
@@ -25,15 +25,15 @@ pub struct Parts {
 }
 
 /// Runs `write` on a blocking thread and uploads what it writes to `path`. Returns the sha256
-/// and size of the bytes written; errors are the encoder's or the store's, as text.
+/// and size of the bytes written; errors are the encoder's or the store's.
 pub async fn stream<F>(
     store: Arc<dyn ObjectStore>,
     path: &StorePath,
     parts: Parts,
     write: F,
-) -> Result<(String, u64), String>
+) -> Result<(String, u64), WriteFailure>
 where
-    F: FnOnce(&mut dyn Write) -> Result<(), String> + Send + 'static,
+    F: FnOnce(&mut dyn Write) -> Result<(), WriteFailure> + Send + 'static,
 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_WAITING);
     let encoder = tokio::task::spawn_blocking(move || {
@@ -43,19 +43,19 @@ where
         });
         write(&mut out)?;
         let (mut chunks, sha256, bytes) = out.into_parts();
-        chunks.send_rest().map_err(|e| e.to_string())?;
-        Ok::<_, String>((sha256, bytes))
+        chunks.send_rest()?;
+        Ok::<_, WriteFailure>((sha256, bytes))
     });
 
     // The first chunks are held until the artifact proves large enough for a multipart upload.
     let mut head: Vec<Bytes> = Vec::new();
     let mut head_len = 0usize;
     let mut upload: Option<WriteMultipart> = None;
-    let mut failed: Option<String> = None;
+    let mut failed: Option<WriteFailure> = None;
     while let Some(chunk) = rx.recv().await {
         if let Some(writer) = upload.as_mut() {
             if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-                failed = Some(crate::artifacts::describe(&e));
+                failed = Some(WriteFailure::Store(describe(&e)));
                 break;
             }
             writer.put(chunk);
@@ -73,7 +73,7 @@ where
                     upload = Some(writer);
                 }
                 Err(e) => {
-                    failed = Some(crate::artifacts::describe(&e));
+                    failed = Some(WriteFailure::Store(describe(&e)));
                     break;
                 }
             }
@@ -81,7 +81,10 @@ where
     }
     // Closing the channel stops an encoder that is still writing (its next send fails).
     drop(rx);
-    let encoded = encoder.await.map_err(|e| e.to_string()).and_then(|r| r);
+    let encoded = encoder
+        .await
+        .map_err(|e| WriteFailure::Encoder(format!("the encoder stopped: {e}")))
+        .and_then(|r| r);
     // An upload error wins over what it made the encoder report ("the upload stopped").
     let outcome = match failed {
         Some(upload_error) => Err(upload_error),
@@ -95,7 +98,7 @@ where
             Err(e)
         }
         (Ok(done), Some(writer)) => {
-            writer.finish().await.map_err(|e| crate::artifacts::describe(&e))?;
+            writer.finish().await.map_err(|e| WriteFailure::Store(describe(&e)))?;
             Ok(done)
         }
         (Ok(done), None) => {
@@ -103,7 +106,7 @@ where
             store
                 .put(path, payload)
                 .await
-                .map_err(|e| crate::artifacts::describe(&e))?;
+                .map_err(|e| WriteFailure::Store(describe(&e)))?;
             Ok(done)
         }
     }
@@ -170,7 +173,7 @@ mod tests {
         };
         let (sha, bytes) = stream(store.clone(), &path, parts, move |out| {
             for piece in copy.chunks(1_000_003) {
-                out.write_all(piece).map_err(|e| e.to_string())?;
+                out.write_all(piece)?;
             }
             Ok(())
         })
@@ -187,11 +190,9 @@ mod tests {
             multipart_above: 32 << 20,
             part_size: 16 << 20,
         };
-        stream(store.clone(), &small, parts, |out| {
-            out.write_all(b"{}").map_err(|e| e.to_string())
-        })
-        .await
-        .unwrap();
+        stream(store.clone(), &small, parts, |out| Ok(out.write_all(b"{}")?))
+            .await
+            .unwrap();
         assert_eq!(&store.get(&small).await.unwrap().bytes().await.unwrap()[..], b"{}");
     }
 
@@ -205,12 +206,12 @@ mod tests {
             part_size: 5 << 20,
         };
         let err = stream(store.clone(), &path, parts, |out| {
-            out.write_all(&vec![7u8; 20 << 20]).map_err(|e| e.to_string())?;
-            Err("Parquet encoding: disk full".to_string())
+            out.write_all(&vec![7u8; 20 << 20])?;
+            Err(WriteFailure::Encoder("Parquet encoding: disk full".into()))
         })
         .await
         .unwrap_err();
-        assert_eq!(err, "Parquet encoding: disk full");
+        assert_eq!(err.to_string(), "Parquet encoding: disk full");
         assert!(store.get(&path).await.is_err(), "no object appears");
     }
 }

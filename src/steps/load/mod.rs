@@ -3,18 +3,21 @@
 //! timestamp, entity and label columns checked. Messy real files (BOM, CRLF, trailing spaces,
 //! a stray `ERR` among numbers) get errors that name the file, the column and the first bad row.
 
+mod csv;
+mod text;
+
 use std::path::Path;
 
 use polars::prelude::*;
 
-use super::load_csv::{preamble_lines, read_csv};
-use super::load_text::read_whitespace;
-use super::sources;
-use super::timestamps::{self, EpochUnit, TimeSpec};
-use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::frame::{Roles, Table};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::pipeline::fields::Fields;
-use crate::table::{Roles, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::sources;
+use crate::steps::timestamps::{self, EpochUnit, TimeSpec};
+use csv::{preamble_lines, read_csv};
+use text::read_whitespace;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadParams {
@@ -152,7 +155,7 @@ fn guess_format(path: &str) -> Format {
 }
 
 pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let found = sources::expand(&p.path, &ctx.root)?;
+    let found = sources::expand(&p.path, &ctx.root, ctx.remote.as_ref())?;
     let mut frames = Vec::with_capacity(found.len());
     for source in &found {
         // One file is named as the pipeline names it; the matches of a pattern by their path.
@@ -164,7 +167,7 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
         } else {
             p.path.clone()
         };
-        let file = sources::open(source, &shown)?;
+        let file = sources::open(source, &shown, ctx.remote.as_ref())?;
         frames.push((shown, read_source(&file, p)?));
     }
     let mut frame = combine(frames, p)?;
@@ -704,7 +707,7 @@ mod tests {
     fn an_empty_column_is_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("dead.csv"), "t,x,dead\n1,1.5,\n2,2.5,\n").unwrap();
-        let (mut ctx, mut rx) = StepContext::detached(dir.path(), Vec::new());
+        let (mut ctx, rx) = StepContext::detached(dir.path(), Vec::new());
         run(&params("dead.csv"), &mut ctx).unwrap();
         let mut events = Vec::new();
         while let Ok(e) = rx.try_recv() {

@@ -2,18 +2,23 @@
 //! lags, differences, time of day and day of week, interactions, one-hot categories) and label
 //! engineering (failure within a horizon), with a manifest recording how each was made.
 
+mod event_log;
+mod label;
+mod row;
+mod spec;
+
 use polars::prelude::*;
 use serde_json::json;
 
-use super::feature_label::{label_sources, make_label};
-use super::feature_row as row_features;
-use super::feature_spec::WindowSpec;
-use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::frame::{column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
 use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
 use crate::pipeline::diagnostic::did_you_mean;
-use crate::table::{column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::spans::WindowSpec;
+use label::{label_sources, make_label};
+use row as row_features;
 
-pub use super::feature_spec::{parse, FeatureParams};
+pub use spec::{parse, FeatureParams, LabelSpec};
 
 /// A generated column and how it was made, for the manifest.
 pub(super) struct Made {
@@ -338,9 +343,9 @@ impl WindowSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::column_f64;
     use crate::pipeline::diagnostic::Diagnostics;
     use crate::pipeline::yaml;
-    use crate::table::column_f64;
 
     /// Machines A (5 hourly rows, a failure event at 04:00) and B (3 rows, a gap), 2024-01-01
     /// (a Monday).
@@ -512,13 +517,13 @@ mod tests {
         let p = params(
             "{label: {from-log: {path: failures.csv, timestamp: when, entity: machine}, horizon: 2h}, drop-na: false}",
         );
-        let (mut ctx, mut rx) = StepContext::detached(dir.path(), vec![("in/frame".into(), table())]);
+        let (mut ctx, rx) = StepContext::detached(dir.path(), vec![("in/frame".into(), table())]);
         let t = run(&p, &mut ctx).unwrap().tables.remove(0).1;
         // 02:00 is 2.5 h before the failure; 03:00 and 04:00 are within 2 h of it.
         same(&col_values(&t, "label"), &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
         let mut warnings = Vec::new();
         while let Ok(e) = rx.try_recv() {
-            if let crate::exec::events::Event::Warning { message, .. } = e {
+            if let crate::steps::context::StepEvent::Warning { message } = e {
                 warnings.push(message);
             }
         }

@@ -3,6 +3,7 @@
 use crate::ml::rolling::Stat;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::{Node, Value};
+use crate::steps::spans::{span_of, window_of, Horizon, WindowSpec};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureParams {
@@ -27,12 +28,6 @@ pub struct FeatureParams {
     pub drop_na: bool,
     /// Input columns left out of the output (ids, columns that leak the label, dead sensors).
     pub drop: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum WindowSpec {
-    Rows(usize),
-    Duration { text: String, ms: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,25 +64,6 @@ impl Expr {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Horizon {
-    Duration {
-        text: String,
-        ms: i64,
-    },
-    /// In the timestamp's own units (cycles, steps).
-    Units(i64),
-}
-
-impl Horizon {
-    pub fn text(&self) -> String {
-        match self {
-            Horizon::Duration { text, .. } => text.clone(),
-            Horizon::Units(u) => u.to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub enum LabelSpec {
     /// 1 where an event (value 1 in `column`) of the same entity lies within the horizon ahead.
     Event {
@@ -116,58 +92,8 @@ impl LabelSpec {
     }
 }
 
-/// `30s`, `10m`, `6h`, `1d`, `2w` in milliseconds.
-pub fn parse_duration(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
-    let unit_ms = match unit {
-        "s" => 1_000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(unit_ms)
-}
-
-const DURATION_HINT: &str = "a number of rows or a duration such as 30m, 6h, 1d";
-
-fn window_of(node: &Node, f: &mut Fields, key: &str) -> Option<WindowSpec> {
-    match &node.value {
-        Value::Int(n) if *n >= 1 && *n <= 1_000_000 => Some(WindowSpec::Rows(*n as usize)),
-        Value::Str(s) => match parse_duration(s) {
-            Some(ms) => Some(WindowSpec::Duration {
-                text: s.trim().to_string(),
-                ms,
-            }),
-            None => {
-                f.error(node.pos, format!("`{key}`: `{s}` is not {DURATION_HINT}"));
-                None
-            }
-        },
-        _ => {
-            f.error(
-                node.pos,
-                format!("`{key}` must be {DURATION_HINT}, found {}", node.type_name()),
-            );
-            None
-        }
-    }
-}
-
 fn horizon_of(node: &Node, f: &mut Fields) -> Option<Horizon> {
     span_of(node, f, "label.horizon")
-}
-
-/// A span of time under `key`: a duration such as `6h`, or a number in the timestamp's units.
-pub(super) fn span_of(node: &Node, f: &mut Fields, key: &str) -> Option<Horizon> {
-    match window_of(node, f, key)? {
-        WindowSpec::Rows(n) => Some(Horizon::Units(n as i64)),
-        WindowSpec::Duration { text, ms } => Some(Horizon::Duration { text, ms }),
-    }
 }
 
 fn int_list(f: &mut Fields, key: &'static str) -> Vec<usize> {
@@ -430,20 +356,4 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         drop_na,
         drop,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("6h"), Some(6 * 3_600_000));
-        assert_eq!(parse_duration("30m"), Some(1_800_000));
-        assert_eq!(parse_duration("1d"), Some(86_400_000));
-        assert_eq!(parse_duration("0h"), None);
-        assert_eq!(parse_duration("6x"), None);
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("99999999999999999999d"), None);
-    }
 }

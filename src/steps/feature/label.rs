@@ -4,11 +4,12 @@
 use polars::prelude::*;
 use serde_json::json;
 
-use super::feature::Made;
-use super::feature_spec::{Horizon, LabelSpec};
-use crate::exec::context::{StepContext, StepError};
+use super::spec::LabelSpec;
+use super::Made;
+use crate::frame::{column_f64, Roles};
 use crate::pipeline::diagnostic::did_you_mean;
-use crate::table::{column_f64, Roles};
+use crate::steps::context::{StepContext, StepError};
+use crate::steps::spans::Horizon;
 
 /// The columns a new label makes redundant and leaky: its event column and the label the input
 /// already had. Without a new label the input's label stays the label, and nothing is removed.
@@ -86,7 +87,7 @@ pub(super) fn make_label(
         LabelSpec::Log {
             log: spec_log, name, ..
         } => {
-            let log = super::event_log::read(spec_log, &ctx.root, roles)?;
+            let log = super::event_log::read(spec_log, &ctx.root, roles, ctx.remote.as_ref())?;
             if log.datetime != *is_datetime {
                 return Err(StepError::new(format!(
                     "`with.label.from-log`: {} holds {} but the table's timestamps are {}",

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::load::{check_selected, selected, LoadParams};
-use super::timestamps;
-use crate::exec::context::StepError;
+use super::{check_selected, selected, LoadParams};
+use crate::steps::context::StepError;
+use crate::steps::timestamps;
 
 /// Reads a CSV file whose header (if any) follows `preamble` lines of notes.
 pub(super) fn read_csv(path: &Path, shown: &str, p: &LoadParams, preamble: usize) -> Result<DataFrame, StepError> {

@@ -6,10 +6,10 @@ use std::ops::Range;
 use polars::prelude::{DataFrame, DataType};
 use tch::Device;
 
-use crate::exec::context::StepError;
+use super::ModelError;
+use crate::frame::{column_f64, entity_ranges, time_values, Roles, Table};
 use crate::ml::training::WindowSet;
 use crate::ml::windows::window_ends;
-use crate::table::{column_f64, entity_ranges, time_values, Roles, Table};
 
 /// The windows of one part, and how many entities were too short for a single window.
 pub struct PartWindows {
@@ -24,25 +24,25 @@ pub fn build(
     features: &[String],
     window: usize,
     device: Device,
-) -> Result<PartWindows, StepError> {
+) -> Result<PartWindows, ModelError> {
     let frame = &table.frame;
     let roles = &table.roles;
     let label = roles
         .label
         .as_deref()
-        .ok_or_else(|| StepError::new("needs a label column; declare `label` in `load` or make one in `feature`"))?;
+        .ok_or_else(|| ModelError::new("needs a label column; declare `label` in `load` or make one in `feature`"))?;
     let ranges = series_ranges(frame, roles, part, window)?;
 
     let rows = frame.height();
     let mut matrix = vec![0f32; rows * features.len()];
     for (c, name) in features.iter().enumerate() {
         let values = column_f64(frame, name).map_err(|_| {
-            StepError::new(format!(
+            ModelError::new(format!(
                 "the `{part}` part has no numeric column `{name}`, which the model uses; the data and the model's feature list must match"
             ))
         })?;
         if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
-            return Err(StepError::new(format!(
+            return Err(ModelError::new(format!(
                 "feature `{name}` is {} at row {} of the `{part}` part; impute it in `clean` (or drop the column) before training",
                 values[bad],
                 bad + 1
@@ -64,10 +64,10 @@ pub fn build(
 }
 
 /// The label column as 0.0 / 1.0 values; anything else is an error naming the row.
-pub fn binary_labels(frame: &DataFrame, label: &str, part: &str) -> Result<Vec<f64>, StepError> {
+pub fn binary_labels(frame: &DataFrame, label: &str, part: &str) -> Result<Vec<f64>, ModelError> {
     let y = column_f64(frame, label)?;
     if let Some(bad) = y.iter().position(|v| *v != 0.0 && *v != 1.0) {
-        return Err(StepError::new(format!(
+        return Err(ModelError::new(format!(
             "label `{label}` is {} at row {} of the `{part}` part; it must be 0 or 1",
             y[bad],
             bad + 1
@@ -83,14 +83,14 @@ pub fn series_ranges(
     roles: &Roles,
     part: &str,
     window: usize,
-) -> Result<Vec<Range<usize>>, StepError> {
+) -> Result<Vec<Range<usize>>, ModelError> {
     let ranges = entity_ranges(frame, roles.entity.as_deref())?;
     if window <= 1 {
         return Ok(ranges);
     }
     if let Some(entity) = roles.entity.as_deref() {
         if frame.column(entity)?.null_count() > 0 {
-            return Err(StepError::new(format!(
+            return Err(ModelError::new(format!(
                 "the `{part}` part has rows without `{entity}` (row-wise `smote` makes them); windows need whole series: give `smote` the same `window`, or use `window: 1`"
             )));
         }
@@ -99,7 +99,7 @@ pub fn series_ranges(
         let (times, _) = time_values(frame, ts)?;
         for range in &ranges {
             if let Some(i) = (range.start + 1..range.end).find(|&i| times[i] < times[i - 1]) {
-                return Err(StepError::new(format!(
+                return Err(ModelError::new(format!(
                     "rows of the `{part}` part are not in time order within an entity (row {}); windows need time-ordered series: split `by: entity` or `by: time`, or use `window: 1`",
                     i + 1
                 )));
@@ -114,7 +114,7 @@ pub fn series_ranges(
         for range in &ranges {
             let key = keys.get(range.start);
             if !seen.insert(key) {
-                return Err(StepError::new(format!(
+                return Err(ModelError::new(format!(
                     "entity {} appears in more than one block of the `{part}` part: its rows were shuffled; split `by: entity` or `by: time`, or use `window: 1`",
                     key.unwrap_or_default()
                 )));
@@ -127,7 +127,7 @@ pub fn series_ranges(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::Roles;
+    use crate::frame::Roles;
     use polars::prelude::*;
 
     fn table(machines: &[&str], t: &[i64], x: &[f64], y: &[i64]) -> Table {

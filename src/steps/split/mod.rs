@@ -6,15 +6,17 @@
 //! - `by: stratified`: rows are shuffled within each label class, so each part keeps the
 //!   failure rate (within one percentage point on real data sizes).
 
+mod leakage;
+
 use polars::prelude::*;
 use serde_json::json;
 
-use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::frame::{column_f64, entity_ranges, numeric_features, time_values, Table};
 use crate::ml::rng::Rng;
 use crate::ml::scaler::{ColumnScale, ScalerKind};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
-use crate::table::{column_f64, entity_ranges, numeric_features, time_values, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitBy {
@@ -92,7 +94,7 @@ pub fn parse(f: &mut Fields) -> Option<SplitParams> {
 
 pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let Table { frame, roles } = ctx.take_single_input()?;
-    for warning in super::leakage::label_in_disguise(&frame, &roles)? {
+    for warning in leakage::label_in_disguise(&frame, &roles)? {
         ctx.warn(warning);
     }
     let n = frame.height();
@@ -362,11 +364,11 @@ mod tests {
 }
 
 #[cfg(test)]
-mod leakage {
+mod no_leakage {
     //! The split guarantees as properties over random fleets (several seeds, sizes and fractions).
 
     use super::*;
-    use crate::table::Roles;
+    use crate::frame::Roles;
 
     /// A random fleet: `machines` entities with random lengths, random times, ~`rate` positives.
     fn fleet(seed: u64, machines: usize, rate: f64) -> Table {

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::sources;
-use super::timestamps::{self, TimeSpec};
-use crate::exec::context::StepError;
-use crate::table::{time_values, Roles};
+use crate::frame::{time_values, Roles};
+use crate::steps::context::{RemoteFiles, StepError};
+use crate::steps::sources;
+use crate::steps::timestamps::{self, TimeSpec};
 
 /// Where the log is and how its columns are named (by default as the table's roles).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,7 @@ impl EventLog {
 }
 
 /// Reads the log's files (a path or a pattern, local or S3, `.gz` allowed), CSV or Parquet.
-pub fn read(spec: &LogSpec, root: &Path, roles: &Roles) -> Result<EventLog, StepError> {
+pub fn read(spec: &LogSpec, root: &Path, roles: &Roles, remote: &dyn RemoteFiles) -> Result<EventLog, StepError> {
     let ts = spec
         .timestamp
         .as_deref()
@@ -55,13 +55,13 @@ pub fn read(spec: &LogSpec, root: &Path, roles: &Roles) -> Result<EventLog, Step
         })?;
     let entity = spec.entity.as_deref().or(roles.entity.as_deref());
     let mut log = EventLog::default();
-    for source in sources::expand(&spec.path, root)? {
+    for source in sources::expand(&spec.path, root, remote)? {
         let shown = if sources::is_pattern(&spec.path) {
             source.clone()
         } else {
             spec.path.clone()
         };
-        let file = sources::open(&source, &shown)?;
+        let file = sources::open(&source, &shown, remote)?;
         let frame = read_frame(&file.path, &shown, ts, spec.timestamp_format.is_some())?;
         let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
         for (role, column) in [("timestamp", Some(ts)), ("entity", entity)] {
@@ -151,6 +151,7 @@ fn read_frame(path: &Path, shown: &str, ts: &str, timestamp_as_text: bool) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::context::LocalOnly;
 
     #[test]
     fn events_per_machine_from_a_separate_file() {
@@ -167,7 +168,7 @@ mod tests {
             timestamp_format: None,
             filter: Vec::new(),
         };
-        let log = read(&spec, dir.path(), &Roles::default()).unwrap();
+        let log = read(&spec, dir.path(), &Roles::default(), &LocalOnly).unwrap();
         assert_eq!(log.events, 3);
         assert!(log.datetime);
         // 2015-01-02 03:00 UTC = 1420167600000 ms; the log's rows were out of order.
@@ -190,7 +191,7 @@ mod tests {
             filter: vec![("failure".into(), vec!["comp4".into()])],
             ..spec.clone()
         };
-        let log = read(&comp4, dir.path(), &Roles::default()).unwrap();
+        let log = read(&comp4, dir.path(), &Roles::default(), &LocalOnly).unwrap();
         assert_eq!(log.events, 1);
         assert_eq!(log.by_entity["1"], [1_420_437_600_000]);
 
@@ -198,7 +199,7 @@ mod tests {
             entity: Some("machine".into()),
             ..spec
         };
-        let e = read(&wrong, dir.path(), &Roles::default()).unwrap_err().0;
+        let e = read(&wrong, dir.path(), &Roles::default(), &LocalOnly).unwrap_err().0;
         assert!(
             e.contains("failures.csv has no entity column `machine` (columns: datetime, machineID, failure)"),
             "{e}"

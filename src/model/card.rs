@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ModelError;
 use crate::ml::lstm::Architecture;
 use crate::ml::training::EpochStats;
 
@@ -53,13 +54,14 @@ pub struct Training {
 }
 
 impl ModelCard {
-    pub fn parse(bytes: &[u8]) -> Result<ModelCard, String> {
-        let card: ModelCard = serde_json::from_slice(bytes).map_err(|e| format!("the model card is not valid: {e}"))?;
+    pub fn parse(bytes: &[u8]) -> Result<ModelCard, ModelError> {
+        let card: ModelCard =
+            serde_json::from_slice(bytes).map_err(|e| ModelError::new(format!("the model card is not valid: {e}")))?;
         if card.format != FORMAT {
-            return Err(format!(
+            return Err(ModelError::new(format!(
                 "the model card has format `{}`; this pmflow reads `{FORMAT}`",
                 card.format
-            ));
+            )));
         }
         Ok(card)
     }

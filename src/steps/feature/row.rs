@@ -4,10 +4,10 @@
 use polars::prelude::*;
 use serde_json::json;
 
-use super::feature::{FeatureParams, Made};
-use super::feature_spec::{Operand, TimePart};
-use crate::exec::context::StepError;
-use crate::table::column_f64;
+use super::spec::{Operand, TimePart};
+use super::{FeatureParams, Made};
+use crate::frame::column_f64;
+use crate::steps::context::StepError;
 
 /// Checks that a column may be used under a `with` key (it exists, and it is not the label).
 pub(super) type Usable<'a> = dyn Fn(&str, &str) -> Result<(), StepError> + 'a;

@@ -1,15 +1,18 @@
 //! `clean`: sort by entity and time, drop exact duplicates, impute gaps per entity, and find
 //! outliers (report, clip or drop). Every change is counted and logged as a metric.
 
+mod order;
+mod resample;
+
 use polars::prelude::*;
 
-use super::resample::{Aggregate, Resample};
-use crate::exec::context::{StepContext, StepError, StepOutput};
+use crate::frame::{numeric_features, Roles, Table};
 use crate::ml::impute::{count_missing, impute, ImputeMethod};
 use crate::ml::outliers::{clip, fences, outlier_indices, OutlierRule};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
-use crate::table::{numeric_features, Roles, Table};
+use crate::steps::context::{StepContext, StepError, StepOutput};
+use resample::{Aggregate, Resample};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CleanParams {
@@ -112,7 +115,7 @@ pub fn parse(f: &mut Fields) -> Option<CleanParams> {
 /// `resample: 1h`, or `resample: {every: 1h, how: mean, columns: {failure_event: max}}`.
 fn parse_resample(node: &crate::pipeline::node::Node, f: &mut Fields) -> Option<Resample> {
     if !matches!(node.value, Value::Map(_)) {
-        let every = super::feature_spec::span_of(node, f, "resample")?;
+        let every = crate::steps::spans::span_of(node, f, "resample")?;
         return Some(Resample {
             every,
             how: Aggregate::Mean,
@@ -122,7 +125,7 @@ fn parse_resample(node: &crate::pipeline::node::Node, f: &mut Fields) -> Option<
     let context = format!("{} `resample`", f.context());
     let mut r = Fields::new(node, context, f.diags)?;
     let every = match r.node("every") {
-        Some(n) => super::feature_spec::span_of(n, &mut r, "resample.every"),
+        Some(n) => crate::steps::spans::span_of(n, &mut r, "resample.every"),
         None => {
             let pos = r.pos();
             r.error(
@@ -167,7 +170,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     }
     let mut known_order = None;
     if p.sort && !sort_keys.is_empty() {
-        (frame, known_order) = super::order::sort_by_keys(frame, &sort_keys)?;
+        (frame, known_order) = order::sort_by_keys(frame, &sort_keys)?;
     } else if p.sort {
         ctx.warn("no `timestamp` or `entity` declared by `load`: rows keep their file order");
     }
@@ -176,7 +179,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         // with equal keys.
         let sorted_keys = if p.sort { sort_keys.as_slice() } else { &[] };
         let conflicts;
-        (frame, conflicts) = super::order::drop_repeats(frame, sorted_keys, known_order)?;
+        (frame, conflicts) = order::drop_repeats(frame, sorted_keys, known_order)?;
         ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
         if let (Some(n), Some(ts)) = (conflicts, &roles.timestamp) {
             ctx.metric("conflicting_readings", n as f64);
@@ -194,14 +197,14 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
 
     if let Some(spec) = &p.resample {
         let rows_before = frame.height();
-        let (binned, empty) = super::resample::resample(&frame, &roles, spec)?;
+        let (binned, empty) = resample::resample(&frame, &roles, spec)?;
         frame = binned;
         ctx.metric("resample_rows_in", rows_before as f64);
         ctx.metric("resample_empty_bins", empty as f64);
     }
 
     let columns = target_columns(p, &frame, &roles)?;
-    let groups = crate::table::entity_ranges(&frame, roles.entity.as_deref())?;
+    let groups = crate::frame::entity_ranges(&frame, roles.entity.as_deref())?;
     let mut report = serde_json::Map::new();
     let mut drop_rows = vec![false; frame.height()];
     for name in &columns {
@@ -250,7 +253,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         }
         let changed = imputed > 0 || entry.get("clipped").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0;
         if changed {
-            frame.replace(name, crate::table::f64_column(name, values))?;
+            frame.replace(name, crate::frame::f64_column(name, values))?;
         }
         report.insert(name.clone(), entry);
     }
@@ -293,7 +296,7 @@ fn target_columns(p: &CleanParams, frame: &DataFrame, roles: &Roles) -> Result<V
         // are cleaned like any other column.
         None => numeric_features(frame, roles)
             .into_iter()
-            .filter(|c| frame.column(c).map(|c| !crate::table::is_flag(c)).unwrap_or(true))
+            .filter(|c| frame.column(c).map(|c| !crate::frame::is_flag(c)).unwrap_or(true))
             .collect(),
     };
     for c in requested.iter().chain(p.impute_columns.iter().map(|(c, _)| c)) {
@@ -356,13 +359,13 @@ fn to_f64(frame: &DataFrame, name: &str) -> Result<Vec<f64>, StepError> {
             column.dtype()
         )));
     }
-    Ok(crate::table::column_f64(frame, name)?)
+    Ok(crate::frame::column_f64(frame, name)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::context::drain_metrics;
+    use crate::steps::context::drain_metrics;
 
     /// Two machines written out of order, one repeated row, gaps at the start, middle and end.
     fn table() -> Table {

@@ -2,6 +2,9 @@
 //! in production. Writes are atomic (a reader never sees half a file) and every artifact is
 //! recorded with its sha256 and size.
 
+mod direct_io;
+mod upload;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,50 +14,7 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 use sha2::{Digest, Sha256};
 
-/// Where artifacts live, parsed from `storage.artifacts`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ArtifactLocation {
-    /// `file://DIR` (relative to the project root) or `file:///abs/dir`.
-    Local(PathBuf),
-    /// `s3://bucket/prefix`, configured by the usual AWS_* environment variables.
-    S3 { bucket: String, prefix: String },
-}
-
-impl ArtifactLocation {
-    pub fn parse(text: &str, root: &Path) -> Result<Self, String> {
-        if let Some(rest) = text.strip_prefix("file://") {
-            if rest.is_empty() {
-                return Err("`file://` needs a directory, e.g. `file://artifacts`".into());
-            }
-            return Ok(ArtifactLocation::Local(root.join(rest)));
-        }
-        if let Some(rest) = text.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err("`s3://` needs a bucket, e.g. `s3://my-bucket/pmflow`".into());
-            }
-            return Ok(ArtifactLocation::S3 {
-                bucket: bucket.into(),
-                prefix: prefix.trim_matches('/').into(),
-            });
-        }
-        let scheme = text.split_once("://").map(|(s, _)| s).unwrap_or("");
-        Err(if scheme.is_empty() {
-            format!("`{text}` is not a URL; use `file://DIR` or `s3://BUCKET/PREFIX`")
-        } else {
-            format!("unsupported artifact store `{scheme}://`; use `file://DIR` or `s3://BUCKET/PREFIX`")
-        })
-    }
-
-    /// The URL as shown to users and stored in the registry (never contains credentials).
-    pub fn url(&self) -> String {
-        match self {
-            ArtifactLocation::Local(dir) => format!("file://{}", dir.display()),
-            ArtifactLocation::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
-            ArtifactLocation::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-        }
-    }
-}
+pub use crate::pipeline::location::ArtifactLocation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -68,13 +28,18 @@ pub enum ArtifactError {
     Foreign { uri: String, store: String },
 }
 
-/// A stored artifact as the registry records it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct StoredArtifact {
-    pub uri: String,
-    pub sha256: String,
-    pub bytes: u64,
+/// Why an artifact could not be written: its encoder, the local file system, or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteFailure {
+    #[error("{0}")]
+    Encoder(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Store(String),
 }
+
+pub use crate::frame::StoredArtifact;
 
 #[derive(Clone)]
 pub struct ArtifactStore {
@@ -210,21 +175,21 @@ impl ArtifactStore {
     /// bytes through [`ArtifactStore::put`]. `write` runs on a blocking thread.
     pub async fn put_streamed<F>(&self, key: &str, write: F) -> Result<StoredArtifact, ArtifactError>
     where
-        F: FnOnce(&mut dyn std::io::Write) -> Result<(), String> + Send + 'static,
+        F: FnOnce(&mut dyn std::io::Write) -> Result<(), WriteFailure> + Send + 'static,
     {
         let path = self.path(key);
         let uri = self.uri_of(&path);
-        let fail = |cause: String| ArtifactError::Write {
+        let fail = |cause: WriteFailure| ArtifactError::Write {
             uri: uri.clone(),
-            cause,
+            cause: cause.to_string(),
         };
         let Some(root) = &self.local_root else {
             // Streamed up in parts as it is encoded: memory stays bounded whatever the size.
-            let parts = crate::upload::Parts {
+            let parts = upload::Parts {
                 multipart_above: MULTIPART_ABOVE,
                 part_size: PART_SIZE,
             };
-            let (sha256, bytes) = crate::upload::stream(self.store.clone(), &path, parts, write)
+            let (sha256, bytes) = upload::stream(self.store.clone(), &path, parts, write)
                 .await
                 .map_err(fail)?;
             return Ok(StoredArtifact { uri, sha256, bytes });
@@ -232,7 +197,7 @@ impl ArtifactStore {
         let target = root.join(path.as_ref());
         let (sha256, bytes) = tokio::task::spawn_blocking(move || write_local(&target, write))
             .await
-            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| fail(WriteFailure::Encoder(format!("the encoder stopped: {e}"))))?
             .map_err(fail)?;
         Ok(StoredArtifact { uri, sha256, bytes })
     }
@@ -356,24 +321,26 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
 
 /// Streams `write`'s output into a staging file beside `target`, hashing it, then renames it
 /// into place, so a reader sees the whole artifact or none. Returns (sha256, bytes).
-fn write_local<F>(target: &Path, write: F) -> Result<(String, u64), String>
+fn write_local<F>(target: &Path, write: F) -> Result<(String, u64), WriteFailure>
 where
-    F: FnOnce(&mut dyn std::io::Write) -> Result<(), String>,
+    F: FnOnce(&mut dyn std::io::Write) -> Result<(), WriteFailure>,
 {
-    let dir = target.parent().ok_or("an artifact needs a folder")?;
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let dir = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("an artifact needs a folder"))?;
+    std::fs::create_dir_all(dir)?;
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let staging = dir.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = (|| {
-        let file = crate::direct_io::DirectFile::create(&staging).map_err(|e| e.to_string())?;
+    let result = (|| -> Result<(String, u64), WriteFailure> {
+        let file = direct_io::DirectFile::create(&staging)?;
         let mut out = Hashing::new(file);
         write(&mut out)?;
         let (file, sha256, bytes) = out.into_parts();
-        file.finish().map_err(|e| e.to_string())?;
-        std::fs::rename(&staging, target).map_err(|e| e.to_string())?;
+        file.finish()?;
+        std::fs::rename(&staging, target)?;
         Ok((sha256, bytes))
     })();
     if result.is_err() {
@@ -419,8 +386,10 @@ impl<W: std::io::Write> std::io::Write for Hashing<W> {
 
 /// Opens the store holding an `s3://bucket/key` URL, for inputs read straight from it.
 pub fn store_for_url(url: &str) -> Result<ArtifactStore, ArtifactError> {
-    let location =
-        ArtifactLocation::parse(url, Path::new("/")).map_err(|cause| ArtifactError::Open { url: url.into(), cause })?;
+    let location = ArtifactLocation::parse(url, Path::new("/")).map_err(|e| ArtifactError::Open {
+        url: url.into(),
+        cause: e.to_string(),
+    })?;
     match location {
         ArtifactLocation::S3 { bucket, .. } => ArtifactStore::open(&ArtifactLocation::S3 {
             bucket,

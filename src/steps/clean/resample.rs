@@ -5,9 +5,9 @@
 
 use polars::prelude::*;
 
-use super::feature_spec::Horizon;
-use crate::exec::context::StepError;
-use crate::table::{column_f64, entity_ranges, f64_column, time_values, Roles};
+use crate::frame::{column_f64, entity_ranges, f64_column, time_values, Roles};
+use crate::steps::context::StepError;
+use crate::steps::spans::Horizon;
 
 /// How a bin's readings become one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::load::LoadParams;
-use crate::exec::context::StepError;
+use super::LoadParams;
+use crate::steps::context::StepError;
 
 /// Headerless text split on runs of whitespace (C-MAPSS style, trailing spaces allowed).
 pub(super) fn read_whitespace(path: &Path, shown: &str, p: &LoadParams) -> Result<DataFrame, StepError> {

@@ -5,6 +5,14 @@ use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
 use serde::{Deserialize, Serialize};
 
+/// A stored artifact (a step output, a report, a picture) as the registry records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredArtifact {
+    pub uri: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
 /// Which columns play which part; declared by `load`, carried through every later step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Roles {
@@ -54,13 +62,13 @@ pub struct Table {
 }
 
 impl Table {
-    /// Encodes the frame as Parquet into `out` (see [`crate::parquet::write`]), LZ4-compressed
+    /// Encodes the frame as Parquet into `out` (see [`crate::frame::parquet::write`]), LZ4-compressed
     /// on all cores. On the 10M-row benchmark, feature + split took 15.6 s uncompressed, 17.5 s
     /// with LZ4 and 21.2 s with zstd level 1, for 10.1, 7.7 and 6.7 GB of artifacts: LZ4 keeps
     /// most of the time and a quarter of the bytes. No min/max statistics: artifacts are read
     /// whole, and computing them took 8% of the CPU time of the 1M-row sensor pipeline.
     pub fn write_parquet(&self, out: &mut dyn std::io::Write) -> PolarsResult<()> {
-        crate::parquet::write(&self.frame, out, ParquetCompression::Lz4Raw)?;
+        crate::frame::parquet::write(&self.frame, out, ParquetCompression::Lz4Raw)?;
         Ok(())
     }
 

@@ -1,0 +1,141 @@
+//! The architecture, kept: every `crate::` path in `src/` points down the layers of README's
+//! ARCHITECTURE section. A new import across a boundary fails here, naming the file and line.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::repo;
+
+/// Each top-level module of `src/` and the modules it may use (besides itself). Layers, top
+/// down: app > report > exec > registry, artifacts, steps > model, plot > frame > ml; pipeline
+/// (the file format) sits at the bottom beside ml, and datagen beside everything.
+const MAY_USE: &[(&str, &[&str])] = &[
+    (
+        "app",
+        &[
+            "cli",
+            "error",
+            "report",
+            "exec",
+            "registry",
+            "artifacts",
+            "steps",
+            "model",
+            "plot",
+            "frame",
+            "pipeline",
+            "ml",
+            "datagen",
+        ],
+    ),
+    ("cli", &["report", "pipeline"]),
+    ("error", &["registry", "pipeline"]),
+    ("report", &["exec"]),
+    ("exec", &["registry", "artifacts", "steps", "frame", "pipeline"]),
+    ("registry", &["frame", "pipeline"]),
+    ("artifacts", &["frame", "pipeline"]),
+    ("steps", &["model", "plot", "frame", "pipeline", "ml"]),
+    ("model", &["frame", "ml"]),
+    ("plot", &["ml"]),
+    ("frame", &["ml"]),
+    ("datagen", &["ml"]),
+    ("pipeline", &[]),
+    ("ml", &[]),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The modules a line names through `crate::` paths (`use crate::{a, b::c}` too).
+fn named_modules(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("crate::") {
+        let after = &rest[at + "crate::".len()..];
+        let grouped = after.strip_prefix('{');
+        let text = grouped.unwrap_or(after);
+        let names: Vec<&str> = match grouped {
+            Some(inner) => inner.split(['}', ';']).next().unwrap_or("").split(',').collect(),
+            None => vec![text],
+        };
+        for name in names {
+            let module: String = name
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !module.is_empty() {
+                out.push(module);
+            }
+        }
+        rest = after;
+    }
+    out
+}
+
+#[test]
+fn every_import_points_down_the_layers() {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut crossings = Vec::new();
+    let mut unknown = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let top = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let module = top.trim_end_matches(".rs");
+        if matches!(module, "lib" | "main") {
+            continue;
+        }
+        let Some((_, allowed)) = MAY_USE.iter().find(|(m, _)| *m == module) else {
+            unknown.push(format!("src/{}", rel.display()));
+            continue;
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for used in named_modules(line) {
+                if used != module && !allowed.contains(&used.as_str()) {
+                    crossings.push(format!(
+                        "src/{}:{}: `{module}` uses `{used}`: {}",
+                        rel.display(),
+                        n + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "top-level modules with no place in the layers (add them to MAY_USE and README's ARCHITECTURE): {unknown:?}"
+    );
+    assert!(
+        crossings.is_empty(),
+        "imports across a layer boundary (move the code, or hand it down through a trait as steps::context does):\n{}",
+        crossings.join("\n")
+    );
+}
+
+#[test]
+fn the_checker_sees_grouped_and_nested_paths() {
+    assert_eq!(named_modules("use crate::exec::events::Event;"), ["exec"]);
+    assert_eq!(
+        named_modules("use crate::{frame::Table, ml::rng::Rng};"),
+        ["frame", "ml"]
+    );
+    assert_eq!(
+        named_modules("let x = crate::steps::run(&p, crate::registry::X);"),
+        ["steps", "registry"]
+    );
+    assert!(named_modules("use super::csv;").is_empty());
+}
