@@ -4,6 +4,8 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+#[cfg(test)]
+use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
@@ -62,5 +64,42 @@ impl RegistryView for RegistryReader {
                 .filter_map(|(name, value)| value.as_f64().map(|v| (name, v)))
                 .collect(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{test_run, MetricPoint, RegistryLocation};
+
+    /// A step's thread reads a recorded run, its params and its last metric values, through the
+    /// view; a run that is not there is None, not an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_step_reads_a_run_through_the_read_only_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
+            .await
+            .unwrap();
+        registry.create_run(&test_run("r1")).await.unwrap();
+        let point = |key: &str, value: f64, step: i64| MetricPoint {
+            step_id: "evaluate".into(),
+            key: key.into(),
+            value,
+            step,
+            time_ms: 0,
+        };
+        let points = [point("f1", 0.5, 1), point("f1", 0.75, 2), point("pr_auc", 0.9, 0)];
+        registry.log_metrics("r1", &points).await.unwrap();
+        let view: Arc<dyn RegistryView> = Arc::new(RegistryReader(registry));
+        let seen = view.clone();
+        let (found, missing) = tokio::task::spawn_blocking(move || (seen.run("latest"), seen.run("nope")))
+            .await
+            .unwrap();
+        let run = found.unwrap().expect("the run is found");
+        assert_eq!((run.id.as_str(), run.pipeline.as_str()), ("r1", "p"));
+        assert_eq!(run.metrics["evaluate.f1"], 0.75, "the last value by step index");
+        assert_eq!(run.metrics["evaluate.pr_auc"], 0.9);
+        assert_eq!(run.params["params.seed"], serde_json::json!(42));
+        assert_eq!(missing.unwrap(), None);
     }
 }

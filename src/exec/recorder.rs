@@ -151,4 +151,35 @@ mod tests {
         assert_eq!(tags["warning.train"], "short entities in train");
         assert_eq!(tags["warning.train.2"], "short entities in val");
     }
+
+    /// A metric keeps the time the step logged it, however late the recorder gets to it.
+    #[tokio::test]
+    async fn a_metric_is_stamped_when_it_happened() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.db");
+        let registry = Registry::open(&RegistryLocation::Sqlite(file.clone())).await.unwrap();
+        registry.create_run(&test_run("m1")).await.unwrap();
+        let mut recorder = Recorder::new(registry.clone(), "m1".into());
+        let logged = UNIX_EPOCH + std::time::Duration::from_millis(1_600_000_000_123);
+        let metric = Timed {
+            at: logged,
+            event: Event::Metric {
+                step: "train".into(),
+                key: "loss".into(),
+                value: 0.5,
+                index: 1,
+            },
+        };
+        recorder.on_event(&metric).await;
+        recorder.flush().await;
+        assert!(recorder.error.is_none(), "{:?}", recorder.error);
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let (time_ms,): (i64,) = sqlx::query_as("SELECT time_ms FROM metrics WHERE run_id = 'm1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(time_ms, 1_600_000_000_123);
+    }
 }
