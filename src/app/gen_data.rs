@@ -33,7 +33,7 @@ pub fn gen_data(args: &GenDataArgs, mode: ProgressMode) -> Result<(), CliError> 
         missing_rate: args.missing_rate,
         spike_rate: args.spike_rate,
     };
-    opts.validate().map_err(CliError::Usage)?;
+    opts.validate().map_err(|e| CliError::Usage(e.0))?;
     let parquet = match args.out.extension().and_then(|e| e.to_str()) {
         Some("parquet") | Some("pq") => true,
         Some("csv") => false,

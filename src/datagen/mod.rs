@@ -94,47 +94,64 @@ impl Default for GenOptions {
     }
 }
 
+/// A generator option that cannot be used; the message names the CLI flag.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct OptionError(pub String);
+
 impl GenOptions {
     /// Checks every option; the message names the offending CLI flag.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), OptionError> {
         if self.equipment < 1 {
-            return Err("--equipment must be at least 1".into());
+            return Err(OptionError("--equipment must be at least 1".into()));
         }
         if !self.days.is_finite() || self.days <= 0.0 {
-            return Err(format!("--days must be a positive number (got {})", self.days));
+            return Err(OptionError(format!(
+                "--days must be a positive number (got {})",
+                self.days
+            )));
         }
         if self.days > MAX_DAYS {
-            return Err(format!("--days must be at most {MAX_DAYS} (got {})", self.days));
+            return Err(OptionError(format!(
+                "--days must be at most {MAX_DAYS} (got {})",
+                self.days
+            )));
         }
         if self.interval_secs < 1 {
-            return Err("--interval must be at least 1 second".into());
+            return Err(OptionError("--interval must be at least 1 second".into()));
         }
         if !self.failure_rate_per_year.is_finite() || self.failure_rate_per_year < 0.0 {
-            return Err(format!(
+            return Err(OptionError(format!(
                 "--failure-rate must be a non-negative number of failures per machine-year (got {})",
                 self.failure_rate_per_year
-            ));
+            )));
         }
         if !self.missing_rate.is_finite() || !(0.0..1.0).contains(&self.missing_rate) {
-            return Err(format!("--missing-rate must be in [0, 1) (got {})", self.missing_rate));
+            return Err(OptionError(format!(
+                "--missing-rate must be in [0, 1) (got {})",
+                self.missing_rate
+            )));
         }
         if !self.spike_rate.is_finite() || !(0.0..=1.0).contains(&self.spike_rate) {
-            return Err(format!("--spike-rate must be in [0, 1] (got {})", self.spike_rate));
+            return Err(OptionError(format!(
+                "--spike-rate must be in [0, 1] (got {})",
+                self.spike_rate
+            )));
         }
         if self.samples_per_machine() == 0 {
-            return Err(format!(
+            return Err(OptionError(format!(
                 "--interval ({} s) is longer than --days ({} days): no samples would be generated",
                 self.interval_secs, self.days
-            ));
+            )));
         }
         let rows = self.rows();
         if rows > MAX_ROWS {
-            return Err(format!(
+            return Err(OptionError(format!(
                 "the request is {rows} rows ({} machines x {} samples); the maximum is {MAX_ROWS}: \
                  lower --equipment or --days, or raise --interval",
                 self.equipment,
                 self.samples_per_machine()
-            ));
+            )));
         }
         Ok(())
     }

@@ -38,7 +38,7 @@ pub fn write_csv(
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<u64> {
     opts.validate()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.0))?;
     let total = opts.rows();
     let threads = threads
         .clamp(1, MAX_THREADS)

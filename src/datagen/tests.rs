@@ -366,7 +366,7 @@ fn validate_rejects_bad_options() {
     ];
     for (opts, needle) in cases {
         let err = opts.validate().unwrap_err();
-        assert!(err.contains(needle), "{opts:?}: {err}");
+        assert!(err.0.contains(needle), "{opts:?}: {err}");
     }
     // Exactly at the limit is fine.
     let at_limit = GenOptions {

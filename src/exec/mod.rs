@@ -1,4 +1,5 @@
-//! Running a validated pipeline: the scheduler loop, step contexts and the events it emits.
+//! Running a validated pipeline: the scheduler loop, one job per step, the step cache, the event
+//! bus and its recorder, and the views of the world outside a run that a step is handed.
 
 mod cache;
 pub mod events;

@@ -45,17 +45,24 @@ pub struct TimeSpec {
     pub unit: Option<EpochUnit>,
 }
 
+/// Why a `timestamp-format` cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct FormatError(pub String);
+
 /// A strftime format chrono can use, or what is wrong with it (checked when the pipeline is
 /// validated, so a typo is reported with its line before anything runs).
-pub fn check_format(format: &str) -> Result<(), String> {
+pub fn check_format(format: &str) -> Result<(), FormatError> {
     use chrono::format::{Item, StrftimeItems};
     if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
-        return Err(format!(
+        return Err(FormatError(format!(
             "`{format}` is not a valid strftime format (see chrono's `%Y-%m-%d %H:%M:%S` syntax)"
-        ));
+        )));
     }
     if !format.contains('%') {
-        return Err(format!("`{format}` has no `%` field; write it like `%d/%m/%Y %H:%M`"));
+        return Err(FormatError(format!(
+            "`{format}` has no `%` field; write it like `%d/%m/%Y %H:%M`"
+        )));
     }
     Ok(())
 }
@@ -423,7 +430,7 @@ mod tests {
         assert!(e.contains("`timestamp-unit` is for numbers"), "{e}");
         assert!(check_format("%d/%m/%Y %H:%M").is_ok());
         assert!(check_format("%Q").is_err());
-        assert!(check_format("dd/mm/yyyy").unwrap_err().contains("no `%` field"));
+        assert!(check_format("dd/mm/yyyy").unwrap_err().0.contains("no `%` field"));
     }
 
     #[test]
