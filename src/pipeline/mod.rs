@@ -40,7 +40,7 @@ pub fn load<C: StepCatalog>(
     let mut diags = Diagnostics::new(file.display().to_string(), overrides.to_vec());
     let text = match read_text(file) {
         Ok(t) => t,
-        Err(message) => {
+        Err(UnreadableFile(message)) => {
             diags.push(Pos::default(), message);
             return Err(diags);
         }
@@ -99,26 +99,35 @@ pub fn from_str<C: StepCatalog>(
     }
 }
 
-fn read_text(file: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read the pipeline file: {e}"))?;
+/// Why a pipeline file cannot be read as text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+struct UnreadableFile(String);
+
+fn read_text(file: &Path) -> Result<String, UnreadableFile> {
+    let meta = std::fs::metadata(file).map_err(|e| UnreadableFile(format!("cannot read the pipeline file: {e}")))?;
     if !meta.is_file() {
-        return Err("not a file; give the path of a pipeline YAML file".into());
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "the file is {} bytes; pipeline files are limited to {MAX_FILE_BYTES} bytes",
-            meta.len()
+        return Err(UnreadableFile(
+            "not a file; give the path of a pipeline YAML file".into(),
         ));
     }
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read the pipeline file: {e}"))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(UnreadableFile(format!(
+            "the file is {} bytes; pipeline files are limited to {MAX_FILE_BYTES} bytes",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| UnreadableFile(format!("cannot read the pipeline file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        format!(
+        UnreadableFile(format!(
             "the file is not UTF-8 text (invalid byte at offset {}); is it really a YAML pipeline?",
             e.utf8_error().valid_up_to()
-        )
+        ))
     })?;
     if text.contains('\0') {
-        return Err("the file contains NUL bytes; is it really a YAML pipeline?".into());
+        return Err(UnreadableFile(
+            "the file contains NUL bytes; is it really a YAML pipeline?".into(),
+        ));
     }
     Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
 }

@@ -14,21 +14,32 @@ const TOP_LEVEL: &[&str] = &["name", "experiment", "description", "params", "sto
 pub fn apply(doc: &mut Node, overrides: &[String], diags: &mut Diagnostics) {
     for (i, text) in overrides.iter().enumerate() {
         let pos = Pos::override_n(u16::try_from(i + 1).unwrap_or(u16::MAX));
-        if let Err(message) = apply_one(doc, text, pos) {
+        if let Err(OverrideError(message)) = apply_one(doc, text, pos) {
             diags.push(pos, message);
         }
     }
 }
 
-fn apply_one(doc: &mut Node, text: &str, pos: Pos) -> Result<(), String> {
+/// Why one `--set` cannot be applied; reported at the override's position.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+struct OverrideError(String);
+
+impl From<&str> for OverrideError {
+    fn from(message: &str) -> Self {
+        OverrideError(message.to_string())
+    }
+}
+
+fn apply_one(doc: &mut Node, text: &str, pos: Pos) -> Result<(), OverrideError> {
     let (path, raw) = text
         .split_once('=')
         .ok_or("expected PATH=VALUE, e.g. `params.seed=7` or `clean.with.impute=mean`")?;
     let parts: Vec<&str> = path.trim().split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(format!(
+        return Err(OverrideError(format!(
             "`{path}` is not a valid path; use dots between keys, e.g. `clean.with.impute`"
-        ));
+        )));
     }
     let value = Node::new(with_pos(yaml::parse_scalar(raw.trim()), pos), pos);
     if TOP_LEVEL.contains(&parts[0]) {
@@ -37,7 +48,10 @@ fn apply_one(doc: &mut Node, text: &str, pos: Pos) -> Result<(), String> {
             if lookup(params, &parts[1..]).is_none() {
                 let names = leaf_names(params, "");
                 let hint = did_you_mean(&parts[1..].join("."), names.iter().map(String::as_str));
-                return Err(format!("no parameter `{}` in `params`{hint}", parts[1..].join(".")));
+                return Err(OverrideError(format!(
+                    "no parameter `{}` in `params`{hint}",
+                    parts[1..].join(".")
+                )));
             }
         }
         return set(doc, &parts, value);
@@ -47,7 +61,10 @@ fn apply_one(doc: &mut Node, text: &str, pos: Pos) -> Result<(), String> {
         ..
     }) = doc.get_mut("steps")
     else {
-        return Err(format!("`{}` is neither a top-level key nor a step id", parts[0]));
+        return Err(OverrideError(format!(
+            "`{}` is neither a top-level key nor a step id",
+            parts[0]
+        )));
     };
     let ids: Vec<String> = steps
         .iter()
@@ -61,27 +78,27 @@ fn apply_one(doc: &mut Node, text: &str, pos: Pos) -> Result<(), String> {
             parts[0],
             ids.iter().map(String::as_str).chain(TOP_LEVEL.iter().copied()),
         );
-        return Err(format!("no step with id `{}`{hint}", parts[0]));
+        return Err(OverrideError(format!("no step with id `{}`{hint}", parts[0])));
     };
     if parts.len() < 2 {
-        return Err(format!(
+        return Err(OverrideError(format!(
             "`{path}` names a whole step; set one of its keys, e.g. `{path}.with.KEY=VALUE`"
-        ));
+        )));
     }
     set(step, &parts[1..], value)
 }
 
 /// Sets `node[path] = value`, creating missing mappings on the way.
-fn set(node: &mut Node, path: &[&str], value: Node) -> Result<(), String> {
+fn set(node: &mut Node, path: &[&str], value: Node) -> Result<(), OverrideError> {
     let (first, rest) = path.split_first().ok_or("empty path")?;
     if node.value == Value::Null {
         node.value = Value::Map(Vec::new());
     }
     let Value::Map(entries) = &mut node.value else {
-        return Err(format!(
+        return Err(OverrideError(format!(
             "cannot set `{first}`: its parent is {}, not a mapping",
             node.value.type_name()
-        ));
+        )));
     };
     let index = match entries.iter().rposition(|(k, _)| k.name == *first) {
         Some(i) => i,
