@@ -259,7 +259,7 @@ impl StepJob {
         let (path, temporary) = match self.store.local_file(&t.uri) {
             Some(path) => (path, false),
             None => {
-                let temp = crate::artifacts::temporary_path("table.parquet");
+                let temp = crate::frame::temporary_path("table.parquet");
                 self.store.download_to(&t.uri, &temp).await?;
                 (temp, true)
             }

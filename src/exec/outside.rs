@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-use crate::artifacts::{store_for_url, temporary_path};
+use crate::artifacts::store_for_url;
+use crate::frame::temporary_path;
 use crate::registry::{Registry, RegistryError};
 use crate::steps::context::{RegistryView, RemoteFiles, RunRecord, StepError};
 

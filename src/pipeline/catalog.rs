@@ -15,7 +15,6 @@ pub trait StepCatalog: Debug + Clone + Send + Sync + 'static {
     /// Every kind's name, in the order `validate` lists them.
     fn kind_names() -> Vec<&'static str>;
     fn kind(name: &str) -> Option<Self::Kind>;
-    fn kind_name(kind: Self::Kind) -> &'static str;
     /// Reads the `with:` mapping of a step of `kind`; None after reporting problems to `with`.
     fn parse(kind: Self::Kind, with: &mut Fields) -> Option<Self::Params>;
 }

@@ -53,10 +53,6 @@ impl StepCatalog for Builtin {
         StepKind::from_name(name)
     }
 
-    fn kind_name(kind: StepKind) -> &'static str {
-        kind.name()
-    }
-
     fn parse(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         parse_params(kind, with)
     }

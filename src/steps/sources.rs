@@ -7,6 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::context::{RemoteFiles, StepError};
+use crate::frame::temporary_path;
 
 /// Whether `path` is a pattern rather than one file.
 pub fn is_pattern(path: &str) -> bool {
@@ -121,7 +122,7 @@ fn decompress(path: &Path, name: &str, plain_name: &str, shown: &str) -> Result<
             .map_err(|e| StepError::new(format!("{shown} is not a readable zstd file: {e}")))?;
         (Box::new(decoder), "zstd")
     };
-    let out_path = temporary_path(plain_name).map_err(|e| StepError::new(format!("cannot decompress {shown}: {e}")))?;
+    let out_path = temporary_path(plain_name);
     let copied = std::fs::File::create(&out_path).and_then(|out| {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
         std::io::copy(&mut reader, &mut out)?;
@@ -134,16 +135,6 @@ fn decompress(path: &Path, name: &str, plain_name: &str, shown: &str) -> Result<
         )));
     }
     Ok(out_path)
-}
-
-/// A new empty file in the temporary folder whose name ends with `name` (its extension picks
-/// the reader); the caller removes it.
-fn temporary_path(name: &str) -> std::io::Result<PathBuf> {
-    let file = tempfile::Builder::new()
-        .prefix("pmflow-")
-        .suffix(&format!("-{name}"))
-        .tempfile()?;
-    file.into_temp_path().keep().map_err(|e| e.error)
 }
 
 #[cfg(test)]
