@@ -2,8 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::frame::OutputRef;
-use crate::frame::StoredArtifact;
+use crate::frame::{OutputRef, StoredArtifact};
 use crate::steps::context::StepEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

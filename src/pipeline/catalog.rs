@@ -1,6 +1,6 @@
 //! The seam between the file format and the step kinds it names. The format checks every key it
 //! owns (`id`, `kind`, `needs`, `retries`, `timeout-secs`) and hands each step's `kind` and
-//! `with:` to a catalog it does not know: `steps::Builtin` in pmflow, a small fake in tests.
+//! `with:` to a catalog it does not know (`steps::Builtin` in pmflow).
 
 use std::fmt::Debug;
 
