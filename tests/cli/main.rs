@@ -6,6 +6,7 @@ mod support;
 mod cache;
 mod concurrency;
 mod examples;
+mod features;
 mod gen_data;
 mod interrupt;
 mod layers;
