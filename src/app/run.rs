@@ -26,7 +26,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         return Ok(());
     }
     let resume = match &args.resume {
-        Some(spec) => Some(registry.resolve_run(spec).await?),
+        Some(spec) => Some(registry.resolve_run_of(spec, &pipeline.name).await?),
         None => None,
     };
     let jobs = args

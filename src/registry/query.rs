@@ -83,6 +83,35 @@ impl Registry {
         Ok(rows.iter().map(summary).collect::<Result<_, _>>()?)
     }
 
+    /// For `--resume`: like [`Registry::resolve_run`], but `latest` is the newest run of
+    /// `pipeline`, and a run of another pipeline is refused with a message naming its owner.
+    pub async fn resolve_run_of(&self, spec: &str, pipeline: &str) -> Result<String, RegistryError> {
+        if spec == "latest" {
+            let id: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            )
+            .bind(pipeline)
+            .fetch_optional(&self.pool)
+            .await?;
+            return id.ok_or_else(|| {
+                RegistryError::NotFound(format!(
+                    "no run of pipeline `{pipeline}` is recorded yet; start one without --resume"
+                ))
+            });
+        }
+        let id = self.resolve_run(spec).await?;
+        let (owner, file): (String, String) = sqlx::query_as("SELECT pipeline, pipeline_file FROM runs WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await?;
+        if owner != pipeline {
+            return Err(RegistryError::Refused(format!(
+                "run {id} is a run of pipeline `{owner}` ({file}), not of `{pipeline}`; resume it with `pmflow run {file} --resume {id}`"
+            )));
+        }
+        Ok(id)
+    }
+
     /// A full id, a unique id prefix, or `latest`.
     pub async fn resolve_run(&self, spec: &str) -> Result<String, RegistryError> {
         if spec == "latest" {

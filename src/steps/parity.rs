@@ -50,6 +50,7 @@ fn cmapss_features_match_pandas() {
         skip_rows: 0,
         comment: None,
         select: None,
+        non_finite: Default::default(),
     };
     let (mut ctx, _rx) = StepContext::detached(&repo(), Vec::new());
     let loaded = load::run(&p, &mut ctx).unwrap().tables.remove(0).1;

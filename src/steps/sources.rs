@@ -86,6 +86,12 @@ pub fn open(source: &str, shown: &str, remote: &dyn RemoteFiles) -> Result<Sourc
         Some((stem, _)) if !stem.is_empty() => stem.to_string(),
         _ => plain_name.clone(),
     };
+    if Path::new(source).is_dir() {
+        return Err(StepError::new(format!(
+            "{shown} is a folder, not a file; to read the files in it, give a pattern such as `{}/*.csv`",
+            shown.trim_end_matches('/')
+        )));
+    }
     let downloaded = if source.starts_with("s3://") {
         Some(remote.download(source, &file_name)?)
     } else {
@@ -101,6 +107,12 @@ pub fn open(source: &str, shown: &str, remote: &dyn RemoteFiles) -> Result<Sourc
         let plain = result?;
         (plain.clone(), Some(plain))
     } else {
+        if let Err(e) = check_not_packed(&fetched, shown) {
+            if let Some(copy) = &downloaded {
+                let _ = std::fs::remove_file(copy);
+            }
+            return Err(e);
+        }
         (fetched, downloaded)
     };
     Ok(Source {
@@ -109,6 +121,36 @@ pub fn open(source: &str, shown: &str, remote: &dyn RemoteFiles) -> Result<Sourc
         stem,
         temporary,
     })
+}
+
+/// A file whose name promises text but whose first bytes are a compressed or archive format
+/// would otherwise fail deep in the reader ("the header is not UTF-8 text"); this names what
+/// the file really is and what to do.
+fn check_not_packed(path: &Path, shown: &str) -> Result<(), StepError> {
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        let mut n = 0;
+        while n < magic.len() {
+            match f.read(&mut magic[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        Ok(n)
+    });
+    // Unreadable files are reported by the reader, with the OS's reason.
+    let Ok(read) = read else { return Ok(()) };
+    let magic = &magic[..read];
+    let what = if magic.starts_with(&[0x1f, 0x8b]) {
+        format!("gzip-compressed data; rename it to end in `.gz` (`{shown}.gz`) and pmflow decompresses it")
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        format!("zstd-compressed data; rename it to end in `.zst` (`{shown}.zst`) and pmflow decompresses it")
+    } else if magic.starts_with(b"PK\x03\x04") {
+        "a zip archive; unzip it and load the files inside (a pattern such as `dir/*.csv` reads many)".into()
+    } else {
+        return Ok(());
+    };
+    Err(StepError::new(format!("{shown} holds {what}")))
 }
 
 /// Streams a `.gz` (every member, as `gzip -d` does) or `.zst` file into a temporary file.

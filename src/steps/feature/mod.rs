@@ -2,6 +2,7 @@
 //! lags, differences, time of day and day of week, interactions, one-hot categories) and label
 //! engineering (failure within a horizon), with a manifest recording how each was made.
 
+mod dropped;
 mod event_log;
 mod label;
 mod row;
@@ -207,7 +208,16 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
     }
     // Decided before the values move into the frame.
-    let keep = p.drop_na.then(|| complete_rows(&made, frame.height()));
+    let keep = if p.drop_na {
+        let sources = columns
+            .iter()
+            .map(|c| column_f64_ref(&frame, c))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let sources: Vec<&[f64]> = sources.iter().map(|s| s.as_ref()).collect();
+        Some(dropped::complete_rows(&made, &sources, &ranges, frame.height()))
+    } else {
+        None
+    };
     let manifest = json!({
         "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
         "label": label.as_ref().map(|l| &l.manifest),
@@ -245,14 +255,28 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
         frame = frame.drop(c)?;
     }
-    let rows_in = frame.height();
-    if let Some(keep) = keep {
+    let mut dropped = dropped::Dropped::default();
+    if let Some((keep, why)) = keep {
         frame = frame.filter(&keep)?;
+        dropped = why;
     }
     if frame.height() == 0 {
-        return Err(StepError::new("every row has a missing feature (warm-up of lags and windows, or gaps); shorten windows and lags, impute in `clean`, or set `drop-na: false`"));
+        return Err(StepError::new(format!(
+            "`drop-na` would remove every row, {}; shorten windows and lags, impute missing values in `clean`, or set `drop-na: false`",
+            dropped.describe()
+        )));
     }
-    ctx.metric("rows_dropped_na", (rows_in - frame.height()) as f64);
+    if dropped.unexpected() > 0 {
+        ctx.warn(format!(
+            "`drop-na` removed {} (of {}); impute missing values in `clean` to keep them",
+            dropped.describe(),
+            frame.height() + dropped.total()
+        ));
+    }
+    ctx.metric("rows_dropped_na", dropped.total() as f64);
+    ctx.metric("rows_dropped_warm_up", dropped.warm_up as f64);
+    ctx.metric("rows_dropped_missing", (dropped.missing_input + dropped.after_missing) as f64);
+    ctx.metric("rows_dropped_infinite", dropped.infinite as f64);
     ctx.metric("rows_out", frame.height() as f64);
     Ok(StepOutput {
         tables: vec![("frame".into(), Table { frame, roles })],
@@ -263,17 +287,6 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         )],
         ..Default::default()
     })
-}
-
-/// Rows where every generated feature is present (`drop-na`).
-fn complete_rows(made: &[Made], rows: usize) -> BooleanChunked {
-    let mut keep = vec![true; rows];
-    for m in made {
-        for (k, v) in keep.iter_mut().zip(&m.values) {
-            *k &= !v.is_nan();
-        }
-    }
-    keep.into_iter().collect()
 }
 
 fn stat_name(stat: Stat) -> &'static str {

@@ -4,6 +4,7 @@
 //! a stray `ERR` among numbers) get errors that name the file, the column and the first bad row.
 
 mod csv;
+mod finite;
 mod text;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::steps::context::{StepContext, StepError, StepOutput};
 use crate::steps::sources;
 use crate::steps::timestamps::{self, EpochUnit, TimeSpec};
 use csv::{preamble_lines, read_csv};
+pub use finite::NonFinite;
 use text::read_whitespace;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +44,8 @@ pub struct LoadParams {
     /// Only these columns (and the role columns) are read: a wide export's other hundreds of
     /// columns cost neither time nor memory.
     pub select: Option<Vec<String>>,
+    /// Infinite numbers (`inf`, `1e400`): read as missing with a warning, or refused.
+    pub non_finite: NonFinite,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,10 @@ pub fn parse(f: &mut Fields) -> Option<LoadParams> {
     let skip_rows = f.optional_int("skip-rows", 0, 1_000_000).unwrap_or(0) as usize;
     let comment = f.optional_str("comment");
     let select = f.optional_str_list("select");
+    let non_finite = f
+        .optional_choice("non-finite", NonFinite::NAMES)
+        .and_then(NonFinite::from_name)
+        .unwrap_or_default();
     let null_values = f
         .optional_str_list("null-values")
         .unwrap_or_else(|| DEFAULT_NULLS.iter().map(|s| s.to_string()).collect());
@@ -140,6 +148,7 @@ pub fn parse(f: &mut Fields) -> Option<LoadParams> {
         skip_rows,
         comment,
         select,
+        non_finite,
     })
 }
 
@@ -157,6 +166,7 @@ fn guess_format(path: &str) -> Format {
 pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let found = sources::expand(&p.path, &ctx.root, ctx.remote.as_ref())?;
     let mut frames = Vec::with_capacity(found.len());
+    let mut infinite_values = 0;
     for source in &found {
         // One file is named as the pipeline names it; the matches of a pattern by their path.
         let shown = if sources::is_pattern(&p.path) {
@@ -168,7 +178,12 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
             p.path.clone()
         };
         let file = sources::open(source, &shown, ctx.remote.as_ref())?;
-        frames.push((shown, read_source(&file, p)?));
+        let (frame, infinities) = read_source(&file, p)?;
+        for (found, warning) in infinities {
+            infinite_values += found;
+            ctx.warn(warning);
+        }
+        frames.push((shown, frame));
     }
     let mut frame = combine(frames, p)?;
     for column in frame.columns() {
@@ -187,6 +202,7 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
     ctx.metric("rows", frame.height() as f64);
     ctx.metric("columns", frame.width() as f64);
     ctx.metric("files", found.len() as f64);
+    ctx.metric("infinite_values", infinite_values as f64);
     let report = serde_json::json!({
         "source": p.path,
         "files": found,
@@ -195,6 +211,7 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
             "name": c.name().as_str(), "dtype": c.dtype().to_string(), "nulls": c.null_count(),
         })).collect::<Vec<_>>(),
         "roles": p.roles,
+        "infinite_values_read_as_missing": infinite_values,
     });
     Ok(StepOutput {
         tables: vec![(
@@ -209,8 +226,9 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
     })
 }
 
-/// One file as a frame with its role columns checked and converted.
-fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, StepError> {
+/// One file as a frame with its role columns checked and converted, and the infinities it held
+/// (each column's count with its warning), now missing.
+fn read_source(file: &sources::Source, p: &LoadParams) -> Result<(DataFrame, Vec<(usize, String)>), StepError> {
     let (path, shown) = (&file.path, file.shown.as_str());
     let meta = std::fs::metadata(path)
         .map_err(|e| StepError::new(format!("cannot read {shown} ({}): {e}", path.display())))?;
@@ -222,6 +240,11 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
     }
     // Lines of notes above a text file's header, found once for the reader and the line
     // numbers in later errors.
+    if p.format != Format::Parquet && starts_with(path, b"PAR1") {
+        return Err(StepError::new(format!(
+            "{shown} is a Parquet file, not text; name it `.parquet` or set `format: parquet`"
+        )));
+    }
     let preamble = match p.format {
         Format::Parquet => 0,
         _ => preamble_lines(path, p),
@@ -269,7 +292,27 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<DataFrame, Step
         let stem = Scalar::from(PlSmallStr::from(file.stem.as_str()));
         frame.with_column(Column::new_scalar(name.as_str().into(), stem, frame.height()))?;
     }
-    check_roles(frame, p, shown, header_lines(p) + preamble)
+    let lines_above = header_lines(p) + preamble;
+    let mut frame = check_roles(frame, p, shown, lines_above)?;
+    let infinities = finite::infinities_to_missing(&mut frame, p.non_finite, shown, lines_above)?
+        .into_iter()
+        .map(|i| {
+            let text = format!(
+                "{}; read as missing (`non-finite: error` refuses them)",
+                i.describe(shown, lines_above)
+            );
+            (i.count, text)
+        })
+        .collect();
+    Ok((frame, infinities))
+}
+
+fn starts_with(path: &Path, magic: &[u8]) -> bool {
+    let mut head = vec![0u8; magic.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && head == magic
 }
 
 /// The frames of several files as one, in file order. Every file must have the same columns;
@@ -389,37 +432,60 @@ fn check_roles(mut frame: DataFrame, p: &LoadParams, shown: &str, header_lines: 
         }
     }
     if let Some(label) = &roles.label {
-        let column = frame.column(label)?.clone();
-        let as_int = column
-            .cast(&DataType::Int64)
-            .map_err(|_| label_error(label, shown, "is not numeric"))?;
-        for (row, v) in as_int.i64()?.iter().enumerate() {
-            match v {
-                Some(0) | Some(1) => {}
-                Some(other) => {
-                    return Err(label_error(
-                        label,
-                        shown,
-                        &format!("has {other} at row {} (line {})", row + 1, row + 1 + header_lines),
-                    ))
-                }
-                None => {
-                    return Err(label_error(
-                        label,
-                        shown,
-                        &format!("is missing at row {} (line {})", row + 1, row + 1 + header_lines),
-                    ))
-                }
-            }
-        }
-        frame.replace(label, as_int)?;
+        let flags = label_flags(frame.column(label)?, label, shown, header_lines)?;
+        frame.replace(label, flags.into_column())?;
     }
     Ok(frame)
 }
 
+/// The label column as 0/1 integers. Numbers must be 0 or 1; text and booleans may also say
+/// true/false or yes/no (any case). The first other value, or a missing one, is named with its
+/// row and line.
+fn label_flags(column: &Column, label: &str, shown: &str, header_lines: usize) -> Result<Int64Chunked, StepError> {
+    let at = |row: usize| format!("at row {} (line {})", row + 1, row + 1 + header_lines);
+    let missing = |row: usize| label_error(label, shown, &format!("is empty {}", at(row)));
+    let flags: Vec<i64> = match column.dtype() {
+        DataType::String => {
+            let mut flags = Vec::with_capacity(column.len());
+            for (row, v) in column.str()?.iter().enumerate() {
+                let v = v.ok_or_else(|| missing(row))?;
+                let flag = match v.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" => 1,
+                    "0" | "false" | "no" => 0,
+                    "" => return Err(missing(row)),
+                    _ => return Err(label_error(label, shown, &format!("has `{v}` {}", at(row)))),
+                };
+                flags.push(flag);
+            }
+            flags
+        }
+        DataType::Boolean => {
+            let mut flags = Vec::with_capacity(column.len());
+            for (row, v) in column.bool()?.iter().enumerate() {
+                flags.push(i64::from(v.ok_or_else(|| missing(row))?));
+            }
+            flags
+        }
+        dtype if dtype.is_primitive_numeric() => {
+            let values = column.cast(&DataType::Float64)?;
+            let mut flags = Vec::with_capacity(column.len());
+            for (row, v) in values.f64()?.iter().enumerate() {
+                match v {
+                    Some(v) if v == 0.0 || v == 1.0 => flags.push(v as i64),
+                    Some(v) => return Err(label_error(label, shown, &format!("has {v} {}", at(row)))),
+                    None => return Err(missing(row)),
+                }
+            }
+            flags
+        }
+        other => return Err(label_error(label, shown, &format!("holds {other}"))),
+    };
+    Ok(Int64Chunked::from_vec(label.into(), flags))
+}
+
 fn label_error(label: &str, shown: &str, what: &str) -> StepError {
     StepError::new(format!(
-        "{shown}: label column `{label}` {what}; a label must be 0 or 1 (or true/false) on every row"
+        "{shown}: label column `{label}` {what}; a label must be 0 or 1 (or true/false, yes/no) on every row"
     ))
 }
 
@@ -447,6 +513,7 @@ mod tests {
             skip_rows: 0,
             comment: None,
             select: None,
+            non_finite: NonFinite::Missing,
         }
     }
 

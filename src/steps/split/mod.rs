@@ -211,10 +211,23 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             Some(c) => c.clone(),
             None => numeric_features(&frame, &roles),
         };
-        for c in &columns {
-            let scale = scale_in_place(&mut frame, c, &part_of, kind)?;
+        // The columns leave the frame once and come back once: taking and re-inserting them one
+        // by one costs a pass over the column list each, quadratic for wide tables (40,000
+        // features took 5 minutes).
+        let height = frame.height();
+        let mut all = frame.into_columns();
+        let position: std::collections::HashMap<&str, usize> =
+            all.iter().enumerate().map(|(i, c)| (c.name().as_str(), i)).collect();
+        let positions: Vec<Option<usize>> = columns.iter().map(|c| position.get(c.as_str()).copied()).collect();
+        for (c, at) in columns.iter().zip(positions) {
+            let not_numeric = || StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric"));
+            let at = at.ok_or_else(not_numeric)?;
+            let column = std::mem::replace(&mut all[at], Column::new_empty(PlSmallStr::EMPTY, &DataType::Null));
+            let (scaled, scale) = scale_column(column, &part_of, kind).ok_or_else(not_numeric)??;
+            all[at] = scaled;
             scaler_report.insert(c.clone(), json!(scale));
         }
+        frame = DataFrame::new(height, all)?;
     }
     let parts: Vec<DataFrame> = (0..3u8)
         .map(|k| part_rows(&frame, &part_of, k))
@@ -252,25 +265,28 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     })
 }
 
-/// Fits the scaler of column `c` on the train rows (`part_of == 0`) and applies it to every
-/// row. The column's buffer is this step's own (its input is read or handed over, not shared),
-/// so the values are rewritten in place rather than copied.
-fn scale_in_place(frame: &mut DataFrame, c: &str, part_of: &[u8], kind: ScalerKind) -> Result<ColumnScale, StepError> {
-    let not_numeric = || StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric"));
-    let position = frame.get_column_index(c).ok_or_else(not_numeric)?;
-    let column = frame.drop_in_place(c)?;
+/// Fits the scaler of one column on the train rows (`part_of == 0`) and applies it to every
+/// row; `None` if the column is not numeric. The column's buffer is this step's own (its input
+/// is read or handed over, not shared), so the values are rewritten in place rather than copied.
+fn scale_column(
+    column: Column,
+    part_of: &[u8],
+    kind: ScalerKind,
+) -> Option<Result<(Column, ColumnScale), StepError>> {
     if !column.dtype().is_primitive_numeric() {
-        return Err(not_numeric());
+        return None;
     }
-    let mut values = {
-        let cast = column.cast(&DataType::Float64)?;
-        drop(column);
-        cast.f64()?.clone()
-    };
-    let scale = ColumnScale::fit_present(|| train_values(&values, part_of), kind);
-    values.apply_mut(|v| scale.transform(v));
-    frame.insert_column(position, values.into_column())?;
-    Ok(scale)
+    let scaled = (|| {
+        let mut values = {
+            let cast = column.cast(&DataType::Float64)?;
+            drop(column);
+            cast.f64()?.clone()
+        };
+        let scale = ColumnScale::fit_present(|| train_values(&values, part_of), kind);
+        values.apply_mut(|v| scale.transform(v));
+        Ok((values.into_column(), scale))
+    })();
+    Some(scaled)
 }
 
 /// The present values of the train rows, chunk by chunk (a tight loop per chunk rather than
@@ -486,6 +502,39 @@ mod no_leakage {
         let val = column_f64(&parts[1], "x").unwrap();
         let val_mean = val.iter().sum::<f64>() / val.len() as f64;
         assert!(val_mean.abs() > 1e-6, "val keeps its own offset under the train scaler");
+    }
+
+    /// 40,000 feature columns x 60 rows: scaled in about a second (5 minutes when every column
+    /// was taken out of the frame and put back one by one), order and values intact.
+    #[test]
+    fn a_wide_table_is_scaled_column_by_column_in_place() {
+        let rows = 60;
+        let mut columns: Vec<Column> = vec![
+            Column::new("machine".into(), (0..rows).map(|i| format!("m{}", i / 6)).collect::<Vec<_>>()),
+            Column::new("t".into(), (0..rows as i64).collect::<Vec<_>>()),
+            Column::new("y".into(), (0..rows as i64).map(|i| i64::from(i % 3 == 0)).collect::<Vec<_>>()),
+        ];
+        columns.extend((0..40_000).map(|c| {
+            let values: Vec<f64> = (0..rows).map(|r| (r * (c % 7 + 1)) as f64).collect();
+            Column::new(format!("f{c}").into(), values)
+        }));
+        let frame = DataFrame::new(rows, columns).unwrap();
+        let t = Table {
+            frame,
+            roles: Roles {
+                timestamp: Some("t".into()),
+                entity: Some("machine".into()),
+                label: Some("y".into()),
+            },
+        };
+        let parts = split(t, SplitBy::Entity, 4, [0.6, 0.2, 0.2]).unwrap();
+        assert_eq!(parts[0].width(), 40_003);
+        assert_eq!(parts[0].get_column_names()[3].as_str(), "f0", "column order kept");
+        for name in ["f0", "f6", "f39999"] {
+            let x = column_f64(&parts[0], name).unwrap();
+            let mean = x.iter().sum::<f64>() / x.len() as f64;
+            assert!(mean.abs() < 1e-9, "{name}: train mean {mean}");
+        }
     }
 
     #[test]
