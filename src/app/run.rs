@@ -42,7 +42,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         &pipeline,
         registry.clone(),
         store,
-        report::reporter(progress),
+        report::reporter(progress, |text| crate::pipeline::location::redact(text).into_owned()),
         options,
         shutdown_signal(),
     )

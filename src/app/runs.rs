@@ -6,7 +6,8 @@ use crate::registry::{Registry, RegistryLocation, RunDetail};
 
 async fn open(url: &str) -> Result<Registry, CliError> {
     let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
-    let location = RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("--registry: {e}")))?;
+    let location = RegistryLocation::parse(url, &cwd)
+        .map_err(|e| CliError::Usage(format!("--registry (or PMFLOW_REGISTRY): {e}")))?;
     let RegistryLocation::Sqlite(path) = &location;
     if !path.exists() {
         return Err(CliError::Usage(format!(

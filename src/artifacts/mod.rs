@@ -3,6 +3,7 @@
 //! recorded with its sha256 and size.
 
 mod direct_io;
+mod s3_env;
 mod upload;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMu
 use sha2::{Digest, Sha256};
 
 pub use crate::pipeline::location::ArtifactLocation;
+pub use s3_env::S3Setup;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -26,6 +28,14 @@ pub enum ArtifactError {
     Read { uri: String, cause: String },
     #[error("artifact {uri} does not belong to the store at {store}")]
     Foreign { uri: String, store: String },
+    /// The `AWS_*` variables cannot work (no credentials, plain http without AWS_ALLOW_HTTP),
+    /// found before any request.
+    #[error("cannot open artifact store {url}: {problem}")]
+    S3Setup {
+        url: String,
+        #[source]
+        problem: S3Setup,
+    },
 }
 
 /// Why an artifact could not be written: its encoder, the local file system, or the store.
@@ -69,7 +79,12 @@ impl ArtifactStore {
                 })
             }
             ArtifactLocation::S3 { bucket, prefix } => {
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                let builder = object_store::aws::AmazonS3Builder::from_env();
+                s3_env::check(&builder).map_err(|problem| ArtifactError::S3Setup {
+                    url: url.clone(),
+                    problem,
+                })?;
+                let s3 = builder
                     .with_bucket_name(bucket)
                     .with_retry(retry_config())
                     .build()
@@ -376,7 +391,7 @@ impl<W: std::io::Write> std::io::Write for Hashing<W> {
 /// Opens the store holding an `s3://bucket/key` URL, for inputs read straight from it.
 pub fn store_for_url(url: &str) -> Result<ArtifactStore, ArtifactError> {
     let location = ArtifactLocation::parse(url, Path::new("/")).map_err(|e| ArtifactError::Open {
-        url: url.into(),
+        url: crate::pipeline::location::redact(url).into_owned(),
         cause: e.to_string(),
     })?;
     match location {
@@ -404,6 +419,11 @@ fn retry_config() -> RetryConfig {
 
 /// object_store errors in a form that names the cause, never credentials, and says what to do.
 pub(crate) fn describe(e: &object_store::Error) -> String {
+    // The cause quotes request URLs, which hold the endpoint as it was configured.
+    crate::pipeline::location::redact(&summarise(e)).into_owned()
+}
+
+fn summarise(e: &object_store::Error) -> String {
     let text = match e {
         object_store::Error::NotFound { .. } => return "not found (is the bucket or folder there?)".into(),
         other => other.to_string(),
@@ -418,6 +438,15 @@ pub(crate) fn describe(e: &object_store::Error) -> String {
     let first_line = text.lines().next().unwrap_or(&text);
     let summary = first_line.split(": <?xml").next().unwrap_or(first_line).to_string();
     match (tag("Code"), tag("Message")) {
+        // Asked for with AWS_METADATA_ENDPOINT (or ECS/EKS variables) and not answering.
+        _ if text.contains("169.254.169.254") || text.contains("169.254.170.") => format!(
+            "{summary} (no credentials from the instance or container metadata service; elsewhere set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ),
+        // What reqwest says of an http:// URL when https is required; `s3_env` catches the
+        // endpoint up front, this is for any other plain-http address.
+        _ if text.contains("builder error") => {
+            format!("{summary} (a plain-http endpoint needs AWS_ALLOW_HTTP=true)")
+        }
         (Some(code), message) => {
             let hint = match code.as_str() {
                 "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "AccessDenied" => {

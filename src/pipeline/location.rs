@@ -1,12 +1,141 @@
 //! Where a pipeline's registry and artifacts live: the `storage:` URLs, parsed and checked
-//! without opening anything (the registry and artifact stores open them at run time).
+//! without opening anything (the registry and artifact stores open them at run time), and
+//! [`redact`], the one way any URL is shown to people.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-/// A `storage:` URL that pmflow cannot use, with what to write instead.
+/// A `storage:` URL that pmflow cannot use, with what to write instead. A URL in a message is
+/// always redacted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct LocationError(pub String);
+pub enum LocationError {
+    /// A user or password in the URL: it would reach the run header, errors, the registry and
+    /// `pipeline.json`.
+    #[error("`{redacted}` has credentials in it; pmflow refuses them, since URLs are printed and stored with every run. {advice}")]
+    Credentials { redacted: String, advice: &'static str },
+    /// `sqlite://HOST/...` or `sqlite://USER@...`: a SQLite registry is a file, with no host.
+    #[error("`{redacted}` names a host or a user; sqlite URLs are `sqlite://relative/path.db` (against the project root) or `sqlite:///absolute/path.db`, and need no credentials")]
+    SqliteHost { redacted: String },
+    /// Anything else: an unknown scheme, a missing path or bucket.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// `text` with the password of every URL in it replaced by `***` (`s3://admin:***@bucket/x`),
+/// and a user given without a password (which may be a token) replaced whole (`***@host`).
+///
+/// Everything that shows a URL, or an error that may hold one, goes through this, whatever the
+/// scheme: a URL that is refused still has to be shown in the refusal.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find("://") {
+        let start = from + found + "://".len();
+        from = start;
+        let Some(info) = userinfo(&text[start..]) else {
+            continue;
+        };
+        out.push_str(&text[copied..start]);
+        if info.has_password {
+            out.push_str(&text[start..start + info.user_end]);
+            out.push_str(":***@");
+        } else {
+            out.push_str("***@");
+        }
+        copied = start + info.at + 1;
+        from = copied;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Whether `url` carries a user or password (`scheme://USER[:PASSWORD]@...`).
+pub fn has_credentials(url: &str) -> bool {
+    url.find("://").is_some_and(|i| userinfo(&url[i + 3..]).is_some())
+}
+
+/// Refuses a URL that carries credentials, with advice for its scheme; the error shows the URL
+/// redacted.
+pub fn refuse_credentials(url: &str) -> Result<(), LocationError> {
+    if !has_credentials(url) {
+        return Ok(());
+    }
+    let scheme = url
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let advice = match scheme.as_str() {
+        "s3" | "s3a" => {
+            "Remove them from the URL and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment instead"
+        }
+        "file" => "A `file://` folder needs no credentials; write `file://DIR` or `file:///abs/dir`",
+        _ => "Remove them from the URL and give them through the environment (for S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+    };
+    Err(LocationError::Credentials {
+        redacted: redact(url).into_owned(),
+        advice,
+    })
+}
+
+/// Where the user information of a URL ends, given the text after `://`.
+struct UserInfo {
+    /// The end of the user name.
+    user_end: usize,
+    /// `USER:PASSWORD@` rather than `USER@`.
+    has_password: bool,
+    /// The `@` that closes the user information.
+    at: usize,
+}
+
+/// The `USER[:PASSWORD]@` at the start of `rest` (the text after `://`), if any.
+///
+/// Secrets may hold `/` (AWS secret keys often do) and `@`, so the user information runs to
+/// the last `@` of the URL, not to the first `/`: a URL with `@` in its path may be redacted
+/// more than needed, but a password is never shown. `host:port` is not a password.
+fn userinfo(rest: &str) -> Option<UserInfo> {
+    // A URL in a message ends at white space or a quote.
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '<' | '>'))
+        .unwrap_or(rest.len());
+    let url = &rest[..end];
+    let user_end = url.find([':', '@', '/', '?', '#']).unwrap_or(url.len());
+    match url.as_bytes().get(user_end) {
+        Some(b'@') => Some(UserInfo {
+            user_end,
+            has_password: false,
+            at: url.rfind('@')?,
+        }),
+        Some(b':') => {
+            let after = &url[user_end + 1..];
+            let port_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let port = &after[..port_end];
+            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let at = url.rfind('@')?;
+            Some(UserInfo {
+                user_end,
+                has_password: true,
+                at,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether the first segment of a `sqlite://` URL is a host (`localhost`, `db:5432`) rather
+/// than a folder of the project.
+fn names_a_host(rest: &str) -> bool {
+    let first = rest.split('/').next().unwrap_or("");
+    let port = first
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    first.eq_ignore_ascii_case("localhost") || port
+}
 
 /// Where the registry lives, parsed from `storage.registry` or `--registry`.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,25 +148,35 @@ impl RegistryLocation {
     pub fn parse(text: &str, root: &Path) -> Result<Self, LocationError> {
         if let Some(rest) = text.strip_prefix("sqlite://") {
             let rest = rest.split('?').next().unwrap_or(rest);
+            // `sqlite://admin:pw@localhost/r.db` would otherwise become a folder named
+            // `admin:pw@localhost` in the project, password and all.
+            if has_credentials(text) || names_a_host(rest) {
+                return Err(LocationError::SqliteHost {
+                    redacted: redact(text).into_owned(),
+                });
+            }
             if rest.is_empty() {
-                return Err(LocationError(
+                return Err(LocationError::Unusable(
                     "`sqlite://` needs a file path, e.g. `sqlite://experiments/registry.db`".into(),
                 ));
             }
             return Ok(RegistryLocation::Sqlite(root.join(rest)));
         }
         let scheme = text.split_once("://").map(|(s, _)| s).unwrap_or("");
-        Err(LocationError(match scheme {
-            "" => format!("`{text}` is not a URL; use `sqlite://PATH`"),
+        Err(LocationError::Unusable(match scheme {
+            "" => format!("`{}` is not a URL; use `sqlite://PATH`", redact(text)),
             "postgres" | "postgresql" => "PostgreSQL registries are not supported yet; use `sqlite://PATH`".into(),
             other => format!("unsupported registry `{other}://`; use `sqlite://PATH`"),
         }))
     }
 
+    /// The URL as shown to users (through [`redact`], so a future scheme that carries a
+    /// password cannot show it).
     pub fn url(&self) -> String {
-        match self {
+        let url = match self {
             RegistryLocation::Sqlite(p) => format!("sqlite://{}", p.display()),
-        }
+        };
+        redact(&url).into_owned()
     }
 }
 
@@ -53,17 +192,19 @@ pub enum ArtifactLocation {
 impl ArtifactLocation {
     pub fn parse(text: &str, root: &Path) -> Result<Self, LocationError> {
         if let Some(rest) = text.strip_prefix("file://") {
+            refuse_credentials(text)?;
             if rest.is_empty() {
-                return Err(LocationError(
+                return Err(LocationError::Unusable(
                     "`file://` needs a directory, e.g. `file://artifacts`".into(),
                 ));
             }
             return Ok(ArtifactLocation::Local(root.join(rest)));
         }
         if let Some(rest) = text.strip_prefix("s3://") {
+            refuse_credentials(text)?;
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(LocationError(
+                return Err(LocationError::Unusable(
                     "`s3://` needs a bucket, e.g. `s3://my-bucket/pmflow`".into(),
                 ));
             }
@@ -73,19 +214,106 @@ impl ArtifactLocation {
             });
         }
         let scheme = text.split_once("://").map(|(s, _)| s).unwrap_or("");
-        Err(LocationError(if scheme.is_empty() {
-            format!("`{text}` is not a URL; use `file://DIR` or `s3://BUCKET/PREFIX`")
+        Err(LocationError::Unusable(if scheme.is_empty() {
+            format!(
+                "`{}` is not a URL; use `file://DIR` or `s3://BUCKET/PREFIX`",
+                redact(text)
+            )
         } else {
             format!("unsupported artifact store `{scheme}://`; use `file://DIR` or `s3://BUCKET/PREFIX`")
         }))
     }
 
-    /// The URL as shown to users and stored in the registry (never contains credentials).
+    /// The URL as shown to users and stored in the registry. It never holds credentials
+    /// (`parse` refuses them); it goes through [`redact`] all the same.
     pub fn url(&self) -> String {
-        match self {
+        let url = match self {
             ArtifactLocation::Local(dir) => format!("file://{}", dir.display()),
             ArtifactLocation::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
             ArtifactLocation::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+        };
+        redact(&url).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_passwords_and_bare_users_and_keeps_the_rest() {
+        assert_eq!(redact("s3://admin:SECRETPW@bucket/x"), "s3://admin:***@bucket/x");
+        assert_eq!(
+            redact("postgres://app:SECRETPW@db:5432/registry?sslmode=require"),
+            "postgres://app:***@db:5432/registry?sslmode=require"
+        );
+        assert_eq!(redact("https://TOKEN@github.com/o/r"), "https://***@github.com/o/r");
+        // AWS secret keys hold `/`: the password runs to the last `@`, not to the first `/`.
+        assert_eq!(
+            redact("s3://AKIA:wJalr/K7MDENG/bPxRfi@bucket/runs"),
+            "s3://AKIA:***@bucket/runs"
+        );
+        assert_eq!(redact("s3://u:p@ss@bucket/k"), "s3://u:***@bucket/k");
+        // Every URL of a message, up to the quote or space that ends it.
+        assert_eq!(
+            redact("cannot open `s3://a:SECRETPW@b/k`: see sqlite://u:SECRETPW@h/r.db now"),
+            "cannot open `s3://a:***@b/k`: see sqlite://u:***@h/r.db now"
+        );
+    }
+
+    #[test]
+    fn redact_leaves_urls_without_credentials_alone() {
+        for text in [
+            "s3://bucket/prefix",
+            "sqlite://experiments/registry.db",
+            "sqlite:///abs/registry.db",
+            "http://127.0.0.1:8333",
+            "http://[::1]:8333/bucket",
+            "s3://bucket/folder/someone@example.com.csv",
+            "s3://bucket/a:b@c.csv",
+            "file:///tmp/x",
+            "no url here: a@b",
+        ] {
+            assert!(matches!(redact(text), Cow::Borrowed(_)), "{text}");
+            assert!(!has_credentials(text), "{text}");
         }
+    }
+
+    #[test]
+    fn credentials_in_storage_urls_are_refused_with_the_url_redacted() {
+        let root = Path::new("/p");
+        let e = ArtifactLocation::parse("s3://admin:SECRETPW@bucket/x", root).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("`s3://admin:***@bucket/x` has credentials"), "{text}");
+        assert!(text.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), "{text}");
+        assert!(!text.contains("SECRETPW"), "{text}");
+        let e = ArtifactLocation::parse("file://u:SECRETPW@host/dir", root).unwrap_err();
+        assert!(!e.to_string().contains("SECRETPW"), "{e}");
+        assert!(matches!(e, LocationError::Credentials { .. }));
+    }
+
+    #[test]
+    fn sqlite_urls_are_paths_not_hosts() {
+        let root = Path::new("/p");
+        for bad in [
+            "sqlite://admin:SECRETPW@localhost/r.db",
+            "sqlite://admin@localhost/r.db",
+            "sqlite://localhost/r.db",
+            "sqlite://LOCALHOST",
+            "sqlite://db.internal:5432/r.db",
+        ] {
+            let e = RegistryLocation::parse(bad, root).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, LocationError::SqliteHost { .. }), "{bad}: {text}");
+            assert!(text.contains("`sqlite:///absolute/path.db`"), "{text}");
+            assert!(!text.contains("SECRETPW"), "{text}");
+        }
+        let ok = |url: &str| RegistryLocation::parse(url, root).unwrap();
+        assert_eq!(
+            ok("sqlite://experiments/registry.db"),
+            RegistryLocation::Sqlite("/p/experiments/registry.db".into())
+        );
+        assert_eq!(ok("sqlite:///abs/r.db"), RegistryLocation::Sqlite("/abs/r.db".into()));
+        assert_eq!(ok("sqlite://r.db?mode=rwc"), RegistryLocation::Sqlite("/p/r.db".into()));
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::catalog::StepCatalog;
 use super::diagnostic::{did_you_mean, Diagnostics};
 use super::fields::Fields;
-use super::location::{ArtifactLocation, RegistryLocation};
+use super::location::{self, ArtifactLocation, RegistryLocation};
 use super::model::{Pipeline, Schedule, Source, Step, Storage};
 use super::node::{Node, Value};
 
@@ -25,6 +25,7 @@ pub fn validate<C: StepCatalog>(doc: &Node, source: Source, diags: &mut Diagnost
         .map(|n| flatten_params(n, &mut top))
         .unwrap_or_default();
     let storage = storage(top.node("storage"), &source, top.diags);
+    credentials_in_values(doc, "", top.diags);
     let schedule = top.node("schedule").and_then(|n| schedule(n, top.diags));
     let steps = match top.node("steps") {
         Some(n) => steps::<C>(n, top.diags),
@@ -127,6 +128,47 @@ fn storage(node: Option<&Node>, source: &Source, diags: &mut Diagnostics) -> Opt
         registry: registry?,
         artifacts: artifacts?,
     })
+}
+
+/// URLs with a user or password anywhere in the document but the storage URLs (which
+/// `storage` checks with advice of their own): a `load` path, a param. The resolved document
+/// is stored with every run and a path is printed in errors, so they are refused like the
+/// storage URLs. `path` names the value as `--set` would (`load.with.path`).
+fn credentials_in_values(node: &Node, path: &str, diags: &mut Diagnostics) {
+    match &node.value {
+        Value::Str(text) => {
+            if matches!(path, "storage.registry" | "storage.artifacts") {
+                return;
+            }
+            if let Err(e) = location::refuse_credentials(text) {
+                diags.push(node.pos, format!("`{}`: {e}", location::redact(path)));
+            }
+        }
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let id = item.get("id").and_then(Node::as_str).filter(|_| path == "steps");
+                let name = match id {
+                    Some(id) => id.to_string(),
+                    None => format!("{path}[{i}]"),
+                };
+                credentials_in_values(item, &name, diags);
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                let name = if path.is_empty() {
+                    key.name.clone()
+                } else {
+                    format!("{path}.{}", key.name)
+                };
+                if let Err(e) = location::refuse_credentials(&key.name) {
+                    diags.push(key.pos, format!("key `{}`: {e}", location::redact(&name)));
+                }
+                credentials_in_values(value, &name, diags);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
@@ -259,4 +301,85 @@ fn step<C: StepCatalog>(node: &Node, label: &str, diags: &mut Diagnostics) -> Op
         params: params?,
         with: with_node.to_json(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::fields::Fields;
+    use super::super::{Diagnostics, StepCatalog};
+
+    /// One kind, `load`, with a `path`: enough to put a URL where a step reads it.
+    #[derive(Debug, Clone)]
+    struct Load;
+
+    impl StepCatalog for Load {
+        type Kind = ();
+        type Params = Option<String>;
+        fn kind_names() -> Vec<&'static str> {
+            vec!["load"]
+        }
+        fn kind(name: &str) -> Option<()> {
+            (name == "load").then_some(())
+        }
+        fn parse(_: (), with: &mut Fields) -> Option<Option<String>> {
+            Some(with.optional_str("path"))
+        }
+    }
+
+    fn problems(text: &str, overrides: &[&str]) -> String {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        match super::super::from_str::<Load>(
+            text,
+            Path::new("p.yaml"),
+            Path::new("/project"),
+            Diagnostics::new("p.yaml", overrides),
+        ) {
+            Ok(_) => String::new(),
+            Err(d) => d.to_string(),
+        }
+    }
+
+    const PIPELINE: &str = "name: x\nstorage:\n  artifacts: file://artifacts\nsteps:\n  - id: load\n    kind: load\n    with: {path: data/x.csv}\n";
+
+    #[test]
+    fn credentials_in_any_url_are_refused_at_their_line_redacted() {
+        let text = PIPELINE
+            .replace("file://artifacts", "s3://admin:SECRETPW@bucket/x")
+            .replace("data/x.csv", "s3://admin:SECRETPW@bucket/in.csv");
+        let found = problems(&text, &[]);
+        assert!(
+            found.contains("p.yaml:3:14: `storage.artifacts`: `s3://admin:***@bucket/x` has credentials"),
+            "{found}"
+        );
+        assert!(
+            found.contains("p.yaml:7:18: `load.with.path`: `s3://admin:***@bucket/in.csv` has credentials"),
+            "{found}"
+        );
+        assert!(found.contains("AWS_ACCESS_KEY_ID"), "{found}");
+        assert!(!found.contains("SECRETPW"), "{found}");
+        assert_eq!(found.lines().count(), 2, "each URL once: {found}");
+    }
+
+    #[test]
+    fn sqlite_registry_with_a_host_is_refused_at_its_line() {
+        let text = PIPELINE.replace(
+            "  artifacts: file://artifacts\n",
+            "  registry: sqlite://admin:SECRETPW@localhost/r.db\n",
+        );
+        let found = problems(&text, &[]);
+        assert!(
+            found.contains("p.yaml:3:13: `storage.registry`: `sqlite://admin:***@localhost/r.db` names a host"),
+            "{found}"
+        );
+        assert!(!found.contains("SECRETPW"), "{found}");
+    }
+
+    #[test]
+    fn urls_without_credentials_pass() {
+        assert_eq!(problems(PIPELINE, &[]), "");
+        let text = PIPELINE.replace("data/x.csv", "s3://bucket/people/someone@example.com.csv");
+        assert_eq!(problems(&text, &["storage.artifacts=s3://bucket/runs"]), "");
+    }
 }

@@ -5,21 +5,23 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::describe;
+use super::{describe, Redact};
 use crate::exec::events::{Event, Listener, Timed};
 
 pub struct Bars {
     multi: MultiProgress,
     run: Option<ProgressBar>,
     steps: HashMap<String, ProgressBar>,
+    redact: Redact,
 }
 
 impl Bars {
-    pub fn new() -> Self {
+    pub fn new(redact: Redact) -> Self {
         Bars {
             multi: MultiProgress::new(),
             run: None,
             steps: HashMap::new(),
+            redact,
         }
     }
 
@@ -52,7 +54,7 @@ impl Listener for Bars {
                 artifacts,
                 ..
             } => {
-                self.println(format!("run {run_id} of `{pipeline}` -> {artifacts}"));
+                self.println(format!("run {run_id} of `{pipeline}` -> {}", (self.redact)(artifacts)));
                 let bar = self.multi.add(ProgressBar::new(steps.len() as u64));
                 bar.set_style(
                     ProgressStyle::with_template("{prefix:>4} [{bar:30}] {pos}/{len} steps {elapsed:>5}")
@@ -94,7 +96,7 @@ impl Listener for Bars {
             Event::StepReused { step } => self.println(format!("  {:>11} {step:<14} done before the resume", "reused")),
             Event::StepRetrying { .. } | Event::Warning { .. } => {
                 if let Some((step, text)) = describe::note(event) {
-                    self.println(format!("{step}: {text}"));
+                    self.println(format!("{step}: {}", (self.redact)(&text)));
                 }
             }
             Event::StepFinished {
@@ -108,6 +110,7 @@ impl Listener for Bars {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
+                let error = error.as_deref().map(self.redact);
                 let outcome = describe::outcome(*status, *duration, error.as_deref(), cached_from.as_deref());
                 self.println(format!("  {:>11} {step:<14} {}", outcome.mark, outcome.detail));
                 if let Some(run) = &self.run {

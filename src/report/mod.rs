@@ -23,13 +23,18 @@ pub enum ProgressMode {
     Quiet,
 }
 
-pub fn reporter(mode: ProgressMode) -> Box<dyn Listener> {
+/// Hides the passwords of the URLs in a text. The caller passes the pipeline format's
+/// `location::redact` (this layer sits above the format but does not name it): every URL and
+/// error a reporter prints goes through it.
+pub type Redact = fn(&str) -> String;
+
+pub fn reporter(mode: ProgressMode, redact: Redact) -> Box<dyn Listener> {
     let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     match mode {
-        ProgressMode::Bars => Box::new(bars::Bars::new()),
-        ProgressMode::Auto if terminal => Box::new(bars::Bars::new()),
-        ProgressMode::Quiet => Box::new(plain::Plain::new(true)),
-        _ => Box::new(plain::Plain::new(false)),
+        ProgressMode::Bars => Box::new(bars::Bars::new(redact)),
+        ProgressMode::Auto if terminal => Box::new(bars::Bars::new(redact)),
+        ProgressMode::Quiet => Box::new(plain::Plain::new(true, redact)),
+        _ => Box::new(plain::Plain::new(false, redact)),
     }
 }
 

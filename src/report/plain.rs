@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::{describe, format_duration};
+use super::{describe, format_duration, Redact};
 use crate::exec::events::{Event, Listener, Timed};
 
 pub struct Plain {
@@ -12,17 +12,19 @@ pub struct Plain {
     /// When each step last printed progress: a step that reports every batch would otherwise
     /// flood the log.
     last_progress: HashMap<String, Instant>,
+    redact: Redact,
 }
 
 /// At most one progress line per step this often, plus one at the end of each phase.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 impl Plain {
-    pub fn new(quiet: bool) -> Self {
+    pub fn new(quiet: bool, redact: Redact) -> Self {
         Plain {
             started: Instant::now(),
             quiet,
             last_progress: HashMap::new(),
+            redact,
         }
     }
 
@@ -46,9 +48,11 @@ impl Listener for Plain {
                 artifacts,
                 registry,
             } => self.line(&format!(
-                "{} {run_id} of `{pipeline}`: {} steps; artifacts {artifacts}; registry {registry}",
+                "{} {run_id} of `{pipeline}`: {} steps; artifacts {}; registry {}",
                 if *resumed { "resuming run" } else { "run" },
-                steps.len()
+                steps.len(),
+                (self.redact)(artifacts),
+                (self.redact)(registry)
             )),
             Event::StepOutputs { .. } => {}
             Event::StepStarted { step, attempt, of } if *of > 1 => {
@@ -72,7 +76,7 @@ impl Listener for Plain {
             }
             Event::StepRetrying { .. } | Event::Warning { .. } | Event::StepReused { .. } => {
                 if let Some((step, text)) = describe::note(event) {
-                    self.line(&format!("{step}: {text}"));
+                    self.line(&format!("{step}: {}", (self.redact)(&text)));
                 }
             }
             Event::Metric { .. } | Event::Artifact { .. } => {}
@@ -83,6 +87,7 @@ impl Listener for Plain {
                 error,
                 cached_from,
             } => {
+                let error = error.as_deref().map(self.redact);
                 let outcome = describe::outcome(*status, *duration, error.as_deref(), cached_from.as_deref());
                 self.line(&format!("{step}: {}", outcome.sentence));
             }
