@@ -24,6 +24,7 @@ lint: setup
 # Benchmarks side by side with their peers (results appended to BENCHMARKS.md).
 bench: setup
     bash bench/run.sh
+    bash bench/wide.sh
     bash bench/ml.sh
 
 # Only the modelling benchmarks (SMOTE, LSTM throughput, quality): bench/ml.sh

@@ -56,6 +56,10 @@ pub enum Command {
     /// Inspect recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Remove artifact files nothing needs: what killed runs left behind, the folders of runs
+    /// the registry no longer knows, and (with --keep-last / --older-than) old runs' files.
+    #[command(after_help = EXIT_CODES)]
+    Gc(GcArgs),
     /// Show versions and what libtorch offers here (threads, CUDA), with a self-check.
     Info,
     /// Generate a synthetic sensor fleet with real failure mechanics (CSV or Parquet).
@@ -143,7 +147,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
     /// Steps run at the same time when the graph allows [default: number of cores].
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Re-run STEP and everything after it without the cache; without STEP, re-run all
     /// (repeatable).
@@ -184,6 +188,25 @@ pub enum RunsCommand {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// Keep the files of the newest N runs of each pipeline; older runs' files go.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Remove the files of runs started longer ago than this (`30d`, `12h`, `2w`). With
+    /// --keep-last, a run goes only when both say so.
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<String>,
+    /// Print what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Artifact store URL; relative paths resolve against the current directory.
+    #[arg(long, env = "PMFLOW_ARTIFACTS", default_value = crate::pipeline::DEFAULT_ARTIFACTS)]
+    pub artifacts: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RegistryArgs {
     /// Registry URL; relative paths resolve against the current directory.
     #[arg(long, env = "PMFLOW_REGISTRY", default_value = crate::pipeline::DEFAULT_REGISTRY)]
@@ -194,4 +217,13 @@ pub struct RegistryArgs {
 pub enum Format {
     Table,
     Json,
+}
+
+/// `-j N`: zero jobs would run nothing, so it is refused rather than read as one.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (steps run at the same time)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

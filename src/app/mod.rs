@@ -2,6 +2,7 @@
 
 mod bench_lstm;
 mod bench_registry;
+mod gc;
 mod gen_data;
 mod info;
 pub mod memory;
@@ -21,6 +22,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
 async fn command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Validate(args) => validate::validate(&args),
+        Command::Gc(args) => gc::gc(&args).await,
         Command::Info => info::info(),
         Command::GenData(args) => gen_data::gen_data(&args, cli.progress.into()),
         Command::BenchRegistry { points, file } => bench_registry::bench_registry(points, &file).await,

@@ -4,7 +4,7 @@ use crate::cli::Format;
 use crate::error::CliError;
 use crate::registry::{Registry, RegistryLocation, RunDetail};
 
-async fn open(url: &str) -> Result<Registry, CliError> {
+pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
     let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
     let location = RegistryLocation::parse(url, &cwd)
         .map_err(|e| CliError::Usage(format!("--registry (or PMFLOW_REGISTRY): {e}")))?;
@@ -15,7 +15,14 @@ async fn open(url: &str) -> Result<Registry, CliError> {
             path.display()
         )));
     }
-    Ok(Registry::open(&location).await?)
+    // A registry that cannot be written (read-only file or mount, `chattr +i`) can still be
+    // read: listing runs must not need the lock and migrations a writer takes.
+    let writable = std::fs::OpenOptions::new().append(true).open(path).is_ok();
+    if writable {
+        Ok(Registry::open(&location).await?)
+    } else {
+        Ok(Registry::open_read_only(&location).await?)
+    }
 }
 
 fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
@@ -141,7 +148,12 @@ fn print_detail(run: &RunDetail) {
     if !run.artifacts.is_empty() {
         println!("\nARTIFACTS");
         for a in &run.artifacts {
-            println!("  {:<14} {:<24} {:>10} B  {}", a.step, a.name, a.bytes, a.uri);
+            let removed = a
+                .removed_at
+                .as_deref()
+                .map(|t| format!("  (removed by gc at {t})"))
+                .unwrap_or_default();
+            println!("  {:<14} {:<24} {:>10} B  {}{removed}", a.step, a.name, a.bytes, a.uri);
         }
     }
 }

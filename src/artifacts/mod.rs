@@ -3,6 +3,7 @@
 //! recorded with its sha256 and size.
 
 mod direct_io;
+mod listing;
 mod s3_env;
 mod upload;
 
@@ -50,6 +51,7 @@ pub enum WriteFailure {
 }
 
 pub use crate::frame::StoredArtifact;
+pub use listing::StoredObject;
 
 #[derive(Clone)]
 pub struct ArtifactStore {
@@ -69,6 +71,12 @@ impl ArtifactStore {
         };
         match location {
             ArtifactLocation::Local(dir) => {
+                if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+                    return Err(err(format!(
+                        "{} is a file, not a folder; point `storage.artifacts` at a folder (created if missing)",
+                        file.display()
+                    )));
+                }
                 std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
                 let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| err(e.to_string()))?;
                 Ok(ArtifactStore {

@@ -4,6 +4,7 @@
 mod cache;
 pub mod events;
 mod job;
+pub mod leftovers;
 mod outside;
 pub mod plan;
 mod recorder;

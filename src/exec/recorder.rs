@@ -62,7 +62,7 @@ impl Recorder {
         self.flush().await;
         let run = self.run_id.as_str();
         let result = match event {
-            Event::StepStarted { step, attempt, .. } => self.registry.step_started(run, step, *attempt).await,
+            Event::StepStarted { step, .. } => self.registry.step_started(run, step).await,
             Event::StepFinished {
                 step,
                 status,

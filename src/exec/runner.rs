@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::events::{self, Event, EventReceiver, EventSender, Listener, RunStatus, StepStatus};
 use super::job::{Done, JobError, StepJob};
+use super::leftovers;
 use super::recorder::Recorder;
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef, Table};
@@ -107,7 +108,10 @@ pub async fn run(
     // Writing the pipeline first also proves the store is reachable before any step runs. A
     // resumed run wrote it already (and its hash matched).
     let written = match &options.resume {
-        Some(_) => Ok(None),
+        Some(_) => {
+            clear_leftovers(&store, &registry, &prefix, &run_id, &tx).await;
+            Ok(None)
+        }
         None => store
             .put(
                 &format!("{prefix}/pipeline.json"),
@@ -156,6 +160,29 @@ pub async fn run(
         duration,
         registry_error,
     })
+}
+
+/// Before a resumed run goes on: removes what its killed attempt left in the run's folder
+/// (staging files, files written but never recorded), and says so. A failure to clean is a
+/// warning; the steps that run again overwrite what they write.
+async fn clear_leftovers(store: &ArtifactStore, registry: &Registry, prefix: &str, run_id: &str, tx: &EventSender) {
+    let cleared = async {
+        let found = leftovers::of_run(store, registry, prefix, run_id).await?;
+        let freed = leftovers::remove(store, &found).await?;
+        Ok::<_, leftovers::LeftoverError>((found.len(), freed))
+    };
+    let message = match cleared.await {
+        Ok((0, _)) => return,
+        Ok((files, freed)) => format!(
+            "removed {files} file(s) ({:.1} MB) that the interrupted attempt left unrecorded in its folder",
+            freed as f64 / 1e6
+        ),
+        Err(e) => format!("could not clear what the interrupted attempt left in its folder: {e}"),
+    };
+    let _ = tx.send(Event::Warning {
+        step: "resume".into(),
+        message,
+    });
 }
 
 fn new_run(pipeline: &Pipeline, run_id: &str, steps: &[(String, String)], trigger: &'static str) -> NewRun {

@@ -28,6 +28,18 @@ impl Roles {
             .iter()
             .any(|r| r.as_deref() == Some(column))
     }
+
+    /// The role `column` plays (`timestamp`, `entity` or `label`), if any.
+    pub fn role_of(&self, column: &str) -> Option<&'static str> {
+        [
+            ("timestamp", &self.timestamp),
+            ("entity", &self.entity),
+            ("label", &self.label),
+        ]
+        .into_iter()
+        .find(|(_, r)| r.as_deref() == Some(column))
+        .map(|(role, _)| role)
+    }
 }
 
 /// A step output stored as an artifact (a table, or a file such as a model), as later steps,

@@ -21,7 +21,7 @@ pub fn this_host() -> String {
 }
 
 /// Whether process `pid` on this host is (still) a pmflow process.
-fn pmflow_alive(pid: i64) -> bool {
+pub fn pmflow_alive(pid: i64) -> bool {
     if pid == std::process::id() as i64 {
         return true;
     }

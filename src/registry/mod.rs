@@ -3,6 +3,7 @@
 
 mod cache;
 mod digests;
+mod gc;
 mod liveness;
 mod query;
 mod write;
@@ -15,7 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use cache::CachedStep;
 pub use digests::FileStamp;
-pub use liveness::HEARTBEAT_EVERY;
+pub use gc::GcRun;
+pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
 pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};
 
@@ -57,19 +59,13 @@ impl Registry {
         // Opening, migrating and sweeping dead runs happen under an exclusive file lock, so
         // processes that open a new registry at the same moment never race on migrations.
         let guard = lock_file(path).map_err(|e| fail(format!("cannot lock {}: {e}", path.display())))?;
-        let options = SqliteConnectOptions::from_str("sqlite://")
+        let options = file_options(path)
             .map_err(|e| fail(e.to_string()))?
-            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| fail(explain_open_error(&e)))?;
+        let pool = connect(options, 4).await.map_err(|e| fail(explain_open_error(&e)))?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -80,9 +76,51 @@ impl Registry {
         Ok(registry)
     }
 
+    /// Opens a registry that cannot be written (a read-only file or mount, `chattr +i`) for
+    /// reading only: no lock, no migration, no sweep of dead runs. Its schema must be the one
+    /// this pmflow writes; an older one needs one writable open to be upgraded.
+    pub async fn open_read_only(location: &RegistryLocation) -> Result<Registry, RegistryError> {
+        let RegistryLocation::Sqlite(path) = location;
+        let fail = |message: String| RegistryError::Open {
+            url: location.url(),
+            message,
+        };
+        let options = file_options(path).map_err(|e| fail(e.to_string()))?.read_only(true);
+        let pool = connect(options, 2).await.map_err(|e| fail(explain_open_error(&e)))?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| fail(explain_open_error(&e)))?;
+        let known = sqlx::migrate!("./migrations").iter().map(|m| m.version).max();
+        match (applied, known) {
+            (Some(a), Some(k)) if a > k => Err(fail(format!(
+                "the registry was written by a newer pmflow (schema migration {a} is unknown to pmflow {}); upgrade pmflow",
+                env!("CARGO_PKG_VERSION")
+            ))),
+            (Some(a), Some(k)) if a < k => Err(fail(
+                "the registry is read-only and its schema predates this pmflow; open it once with write access (any `pmflow runs list`) to upgrade it".into(),
+            )),
+            _ => Ok(Registry { pool }),
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The connection options every registry open starts from: the file, and the busy timeout.
+fn file_options(path: &Path) -> Result<SqliteConnectOptions, sqlx::Error> {
+    Ok(SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .busy_timeout(BUSY_TIMEOUT))
+}
+
+async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<SqlitePool, sqlx::Error> {
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
 }
 
 fn explain_open_error(e: &sqlx::Error) -> String {

@@ -34,6 +34,9 @@ pub struct ArtifactView {
     pub uri: String,
     pub sha256: String,
     pub bytes: i64,
+    /// When `pmflow gc` removed the file (the record stays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,12 +90,11 @@ impl Registry {
     /// `pipeline`, and a run of another pipeline is refused with a message naming its owner.
     pub async fn resolve_run_of(&self, spec: &str, pipeline: &str) -> Result<String, RegistryError> {
         if spec == "latest" {
-            let id: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT 1",
-            )
-            .bind(pipeline)
-            .fetch_optional(&self.pool)
-            .await?;
+            let id: Option<String> =
+                sqlx::query_scalar("SELECT id FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT 1")
+                    .bind(pipeline)
+                    .fetch_optional(&self.pool)
+                    .await?;
             return id.ok_or_else(|| {
                 RegistryError::NotFound(format!(
                     "no run of pipeline `{pipeline}` is recorded yet; start one without --resume"
@@ -218,7 +220,7 @@ impl Registry {
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
         let artifacts = sqlx::query(
-            "SELECT a.step_id, a.name, a.uri, a.sha256, a.bytes FROM artifacts a
+            "SELECT a.step_id, a.name, a.uri, a.sha256, a.bytes, a.removed_at FROM artifacts a
              LEFT JOIN step_runs s ON s.run_id = a.run_id AND s.step_id = a.step_id
              WHERE a.run_id = ? ORDER BY s.position, a.name",
         )
@@ -233,6 +235,7 @@ impl Registry {
                 uri: r.try_get("uri")?,
                 sha256: r.try_get("sha256")?,
                 bytes: r.try_get("bytes")?,
+                removed_at: r.try_get("removed_at")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -92,17 +92,47 @@ impl Registry {
         Ok(())
     }
 
-    pub async fn step_started(&self, run_id: &str, step_id: &str, attempt: u32) -> Result<(), RegistryError> {
+    /// Marks a step running as a new attempt. Points an earlier attempt of it logged in this run
+    /// (a failed try before a retry, or a killed process before `--resume`) move to
+    /// `superseded_metrics` under that attempt's number, in the same transaction, so the
+    /// step's series holds only what this attempt logs. `attempts` counts every attempt the
+    /// step had in this run, across resumes.
+    pub async fn step_started(&self, run_id: &str, step_id: &str) -> Result<(), RegistryError> {
+        // Writes only, the first one included: a transaction that reads first and writes later
+        // can fail with SQLITE_BUSY_SNAPSHOT when another process commits in between, which
+        // the busy timeout does not cover. Every point still in `metrics` for this step is an
+        // earlier attempt's (the recorder flushes before it records a start).
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE step_runs SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?), error = NULL
+            "INSERT INTO superseded_metrics (run_id, step_id, attempt, key, value, step, time_ms)
+             SELECT m.run_id, m.step_id, s.attempts, m.key, m.value, m.step, m.time_ms
+             FROM metrics m JOIN step_runs s ON s.run_id = m.run_id AND s.step_id = m.step_id
+             WHERE m.run_id = ? AND m.step_id = ? AND s.attempts > 0 ORDER BY m.id",
+        )
+        .bind(run_id)
+        .bind(step_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM metrics WHERE run_id = ? AND step_id = ?
+             AND (SELECT attempts FROM step_runs WHERE run_id = ? AND step_id = ?) > 0",
+        )
+        .bind(run_id)
+        .bind(step_id)
+        .bind(run_id)
+        .bind(step_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE step_runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?), error = NULL
              WHERE run_id = ? AND step_id = ?",
         )
-        .bind(attempt as i64)
         .bind(now_text())
         .bind(run_id)
         .bind(step_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -37,7 +37,7 @@ fn four_concurrent_runs_on_a_fresh_registry_all_land() {
         seeds.push(run["params"]["params.seed"].as_i64().unwrap());
         // load logs 3 metrics; clean logs 5 plus imputed/outliers/clipped for each of 4 columns;
         // each step adds write_seconds.
-        assert_eq!(run["metrics"].as_object().unwrap().len(), 22, "{}", run["metrics"]);
+        assert_eq!(run["metrics"].as_object().unwrap().len(), 23, "{}", run["metrics"]);
         assert_eq!(run["artifacts"].as_array().unwrap().len(), 5);
     }
     seeds.sort();

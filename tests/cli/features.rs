@@ -13,10 +13,24 @@ fn features(edges: &str) -> BTreeMap<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(repo())
-        .args(["tree", "--locked", "--offline", "--prefix", "none", "-f", "{p}|{f}", "-e", edges])
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "--prefix",
+            "none",
+            "-f",
+            "{p}|{f}",
+            "-e",
+            edges,
+        ])
         .output()
         .expect("cargo tree runs");
-    assert!(out.status.success(), "cargo tree -e {edges}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree -e {edges}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .expect("cargo tree prints UTF-8")
         .lines()

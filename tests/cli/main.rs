@@ -3,11 +3,14 @@
 
 mod support;
 
+mod bad_inputs;
 mod cache;
 mod concurrency;
 mod examples;
 mod features;
 mod gen_data;
+mod hardening;
+mod hardening_urls;
 mod interrupt;
 mod layers;
 mod registry_contract;

@@ -29,7 +29,7 @@ impl Dropped {
         self.missing_input + self.after_missing + self.infinite
     }
 
-    /// `186 rows: 12 warm-up ..., 3 ...` with only the causes that removed rows.
+    /// `12 at the start of a series ..., 3 whose ...`: only the causes that removed rows.
     pub(super) fn describe(&self) -> String {
         let causes: Vec<String> = [
             (self.warm_up, "at the start of a series (warm-up of windows and lags)"),
@@ -38,13 +38,16 @@ impl Dropped {
                 self.after_missing,
                 "whose window or lag reaches back to a missing value or across a gap",
             ),
-            (self.infinite, "with an infinite feature (an interaction dividing by zero?)"),
+            (
+                self.infinite,
+                "with an infinite feature (an interaction dividing by zero?)",
+            ),
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, why)| format!("{n} {why}"))
         .collect();
-        format!("{} rows: {}", self.total(), causes.join(", "))
+        causes.join(", ")
     }
 }
 
@@ -119,6 +122,10 @@ mod tests {
             }
         );
         assert_eq!(dropped.unexpected(), 3);
-        assert!(dropped.describe().starts_with("5 rows: 2 at the start of a series"), "{}", dropped.describe());
+        assert!(
+            dropped.describe().starts_with("2 at the start of a series"),
+            "{}",
+            dropped.describe()
+        );
     }
 }

@@ -262,20 +262,25 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     }
     if frame.height() == 0 {
         return Err(StepError::new(format!(
-            "`drop-na` would remove every row, {}; shorten windows and lags, impute missing values in `clean`, or set `drop-na: false`",
+            "`drop-na` would remove every row ({}): {}; shorten windows and lags, impute missing values in `clean`, or set `drop-na: false`",
+            dropped.total(),
             dropped.describe()
         )));
     }
     if dropped.unexpected() > 0 {
         ctx.warn(format!(
-            "`drop-na` removed {} (of {}); impute missing values in `clean` to keep them",
-            dropped.describe(),
-            frame.height() + dropped.total()
+            "`drop-na` removed {} of {} rows: {}; impute missing values in `clean` to keep them",
+            dropped.total(),
+            frame.height() + dropped.total(),
+            dropped.describe()
         ));
     }
     ctx.metric("rows_dropped_na", dropped.total() as f64);
     ctx.metric("rows_dropped_warm_up", dropped.warm_up as f64);
-    ctx.metric("rows_dropped_missing", (dropped.missing_input + dropped.after_missing) as f64);
+    ctx.metric(
+        "rows_dropped_missing",
+        (dropped.missing_input + dropped.after_missing) as f64,
+    );
     ctx.metric("rows_dropped_infinite", dropped.infinite as f64);
     ctx.metric("rows_out", frame.height() as f64);
     Ok(StepOutput {

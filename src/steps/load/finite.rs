@@ -145,10 +145,18 @@ mod tests {
         assert_eq!(x, [Some(1.0), None, Some(3.0), None]);
         assert_eq!(frame.column("y").unwrap().dtype(), &DataType::Float32, "type kept");
         assert_eq!(frame.column("y").unwrap().null_count(), 1, "NaN read as missing");
-        let e = infinities_to_missing(&mut df!("x" => [f64::NEG_INFINITY]).unwrap(), NonFinite::Error, "f.csv", 1)
-            .unwrap_err()
-            .0;
-        assert!(e.contains("column `x` has an infinite value (-inf, at row 1 (line 2))"), "{e}");
+        let e = infinities_to_missing(
+            &mut df!("x" => [f64::NEG_INFINITY]).unwrap(),
+            NonFinite::Error,
+            "f.csv",
+            1,
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.contains("column `x` has an infinite value (-inf, at row 1 (line 2))"),
+            "{e}"
+        );
         assert!(e.contains("`non-finite: missing`"), "{e}");
     }
 }

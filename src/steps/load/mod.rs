@@ -188,6 +188,13 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
     let mut frame = combine(frames, p)?;
     for column in frame.columns() {
         if column.null_count() == frame.height() {
+            let name = column.name().as_str();
+            if let Some(role) = p.roles.role_of(name) {
+                return Err(StepError::new(format!(
+                    "{}: the {role} column `{name}` is empty on every row; point `with.{role}` at the column that holds it",
+                    p.path
+                )));
+            }
             ctx.warn(format!(
                 "{}: column `{}` is empty on every row; no step will use it as a feature",
                 p.path,

@@ -268,11 +268,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
 /// Fits the scaler of one column on the train rows (`part_of == 0`) and applies it to every
 /// row; `None` if the column is not numeric. The column's buffer is this step's own (its input
 /// is read or handed over, not shared), so the values are rewritten in place rather than copied.
-fn scale_column(
-    column: Column,
-    part_of: &[u8],
-    kind: ScalerKind,
-) -> Option<Result<(Column, ColumnScale), StepError>> {
+fn scale_column(column: Column, part_of: &[u8], kind: ScalerKind) -> Option<Result<(Column, ColumnScale), StepError>> {
     if !column.dtype().is_primitive_numeric() {
         return None;
     }
@@ -510,9 +506,15 @@ mod no_leakage {
     fn a_wide_table_is_scaled_column_by_column_in_place() {
         let rows = 60;
         let mut columns: Vec<Column> = vec![
-            Column::new("machine".into(), (0..rows).map(|i| format!("m{}", i / 6)).collect::<Vec<_>>()),
+            Column::new(
+                "machine".into(),
+                (0..rows).map(|i| format!("m{}", i / 6)).collect::<Vec<_>>(),
+            ),
             Column::new("t".into(), (0..rows as i64).collect::<Vec<_>>()),
-            Column::new("y".into(), (0..rows as i64).map(|i| i64::from(i % 3 == 0)).collect::<Vec<_>>()),
+            Column::new(
+                "y".into(),
+                (0..rows as i64).map(|i| i64::from(i % 3 == 0)).collect::<Vec<_>>(),
+            ),
         ];
         columns.extend((0..40_000).map(|c| {
             let values: Vec<f64> = (0..rows).map(|r| (r * (c % 7 + 1)) as f64).collect();
