@@ -3,6 +3,7 @@
 
 pub mod impute;
 pub mod knn;
+pub mod ks;
 pub mod lstm;
 pub mod metrics;
 pub mod outliers;
