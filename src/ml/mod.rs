@@ -1,6 +1,7 @@
 //! Pure algorithms with no I/O, checked against reference implementations (pandas, numpy,
 //! scipy, scikit-learn, imbalanced-learn).
 
+pub mod drift;
 pub mod impute;
 pub mod knn;
 pub mod ks;
