@@ -3,6 +3,8 @@
 //! binary links no font stack and the files render the same in any browser or viewer.
 
 mod charts;
+mod drift;
 mod svg;
 
 pub use charts::{confusion_matrix, line_chart, Chart, Series};
+pub use drift::{drift_picture, DriftBar, DriftCurves};

@@ -4,6 +4,9 @@
 
 pub mod clean;
 pub mod context;
+pub mod drift;
+#[cfg(test)]
+mod drift_cmapss;
 pub mod evaluate;
 pub mod feature;
 #[cfg(test)]
@@ -67,6 +70,7 @@ pub enum StepKind {
     Smote,
     TrainLstm,
     Evaluate,
+    Drift,
 }
 
 const ALL: &[(StepKind, &str)] = &[
@@ -77,6 +81,7 @@ const ALL: &[(StepKind, &str)] = &[
     (StepKind::Smote, "smote"),
     (StepKind::TrainLstm, "train-lstm"),
     (StepKind::Evaluate, "evaluate"),
+    (StepKind::Drift, "drift"),
 ];
 
 impl StepKind {
@@ -103,6 +108,7 @@ pub enum StepParams {
     Smote(smote::SmoteParams),
     TrainLstm(train_lstm::TrainLstmParams),
     Evaluate(evaluate::EvaluateParams),
+    Drift(drift::DriftParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -115,6 +121,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::Smote => smote::parse(with).map(StepParams::Smote),
         StepKind::TrainLstm => train_lstm::parse(with).map(StepParams::TrainLstm),
         StepKind::Evaluate => evaluate::parse(with).map(StepParams::Evaluate),
+        StepKind::Drift => drift::parse(with).map(StepParams::Drift),
     }
 }
 
@@ -170,5 +177,6 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::Smote(p) => smote::run(p, ctx),
         StepParams::TrainLstm(p) => train_lstm::run(p, ctx),
         StepParams::Evaluate(p) => evaluate::run(p, ctx),
+        StepParams::Drift(p) => drift::run(p, ctx),
     }
 }

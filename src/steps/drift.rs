@@ -1,0 +1,493 @@
+//! `drift`: has the data changed? Compares a reference table with a current one, feature by
+//! feature: the two-sample KS test (as scipy's `ks_2samp`), the population stability index,
+//! and the Wasserstein distance normed by the reference's spread (Evidently's default figure).
+//! A feature drifts, by default, when its corrected p-value is below `alpha` **and** its KS
+//! statistic reaches `min-statistic`: on hundreds of thousands of autocorrelated rows p alone
+//! flags differences nobody would retrain for.
+
+use serde_json::json;
+
+use crate::frame::{numeric_features, Table};
+use crate::ml::drift::{psi, std_population, wasserstein, Correction};
+use crate::ml::ks::ks_2samp_sorted;
+use crate::pipeline::fields::Fields;
+use crate::plot::{drift_picture, DriftBar, DriftCurves};
+use crate::steps::context::{StepContext, StepError, StepOutput};
+
+/// Normed Wasserstein distance at which a feature drifts under `verdict: wasserstein`
+/// (Evidently's default threshold).
+const WASSERSTEIN_THRESHOLD: f64 = 0.1;
+/// PSI at which a feature drifts under `verdict: psi` (the "significant shift" band).
+const PSI_THRESHOLD: f64 = 0.25;
+/// How many of the most drifted features get their distribution functions drawn.
+const CURVES_DRAWN: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDrift {
+    Warn,
+    Fail,
+    Continue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ks,
+    Wasserstein,
+    Psi,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftParams {
+    /// The part name of the reference table among the step's inputs (`train`, or `split/train`).
+    pub reference: String,
+    pub current: String,
+    pub columns: Option<Vec<String>>,
+    pub alpha: f64,
+    pub correction: Correction,
+    pub min_statistic: f64,
+    pub psi_bins: usize,
+    /// Dataset drift when at least this share of the tested features drifts.
+    pub share: f64,
+    pub on_drift: OnDrift,
+    pub verdict: Verdict,
+}
+
+pub fn parse(f: &mut Fields) -> Option<DriftParams> {
+    let reference = f.optional_str("reference").unwrap_or_else(|| "train".into());
+    let current = f.optional_str("current").unwrap_or_else(|| "test".into());
+    let columns = f.optional_str_list("columns");
+    let alpha = f.optional_f64("alpha", 1e-12, 0.5).unwrap_or(0.05);
+    let correction = f
+        .optional_choice("correction", Correction::NAMES)
+        .and_then(Correction::from_name)
+        .unwrap_or(Correction::BenjaminiHochberg);
+    let min_statistic = f.optional_f64("min-statistic", 0.0, 1.0).unwrap_or(0.1);
+    let mut psi_bins = 10;
+    if let Some(node) = f.node("psi") {
+        let context = format!("{} `psi`", f.context());
+        let mut psi = Fields::new(node, context, f.diags)?;
+        psi_bins = psi.optional_int("bins", 2, 1000).unwrap_or(10) as usize;
+        psi.finish();
+    }
+    let share = f.optional_f64("share", 0.0, 1.0).unwrap_or(0.5);
+    let on_drift = match f.optional_choice("on-drift", &["warn", "fail", "continue"]) {
+        Some("fail") => OnDrift::Fail,
+        Some("continue") => OnDrift::Continue,
+        _ => OnDrift::Warn,
+    };
+    let verdict = match f.optional_choice("verdict", &["ks", "wasserstein", "psi"]) {
+        Some("wasserstein") => Verdict::Wasserstein,
+        Some("psi") => Verdict::Psi,
+        _ => Verdict::Ks,
+    };
+    if reference == current {
+        let pos = f.node("current").map(|n| n.pos).unwrap_or(f.pos());
+        f.error(
+            pos,
+            format!("`reference` and `current` are both `{reference}`; compare two different tables"),
+        );
+    }
+    Some(DriftParams {
+        reference,
+        current,
+        columns,
+        alpha,
+        correction,
+        min_statistic,
+        psi_bins,
+        share,
+        on_drift,
+        verdict,
+    })
+}
+
+/// One feature's figures.
+#[derive(Debug, Clone)]
+struct Figures {
+    feature: String,
+    statistic: f64,
+    p: f64,
+    p_corrected: f64,
+    psi: f64,
+    wasserstein: f64,
+    reference_values: usize,
+    current_values: usize,
+    missing_dropped: usize,
+    drifted: bool,
+}
+
+/// A feature's present values on both sides, sorted.
+struct Sides {
+    feature: String,
+    reference: Vec<f64>,
+    current: Vec<f64>,
+    missing: usize,
+}
+
+pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    let reference = take_table(ctx, &p.reference, "reference")?;
+    let current = take_table(ctx, &p.current, "current")?;
+    let columns = match &p.columns {
+        Some(c) => c.clone(),
+        None => numeric_features(&reference.frame, &reference.roles),
+    };
+    if columns.is_empty() {
+        return Err(StepError::new(format!(
+            "the reference `{}` has no numeric feature columns to compare; list them under `columns`",
+            p.reference
+        )));
+    }
+    let mut sides = Vec::with_capacity(columns.len());
+    for c in &columns {
+        let reference_values = present_values(&reference, c, "reference", &p.reference)?;
+        let current_values = present_values(&current, c, "current", &p.current)?;
+        let missing = reference.frame.height() + current.frame.height() - reference_values.len() - current_values.len();
+        if reference_values.is_empty() || current_values.is_empty() {
+            let side = if reference_values.is_empty() {
+                "reference"
+            } else {
+                "current"
+            };
+            ctx.warn(format!(
+                "column `{c}` has no values in the {side} table; it is not compared"
+            ));
+            continue;
+        }
+        for (side, part, values) in [
+            ("reference", &p.reference, &reference_values),
+            ("current", &p.current, &current_values),
+        ] {
+            if values.len() < 2 {
+                return Err(StepError::new(format!(
+                    "column `{c}` has {} value(s) in the {side} table `{part}`; a distribution needs at least 2",
+                    values.len()
+                )));
+            }
+        }
+        sides.push(Sides {
+            feature: c.clone(),
+            reference: reference_values,
+            current: current_values,
+            missing,
+        });
+    }
+    if sides.is_empty() {
+        return Err(StepError::new("no column has values on both sides; nothing to compare"));
+    }
+
+    let bins = p.psi_bins;
+    let mut figures: Vec<Figures> = crate::ml::parallel::map(&sides, |s| {
+        let ks = ks_2samp_sorted(&s.reference, &s.current).expect("both sides have values");
+        let spread = std_population(&s.reference);
+        let distance = wasserstein(&s.reference, &s.current);
+        Figures {
+            feature: s.feature.clone(),
+            statistic: ks.statistic,
+            p: ks.p_value,
+            p_corrected: ks.p_value,
+            psi: psi(&s.reference, &s.current, bins),
+            // A constant reference has no spread to norm by: the plain distance, then.
+            wasserstein: if spread > 0.0 { distance / spread } else { distance },
+            reference_values: s.reference.len(),
+            current_values: s.current.len(),
+            missing_dropped: s.missing,
+            drifted: false,
+        }
+    });
+    let corrected = p.correction.adjust(&figures.iter().map(|f| f.p).collect::<Vec<_>>());
+    for (f, q) in figures.iter_mut().zip(corrected) {
+        f.p_corrected = q;
+        f.drifted = match p.verdict {
+            Verdict::Ks => q < p.alpha && f.statistic >= p.min_statistic,
+            Verdict::Wasserstein => f.wasserstein >= WASSERSTEIN_THRESHOLD,
+            Verdict::Psi => f.psi >= PSI_THRESHOLD,
+        };
+    }
+
+    let drifted: Vec<&Figures> = figures.iter().filter(|f| f.drifted).collect();
+    let share = drifted.len() as f64 / figures.len() as f64;
+    let dataset_drift = !drifted.is_empty() && share >= p.share;
+    for f in &figures {
+        ctx.metric(format!("{}.ks", f.feature), f.statistic);
+        ctx.metric(format!("{}.p", f.feature), f.p_corrected);
+        ctx.metric(format!("{}.psi", f.feature), f.psi);
+        ctx.metric(format!("{}.wasserstein", f.feature), f.wasserstein);
+        ctx.metric(format!("{}.drifted", f.feature), f64::from(u8::from(f.drifted)));
+    }
+    ctx.metric("features", figures.len() as f64);
+    ctx.metric("drifted_features", drifted.len() as f64);
+    ctx.metric("share", share);
+    ctx.metric("dataset_drift", f64::from(u8::from(dataset_drift)));
+
+    let report = json!({
+        "reference": p.reference,
+        "current": p.current,
+        "verdict": match p.verdict { Verdict::Ks => "ks", Verdict::Wasserstein => "wasserstein", Verdict::Psi => "psi" },
+        "alpha": p.alpha,
+        "correction": p.correction.name(),
+        "min-statistic": p.min_statistic,
+        "psi-bins": p.psi_bins,
+        "share": share,
+        "share-threshold": p.share,
+        "dataset-drift": dataset_drift,
+        "features": figures.iter().map(|f| json!({
+            "feature": f.feature, "ks": f.statistic, "p": f.p, "p-corrected": f.p_corrected,
+            "psi": f.psi, "wasserstein-normed": f.wasserstein, "drifted": f.drifted,
+            "reference-values": f.reference_values, "current-values": f.current_values,
+            "missing-dropped": f.missing_dropped,
+        })).collect::<Vec<_>>(),
+    });
+    let picture = picture(p, &figures, &sides);
+
+    if !drifted.is_empty() {
+        let list: Vec<String> = drifted
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} (D {:.3}, p {:.2e}, PSI {:.3})",
+                    f.feature, f.statistic, f.p_corrected, f.psi
+                )
+            })
+            .collect();
+        let what = format!(
+            "{} of {} features drifted between `{}` and `{}`{}: {}",
+            drifted.len(),
+            figures.len(),
+            p.reference,
+            p.current,
+            if dataset_drift { " (dataset drift)" } else { "" },
+            list.join(", ")
+        );
+        match p.on_drift {
+            OnDrift::Fail => {
+                return Err(StepError::new(format!(
+                    "{what}; `on-drift: fail` stops the run (use `warn` to go on)"
+                )))
+            }
+            OnDrift::Warn => ctx.warn(what),
+            OnDrift::Continue => {}
+        }
+    }
+    Ok(StepOutput {
+        reports: vec![("drift_report".into(), report)],
+        files: vec![("drift.svg".into(), picture.into_bytes())],
+        ..Default::default()
+    })
+}
+
+/// The input table whose name is `part` (`train`) or ends with it (`split/train`).
+fn take_table(ctx: &mut StepContext, part: &str, side: &str) -> Result<Table, StepError> {
+    let matches: Vec<usize> = ctx
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, (name, _))| name == part || name.ends_with(&format!("/{part}")))
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [i] => Ok(ctx.inputs.remove(*i).1),
+        [] => {
+            let names: Vec<&str> = ctx.inputs.iter().map(|(n, _)| n.as_str()).collect();
+            Err(StepError::new(format!(
+                "`with.{side}`: no input table `{part}`; the step's inputs are: {} (name one, or add its step under `needs:`)",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )))
+        }
+        _ => Err(StepError::new(format!(
+            "`with.{side}`: several inputs are called `{part}`; name it as `STEP/{part}`"
+        ))),
+    }
+}
+
+/// The column's present values (missing and NaN dropped), sorted; an error when the table has
+/// no such numeric column.
+fn present_values(t: &Table, column: &str, side: &str, part: &str) -> Result<Vec<f64>, StepError> {
+    let values = crate::frame::column_f64_ref(&t.frame, column).map_err(|_| {
+        StepError::new(format!(
+            "column `{column}` is missing or not numeric in the {side} table `{part}`"
+        ))
+    })?;
+    let mut present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    present.sort_unstable_by(f64::total_cmp);
+    Ok(present)
+}
+
+fn picture(p: &DriftParams, figures: &[Figures], sides: &[Sides]) -> String {
+    let mut ranked: Vec<&Figures> = figures.iter().collect();
+    ranked.sort_by(|a, b| b.statistic.total_cmp(&a.statistic));
+    let bars: Vec<DriftBar> = ranked
+        .iter()
+        .map(|f| DriftBar {
+            feature: f.feature.clone(),
+            statistic: f.statistic,
+            drifted: f.drifted,
+        })
+        .collect();
+    let curves: Vec<DriftCurves> = ranked
+        .iter()
+        .filter(|f| f.drifted)
+        .take(CURVES_DRAWN)
+        .filter_map(|f| sides.iter().find(|s| s.feature == f.feature))
+        .map(|s| DriftCurves {
+            feature: s.feature.clone(),
+            reference: ecdf(&s.reference),
+            current: ecdf(&s.current),
+        })
+        .collect();
+    let title = format!("drift: {} vs {}", p.reference, p.current);
+    drift_picture(&title, &bars, p.min_statistic, &curves)
+}
+
+/// At most 200 points of a sorted sample's distribution function: enough for the eye.
+fn ecdf(sorted: &[f64]) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    let step = n.div_ceil(200).max(1);
+    let mut points: Vec<(f64, f64)> = (0..n)
+        .step_by(step)
+        .map(|i| (sorted[i], (i + 1) as f64 / n as f64))
+        .collect();
+    points.push((sorted[n - 1], 1.0));
+    points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Roles;
+    use crate::pipeline::node::Node;
+    use polars::prelude::*;
+
+    fn params(yaml: &str) -> DriftParams {
+        let node: Node = crate::pipeline::yaml::parse(yaml).unwrap();
+        let mut diags = crate::pipeline::Diagnostics::new("t.yaml", Vec::new());
+        let mut f = Fields::new(&node, "with", &mut diags).unwrap();
+        let p = parse(&mut f).unwrap();
+        f.finish();
+        assert!(diags.is_empty(), "{diags}");
+        p
+    }
+
+    fn table(columns: Vec<(&str, Vec<f64>)>) -> Table {
+        let columns: Vec<Column> = columns.into_iter().map(|(n, v)| Column::new(n.into(), v)).collect();
+        Table {
+            frame: DataFrame::new_infer_height(columns).unwrap(),
+            roles: Roles::default(),
+        }
+    }
+
+    /// The step's result, its metrics and its warnings.
+    type Outcome = (Result<StepOutput, StepError>, Vec<(String, f64)>, Vec<String>);
+
+    fn run_on(p: &DriftParams, reference: Table, current: Table) -> Outcome {
+        let (mut ctx, rx) = StepContext::detached(
+            std::path::Path::new("."),
+            vec![("split/train".into(), reference), ("split/test".into(), current)],
+        );
+        let out = run(p, &mut ctx);
+        drop(ctx);
+        let mut warnings = Vec::new();
+        let mut metrics = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            match e {
+                crate::steps::context::StepEvent::Metric { key, value, .. } => metrics.push((key, value)),
+                crate::steps::context::StepEvent::Warning { message } => warnings.push(message),
+                _ => {}
+            }
+        }
+        (out, metrics, warnings)
+    }
+
+    fn failure(result: Result<StepOutput, StepError>) -> String {
+        match result {
+            Err(e) => e.0,
+            Ok(_) => panic!("the step succeeded"),
+        }
+    }
+
+    fn spread(n: usize, shift: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i as f64 * 0.6180339887498949) % 1.0) + shift)
+            .collect()
+    }
+
+    #[test]
+    fn a_shifted_feature_drifts_and_an_unchanged_one_does_not() {
+        let p = params("{on-drift: warn}");
+        let reference = table(vec![("a", spread(2000, 0.0)), ("b", spread(2000, 0.0))]);
+        let current = table(vec![("a", spread(1500, 0.0)), ("b", spread(1500, 0.3))]);
+        let (out, metrics, warnings) = run_on(&p, reference, current);
+        let out = out.unwrap();
+        let metric = |k: &str| metrics.iter().find(|(key, _)| key == k).map(|(_, v)| *v).unwrap();
+        assert_eq!(metric("a.drifted"), 0.0);
+        assert_eq!(metric("b.drifted"), 1.0);
+        assert!((metric("b.ks") - 0.3).abs() < 0.01, "{}", metric("b.ks"));
+        assert_eq!(metric("drifted_features"), 1.0);
+        assert_eq!(metric("share"), 0.5);
+        assert_eq!(metric("dataset_drift"), 1.0, "half the features reach share 0.5");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("1 of 2 features drifted between `train` and `test`")),
+            "{warnings:?}"
+        );
+        assert_eq!(out.files[0].0, "drift.svg");
+        assert_eq!(out.reports[0].1["features"][1]["feature"], "b");
+    }
+
+    #[test]
+    fn fail_stops_the_step_and_names_the_features() {
+        let p = params("{on-drift: fail}");
+        let reference = table(vec![("b", spread(500, 0.0))]);
+        let current = table(vec![("b", spread(500, 0.5))]);
+        let e = failure(run_on(&p, reference, current).0);
+        assert!(e.contains("1 of 1 features drifted") && e.contains("b (D 0.50"), "{e}");
+        assert!(e.contains("`on-drift: fail`"), "{e}");
+    }
+
+    #[test]
+    fn bad_inputs_name_the_side_and_the_column() {
+        let p = params("{}");
+        let e = failure(
+            run_on(
+                &p,
+                table(vec![("a", spread(10, 0.0))]),
+                table(vec![("z", spread(10, 0.0))]),
+            )
+            .0,
+        );
+        assert!(
+            e.contains("column `a` is missing or not numeric in the current table `test`"),
+            "{e}"
+        );
+        let e = failure(run_on(&p, table(vec![("a", spread(10, 0.0))]), table(vec![("a", vec![1.0])])).0);
+        assert!(
+            e.contains("column `a` has 1 value(s) in the current table `test`"),
+            "{e}"
+        );
+        let (out, _, warnings) = run_on(
+            &p,
+            table(vec![("a", spread(10, 0.0)), ("gone", vec![f64::NAN; 10])]),
+            table(vec![("a", spread(10, 0.0)), ("gone", spread(10, 0.0))]),
+        );
+        out.unwrap();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("column `gone` has no values in the reference table")),
+            "{warnings:?}"
+        );
+        let p = params("{reference: validation}");
+        let e = failure(
+            run_on(
+                &p,
+                table(vec![("a", spread(10, 0.0))]),
+                table(vec![("a", spread(10, 0.0))]),
+            )
+            .0,
+        );
+        assert!(
+            e.contains("no input table `validation`; the step's inputs are: split/train, split/test"),
+            "{e}"
+        );
+    }
+}
