@@ -19,6 +19,8 @@ use crate::steps::context::{StepContext, StepError, StepOutput};
 const WASSERSTEIN_THRESHOLD: f64 = 0.1;
 /// PSI at which a feature drifts under `verdict: psi` (the "significant shift" band).
 const PSI_THRESHOLD: f64 = 0.25;
+/// How many drifted features a warning or error names (the largest D first).
+const LISTED: usize = 5;
 /// How many of the most drifted features get their distribution functions drawn.
 const CURVES_DRAWN: usize = 3;
 
@@ -240,8 +242,12 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     let picture = picture(p, &figures, &sides);
 
     if !drifted.is_empty() {
-        let list: Vec<String> = drifted
+        // The largest moves first; a long list is cut (the report has every feature).
+        let mut ranked = drifted.clone();
+        ranked.sort_by(|a, b| b.statistic.total_cmp(&a.statistic));
+        let mut list: Vec<String> = ranked
             .iter()
+            .take(LISTED)
             .map(|f| {
                 format!(
                     "{} (D {:.3}, p {:.2e}, PSI {:.3})",
@@ -249,6 +255,9 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
                 )
             })
             .collect();
+        if ranked.len() > LISTED {
+            list.push(format!("and {} more (drift_report.json)", ranked.len() - LISTED));
+        }
         let what = format!(
             "{} of {} features drifted between `{}` and `{}`{}: {}",
             drifted.len(),
