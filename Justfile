@@ -25,6 +25,7 @@ lint: setup
 bench: setup
     bash bench/run.sh
     bash bench/wide.sh
+    bash bench/drift.sh
     bash bench/ml.sh
 
 # Only the modelling benchmarks (SMOTE, LSTM throughput, quality): bench/ml.sh

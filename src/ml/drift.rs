@@ -6,6 +6,30 @@
 /// Evidently uses.
 const PSI_FLOOR: f64 = 1e-4;
 
+/// The values that are numbers (NaN dropped), sorted ascending. Sorted as integers whose order
+/// is the floats' order (sign bit flipped for positives, every bit for negatives): about twice
+/// as fast as comparing floats, and a drift check sorts every column of both tables.
+pub fn sorted_numbers(values: &[f64]) -> Vec<f64> {
+    let key = |v: f64| {
+        let bits = v.to_bits();
+        if bits >> 63 == 1 {
+            !bits
+        } else {
+            bits | (1 << 63)
+        }
+    };
+    let value = |k: u64| {
+        if k >> 63 == 1 {
+            f64::from_bits(k & !(1 << 63))
+        } else {
+            f64::from_bits(!k)
+        }
+    };
+    let mut keys: Vec<u64> = values.iter().filter(|v| !v.is_nan()).map(|&v| key(v)).collect();
+    keys.sort_unstable();
+    keys.into_iter().map(value).collect()
+}
+
 /// `sorted` at quantile `q` with linear interpolation (numpy's default `np.quantile`).
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let position = (sorted.len() - 1) as f64 * q;
@@ -138,6 +162,16 @@ mod tests {
     const S2: f64 = 0.4142135623730951;
 
     // Expected values: tests/fixtures/drift_scipy.py (scipy 1.17.1, numpy).
+
+    #[test]
+    fn sorted_numbers_orders_like_floats_and_drops_nan() {
+        let got = sorted_numbers(&[3.5, -0.0, f64::NAN, -7.25, 0.0, f64::INFINITY, -1e-300, 2.0]);
+        let want = [-7.25, -1e-300, -0.0, 0.0, 2.0, 3.5, f64::INFINITY];
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g.to_bits(), w.to_bits());
+        }
+    }
 
     #[test]
     fn wasserstein_agrees_with_scipy() {
