@@ -6,6 +6,7 @@ mod support;
 mod bad_inputs;
 mod cache;
 mod concurrency;
+mod drift;
 mod examples;
 mod features;
 mod gen_data;

@@ -1,0 +1,87 @@
+//! The `drift` step through the real binary: a current file whose temperature runs hotter fails
+//! the run under `on-drift: fail` and the registry says why; `warn` goes on and records the
+//! warning, the report and the picture; a bad reference fails the run with the step's error.
+
+use crate::support::Project;
+
+const PIPELINE: &str = r#"name: drift-check
+steps:
+  - {id: before, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+  - {id: after, kind: load, with: {path: data/hotter.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+  - {id: drift, kind: drift, needs: [before, after], with: {reference: before/frame, current: after/frame, on-drift: fail}}
+"#;
+
+fn step<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    run["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()
+}
+
+#[test]
+fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
+    let p = Project::new();
+    // The same readings, with every temperature 3 degrees higher (about one standard deviation).
+    let text = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
+    let mut hotter = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+        if i > 0 {
+            if let Ok(t) = fields[2].parse::<f64>() {
+                fields[2] = format!("{:.3}", t + 3.0);
+            }
+        }
+        hotter.push_str(&fields.join(","));
+        hotter.push('\n');
+    }
+    p.write("data/hotter.csv", hotter);
+    p.write("pipelines/drift.yaml", PIPELINE);
+
+    let (code, _, err) = p.output(&["run", "pipelines/drift.yaml"]);
+    assert_eq!(code, 1, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["status"], "failed");
+    let error = step(&run, "drift")["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("1 of 4 features drifted between `before/frame` and `after/frame`: temperature (D "),
+        "{error}"
+    );
+    assert!(error.contains("`on-drift: fail` stops the run"), "{error}");
+
+    let (code, _, err) = p.output(&["run", "pipelines/drift.yaml", "--set", "drift.with.on-drift=warn"]);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["metrics"]["drift.temperature.drifted"], 1.0);
+    assert_eq!(run["metrics"]["drift.pressure.drifted"], 0.0);
+    assert_eq!(run["metrics"]["drift.share"], 0.25);
+    assert!(
+        run["tags"]["warning.drift"]
+            .as_str()
+            .unwrap()
+            .contains("temperature (D "),
+        "{run}"
+    );
+    let names: Vec<&str> = run["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["step"] == "drift")
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"drift.svg") && names.contains(&"drift_report.json"),
+        "{names:?}"
+    );
+
+    let (code, _, err) = p.output(&[
+        "run",
+        "pipelines/drift.yaml",
+        "--set",
+        "drift.with.reference=validation",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["status"], "failed");
+    let error = step(&run, "drift")["error"].as_str().unwrap();
+    assert!(
+        error.contains("`with.reference`: no input table `validation`"),
+        "{error}"
+    );
+}
