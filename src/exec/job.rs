@@ -64,7 +64,12 @@ pub struct StepJob {
 }
 
 impl StepJob {
-    pub async fn run(self) -> Result<Done, JobError> {
+    pub async fn run(mut self) -> Result<Done, JobError> {
+        // Tables of earlier runs the step names join its inputs (and so its cache key).
+        for wanted in crate::steps::run_tables(&self.step.params) {
+            let table = super::references::resolve(&wanted, &self.registry, &self.store).await?;
+            self.inputs.push((wanted.input.to_string(), table));
+        }
         let key = cache::file_versions(&self.step, &self.root, &self.registry)
             .await
             .ok()

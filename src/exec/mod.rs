@@ -8,4 +8,5 @@ pub mod leftovers;
 mod outside;
 pub mod plan;
 mod recorder;
+mod references;
 pub mod runner;

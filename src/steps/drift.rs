@@ -38,10 +38,32 @@ pub enum Verdict {
     Psi,
 }
 
+/// Where the reference table comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reference {
+    /// An input table by part name (`train`, or `split/train`).
+    Part(String),
+    /// A table an earlier run recorded (`{run: RUN, part: train}`): the runner finds it in the
+    /// registry, checks its digest, and hands it to the step as the input [`RUN_INPUT`]`/PART`.
+    Run { run: String, part: String },
+}
+
+/// The input name under which the runner hands over a `{run: ...}` reference table.
+pub const RUN_INPUT: &str = "@reference";
+
+impl Reference {
+    /// How messages and the report name it: `train`, or `train of run 01a2...`.
+    fn shown(&self) -> String {
+        match self {
+            Reference::Part(part) => part.clone(),
+            Reference::Run { run, part } => format!("{part} of run {run}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftParams {
-    /// The part name of the reference table among the step's inputs (`train`, or `split/train`).
-    pub reference: String,
+    pub reference: Reference,
     pub current: String,
     pub columns: Option<Vec<String>>,
     pub alpha: f64,
@@ -55,7 +77,18 @@ pub struct DriftParams {
 }
 
 pub fn parse(f: &mut Fields) -> Option<DriftParams> {
-    let reference = f.optional_str("reference").unwrap_or_else(|| "train".into());
+    let reference = match f.node("reference").map(|n| &n.value) {
+        Some(crate::pipeline::node::Value::Map(_)) => {
+            let node = f.node("reference")?;
+            let context = format!("{} `reference`", f.context());
+            let mut r = Fields::new(node, context, f.diags)?;
+            let run = r.required_str("run", " (a run id, a unique prefix of one, or `latest`)");
+            let part = r.optional_str("part").unwrap_or_else(|| "train".into());
+            r.finish();
+            Reference::Run { run: run?, part }
+        }
+        _ => Reference::Part(f.optional_str("reference").unwrap_or_else(|| "train".into())),
+    };
     let current = f.optional_str("current").unwrap_or_else(|| "test".into());
     let columns = f.optional_str_list("columns");
     let alpha = f.optional_f64("alpha", 1e-12, 0.5).unwrap_or(0.05);
@@ -82,11 +115,11 @@ pub fn parse(f: &mut Fields) -> Option<DriftParams> {
         Some("psi") => Verdict::Psi,
         _ => Verdict::Ks,
     };
-    if reference == current {
+    if reference == Reference::Part(current.clone()) {
         let pos = f.node("current").map(|n| n.pos).unwrap_or(f.pos());
         f.error(
             pos,
-            format!("`reference` and `current` are both `{reference}`; compare two different tables"),
+            format!("`reference` and `current` are both `{current}`; compare two different tables"),
         );
     }
     Some(DriftParams {
@@ -127,7 +160,12 @@ struct Sides {
 }
 
 pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let reference = take_table(ctx, &p.reference, "reference")?;
+    let reference_name = p.reference.shown();
+    let reference_input = match &p.reference {
+        Reference::Part(part) => part.clone(),
+        Reference::Run { part, .. } => format!("{RUN_INPUT}/{part}"),
+    };
+    let reference = take_table(ctx, &reference_input, "reference")?;
     let current = take_table(ctx, &p.current, "current")?;
     let columns = match &p.columns {
         Some(c) => c.clone(),
@@ -136,14 +174,14 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     if columns.is_empty() {
         return Err(StepError::new(format!(
             "the reference `{}` has no numeric feature columns to compare; list them under `columns`",
-            p.reference
+            reference_name
         )));
     }
     // Sorting every column of both sides is most of the work: on all cores.
     let started = std::time::Instant::now();
     let prepared = crate::ml::parallel::map(&columns, |c| {
         Ok::<_, StepError>((
-            present_values(&reference, c, "reference", &p.reference)?,
+            present_values(&reference, c, "reference", &reference_name)?,
             present_values(&current, c, "current", &p.current)?,
         ))
     });
@@ -163,7 +201,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             continue;
         }
         for (side, part, values) in [
-            ("reference", &p.reference, &reference_values),
+            ("reference", &reference_name, &reference_values),
             ("current", &p.current, &current_values),
         ] {
             if values.len() < 2 {
@@ -232,7 +270,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     ctx.metric("dataset_drift", f64::from(u8::from(dataset_drift)));
 
     let report = json!({
-        "reference": p.reference,
+        "reference": reference_name,
         "current": p.current,
         "verdict": match p.verdict { Verdict::Ks => "ks", Verdict::Wasserstein => "wasserstein", Verdict::Psi => "psi" },
         "alpha": p.alpha,
@@ -272,7 +310,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             "{} of {} features drifted between `{}` and `{}`{}: {}",
             drifted.len(),
             figures.len(),
-            p.reference,
+            reference_name,
             p.current,
             if dataset_drift { " (dataset drift)" } else { "" },
             list.join(", ")
@@ -351,7 +389,7 @@ fn picture(p: &DriftParams, figures: &[Figures], sides: &[Sides]) -> String {
             current: ecdf(&s.current),
         })
         .collect();
-    let title = format!("drift: {} vs {}", p.reference, p.current);
+    let title = format!("drift: {} vs {}", p.reference.shown(), p.current);
     drift_picture(&title, &bars, p.min_statistic, &curves)
 }
 

@@ -167,6 +167,34 @@ pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String
     }
 }
 
+/// A table of an earlier run that a step reads (`drift`'s `reference: {run: RUN}`): the runner
+/// finds it in the registry, checks its digest, and adds it to the step's inputs as
+/// `input/part`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTable {
+    /// A run id, a unique prefix of one, or `latest`.
+    pub run: String,
+    /// The table's name among that run's step outputs: `train`, or `split/train`.
+    pub part: String,
+    /// The input step name the table is handed over under.
+    pub input: &'static str,
+}
+
+/// The earlier runs' tables a step reads.
+pub fn run_tables(params: &StepParams) -> Vec<RunTable> {
+    match params {
+        StepParams::Drift(drift::DriftParams {
+            reference: drift::Reference::Run { run, part },
+            ..
+        }) => vec![RunTable {
+            run: run.clone(),
+            part: part.rsplit('/').next().unwrap_or(part).to_string(),
+            input: drift::RUN_INPUT,
+        }],
+        _ => Vec::new(),
+    }
+}
+
 /// Runs one step to completion on the calling thread.
 pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     match params {

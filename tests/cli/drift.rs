@@ -15,10 +15,9 @@ fn step<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     run["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()
 }
 
-#[test]
-fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
-    let p = Project::new();
-    // The same readings, with every temperature 3 degrees higher (about one standard deviation).
+/// data/hotter.csv: the sample's readings with every temperature 3 degrees higher (about one
+/// standard deviation).
+fn write_hotter(p: &Project) {
     let text = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
     let mut hotter = String::new();
     for (i, line) in text.lines().enumerate() {
@@ -32,6 +31,12 @@ fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
         hotter.push('\n');
     }
     p.write("data/hotter.csv", hotter);
+}
+
+#[test]
+fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
+    let p = Project::new();
+    write_hotter(&p);
     p.write("pipelines/drift.yaml", PIPELINE);
 
     let (code, _, err) = p.output(&["run", "pipelines/drift.yaml"]);
@@ -83,5 +88,71 @@ fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
     assert!(
         error.contains("`with.reference`: no input table `validation`"),
         "{error}"
+    );
+}
+
+#[test]
+fn an_earlier_runs_table_is_the_reference_while_its_digest_holds() {
+    let p = Project::new();
+    write_hotter(&p);
+    p.write(
+        "pipelines/base.yaml",
+        "name: base\nsteps:\n  - {id: load, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}\n",
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/base.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let base = p.show("latest");
+    let base_id = base["id"].as_str().unwrap().to_string();
+    p.write(
+        "pipelines/check.yaml",
+        format!(
+            "name: check\nsteps:\n  - {{id: now, kind: load, with: {{path: data/hotter.csv, timestamp: timestamp, entity: equipment_id, label: failure}}}}\n  - {{id: drift, kind: drift, needs: [now], with: {{reference: {{run: {}, part: frame}}, current: frame, on-drift: warn}}}}\n",
+            &base_id[..12]
+        ),
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/check.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["metrics"]["drift.temperature.drifted"], 1.0, "{run}");
+    assert_eq!(run["metrics"]["drift.rpm.drifted"], 0.0);
+
+    // The base run's table changes on disk: it is no longer what that run recorded.
+    let table = base["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "frame.parquet")
+        .unwrap();
+    let path = std::path::PathBuf::from(table["uri"].as_str().unwrap().strip_prefix("file://").unwrap());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.push(0);
+    std::fs::write(&path, bytes).unwrap();
+    let (code, _, err) = p.output(&["run", "pipelines/check.yaml", "--force", "drift"]);
+    assert_eq!(code, 1, "{err}");
+    let run = p.show("latest");
+    let drift = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "drift")
+        .unwrap();
+    assert!(
+        drift["error"]
+            .as_str()
+            .unwrap()
+            .contains("changed since that run recorded it"),
+        "{drift}"
+    );
+
+    let (code, _, err) = p.output(&[
+        "run",
+        "pipelines/check.yaml",
+        "--set",
+        "drift.with.reference.part=train",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("has no table `train` among the outputs of its succeeded steps"),
+        "{err}"
     );
 }
