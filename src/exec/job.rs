@@ -55,6 +55,8 @@ pub struct StepJob {
     pub tx: EventSender,
     /// Upstream tables as (upstream step id, table).
     pub inputs: Vec<(String, OutputRef)>,
+    /// Every upstream step's settings, in execution order (see `StepContext::upstream`).
+    pub upstream: Vec<(String, crate::steps::StepParams)>,
     /// False for `--force`d steps and steps downstream of them.
     pub use_cache: bool,
     /// Input tables still in memory from the step that just wrote them, by artifact URI: the
@@ -176,6 +178,7 @@ impl StepJob {
         ctx.remote = Arc::new(ObjectStoreFiles);
         ctx.registry = Arc::new(RegistryReader(self.registry.clone()));
         ctx.files = files;
+        ctx.upstream = self.upstream.clone();
         ctx.digests = self
             .inputs
             .iter()

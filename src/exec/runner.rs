@@ -325,6 +325,17 @@ impl Scheduler<'_> {
                         inputs.extend(visible);
                     }
                 }
+                // Every ancestor's settings in execution order, for steps that prepare a new
+                // file the way the pipeline prepares its own (`drift`'s `current: {path}`).
+                let ancestors: Vec<usize> = graph::ancestors(steps, &index_of, i)
+                    .into_iter()
+                    .map(|(_, j)| j)
+                    .collect();
+                let upstream = order
+                    .iter()
+                    .filter(|j| ancestors.contains(j))
+                    .map(|&j| (steps[j].id.clone(), steps[j].params.clone()))
+                    .collect();
                 state[i] = State::Running;
                 let handed = inputs
                     .iter()
@@ -338,6 +349,7 @@ impl Scheduler<'_> {
                     prefix: format!("{}/{}", self.prefix, steps[i].id),
                     tx: tx.clone(),
                     inputs,
+                    upstream,
                     use_cache: !forced.contains(&i),
                     handed: Mutex::new(handed),
                 };

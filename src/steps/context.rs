@@ -122,6 +122,9 @@ pub struct StepContext {
     pub digests: Vec<(String, String)>,
     pub remote: Arc<dyn RemoteFiles>,
     pub registry: Arc<dyn RegistryView>,
+    /// The steps upstream of this one, in execution order, with their settings: what a step
+    /// needs to prepare a new file the way the pipeline prepared its own data (`prepare.rs`).
+    pub upstream: Vec<(String, super::StepParams)>,
     events: StepEvents,
 }
 
@@ -146,6 +149,7 @@ impl StepContext {
             digests: Vec::new(),
             remote: Arc::new(LocalOnly),
             registry: Arc::new(NoRegistry),
+            upstream: Vec::new(),
             events,
         }
     }

@@ -64,7 +64,11 @@ impl Reference {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftParams {
     pub reference: Reference,
+    /// The current table's part name, or (with `current_path`) the file as the pipeline names it.
     pub current: String,
+    /// `current: {path: FILE}`: a new file, prepared by this pipeline's own load, clean and
+    /// feature settings (`steps::prepare`) before it is compared.
+    pub current_path: Option<String>,
     pub columns: Option<Vec<String>>,
     pub alpha: f64,
     pub correction: Correction,
@@ -89,7 +93,18 @@ pub fn parse(f: &mut Fields) -> Option<DriftParams> {
         }
         _ => Reference::Part(f.optional_str("reference").unwrap_or_else(|| "train".into())),
     };
-    let current = f.optional_str("current").unwrap_or_else(|| "test".into());
+    let (current, current_path) = match f.node("current").map(|n| &n.value) {
+        Some(crate::pipeline::node::Value::Map(_)) => {
+            let node = f.node("current")?;
+            let context = format!("{} `current`", f.context());
+            let mut c = Fields::new(node, context, f.diags)?;
+            let path = c.required_str("path", " (a new data file, prepared as this pipeline prepares its own)");
+            c.finish();
+            let path = path?;
+            (path.clone(), Some(path))
+        }
+        _ => (f.optional_str("current").unwrap_or_else(|| "test".into()), None),
+    };
     let columns = f.optional_str_list("columns");
     let alpha = f.optional_f64("alpha", 1e-12, 0.5).unwrap_or(0.05);
     let correction = f
@@ -115,7 +130,7 @@ pub fn parse(f: &mut Fields) -> Option<DriftParams> {
         Some("psi") => Verdict::Psi,
         _ => Verdict::Ks,
     };
-    if reference == Reference::Part(current.clone()) {
+    if current_path.is_none() && reference == Reference::Part(current.clone()) {
         let pos = f.node("current").map(|n| n.pos).unwrap_or(f.pos());
         f.error(
             pos,
@@ -125,6 +140,7 @@ pub fn parse(f: &mut Fields) -> Option<DriftParams> {
     Some(DriftParams {
         reference,
         current,
+        current_path,
         columns,
         alpha,
         correction,
@@ -166,7 +182,10 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         Reference::Run { part, .. } => format!("{RUN_INPUT}/{part}"),
     };
     let reference = take_table(ctx, &reference_input, "reference")?;
-    let current = take_table(ctx, &p.current, "current")?;
+    let current = match &p.current_path {
+        Some(path) => crate::steps::prepare(path, ctx)?,
+        None => take_table(ctx, &p.current, "current")?,
+    };
     let columns = match &p.columns {
         Some(c) => c.clone(),
         None => numeric_features(&reference.frame, &reference.roles),

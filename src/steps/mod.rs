@@ -15,6 +15,8 @@ pub mod load;
 mod model_io;
 #[cfg(test)]
 mod parity;
+mod prepare;
+pub use prepare::prepare;
 pub mod smote;
 mod sources;
 mod spans;
@@ -134,6 +136,10 @@ fn input_path(params: &StepParams) -> Option<(&'static str, &str)> {
             label: Some(feature::LabelSpec::Log { log, .. }),
             ..
         }) => Some(("with.label.from-log", &log.path)),
+        StepParams::Drift(drift::DriftParams {
+            current_path: Some(path),
+            ..
+        }) => Some(("with.current.path", path)),
         _ => None,
     }
 }

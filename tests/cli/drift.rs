@@ -156,3 +156,63 @@ fn an_earlier_runs_table_is_the_reference_while_its_digest_holds() {
         "{err}"
     );
 }
+
+#[test]
+fn a_new_file_is_prepared_as_the_pipeline_prepares_its_data_then_compared() {
+    let p = Project::new();
+    write_hotter(&p);
+    p.write(
+        "pipelines/new.yaml",
+        r#"name: new-week
+steps:
+  - {id: load, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+  - {id: clean, kind: clean, needs: [load], with: {impute: median}}
+  - {id: feature, kind: feature, needs: [clean], with: {columns: [temperature, pressure], rolling: {windows: [3], stats: [mean]}, drop: [vibration]}}
+  - {id: split, kind: split, needs: [feature], with: {by: time, fractions: [0.5, 0.25, 0.25]}}
+  - {id: drift, kind: drift, needs: [split], with: {reference: train, current: {path: data/hotter.csv}, on-drift: warn, min-statistic: 0.2}}
+"#,
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/new.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    let m = &run["metrics"];
+    // The rolling mean was made from the new file, and the train scaler applied to it. (The
+    // sample's pressure trends over time, D 0.10 against the first half: the floor here is 0.2,
+    // far below temperature's D of about 0.5.)
+    assert_eq!(m["drift.temperature.drifted"], 1.0, "{m}");
+    assert_eq!(m["drift.temperature_roll3_mean.drifted"], 1.0, "{m}");
+    assert_eq!(m["drift.pressure.drifted"], 0.0, "{m}");
+    assert_eq!(m["drift.pressure_roll3_mean.drifted"], 0.0, "{m}");
+    assert!(
+        m.get("drift.vibration.ks").is_none(),
+        "dropped by feature, as in training: {m}"
+    );
+
+    // A new file without a column the pipeline uses: the error names the step and the column.
+    let text = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
+    let without: String = text
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| *i != 3)
+                .map(|(_, f)| f)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    p.write("data/no_pressure.csv", without + "\n");
+    let (code, _, err) = p.output(&[
+        "run",
+        "pipelines/new.yaml",
+        "--set",
+        "drift.with.current.path=data/no_pressure.csv",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("preparing data/no_pressure.csv as `feature` does"),
+        "{err}"
+    );
+    assert!(err.contains("`pressure`"), "{err}");
+}

@@ -1,0 +1,180 @@
+//! A new file prepared exactly as the pipeline prepared its own data: the pipeline's `load`,
+//! `clean` and `feature` settings replayed on another path, with no label needed, then the
+//! scaler `split` fitted on the training rows. `drift` compares such a file with the training
+//! data; batch scoring will prepare its input the same way, so the features a model sees can
+//! never be made differently from those it learned from.
+
+use std::sync::{Arc, Mutex};
+
+use super::context::{StepContext, StepError, StepEvent, StepEvents};
+use super::{clean, feature, load, StepParams};
+use crate::frame::Table;
+use crate::ml::scaler::ColumnScale;
+
+/// Runs the `load`, `clean` and `feature` steps of `upstream` (in order) on `path`, then applies
+/// the `scaler.json` among `ctx`'s files, if any. Warnings of the replayed steps reach `ctx`,
+/// prefixed with the file and the step.
+pub fn prepare(path: &str, ctx: &StepContext) -> Result<Table, StepError> {
+    let chain: Vec<&(String, StepParams)> = ctx
+        .upstream
+        .iter()
+        .filter(|(_, p)| matches!(p, StepParams::Load(_) | StepParams::Clean(_) | StepParams::Feature(_)))
+        .collect();
+    if !matches!(chain.first(), Some((_, StepParams::Load(_)))) {
+        return Err(StepError::new(format!(
+            "cannot prepare {path}: no `load` step upstream to read it the way the pipeline reads its data"
+        )));
+    }
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let mut table: Option<Table> = None;
+    for (id, params) in chain {
+        let collected = warnings.clone();
+        let step = id.clone();
+        let events: StepEvents = Box::new(move |e| {
+            if let StepEvent::Warning { message } = e {
+                if let Ok(mut w) = collected.lock() {
+                    w.push(format!("{step}: {message}"));
+                }
+            }
+        });
+        let inputs = table
+            .take()
+            .map(|t| vec![(format!("{id}/frame"), t)])
+            .unwrap_or_default();
+        let mut child = StepContext::new(ctx.step_id.clone(), ctx.root.clone(), inputs, events);
+        child.remote = ctx.remote.clone();
+        let fail = |e: StepError| StepError::new(format!("preparing {path} as `{id}` does: {}", e.0));
+        let mut out = match params {
+            StepParams::Load(p) => {
+                let mut p = p.clone();
+                p.path = path.to_string();
+                // New data has no label yet.
+                p.roles.label = None;
+                load::run(&p, &mut child).map_err(fail)?
+            }
+            StepParams::Clean(p) => clean::run(p, &mut child).map_err(fail)?,
+            StepParams::Feature(p) => {
+                let mut p = p.clone();
+                p.label = None;
+                // Columns the pipeline drops because they carry the answer may be absent.
+                let present = child
+                    .inputs
+                    .first()
+                    .map(|(_, t)| {
+                        t.frame
+                            .get_column_names()
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                p.drop.retain(|c| present.contains(c));
+                feature::run(&p, &mut child).map_err(fail)?
+            }
+            _ => unreachable!("filtered above"),
+        };
+        table = out.tables.drain(..).find(|(name, _)| name == "frame").map(|(_, t)| t);
+    }
+    for w in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+        ctx.warn(format!("preparing {path}: {w}"));
+    }
+    let mut table = table.ok_or_else(|| StepError::new(format!("preparing {path} produced no table")))?;
+    if let Some(bytes) = ctx.file("scaler.json") {
+        apply_scaler(&mut table, bytes)?;
+    }
+    Ok(table)
+}
+
+/// Applies `split`'s `scaler.json` (`{"columns": {name: {offset, scale}}}`) to the columns it
+/// names; a named column the table lacks is an error naming it.
+fn apply_scaler(table: &mut Table, bytes: &[u8]) -> Result<(), StepError> {
+    #[derive(serde::Deserialize)]
+    struct Scaler {
+        #[serde(default)]
+        columns: std::collections::BTreeMap<String, ColumnScale>,
+    }
+    let scaler: Scaler = serde_json::from_slice(bytes)
+        .map_err(|e| StepError::new(format!("the pipeline's scaler.json cannot be read: {e}")))?;
+    for (name, scale) in &scaler.columns {
+        let values = crate::frame::column_f64(&table.frame, name).map_err(|_| {
+            StepError::new(format!(
+                "column `{name}`, which the pipeline scales, is missing or not numeric in the prepared file"
+            ))
+        })?;
+        let scaled: Vec<f64> = values.iter().map(|v| scale.transform(*v)).collect();
+        table.frame.replace(name, crate::frame::f64_column(name, scaled))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::diagnostic::Diagnostics;
+    use crate::pipeline::fields::Fields;
+    use crate::pipeline::yaml;
+    use crate::steps::{parse_params, StepKind};
+
+    fn step(kind: StepKind, with: &str) -> StepParams {
+        let node = yaml::parse(with).unwrap();
+        let mut diags = Diagnostics::new("t.yaml", Vec::new());
+        let mut f = Fields::new(&node, "with", &mut diags).unwrap();
+        let p = parse_params(kind, &mut f).unwrap();
+        f.finish();
+        assert!(diags.is_empty(), "{diags}");
+        p
+    }
+
+    /// The pipeline's own data, prepared again: the same frame the steps made, value for value
+    /// (no training/serving skew by construction), without the label.
+    #[test]
+    fn preparing_the_pipelines_own_file_gives_its_features_back() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let chain = vec![
+            (
+                "load".to_string(),
+                step(
+                    StepKind::Load,
+                    "{path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}",
+                ),
+            ),
+            ("clean".to_string(), step(StepKind::Clean, "{impute: median}")),
+            (
+                "feature".to_string(),
+                step(
+                    StepKind::Feature,
+                    "{columns: [temperature, rpm], rolling: {windows: [3], stats: [mean, std]}, lags: [1]}",
+                ),
+            ),
+        ];
+        // The steps themselves.
+        let mut table: Option<Table> = None;
+        for (id, params) in &chain {
+            let inputs = table
+                .take()
+                .map(|t| vec![(format!("{id}/frame"), t)])
+                .unwrap_or_default();
+            let (mut ctx, _rx) = StepContext::detached(&root, inputs);
+            table = Some(crate::steps::run(params, &mut ctx).unwrap().tables.remove(0).1);
+        }
+        let made = table.unwrap();
+        let (mut ctx, _rx) = StepContext::detached(&root, Vec::new());
+        ctx.upstream = chain;
+        let prepared = prepare("data/sensors.csv", &ctx).unwrap();
+        assert!(prepared.roles.label.is_none(), "new data has no label");
+        assert_eq!(prepared.frame.height(), made.frame.height());
+        for name in [
+            "temperature",
+            "temperature_roll3_mean",
+            "temperature_roll3_std",
+            "rpm_lag1",
+        ] {
+            let (a, b) = (
+                crate::frame::column_f64(&made.frame, name).unwrap(),
+                crate::frame::column_f64(&prepared.frame, name).unwrap(),
+            );
+            let same = a.iter().zip(&b).all(|(x, y)| (x.is_nan() && y.is_nan()) || x == y);
+            assert!(same, "{name} differs");
+        }
+    }
+}
