@@ -317,8 +317,11 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             .take(LISTED)
             .map(|f| {
                 format!(
-                    "{} (D {:.3}, p {:.2e}, PSI {:.3})",
-                    f.feature, f.statistic, f.p_corrected, f.psi
+                    "{} (D {:.3}, p {}, PSI {:.3})",
+                    f.feature,
+                    f.statistic,
+                    p_text(f.p_corrected),
+                    f.psi
                 )
             })
             .collect();
@@ -349,6 +352,15 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         files: vec![("drift.svg".into(), picture.into_bytes())],
         ..Default::default()
     })
+}
+
+/// A p-value for a message: `3.9e-58`, or `< 1e-300` where it underflows to 0.
+fn p_text(p: f64) -> String {
+    if p < 1e-300 {
+        "< 1e-300".into()
+    } else {
+        format!("{p:.2e}")
+    }
 }
 
 /// The input table whose name is `part` (`train`) or ends with it (`split/train`).
