@@ -181,10 +181,22 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         Reference::Part(part) => part.clone(),
         Reference::Run { part, .. } => format!("{RUN_INPUT}/{part}"),
     };
-    let reference = take_table(ctx, &reference_input, "reference")?;
+    let (reference_step, reference) = take_table(ctx, &reference_input, "reference")?;
     let current = match &p.current_path {
-        Some(path) => crate::steps::prepare(path, ctx)?,
-        None => take_table(ctx, &p.current, "current")?,
+        Some(path) => {
+            // A new file is scaled as the reference was: by the scaler of the split that made
+            // the reference, and not at all when the reference was taken before any split.
+            let scaled_by_split = ctx.upstream.iter().any(|(id, params)| {
+                *id == reference_step && matches!(params, crate::steps::StepParams::Split(s) if s.scaler.is_some())
+            });
+            if matches!(p.reference, Reference::Run { .. }) && ctx.file("scaler.json").is_some() {
+                return Err(StepError::new(
+                    "`current: {path}` with `reference: {run: ...}` would scale the new file with this pipeline's scaler, not the referenced run's; compare the file with a part of this pipeline, or drop the scaler",
+                ));
+            }
+            crate::steps::prepare(path, ctx, scaled_by_split)?
+        }
+        None => take_table(ctx, &p.current, "current")?.1,
     };
     let columns = match &p.columns {
         Some(c) => c.clone(),
@@ -364,7 +376,8 @@ fn p_text(p: f64) -> String {
 }
 
 /// The input table whose name is `part` (`train`) or ends with it (`split/train`).
-fn take_table(ctx: &mut StepContext, part: &str, side: &str) -> Result<Table, StepError> {
+/// Returns the step that made it, with the table.
+fn take_table(ctx: &mut StepContext, part: &str, side: &str) -> Result<(String, Table), StepError> {
     let matches: Vec<usize> = ctx
         .inputs
         .iter()
@@ -373,7 +386,11 @@ fn take_table(ctx: &mut StepContext, part: &str, side: &str) -> Result<Table, St
         .map(|(i, _)| i)
         .collect();
     match matches.as_slice() {
-        [i] => Ok(ctx.inputs.remove(*i).1),
+        [i] => {
+            let (name, table) = ctx.inputs.remove(*i);
+            let step = name.split('/').next().unwrap_or_default().to_string();
+            Ok((step, table))
+        }
         [] => {
             let names: Vec<&str> = ctx.inputs.iter().map(|(n, _)| n.as_str()).collect();
             Err(StepError::new(format!(

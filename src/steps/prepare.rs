@@ -11,10 +11,11 @@ use super::{clean, feature, load, StepParams};
 use crate::frame::Table;
 use crate::ml::scaler::ColumnScale;
 
-/// Runs the `load`, `clean` and `feature` steps of `upstream` (in order) on `path`, then applies
-/// the `scaler.json` among `ctx`'s files, if any. Warnings of the replayed steps reach `ctx`,
+/// Runs the `load`, `clean` and `feature` steps of `upstream` (in order) on `path`, then, when
+/// `scale` says the data being compared with was scaled, applies the `scaler.json` among
+/// `ctx`'s files. Warnings of the replayed steps reach `ctx`,
 /// prefixed with the file and the step.
-pub fn prepare(path: &str, ctx: &StepContext) -> Result<Table, StepError> {
+pub fn prepare(path: &str, ctx: &StepContext, scale: bool) -> Result<Table, StepError> {
     let chain: Vec<&(String, StepParams)> = ctx
         .upstream
         .iter()
@@ -79,7 +80,7 @@ pub fn prepare(path: &str, ctx: &StepContext) -> Result<Table, StepError> {
         ctx.warn(format!("preparing {path}: {w}"));
     }
     let mut table = table.ok_or_else(|| StepError::new(format!("preparing {path} produced no table")))?;
-    if let Some(bytes) = ctx.file("scaler.json") {
+    if let (true, Some(bytes)) = (scale, ctx.file("scaler.json")) {
         apply_scaler(&mut table, bytes)?;
     }
     Ok(table)
@@ -160,7 +161,7 @@ mod tests {
         let made = table.unwrap();
         let (mut ctx, _rx) = StepContext::detached(&root, Vec::new());
         ctx.upstream = chain;
-        let prepared = prepare("data/sensors.csv", &ctx).unwrap();
+        let prepared = prepare("data/sensors.csv", &ctx, true).unwrap();
         assert!(prepared.roles.label.is_none(), "new data has no label");
         assert_eq!(prepared.frame.height(), made.frame.height());
         for name in [

@@ -216,3 +216,25 @@ steps:
     );
     assert!(err.contains("`pressure`"), "{err}");
 }
+
+/// A reference taken before `split` is not scaled, so neither is the new file: the pipeline's
+/// own file against its own features drifts nowhere (D = 0 everywhere).
+#[test]
+fn a_new_file_is_scaled_only_when_the_reference_was() {
+    let p = Project::new();
+    p.write(
+        "pipelines/unscaled.yaml",
+        r#"name: unscaled
+steps:
+  - {id: load, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+  - {id: feature, kind: feature, needs: [load], with: {columns: [temperature], lags: [1], drop-na: false}}
+  - {id: split, kind: split, needs: [feature], with: {by: entity, seed: 1, fractions: [0.5, 0.25, 0.25]}}
+  - {id: drift, kind: drift, needs: [feature, split], with: {reference: feature/frame, current: {path: data/sensors.csv}, on-drift: fail}}
+"#,
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/unscaled.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["metrics"]["drift.drifted_features"], 0.0, "{}", run["metrics"]);
+    assert_eq!(run["metrics"]["drift.temperature.ks"], 0.0);
+}
