@@ -85,16 +85,23 @@ async fn object_version(url: &str) -> Result<String, CacheMiss> {
     Ok(format!("{size}:{tag}"))
 }
 
+/// The sha256 of an artifact as it is stored now: a local file through its remembered stamp
+/// (not read again when unchanged), a remote object hashed as it streams.
+pub async fn stored_sha256(uri: &str, store: &ArtifactStore, registry: &Registry) -> Result<String, CacheMiss> {
+    match store.local_file(uri) {
+        Some(path) => local_sha256(&path, registry).await,
+        None => store.sha256_of(uri).await.map_err(|e| CacheMiss(e.to_string())),
+    }
+}
+
 /// Whether every artifact of a cached step is still in the store with its recorded digest.
 /// Local artifacts whose stamp is unchanged since they were hashed are not read again; the
 /// others are hashed at the same time (each on a blocking thread, or as its own download).
 pub async fn still_valid(cached: &CachedStep, store: &ArtifactStore, registry: &Registry) -> Result<(), CacheMiss> {
     let checks = cached.artifacts.iter().map(|(name, a)| async move {
-        let sha256 = match store.local_file(&a.uri) {
-            Some(path) => local_sha256(&path, registry).await,
-            None => store.sha256_of(&a.uri).await.map_err(|e| CacheMiss(e.to_string())),
-        }
-        .map_err(|e| CacheMiss(format!("cached `{name}` is gone ({e})")))?;
+        let sha256 = stored_sha256(&a.uri, store, registry)
+            .await
+            .map_err(|e| CacheMiss(format!("cached `{name}` is gone ({e})")))?;
         if sha256 != a.sha256 {
             return Err(CacheMiss(format!("cached `{name}` changed since it was recorded")));
         }

@@ -3,7 +3,7 @@
 //! step sees them. A table changed or deleted since is an error that says so: comparing with
 //! something other than what that run produced would be a silent lie.
 
-use super::cache::local_sha256;
+use super::cache::stored_sha256;
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
 use crate::registry::Registry;
@@ -43,11 +43,7 @@ pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactSto
             )));
         }
     };
-    let now = match store.local_file(&table.uri) {
-        Some(path) => local_sha256(&path, registry).await.map_err(|e| e.to_string()),
-        None => store.sha256_of(&table.uri).await.map_err(|e| e.to_string()),
-    };
-    match now {
+    match stored_sha256(&table.uri, store, registry).await {
         Ok(sha256) if sha256 == table.sha256 => Ok(table),
         Ok(_) => Err(StepError::new(format!(
             "`with.reference`: the `{}` table of run {run} (step `{step}`, {}) changed since that run recorded it; it no longer is the data that run used",
