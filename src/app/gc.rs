@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::artifacts::{ArtifactStore, StoredObject};
 use crate::cli::GcArgs;
 use crate::error::CliError;
-use crate::exec::leftovers::{is_dead_staging, staging_pid};
+use crate::exec::leftovers::{is_dead_staging, is_leftover, staging_pid};
 use crate::pipeline::duration::duration_ms;
 use crate::pipeline::location::ArtifactLocation;
 use crate::registry::GcRun;
@@ -89,18 +89,12 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
         if run.status == "running" {
             continue;
         }
-        if staging_pid(&o.uri).is_some() {
-            if is_dead_staging(&o.uri) {
-                plan.push((Reason::Leftover, o, None));
-            }
-            continue;
-        }
         if !recorded.contains_key(&run_id) {
             recorded.insert(run_id.clone(), registry.recorded_uris(&run_id).await?);
         }
-        if !recorded[&run_id].contains(&o.uri) {
+        if is_leftover(&o.uri, &recorded[&run_id]) {
             plan.push((Reason::Leftover, o, None));
-        } else if collected.contains(&run_id) && !needed.contains(&o.uri) {
+        } else if staging_pid(&o.uri).is_none() && collected.contains(&run_id) && !needed.contains(&o.uri) {
             plan.push((Reason::OldRun, o, Some(run_id)));
         }
     }

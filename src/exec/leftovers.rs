@@ -3,6 +3,8 @@
 //! rename and the registry insert). `--resume` clears them before the run goes on; `pmflow gc`
 //! clears them for every run that is not running.
 
+use std::collections::HashSet;
+
 use crate::artifacts::{ArtifactError, ArtifactStore, StoredObject};
 use crate::registry::{pmflow_alive, Registry, RegistryError};
 
@@ -40,9 +42,17 @@ pub async fn of_run(
         .list(prefix)
         .await?
         .into_iter()
-        .filter(|o| !recorded.contains(&o.uri))
-        .filter(|o| staging_pid(&o.uri).is_none() || is_dead_staging(&o.uri))
+        .filter(|o| is_leftover(&o.uri, &recorded))
         .collect())
+}
+
+/// Whether `uri`, in the folder of a run that is not running, is a leftover: a staging file
+/// whose writer is gone, or a complete file the run never recorded (`recorded`).
+pub fn is_leftover(uri: &str, recorded: &HashSet<String>) -> bool {
+    match staging_pid(uri) {
+        Some(_) => is_dead_staging(uri),
+        None => !recorded.contains(uri),
+    }
 }
 
 /// Removes `objects`; returns how many bytes that freed.
