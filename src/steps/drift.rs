@@ -457,17 +457,10 @@ fn ecdf(sorted: &[f64]) -> Vec<(f64, f64)> {
 mod tests {
     use super::*;
     use crate::frame::Roles;
-    use crate::pipeline::node::Node;
     use polars::prelude::*;
 
     fn params(yaml: &str) -> DriftParams {
-        let node: Node = crate::pipeline::yaml::parse(yaml).unwrap();
-        let mut diags = crate::pipeline::Diagnostics::new("t.yaml", Vec::new());
-        let mut f = Fields::new(&node, "with", &mut diags).unwrap();
-        let p = parse(&mut f).unwrap();
-        f.finish();
-        assert!(diags.is_empty(), "{diags}");
-        p
+        crate::steps::parse_with(yaml, parse)
     }
 
     fn table(columns: Vec<(&str, Vec<f64>)>) -> Table {

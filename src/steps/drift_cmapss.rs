@@ -7,62 +7,24 @@
 use polars::prelude::*;
 
 use super::context::{StepContext, StepEvent};
-use super::{drift, feature, load, split};
-use crate::frame::{column_f64, Roles, Table};
-use crate::pipeline::diagnostic::Diagnostics;
-use crate::pipeline::fields::Fields;
-use crate::pipeline::node::Node;
-use crate::pipeline::yaml;
+use super::{drift, feature, parse_with, split};
+use crate::frame::{column_f64, Table};
 
 fn repo() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn fields<T>(text: &str, parse: impl FnOnce(&mut Fields) -> Option<T>) -> T {
-    let node: Node = yaml::parse(text).unwrap();
-    let mut diags = Diagnostics::new("t.yaml", Vec::new());
-    let mut f = Fields::new(&node, "with", &mut diags).unwrap();
-    let p = parse(&mut f).unwrap();
-    f.finish();
-    assert!(diags.is_empty(), "{diags}");
-    p
-}
-
 /// Two random halves of the engines (split's `train` and `test` parts, by `seed`) after
 /// pipelines/cmapss.yaml's load and feature settings.
 fn cmapss_parts_seed(seed: u64) -> (Table, Table) {
-    let mut names = vec!["unit".to_string(), "cycle".into()];
-    names.extend((1..=3).map(|i| format!("setting_{i}")));
-    names.extend((1..=21).map(|i| format!("s{i}")));
-    let p = load::LoadParams {
-        path: "data/cmapss_fd001/train_FD001.txt".into(),
-        format: load::Format::Whitespace,
-        columns: Some(names),
-        header: None,
-        separator: b',',
-        decimal_comma: false,
-        null_values: Vec::new(),
-        roles: Roles {
-            timestamp: Some("cycle".into()),
-            entity: Some("unit".into()),
-            label: None,
-        },
-        time: Default::default(),
-        file_column: None,
-        skip_rows: 0,
-        comment: None,
-        select: None,
-        non_finite: Default::default(),
-    };
-    let (mut ctx, _rx) = StepContext::detached(&repo(), Vec::new());
-    let loaded = load::run(&p, &mut ctx).unwrap().tables.remove(0).1;
-    let features = fields(
+    let loaded = super::parity::cmapss_fd001();
+    let features = parse_with(
         "{drop: [setting_2, setting_3, s1, s5, s10, s16, s18, s19], columns: [s2, s3, s4, s6, s7, s8, s9, s11, s12, s13, s14, s15, s17, s20, s21], rolling: {windows: [5, 15], stats: [mean, std]}, label: {from-rul: true, horizon: 30, name: failure_within_30}, drop-na: true}",
         feature::parse,
     );
     let (mut ctx, _rx) = StepContext::detached(&repo(), vec![("load/frame".into(), loaded)]);
     let featured = feature::run(&features, &mut ctx).unwrap().tables.remove(0).1;
-    let split_params = fields(
+    let split_params = parse_with(
         &format!("{{by: entity, fractions: [0.5, 0.0, 0.5], seed: {seed}}}"),
         split::parse,
     );
@@ -75,7 +37,7 @@ fn cmapss_parts_seed(seed: u64) -> (Table, Table) {
 
 /// Runs `drift` with `with` on the two tables; returns its metrics.
 fn drift_metrics(with: &str, reference: Table, current: Table) -> Vec<(String, f64)> {
-    let p = fields(with, drift::parse);
+    let p = parse_with(with, drift::parse);
     let (mut ctx, rx) = StepContext::detached(
         &repo(),
         vec![("split/train".into(), reference), ("split/test".into(), current)],

@@ -214,3 +214,15 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::Drift(p) => drift::run(p, ctx),
     }
 }
+
+/// A step's `with:` written as YAML, parsed by `parse`, for unit tests; panics on any problem.
+#[cfg(test)]
+pub(crate) fn parse_with<T>(text: &str, parse: impl FnOnce(&mut Fields) -> Option<T>) -> T {
+    let node = crate::pipeline::yaml::parse(text).unwrap();
+    let mut diags = crate::pipeline::Diagnostics::new("t.yaml", Vec::new());
+    let mut f = Fields::new(&node, "with", &mut diags).unwrap();
+    let parsed = parse(&mut f).unwrap();
+    f.finish();
+    assert!(diags.is_empty(), "{diags}");
+    parsed
+}

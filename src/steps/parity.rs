@@ -5,30 +5,14 @@ use polars::prelude::*;
 
 use super::{feature, load};
 use crate::frame::{column_f64, Roles, Table};
-use crate::pipeline::diagnostic::Diagnostics;
-use crate::pipeline::fields::Fields;
-use crate::pipeline::yaml;
 use crate::steps::context::StepContext;
 
 fn repo() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn feature_params(text: &str) -> feature::FeatureParams {
-    let node = yaml::parse(text).unwrap();
-    let mut diags = Diagnostics::new("t.yaml", Vec::new());
-    let mut f = Fields::new(&node, "with", &mut diags).unwrap();
-    let p = feature::parse(&mut f).unwrap();
-    f.finish();
-    assert!(diags.is_empty(), "{diags}");
-    p
-}
-
-/// pipelines/cmapss.yaml's rolling features and RUL label on NASA C-MAPSS FD001, engines 1 and
-/// 50, against tests/fixtures/cmapss_features_pandas.csv (pandas 3.1.1, made by the script of
-/// the same name: `groupby("unit").rolling(w, min_periods=1).mean()/.std()`).
-#[test]
-fn cmapss_features_match_pandas() {
+/// NASA C-MAPSS FD001's training file, loaded as pipelines/cmapss.yaml loads it.
+pub(super) fn cmapss_fd001() -> Table {
     let mut names = vec!["unit".to_string(), "cycle".into()];
     names.extend((1..=3).map(|i| format!("setting_{i}")));
     names.extend((1..=21).map(|i| format!("s{i}")));
@@ -53,9 +37,18 @@ fn cmapss_features_match_pandas() {
         non_finite: Default::default(),
     };
     let (mut ctx, _rx) = StepContext::detached(&repo(), Vec::new());
-    let loaded = load::run(&p, &mut ctx).unwrap().tables.remove(0).1;
-    let spec = feature_params(
+    load::run(&p, &mut ctx).unwrap().tables.remove(0).1
+}
+
+/// pipelines/cmapss.yaml's rolling features and RUL label on NASA C-MAPSS FD001, engines 1 and
+/// 50, against tests/fixtures/cmapss_features_pandas.csv (pandas 3.1.1, made by the script of
+/// the same name: `groupby("unit").rolling(w, min_periods=1).mean()/.std()`).
+#[test]
+fn cmapss_features_match_pandas() {
+    let loaded = cmapss_fd001();
+    let spec = super::parse_with(
         "{columns: [s2, s11, s21], rolling: {windows: [5, 15], stats: [mean, std]}, label: {from-rul: true, horizon: 30, name: failure_within_30}, drop-na: false}",
+        feature::parse,
     );
     let (mut ctx, _rx) = StepContext::detached(&repo(), vec![("load/frame".into(), loaded)]);
     let Table { frame: ours, .. } = feature::run(&spec, &mut ctx).unwrap().tables.remove(0).1;

@@ -111,19 +111,10 @@ fn apply_scaler(table: &mut Table, bytes: &[u8]) -> Result<(), StepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::diagnostic::Diagnostics;
-    use crate::pipeline::fields::Fields;
-    use crate::pipeline::yaml;
     use crate::steps::{parse_params, StepKind};
 
     fn step(kind: StepKind, with: &str) -> StepParams {
-        let node = yaml::parse(with).unwrap();
-        let mut diags = Diagnostics::new("t.yaml", Vec::new());
-        let mut f = Fields::new(&node, "with", &mut diags).unwrap();
-        let p = parse_params(kind, &mut f).unwrap();
-        f.finish();
-        assert!(diags.is_empty(), "{diags}");
-        p
+        crate::steps::parse_with(with, |f| parse_params(kind, f))
     }
 
     /// The pipeline's own data, prepared again: the same frame the steps made, value for value
