@@ -4,15 +4,11 @@
 # Inserts a dated section at the top of BENCHMARKS.md. Env: PMFLOW_BIN (default: release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 out=bench/out/drift
 rm -rf "$out" && mkdir -p "$out/data" "$out/pipelines"
 python=$(bash bench/venv.sh bench-drift-venv scipy==1.17.1 numpy pyarrow==26.0.1)
-pmflow="${PMFLOW_BIN:-}"
-if [ -z "$pmflow" ]; then
-    cargo build --release --locked --bin pmflow
-    pmflow=target/release/pmflow
-fi
-build=$(case "$pmflow" in *release*) echo "release build";; *) echo "debug build (opt-level 1)";; esac)
+choose_pmflow
 
 "$python" - "$out/data" <<'PY'
 import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
@@ -66,10 +62,4 @@ both reading the same two Parquet files.
 
 MD
 )
-python3 - "$section" <<'PY'
-import sys
-text = open("BENCHMARKS.md").read()
-head, sep, rest = text.partition("\n## ")
-open("BENCHMARKS.md", "w").write(head.rstrip("\n") + "\n\n" + sys.argv[1].strip() + "\n\n" + sep.lstrip("\n") + rest)
-PY
-echo "$section"
+put_section_first "$section"

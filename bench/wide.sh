@@ -6,16 +6,12 @@
 # BENCH_WIDE_COLUMNS (40000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 columns="${BENCH_WIDE_COLUMNS:-40000}"
 out=bench/out/wide
 rm -rf "$out" && mkdir -p "$out/data" "$out/pipelines"
 python=$(bash bench/venv.sh bench-wide-venv pandas==3.1.1 numpy)
-pmflow="${PMFLOW_BIN:-}"
-if [ -z "$pmflow" ]; then
-    cargo build --release --locked --bin pmflow
-    pmflow=target/release/pmflow
-fi
-build=$(case "$pmflow" in *release*) echo "release build";; *) echo "debug build (opt-level 1)";; esac)
+choose_pmflow
 
 python3 - "$out/data/wide.csv" "$columns" <<'PY'
 import sys, random
@@ -69,10 +65,4 @@ issue 12 the same split took 5 min 14 s (the issue's measurement).
 
 MD
 )
-python3 - "$section" <<'PY'
-import sys
-text = open("BENCHMARKS.md").read()
-head, sep, rest = text.partition("\n## ")
-open("BENCHMARKS.md", "w").write(head.rstrip("\n") + "\n\n" + sys.argv[1].strip() + "\n\n" + sep.lstrip("\n") + rest)
-PY
-echo "$section"
+put_section_first "$section"
