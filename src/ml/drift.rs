@@ -41,50 +41,31 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// of the reference: sum over bins of (c - r) ln(c / r), with c and r the shares of each sample
 /// in the bin (below 1e-4 taken as 1e-4). The bin edges are the reference's quantiles at
 /// 1/bins, 2/bins, ...; repeated edges (tied values) merge bins; a bin holds the values above its
-/// lower edge up to and including its upper edge. `reference` must be sorted.
+/// lower edge up to and including its upper edge. Both samples must be sorted: a bin's count is
+/// then two binary searches, not a search per value.
 pub fn psi(reference: &[f64], current: &[f64], bins: usize) -> f64 {
     let mut edges: Vec<f64> = (1..bins).map(|k| quantile(reference, k as f64 / bins as f64)).collect();
     edges.dedup();
-    let shares = |values: &[f64]| {
-        let mut counts = vec![0usize; edges.len() + 1];
-        for v in values {
-            counts[edges.partition_point(|e| e < v)] += 1;
-        }
-        counts
-            .into_iter()
-            .map(|c| (c as f64 / values.len() as f64).max(PSI_FLOOR))
-            .collect::<Vec<f64>>()
+    let shares = |sorted: &[f64]| -> Vec<f64> {
+        let mut upto: Vec<usize> = edges.iter().map(|&e| sorted.partition_point(|&v| v <= e)).collect();
+        upto.push(sorted.len());
+        let mut below = 0;
+        upto.into_iter()
+            .map(|u| {
+                let count = u - below;
+                below = u;
+                (count as f64 / sorted.len() as f64).max(PSI_FLOOR)
+            })
+            .collect()
     };
     let (r, c) = (shares(reference), shares(current));
     r.iter().zip(&c).map(|(r, c)| (c - r) * (c / r).ln()).sum()
 }
 
 /// The Wasserstein-1 distance between two samples (scipy's `wasserstein_distance(u, v)`): the
-/// area between their empirical distribution functions. Both must be sorted.
+/// area between their empirical distribution functions. Both must be sorted and non-empty.
 pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
-    let (nu, nv) = (u.len() as f64, v.len() as f64);
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut previous: Option<f64> = None;
-    let mut area = 0.0;
-    while i < u.len() || j < v.len() {
-        let x = match (u.get(i), v.get(j)) {
-            (Some(&a), Some(&b)) => a.min(b),
-            (Some(&a), None) => a,
-            (None, Some(&b)) => b,
-            (None, None) => break,
-        };
-        if let Some(p) = previous {
-            area += (x - p) * (i as f64 / nu - j as f64 / nv).abs();
-        }
-        while i < u.len() && u[i] <= x {
-            i += 1;
-        }
-        while j < v.len() && v[j] <= x {
-            j += 1;
-        }
-        previous = Some(x);
-    }
-    area
+    crate::ml::ecdf::compare(u, v).area
 }
 
 /// The population standard deviation (ddof = 0, numpy's `np.std`).
@@ -189,7 +170,7 @@ mod tests {
     #[test]
     fn psi_agrees_with_the_numpy_computation_of_its_definition() {
         let reference = sorted(frac(1000, G, 0.0));
-        let current: Vec<f64> = frac(500, S2, 0.0).iter().map(|x| x * x).collect();
+        let current = sorted(frac(500, S2, 0.0).iter().map(|x| x * x).collect());
         assert!((psi(&reference, &current, 10) - 0.38217056999080673).abs() < 1e-12);
         // The same sample: nothing moved.
         assert!(psi(&reference, &reference, 10).abs() < 1e-15);

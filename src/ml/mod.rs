@@ -2,6 +2,7 @@
 //! scipy, scikit-learn, imbalanced-learn).
 
 pub mod drift;
+pub mod ecdf;
 pub mod impute;
 pub mod knn;
 pub mod ks;

@@ -8,8 +8,8 @@
 use serde_json::json;
 
 use crate::frame::{numeric_features, Table};
-use crate::ml::drift::{psi, sorted_numbers, std_population, wasserstein, Correction};
-use crate::ml::ks::ks_2samp_sorted;
+use crate::ml::drift::{psi, sorted_numbers, std_population, Correction};
+use crate::ml::ks::ks_2samp_of_gap;
 use crate::pipeline::fields::Fields;
 use crate::plot::{drift_picture, DriftBar, DriftCurves};
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -255,9 +255,11 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
 
     let bins = p.psi_bins;
     let mut figures: Vec<Figures> = crate::ml::parallel::map(&sides, |s| {
-        let ks = ks_2samp_sorted(&s.reference, &s.current).expect("both sides have values");
+        // One walk over both sorted sides gives the KS gap and the Wasserstein area.
+        let walked = crate::ml::ecdf::compare(&s.reference, &s.current);
+        let ks = ks_2samp_of_gap(s.reference.len(), s.current.len(), walked.largest_gap);
         let spread = std_population(&s.reference);
-        let distance = wasserstein(&s.reference, &s.current);
+        let distance = walked.area;
         Figures {
             feature: s.feature.clone(),
             statistic: ks.statistic,
