@@ -5,6 +5,7 @@ mod cache;
 mod digests;
 mod gc;
 mod liveness;
+mod models;
 mod query;
 mod write;
 
@@ -18,6 +19,7 @@ pub use cache::CachedStep;
 pub use digests::FileStamp;
 pub use gc::GcRun;
 pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
+pub use models::{who, AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
 pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};
 

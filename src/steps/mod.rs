@@ -16,6 +16,7 @@ mod model_io;
 #[cfg(test)]
 mod parity;
 mod prepare;
+pub mod register;
 pub use prepare::prepare;
 pub mod smote;
 mod sources;
@@ -73,6 +74,7 @@ pub enum StepKind {
     TrainLstm,
     Evaluate,
     Drift,
+    Register,
 }
 
 const ALL: &[(StepKind, &str)] = &[
@@ -84,6 +86,7 @@ const ALL: &[(StepKind, &str)] = &[
     (StepKind::TrainLstm, "train-lstm"),
     (StepKind::Evaluate, "evaluate"),
     (StepKind::Drift, "drift"),
+    (StepKind::Register, "register"),
 ];
 
 impl StepKind {
@@ -111,6 +114,7 @@ pub enum StepParams {
     TrainLstm(train_lstm::TrainLstmParams),
     Evaluate(evaluate::EvaluateParams),
     Drift(drift::DriftParams),
+    Register(register::RegisterParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -124,6 +128,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::TrainLstm => train_lstm::parse(with).map(StepParams::TrainLstm),
         StepKind::Evaluate => evaluate::parse(with).map(StepParams::Evaluate),
         StepKind::Drift => drift::parse(with).map(StepParams::Drift),
+        StepKind::Register => register::parse(with).map(StepParams::Register),
     }
 }
 
@@ -212,6 +217,10 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::TrainLstm(p) => train_lstm::run(p, ctx),
         StepParams::Evaluate(p) => evaluate::run(p, ctx),
         StepParams::Drift(p) => drift::run(p, ctx),
+        // Registering writes the registry, which steps never open: the runner does it.
+        StepParams::Register(_) => Err(StepError::new(
+            "`register` writes the model registry and runs only inside `pmflow run`",
+        )),
     }
 }
 

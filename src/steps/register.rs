@@ -1,0 +1,486 @@
+//! The `register` step's settings and its promotion gate. Registering writes the registry, which
+//! steps never open, so the runner carries the step out (`exec::register`); what is decided
+//! here is pure: which conditions a candidate meets against the alias holders' metrics.
+//!
+//! The gate follows MLflow's `MetricThreshold`: a metric missing on either side fails its
+//! condition; a condition relative to an alias nobody holds yet is not applied, so the first
+//! version can be promoted on absolute thresholds alone.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::pipeline::fields::Fields;
+use crate::pipeline::node::{Node, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterParams {
+    /// The model's name; None: the pipeline's name.
+    pub model: Option<String>,
+    pub description: Option<String>,
+    pub promote: Option<Promote>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promote {
+    pub alias: String,
+    pub when: Vec<Condition>,
+}
+
+/// One condition of a gate, on one metric of the candidate run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// A metric name (`evaluate.f1`) or a unique suffix of one (`f1`).
+    pub metric: String,
+    pub bound: Bound,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// candidate >= this.
+    Min(f64),
+    /// candidate <= this.
+    Max(f64),
+    /// candidate >= holder - drop (higher is better): at most this absolute drop.
+    MaxDrop { drop: f64, vs: String },
+    /// candidate <= holder + rise (lower is better, e.g. a false-alarm rate).
+    MaxRise { rise: f64, vs: String },
+}
+
+impl Bound {
+    /// The alias a relative bound compares with.
+    pub fn vs(&self) -> Option<&str> {
+        match self {
+            Bound::MaxDrop { vs, .. } | Bound::MaxRise { vs, .. } => Some(vs),
+            _ => None,
+        }
+    }
+}
+
+/// Names an alias or a model may take: letters, digits, `-`, `_`, `.`; not starting with `v`
+/// and a digit (that spells a version, `@v7`).
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let looks_like_version = name.starts_with('v') && name[1..].chars().all(|c| c.is_ascii_digit()) && name.len() > 1;
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !looks_like_version
+}
+
+pub fn parse(f: &mut Fields) -> Option<RegisterParams> {
+    let model = f.optional_str("model");
+    if let Some(name) = &model {
+        if !valid_name(name) {
+            let pos = f.node("model").map(|n| n.pos).unwrap_or(f.pos());
+            f.error(
+                pos,
+                format!("`model: {name}` is not a model name: use letters, digits, `-`, `_` and `.`"),
+            );
+        }
+    }
+    let description = f.optional_str("description");
+    let promote = match f.node("promote") {
+        Some(node) => parse_promote(node, f),
+        None => None,
+    };
+    Some(RegisterParams {
+        model,
+        description,
+        promote,
+    })
+}
+
+fn parse_promote(node: &Node, f: &mut Fields) -> Option<Promote> {
+    let base = f.context().to_string();
+    let mut p = Fields::new(node, format!("{base} `promote`"), f.diags)?;
+    let alias = p.required_str("alias", " (the alias to move, such as `production`)");
+    if let Some(a) = &alias {
+        if !valid_name(a) {
+            let pos = p.node("alias").map(|n| n.pos).unwrap_or(p.pos());
+            p.error(
+                pos,
+                format!("`alias: {a}` is not an alias name: use letters, digits, `-`, `_` and `.`, and not `v` and a number"),
+            );
+        }
+    }
+    let mut when = Vec::new();
+    if let Some(list) = p.node("when") {
+        let items: Vec<&Node> = match &list.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![list],
+        };
+        for item in items {
+            let Some(mut c) = Fields::new(item, format!("{base} `promote.when`"), p.diags) else {
+                continue;
+            };
+            if let Some(condition) = parse_condition(&mut c) {
+                when.push(condition);
+            }
+            c.finish();
+        }
+    }
+    p.finish();
+    Some(Promote { alias: alias?, when })
+}
+
+const BOUNDS: &str = "`min`, `max`, `max-drop` (with `vs`) or `max-rise` (with `vs`)";
+
+fn parse_condition(c: &mut Fields) -> Option<Condition> {
+    let metric = c.required_str("metric", " (a metric of this run, such as `evaluate.f1`)");
+    let min = c.optional_f64("min", f64::MIN, f64::MAX);
+    let max = c.optional_f64("max", f64::MIN, f64::MAX);
+    let drop = c.optional_f64("max-drop", 0.0, f64::MAX);
+    let rise = c.optional_f64("max-rise", 0.0, f64::MAX);
+    let vs = c.optional_str("vs");
+    let given = [min.is_some(), max.is_some(), drop.is_some(), rise.is_some()]
+        .iter()
+        .filter(|g| **g)
+        .count();
+    if given != 1 {
+        let pos = c.pos();
+        c.error(pos, format!("a condition takes exactly one of {BOUNDS}"));
+        return None;
+    }
+    let bound = match (min, max, drop, rise) {
+        (Some(v), ..) => Bound::Min(v),
+        (_, Some(v), ..) => Bound::Max(v),
+        (_, _, Some(drop), _) | (_, _, _, Some(drop)) => {
+            let Some(vs) = vs.clone() else {
+                let pos = c.pos();
+                c.error(
+                    pos,
+                    "`max-drop` and `max-rise` compare with an alias's holder: add `vs: ALIAS` (such as `vs: production`)",
+                );
+                return None;
+            };
+            if rise.is_some() {
+                Bound::MaxRise { rise: drop, vs }
+            } else {
+                Bound::MaxDrop { drop, vs }
+            }
+        }
+        _ => unreachable!("exactly one bound is given"),
+    };
+    if vs.is_some() && bound.vs().is_none() {
+        let pos = c.node("vs").map(|n| n.pos).unwrap_or(c.pos());
+        c.error(
+            pos,
+            "`vs` only goes with `max-drop` or `max-rise`; `min` and `max` are absolute",
+        );
+    }
+    Some(Condition { metric: metric?, bound })
+}
+
+/// The version holding an alias, with its run's final metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder {
+    pub version: i64,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// One condition as judged, with its figures: printed, logged and kept in the alias history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// The condition as the user wrote it (`evaluate.f1 >= 0.8`).
+    pub condition: String,
+    /// The metric's full name, once resolved.
+    pub metric: String,
+    pub candidate: Option<f64>,
+    /// The holder's value, for a relative condition.
+    pub holder: Option<f64>,
+    pub holder_version: Option<i64>,
+    pub passed: bool,
+    /// Why, in words (`0.71 < 0.80`, `no version holds production yet: not applied`).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateOutcome {
+    pub passed: bool,
+    pub checks: Vec<Check>,
+}
+
+/// The full metric name `name` stands for among `names`: itself, or the one name ending in
+/// `.name`. An error lists the candidates when the suffix is ambiguous.
+pub fn resolve_metric<'a>(name: &str, names: impl IntoIterator<Item = &'a String>) -> Result<String, String> {
+    let mut ending: Vec<&String> = Vec::new();
+    for n in names {
+        if n == name {
+            return Ok(n.clone());
+        }
+        if n.ends_with(&format!(".{name}")) {
+            ending.push(n);
+        }
+    }
+    match ending.len() {
+        1 => Ok(ending[0].clone()),
+        0 => Err(format!("no metric `{name}`")),
+        _ => Err(format!(
+            "`{name}` matches several metrics ({}); name one in full",
+            ending.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Judges `conditions` for a candidate with `metrics`; `holders` gives, per alias named by a
+/// relative condition, its current holder (None: nobody holds it).
+pub fn judge(
+    conditions: &[Condition],
+    metrics: &BTreeMap<String, f64>,
+    holders: &BTreeMap<String, Option<Holder>>,
+) -> GateOutcome {
+    let value_of = |m: &BTreeMap<String, f64>, name: &str| m.get(name).copied().filter(|v| v.is_finite());
+    let checks: Vec<Check> = conditions
+        .iter()
+        .map(|c| {
+            let condition = describe(c);
+            let (metric, candidate) = match resolve_metric(&c.metric, metrics.keys()) {
+                Ok(full) => {
+                    let v = value_of(metrics, &full);
+                    (full, v)
+                }
+                Err(_) => (c.metric.clone(), None),
+            };
+            let mut check = Check {
+                condition,
+                metric: metric.clone(),
+                candidate,
+                holder: None,
+                holder_version: None,
+                passed: false,
+                reason: String::new(),
+            };
+            let Some(value) = candidate else {
+                check.reason = format!("`{}` is missing in this run", c.metric);
+                return check;
+            };
+            let (limit, higher_is_better) = match &c.bound {
+                Bound::Min(t) => (*t, true),
+                Bound::Max(t) => (*t, false),
+                Bound::MaxDrop { drop, vs } | Bound::MaxRise { rise: drop, vs } => {
+                    let Some(holder) = holders.get(vs).cloned().flatten() else {
+                        check.passed = true;
+                        check.reason = format!("no version holds `{vs}` yet: not applied");
+                        return check;
+                    };
+                    check.holder_version = Some(holder.version);
+                    let Some(theirs) = value_of(&holder.metrics, &metric) else {
+                        check.reason = format!("`{metric}` is missing on `{vs}` (v{})", holder.version);
+                        return check;
+                    };
+                    check.holder = Some(theirs);
+                    match c.bound {
+                        Bound::MaxDrop { .. } => (theirs - drop, true),
+                        _ => (theirs + drop, false),
+                    }
+                }
+            };
+            check.passed = if higher_is_better {
+                value >= limit
+            } else {
+                value <= limit
+            };
+            let sign = match (higher_is_better, check.passed) {
+                (true, true) => ">=",
+                (true, false) => "<",
+                (false, true) => "<=",
+                (false, false) => ">",
+            };
+            check.reason = match check.holder {
+                Some(theirs) => format!(
+                    "{} {sign} {} ({} on v{} {} {})",
+                    figure(value),
+                    figure(limit),
+                    figure(theirs),
+                    check.holder_version.unwrap_or(0),
+                    if higher_is_better { "-" } else { "+" },
+                    figure((limit - theirs).abs())
+                ),
+                None => format!("{} {sign} {}", figure(value), figure(limit)),
+            };
+            check
+        })
+        .collect();
+    GateOutcome {
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+    }
+}
+
+/// A condition in one line, as a person would write it.
+pub fn describe(c: &Condition) -> String {
+    match &c.bound {
+        Bound::Min(t) => format!("{} >= {}", c.metric, figure(*t)),
+        Bound::Max(t) => format!("{} <= {}", c.metric, figure(*t)),
+        Bound::MaxDrop { drop, vs } => format!("{} drops at most {} vs {vs}", c.metric, figure(*drop)),
+        Bound::MaxRise { rise, vs } => format!("{} rises at most {} vs {vs}", c.metric, figure(*rise)),
+    }
+}
+
+/// A figure with as many digits as it needs, up to 4 decimals.
+fn figure(v: f64) -> String {
+    let text = format!("{v:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::parse_with;
+
+    fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    fn gate() -> Vec<Condition> {
+        let p = parse_with(
+            "{promote: {alias: production, when: [{metric: evaluate.f1, min: 0.8}, {metric: pr_auc, max-drop: 0.01, vs: production}, {metric: evaluate.false_alarm_rate, max: 0.05}]}}",
+            parse,
+        );
+        p.promote.unwrap().when
+    }
+
+    fn holders(holder: Option<Holder>) -> BTreeMap<String, Option<Holder>> {
+        BTreeMap::from([("production".to_string(), holder)])
+    }
+
+    #[test]
+    fn a_better_candidate_passes_and_each_condition_shows_its_figures() {
+        let candidate = metrics(&[
+            ("evaluate.f1", 0.85),
+            ("evaluate.pr_auc", 0.905),
+            ("evaluate.false_alarm_rate", 0.02),
+        ]);
+        let holder = Holder {
+            version: 3,
+            metrics: metrics(&[("evaluate.f1", 0.82), ("evaluate.pr_auc", 0.91)]),
+        };
+        let outcome = judge(&gate(), &candidate, &holders(Some(holder)));
+        assert!(outcome.passed, "{outcome:?}");
+        assert_eq!(outcome.checks[0].reason, "0.85 >= 0.8");
+        assert_eq!(
+            outcome.checks[1].metric, "evaluate.pr_auc",
+            "a unique suffix names the metric"
+        );
+        assert_eq!(outcome.checks[1].reason, "0.905 >= 0.9 (0.91 on v3 - 0.01)");
+        assert_eq!(outcome.checks[2].reason, "0.02 <= 0.05");
+    }
+
+    #[test]
+    fn a_regression_beyond_the_allowed_drop_fails() {
+        let candidate = metrics(&[
+            ("evaluate.f1", 0.85),
+            ("evaluate.pr_auc", 0.89),
+            ("evaluate.false_alarm_rate", 0.02),
+        ]);
+        let holder = Holder {
+            version: 3,
+            metrics: metrics(&[("evaluate.pr_auc", 0.91)]),
+        };
+        let outcome = judge(&gate(), &candidate, &holders(Some(holder)));
+        assert!(!outcome.passed);
+        assert!(!outcome.checks[1].passed);
+        assert_eq!(outcome.checks[1].reason, "0.89 < 0.9 (0.91 on v3 - 0.01)");
+    }
+
+    #[test]
+    fn a_missing_metric_fails_on_either_side() {
+        let candidate = metrics(&[("evaluate.pr_auc", 0.95), ("evaluate.false_alarm_rate", 0.02)]);
+        let holder = Holder {
+            version: 1,
+            metrics: metrics(&[("evaluate.f1", 0.5)]),
+        };
+        let outcome = judge(&gate(), &candidate, &holders(Some(holder)));
+        assert!(!outcome.passed);
+        assert_eq!(outcome.checks[0].reason, "`evaluate.f1` is missing in this run");
+        assert_eq!(
+            outcome.checks[1].reason,
+            "`evaluate.pr_auc` is missing on `production` (v1)"
+        );
+        // NaN counts as missing.
+        let candidate = metrics(&[
+            ("evaluate.f1", f64::NAN),
+            ("evaluate.pr_auc", 0.95),
+            ("evaluate.false_alarm_rate", 0.0),
+        ]);
+        assert!(!judge(&gate(), &candidate, &holders(None)).checks[0].passed);
+    }
+
+    #[test]
+    fn with_no_holder_yet_only_absolute_thresholds_apply() {
+        let candidate = metrics(&[
+            ("evaluate.f1", 0.81),
+            ("evaluate.pr_auc", 0.1),
+            ("evaluate.false_alarm_rate", 0.05),
+        ]);
+        let outcome = judge(&gate(), &candidate, &holders(None));
+        assert!(outcome.passed, "{outcome:?}");
+        assert_eq!(
+            outcome.checks[1].reason,
+            "no version holds `production` yet: not applied"
+        );
+        let worse = metrics(&[
+            ("evaluate.f1", 0.79),
+            ("evaluate.pr_auc", 0.1),
+            ("evaluate.false_alarm_rate", 0.05),
+        ]);
+        assert!(!judge(&gate(), &worse, &holders(None)).passed);
+    }
+
+    #[test]
+    fn lower_is_better_metrics_take_max_rise() {
+        let p = parse_with(
+            "{promote: {alias: champion, when: [{metric: evaluate.false_alarm_rate, max-rise: 0.01, vs: champion}]}}",
+            parse,
+        );
+        let when = p.promote.unwrap().when;
+        let holder = Holder {
+            version: 2,
+            metrics: metrics(&[("evaluate.false_alarm_rate", 0.03)]),
+        };
+        let h = BTreeMap::from([("champion".to_string(), Some(holder))]);
+        assert!(judge(&when, &metrics(&[("evaluate.false_alarm_rate", 0.035)]), &h).passed);
+        let outcome = judge(&when, &metrics(&[("evaluate.false_alarm_rate", 0.05)]), &h);
+        assert_eq!(outcome.checks[0].reason, "0.05 > 0.04 (0.03 on v2 + 0.01)");
+    }
+
+    #[test]
+    fn ambiguous_suffixes_list_the_candidates() {
+        let names = ["evaluate.f1".to_string(), "val.f1".to_string()];
+        let err = resolve_metric("f1", &names).unwrap_err();
+        assert_eq!(
+            err,
+            "`f1` matches several metrics (evaluate.f1, val.f1); name one in full"
+        );
+        assert_eq!(resolve_metric("val.f1", &names).unwrap(), "val.f1");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_reason() {
+        let problems = |yaml: &str| {
+            let node = crate::pipeline::yaml::parse(yaml).unwrap();
+            let mut diags = crate::pipeline::Diagnostics::new("t.yaml", Vec::new());
+            let mut f = Fields::new(&node, "with", &mut diags).unwrap();
+            let _ = parse(&mut f);
+            f.finish();
+            diags.to_string()
+        };
+        assert!(
+            problems("{promote: {alias: production, when: [{metric: f1, min: 0.8, max: 0.9}]}}")
+                .contains("exactly one of")
+        );
+        assert!(
+            problems("{promote: {alias: production, when: [{metric: f1, max-drop: 0.01}]}}")
+                .contains("add `vs: ALIAS`")
+        );
+        assert!(problems("{promote: {alias: v7}}").contains("not an alias name"));
+        assert!(problems("{promote: {when: []}}").contains("alias"));
+        assert!(problems("{model: 'a b'}").contains("not a model name"));
+    }
+}
