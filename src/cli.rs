@@ -53,6 +53,12 @@ pub enum Command {
     /// Run a pipeline and record it in the registry.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Registered models: versions, aliases, promotion, rollback and the alias history.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Compare a candidate with a baseline metric by metric (runs or model versions); exit 1
+    /// on a regression beyond the tolerance, 2 on an error.
+    Compare(CompareArgs),
     /// Inspect recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -185,6 +191,91 @@ pub enum RunsCommand {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Every registered model: versions, the latest, and who holds each alias.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// One version (`NAME`, `NAME@ALIAS`, `NAME@vN`): its run, metrics, files (checked
+    /// against their recorded sha256) and aliases.
+    Show {
+        model: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Move an alias to a version (its files must be intact).
+    Promote {
+        name: String,
+        /// The version: `7` or `v7`.
+        version: String,
+        #[arg(long)]
+        alias: String,
+        /// Why, for the alias history.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Give an alias back to the version that held it before the current holder.
+    Rollback {
+        name: String,
+        #[arg(long)]
+        alias: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Every alias decision (promoted, refused by a gate, rolled back), oldest first.
+    History {
+        name: String,
+        #[arg(long)]
+        alias: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// A run id, a unique prefix, `latest`, `latest:EXPERIMENT`, `MODEL@ALIAS` or `MODEL@vN`.
+    pub baseline: String,
+    /// The same forms as BASELINE.
+    pub candidate: String,
+    /// A metric to compare (full name or unique suffix), `:lower` or `:higher` to say which
+    /// way is better (repeatable) [default: every evaluate metric both sides have].
+    #[arg(long = "metric", value_name = "NAME[:lower|:higher]")]
+    pub metrics: Vec<String>,
+    /// A regression is a metric worse by more than this, absolutely.
+    #[arg(long, conflicts_with_all = ["rtol", "atol"])]
+    pub max_drop: Option<f64>,
+    /// A regression is a metric worse by more than atol + rtol * |baseline|.
+    #[arg(long)]
+    pub rtol: Option<f64>,
+    #[arg(long)]
+    pub atol: Option<f64>,
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    /// A markdown table for a pull-request comment.
+    Md,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]

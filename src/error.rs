@@ -24,6 +24,9 @@ pub enum CliError {
     /// The run ran and failed; the reporter has already shown why.
     #[error("{0}")]
     RunFailed(String),
+    /// A gate found a regression (`pmflow compare`); the comparison is already printed.
+    #[error("{0}")]
+    Regression(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -32,7 +35,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Invalid(_) | CliError::Usage(_) => exit::USAGE,
-            CliError::RunFailed(_) => exit::FAILED,
+            CliError::RunFailed(_) | CliError::Regression(_) => exit::FAILED,
             CliError::Internal(_) => exit::INTERNAL,
         }
     }

@@ -2,10 +2,12 @@
 
 mod bench_lstm;
 mod bench_registry;
+mod compare;
 mod gc;
 mod gen_data;
 mod info;
 pub mod memory;
+mod models;
 mod run;
 mod runs;
 mod validate;
@@ -28,6 +30,8 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::BenchRegistry { points, file } => bench_registry::bench_registry(points, &file).await,
         Command::BenchLstm(args) => bench_lstm::bench_lstm(&args),
         Command::Run(args) => run::run(&args, cli.progress.into()).await,
+        Command::Models(command) => models::command(command).await,
+        Command::Compare(args) => compare::compare(&args).await,
         Command::Runs(RunsCommand::List {
             experiment,
             format,
@@ -56,6 +60,7 @@ fn redacted(e: CliError) -> CliError {
         }
         CliError::Usage(m) => CliError::Usage(redact(&m)),
         CliError::RunFailed(m) => CliError::RunFailed(redact(&m)),
+        CliError::Regression(m) => CliError::Regression(redact(&m)),
         CliError::Internal(m) => CliError::Internal(redact(&m)),
     }
 }

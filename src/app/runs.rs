@@ -25,7 +25,7 @@ pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
     }
 }
 
-fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
+pub(super) fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
     println!("{text}");
     Ok(())

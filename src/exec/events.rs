@@ -74,6 +74,15 @@ pub enum Event {
         step: String,
         message: String,
     },
+    /// News from a step a person should read, that is no warning (a model registered, an
+    /// alias moved).
+    Note {
+        step: String,
+        message: String,
+    },
+    /// Asks the recorder to write everything before it and then wake the waiter: a step that
+    /// reads the run back from the registry (`register`) sees every metric sent so far.
+    Barrier(std::sync::Arc<tokio::sync::Notify>),
     Metric {
         step: String,
         key: String,

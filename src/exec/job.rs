@@ -52,6 +52,9 @@ pub struct StepJob {
     pub registry: Registry,
     /// Where this step's artifacts go: `<experiment>/<run>/<step>`.
     pub prefix: String,
+    pub run_id: String,
+    /// The pipeline's name (a registered model's name by default).
+    pub pipeline: String,
     pub tx: EventSender,
     /// Upstream tables as (upstream step id, table).
     pub inputs: Vec<(String, OutputRef)>,
@@ -67,6 +70,9 @@ pub struct StepJob {
 
 impl StepJob {
     pub async fn run(mut self) -> Result<Done, JobError> {
+        if let steps::StepParams::Register(params) = &self.step.params {
+            return self.register(params).await;
+        }
         // Tables of earlier runs the step names join its inputs (and so its cache key).
         for wanted in crate::steps::run_tables(&self.step.params) {
             let table = super::references::resolve(&wanted, &self.registry, &self.store).await?;
@@ -86,6 +92,38 @@ impl StepJob {
             tables,
             cached_from: None,
             cache_key: key,
+            frames,
+        })
+    }
+
+    /// `register` writes the registry: never cached, never retried (a retry could register
+    /// twice), carried out by `register.rs`.
+    async fn register(&self, params: &steps::register::RegisterParams) -> Result<Done, JobError> {
+        let _ = self.tx.send(Event::StepStarted {
+            step: self.step.id.clone(),
+            attempt: 1,
+            of: 1,
+        });
+        let report = super::register::carry_out(super::register::Registration {
+            params,
+            step_id: &self.step.id,
+            run_id: &self.run_id,
+            pipeline: &self.pipeline,
+            registry: &self.registry,
+            store: &self.store,
+            tx: &self.tx,
+            inputs: &self.inputs,
+        })
+        .await?;
+        let output = StepOutput {
+            reports: vec![("registration".into(), report)],
+            ..Default::default()
+        };
+        let (tables, frames) = self.store_outputs(output).await?;
+        Ok(Done {
+            tables,
+            cached_from: None,
+            cache_key: None,
             frames,
         })
     }

@@ -9,4 +9,5 @@ mod outside;
 pub mod plan;
 mod recorder;
 mod references;
+mod register;
 pub mod runner;

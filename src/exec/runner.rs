@@ -135,6 +135,7 @@ pub async fn run(
                 registry: registry.clone(),
                 store,
                 prefix,
+                run_id: run_id.clone(),
                 tx: tx.clone(),
             };
             scheduler.run(&order, &options, reused, interrupt).await
@@ -243,6 +244,10 @@ async fn consume(
         let Some(timed) = event else { break };
         reporter.on_event(&timed);
         recorder.on_event(&timed).await;
+        if let Event::Barrier(waiter) = &timed.event {
+            recorder.flush().await;
+            waiter.notify_one();
+        }
         // A step abandoned by a timeout or an interrupt may still hold a sender on a blocked
         // thread, so the channel never closes: the run's end is the last event that counts.
         if matches!(timed.event, Event::RunFinished { .. }) {
@@ -264,6 +269,7 @@ struct Scheduler<'a> {
     store: ArtifactStore,
     /// `<experiment>/<run id>`: where this run's artifacts go.
     prefix: String,
+    run_id: String,
     tx: EventSender,
 }
 
@@ -347,6 +353,8 @@ impl Scheduler<'_> {
                     store: self.store.clone(),
                     registry: self.registry.clone(),
                     prefix: format!("{}/{}", self.prefix, steps[i].id),
+                    run_id: self.run_id.clone(),
+                    pipeline: self.pipeline.name.clone(),
                     tx: tx.clone(),
                     inputs,
                     upstream,

@@ -96,6 +96,7 @@ pub struct AliasEvent {
 /// `user@host`, for the alias history.
 pub fn who() -> String {
     let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
     format!("{user}@{}", super::liveness::this_host())

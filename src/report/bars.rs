@@ -94,7 +94,7 @@ impl Listener for Bars {
                 }
             }
             Event::StepReused { step } => self.println(format!("  {:>11} {step:<14} done before the resume", "reused")),
-            Event::StepRetrying { .. } | Event::Warning { .. } => {
+            Event::StepRetrying { .. } | Event::Warning { .. } | Event::Note { .. } => {
                 if let Some((step, text)) = describe::note(event) {
                     self.println(format!("{step}: {}", (self.redact)(&text)));
                 }
@@ -122,7 +122,7 @@ impl Listener for Bars {
                     run.finish_and_clear();
                 }
             }
-            Event::Metric { .. } | Event::Artifact { .. } | Event::StepOutputs { .. } => {}
+            Event::Metric { .. } | Event::Artifact { .. } | Event::StepOutputs { .. } | Event::Barrier(_) => {}
         }
     }
 

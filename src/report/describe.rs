@@ -51,6 +51,7 @@ pub fn note(event: &Event) -> Option<(&str, String)> {
             Some((step, format!("attempt {attempt} failed, retrying: {error}")))
         }
         Event::Warning { step, message } => Some((step, format!("warning: {message}"))),
+        Event::Note { step, message } => Some((step, message.clone())),
         Event::StepReused { step } => Some((step, "done before the resume, not run again".into())),
         _ => None,
     }

@@ -74,12 +74,12 @@ impl Listener for Plain {
                     self.line(&format!("{step}: {done}/{total} {message}"));
                 }
             }
-            Event::StepRetrying { .. } | Event::Warning { .. } | Event::StepReused { .. } => {
+            Event::StepRetrying { .. } | Event::Warning { .. } | Event::Note { .. } | Event::StepReused { .. } => {
                 if let Some((step, text)) = describe::note(event) {
                     self.line(&format!("{step}: {}", (self.redact)(&text)));
                 }
             }
-            Event::Metric { .. } | Event::Artifact { .. } => {}
+            Event::Metric { .. } | Event::Artifact { .. } | Event::Barrier(_) => {}
             Event::StepFinished {
                 step,
                 status,

@@ -172,6 +172,19 @@ fn parse_condition(c: &mut Fields) -> Option<Condition> {
     Some(Condition { metric: metric?, bound })
 }
 
+/// The files a model version points at, as the training step names them.
+pub use crate::model::card::{FILE as CARD_FILE, WEIGHTS as WEIGHTS_FILE};
+
+/// The table the model trained on, from its card: (`step`, `part`, sha256) of the input whose
+/// part is `train` (after SMOTE, when SMOTE ran). None when the card names no such input.
+pub fn training_table(card: &[u8]) -> Result<Option<(String, String, String)>, crate::steps::context::StepError> {
+    let card = crate::model::card::ModelCard::parse(card)?;
+    Ok(card.training_data.into_iter().find_map(|(name, sha256)| {
+        let (step, part) = name.rsplit_once('/')?;
+        (part == "train").then(|| (step.to_string(), part.to_string(), sha256))
+    }))
+}
+
 /// The version holding an alias, with its run's final metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Holder {

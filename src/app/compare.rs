@@ -1,0 +1,464 @@
+//! `pmflow compare BASELINE CANDIDATE`: the CI gate. Each metric is judged better, the same,
+//! worse within the tolerance, or a regression; any regression exits 1, an error (an unknown
+//! run or model, a named metric missing on one side) exits 2. `--format md` is a table for a
+//! pull-request comment, `--format json` the stable contract for scripts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::runs::open;
+use crate::cli::{CompareArgs, CompareFormat};
+use crate::error::CliError;
+use crate::registry::Registry;
+
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Higher,
+    Lower,
+    /// Counts that describe the data, not the model (`windows`, `support`): shown, not judged.
+    Neither,
+}
+
+/// Metrics (by their last name segment) for which lower is better.
+const LOWER_IS_BETTER: &[&str] = &[
+    "loss",
+    "val_loss",
+    "train_loss",
+    "false_alarm_rate",
+    "fp",
+    "fn",
+    "fpr",
+    "fnr",
+    "miss_rate",
+    "brier",
+    "log_loss",
+    "mae",
+    "mse",
+    "rmse",
+    "ece",
+];
+/// Metrics that describe the data or a setting, not how good the model is.
+const NEITHER: &[&str] = &[
+    "windows",
+    "support",
+    "threshold",
+    "rows",
+    "positives",
+    "epochs",
+    "best_epoch",
+];
+
+/// The default direction of a metric, from the last segment of its name.
+pub fn direction_of(name: &str) -> Better {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if LOWER_IS_BETTER.contains(&last) || last.ends_with("_seconds") || last.ends_with("loss") {
+        Better::Lower
+    } else if NEITHER.contains(&last) {
+        Better::Neither
+    } else {
+        Better::Higher
+    }
+}
+
+/// How long something took: machine noise, not model quality, so never compared by default.
+fn is_timing(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    last.ends_with("_seconds") || last.ends_with("_per_sec")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tolerance {
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Better,
+    Same,
+    WithinTolerance,
+    Regression,
+    Info,
+}
+
+impl Verdict {
+    fn text(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Same => "same",
+            Verdict::WithinTolerance => "worse, within tolerance",
+            Verdict::Regression => "REGRESSION",
+            Verdict::Info => "not judged",
+        }
+    }
+}
+
+/// How `candidate` compares with `baseline` for a metric better in direction `better`.
+pub fn judge(better: Better, baseline: f64, candidate: f64, tolerance: Tolerance) -> Verdict {
+    let worse_by = match better {
+        Better::Higher => baseline - candidate,
+        Better::Lower => candidate - baseline,
+        Better::Neither => return Verdict::Info,
+    };
+    if worse_by == 0.0 {
+        Verdict::Same
+    } else if worse_by < 0.0 {
+        Verdict::Better
+    } else if worse_by <= tolerance.atol + tolerance.rtol * baseline.abs() {
+        Verdict::WithinTolerance
+    } else {
+        Verdict::Regression
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub metric: String,
+    pub better: Better,
+    pub baseline: f64,
+    pub candidate: f64,
+    pub delta: f64,
+    pub verdict: Verdict,
+}
+
+/// One side of a comparison: what the spec named and the metrics it has.
+#[derive(Debug, Serialize)]
+pub struct Side {
+    pub spec: String,
+    pub run: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(skip)]
+    metrics: BTreeMap<String, f64>,
+    /// Metric names logged by `evaluate` steps: the default set.
+    #[serde(skip)]
+    evaluated: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub baseline: Side,
+    pub candidate: Side,
+    pub tolerance: Tolerance,
+    pub metrics: Vec<Row>,
+    pub regression: bool,
+}
+
+async fn side(registry: &Registry, spec: &str) -> Result<Side, CliError> {
+    if spec.contains('@') {
+        let v = super::models::resolve(registry, spec).await?;
+        // The run's own records, not the version's JSON copy of them: exact to the last bit.
+        let metrics = numbers(&serde_json::Value::Object(registry.show_run(&v.run_id).await?.metrics));
+        let evaluated = evaluate_metrics(registry, &v.run_id).await?;
+        return Ok(Side {
+            spec: spec.to_string(),
+            run: v.run_id,
+            model: Some(v.name),
+            version: Some(v.version),
+            metrics,
+            evaluated,
+        });
+    }
+    let run = match spec.strip_prefix("latest:") {
+        Some(experiment) => registry
+            .list_runs(Some(experiment), 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|r| r.id)
+            .ok_or_else(|| CliError::Usage(format!("no run in experiment `{experiment}`")))?,
+        None => registry.resolve_run(spec).await?,
+    };
+    let detail = registry.show_run(&run).await?;
+    Ok(Side {
+        spec: spec.to_string(),
+        metrics: numbers(&serde_json::Value::Object(detail.metrics)),
+        evaluated: evaluate_metrics(registry, &run).await?,
+        run,
+        model: None,
+        version: None,
+    })
+}
+
+fn numbers(v: &serde_json::Value) -> BTreeMap<String, f64> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The names of the metrics a run's `evaluate` steps logged.
+async fn evaluate_metrics(registry: &Registry, run: &str) -> Result<Vec<String>, CliError> {
+    let detail = registry.show_run(run).await?;
+    let steps: Vec<String> = detail
+        .steps
+        .iter()
+        .filter(|s| s.kind == "evaluate")
+        .map(|s| format!("{}.", s.id))
+        .collect();
+    Ok(detail
+        .metrics
+        .keys()
+        .filter(|k| steps.iter().any(|s| k.starts_with(s.as_str())))
+        .cloned()
+        .collect())
+}
+
+/// The metrics to compare, each with its direction: the named ones, else every evaluate
+/// metric both sides have.
+fn chosen(args: &[String], baseline: &Side, candidate: &Side) -> Result<Vec<(String, Better)>, CliError> {
+    if args.is_empty() {
+        let both: Vec<(String, Better)> = baseline
+            .evaluated
+            .iter()
+            .filter(|m| candidate.metrics.contains_key(*m) && !is_timing(m))
+            .map(|m| (m.clone(), direction_of(m)))
+            .collect();
+        if both.is_empty() {
+            return Err(CliError::Usage(format!(
+                "`{}` and `{}` have no `evaluate` metric in common; name metrics with --metric",
+                baseline.spec, candidate.spec
+            )));
+        }
+        return Ok(both);
+    }
+    let mut out = Vec::new();
+    for arg in args {
+        let (name, better) = match arg.rsplit_once(':') {
+            Some((n, "lower")) => (n, Some(Better::Lower)),
+            Some((n, "higher")) => (n, Some(Better::Higher)),
+            Some((_, other)) => {
+                return Err(CliError::Usage(format!(
+                    "--metric {arg}: `:{other}` is not a direction; use `:lower` or `:higher`"
+                )))
+            }
+            None => (arg.as_str(), None),
+        };
+        let full = crate::steps::register::resolve_metric(name, baseline.metrics.keys())
+            .map_err(|e| CliError::Usage(format!("--metric {name}: {e} in the baseline `{}`", baseline.spec)))?;
+        if !candidate.metrics.contains_key(&full) {
+            return Err(CliError::Usage(format!(
+                "--metric {name}: `{full}` is missing in the candidate `{}`",
+                candidate.spec
+            )));
+        }
+        let better = better.unwrap_or_else(|| match direction_of(&full) {
+            Better::Neither => Better::Higher,
+            d => d,
+        });
+        out.push((full, better));
+    }
+    Ok(out)
+}
+
+pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    let tolerance = match (args.max_drop, args.rtol, args.atol) {
+        (Some(d), _, _) => Tolerance { atol: d, rtol: 0.0 },
+        (None, r, a) => Tolerance {
+            atol: a.unwrap_or(0.0),
+            rtol: r.unwrap_or(0.0),
+        },
+    };
+    if [tolerance.atol, tolerance.rtol]
+        .iter()
+        .any(|t| !t.is_finite() || *t < 0.0)
+    {
+        return Err(CliError::Usage("tolerances must be numbers >= 0".into()));
+    }
+    let registry = open(&args.registry.registry).await?;
+    let baseline = side(&registry, &args.baseline).await?;
+    let candidate = side(&registry, &args.candidate).await?;
+    registry.close().await;
+    let rows: Vec<Row> = chosen(&args.metrics, &baseline, &candidate)?
+        .into_iter()
+        .map(|(metric, better)| {
+            let (b, c) = (baseline.metrics[&metric], candidate.metrics[&metric]);
+            Row {
+                verdict: judge(better, b, c, tolerance),
+                metric,
+                better,
+                baseline: b,
+                candidate: c,
+                delta: c - b,
+            }
+        })
+        .collect();
+    let regressions: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Regression)
+        .map(|r| r.metric.as_str())
+        .collect();
+    let message = (!regressions.is_empty()).then(|| {
+        format!(
+            "{} of {} metrics regressed from `{}` to `{}`: {}",
+            regressions.len(),
+            rows.len(),
+            args.baseline,
+            args.candidate,
+            regressions.join(", ")
+        )
+    });
+    let comparison = Comparison {
+        baseline,
+        candidate,
+        tolerance,
+        regression: message.is_some(),
+        metrics: rows,
+    };
+    match args.format {
+        CompareFormat::Json => super::runs::json(&comparison)?,
+        CompareFormat::Md => print!("{}", markdown(&comparison)),
+        CompareFormat::Table => print!("{}", table(&comparison)),
+    }
+    match message {
+        Some(m) => Err(CliError::Regression(m)),
+        None => Ok(()),
+    }
+}
+
+fn label(s: &Side) -> String {
+    match (&s.model, s.version) {
+        (Some(m), Some(v)) if s.spec.ends_with(&format!("@v{v}")) => format!("{m} v{v} (run {})", short(&s.run)),
+        (Some(_), Some(v)) => format!("{} = v{v} (run {})", s.spec, short(&s.run)),
+        _ => format!("run {}", short(&s.run)),
+    }
+}
+
+fn short(run: &str) -> &str {
+    &run[..12.min(run.len())]
+}
+
+fn signed(x: f64) -> String {
+    let text = super::models::number(x.abs());
+    if x > 0.0 {
+        format!("+{text}")
+    } else if x < 0.0 {
+        format!("-{text}")
+    } else {
+        "0".into()
+    }
+}
+
+fn table(c: &Comparison) -> String {
+    let mut out = format!(
+        "baseline   {}\ncandidate  {}\n\n",
+        label(&c.baseline),
+        label(&c.candidate)
+    );
+    let width = c.metrics.iter().map(|r| r.metric.len()).max().unwrap_or(6).max(6);
+    out.push_str(&format!(
+        "{:<width$}  {:>12}  {:>12}  {:>10}  VERDICT\n",
+        "METRIC", "BASELINE", "CANDIDATE", "DELTA"
+    ));
+    for r in &c.metrics {
+        out.push_str(&format!(
+            "{:<width$}  {:>12}  {:>12}  {:>10}  {}\n",
+            r.metric,
+            super::models::number(r.baseline),
+            super::models::number(r.candidate),
+            signed(r.delta),
+            r.verdict.text()
+        ));
+    }
+    out
+}
+
+fn markdown(c: &Comparison) -> String {
+    let verdict = if c.regression { "regression" } else { "no regression" };
+    let mut out = format!(
+        "**pmflow compare**: {verdict}. Baseline {}, candidate {}.\n\n| metric | baseline | candidate | delta | verdict |\n|---|---:|---:|---:|---|\n",
+        label(&c.baseline),
+        label(&c.candidate)
+    );
+    for r in &c.metrics {
+        let verdict = match r.verdict {
+            Verdict::Regression => "**regression**".to_string(),
+            v => v.text().to_string(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {verdict} |\n",
+            r.metric,
+            super::models::number(r.baseline),
+            super::models::number(r.candidate),
+            signed(r.delta)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRICT: Tolerance = Tolerance { atol: 0.0, rtol: 0.0 };
+
+    #[test]
+    fn verdicts_follow_direction_and_tolerance() {
+        assert_eq!(judge(Better::Higher, 0.8, 0.81, STRICT), Verdict::Better);
+        assert_eq!(judge(Better::Higher, 0.8, 0.8, STRICT), Verdict::Same);
+        assert_eq!(judge(Better::Higher, 0.8, 0.79, STRICT), Verdict::Regression);
+        let drop = Tolerance { atol: 0.02, rtol: 0.0 };
+        assert_eq!(judge(Better::Higher, 0.8, 0.79, drop), Verdict::WithinTolerance);
+        assert_eq!(judge(Better::Lower, 0.05, 0.04, STRICT), Verdict::Better);
+        assert_eq!(judge(Better::Lower, 0.05, 0.06, STRICT), Verdict::Regression);
+        // rtol scales with the baseline: 2% of 0.5 is 0.01.
+        let relative = Tolerance { atol: 0.0, rtol: 0.02 };
+        assert_eq!(judge(Better::Higher, 0.5, 0.491, relative), Verdict::WithinTolerance);
+        assert_eq!(judge(Better::Higher, 0.5, 0.489, relative), Verdict::Regression);
+        assert_eq!(judge(Better::Neither, 100.0, 1.0, STRICT), Verdict::Info);
+    }
+
+    #[test]
+    fn directions_come_from_the_last_name_segment() {
+        assert_eq!(direction_of("evaluate.f1"), Better::Higher);
+        assert_eq!(direction_of("evaluate.false_alarm_rate"), Better::Lower);
+        assert_eq!(direction_of("train.val_loss"), Better::Lower);
+        assert_eq!(direction_of("evaluate.fn"), Better::Lower);
+        assert_eq!(direction_of("evaluate.windows"), Better::Neither);
+        assert_eq!(direction_of("train.write_seconds"), Better::Lower);
+    }
+
+    fn side(metrics: &[(&str, f64)]) -> Side {
+        Side {
+            spec: "s".into(),
+            run: "r".into(),
+            model: None,
+            version: None,
+            metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            evaluated: metrics.iter().map(|(k, _)| k.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn named_metrics_resolve_and_a_missing_one_is_an_error() {
+        let b = side(&[("evaluate.f1", 0.8), ("evaluate.false_alarm_rate", 0.05)]);
+        let c = side(&[("evaluate.f1", 0.9)]);
+        let picked = chosen(&["f1".into()], &b, &c).unwrap();
+        assert_eq!(picked, [("evaluate.f1".to_string(), Better::Higher)]);
+        let err = chosen(&["false_alarm_rate:lower".into()], &b, &c)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "--metric false_alarm_rate: `evaluate.false_alarm_rate` is missing in the candidate `s`"
+        );
+        let err = chosen(&["f1:up".into()], &b, &c).unwrap_err().to_string();
+        assert!(err.contains("use `:lower` or `:higher`"), "{err}");
+        // By default: the evaluate metrics both sides have, timings left out.
+        let b = side(&[("evaluate.f1", 0.8), ("evaluate.write_seconds", 0.1)]);
+        let c = side(&[("evaluate.f1", 0.9), ("evaluate.write_seconds", 0.2)]);
+        assert_eq!(
+            chosen(&[], &b, &c).unwrap(),
+            [("evaluate.f1".to_string(), Better::Higher)]
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! `pmflow models`: list, show (with the files checked against their recorded digests),
+//! promote, rollback and history. Promotion by hand refuses a version whose files changed.
+
+use serde::Serialize;
+
+use super::runs::open;
+use crate::cli::{Format, ModelsCommand};
+use crate::error::CliError;
+use crate::registry::{ModelVersionView, Registry};
+
+pub async fn command(command: ModelsCommand) -> Result<(), CliError> {
+    match command {
+        ModelsCommand::List { format, registry } => list(&registry.registry, format).await,
+        ModelsCommand::Show {
+            model,
+            format,
+            registry,
+        } => show(&registry.registry, &model, format).await,
+        ModelsCommand::Promote {
+            name,
+            version,
+            alias,
+            reason,
+            registry,
+        } => promote(&registry.registry, &name, &version, &alias, reason.as_deref()).await,
+        ModelsCommand::Rollback {
+            name,
+            alias,
+            reason,
+            registry,
+        } => {
+            let r = open(&registry.registry).await?;
+            let (from, to) = r
+                .rollback(&name, &alias, &crate::registry::who(), reason.as_deref())
+                .await?;
+            r.close().await;
+            println!("`{alias}` of `{name}`: v{from} -> v{to} (rolled back)");
+            Ok(())
+        }
+        ModelsCommand::History {
+            name,
+            alias,
+            format,
+            registry,
+        } => history(&registry.registry, &name, alias.as_deref(), format).await,
+    }
+}
+
+/// `NAME`, `NAME@ALIAS`, `NAME@vN` or `NAME@latest` split into the name and what follows `@`.
+pub fn split_spec(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once('@') {
+        Some((name, at)) => (name, Some(at)),
+        None => (spec, None),
+    }
+}
+
+/// The version a spec names, read whole.
+pub async fn resolve(registry: &Registry, spec: &str) -> Result<ModelVersionView, CliError> {
+    let (name, at) = split_spec(spec);
+    let version = registry.resolve_model(name, at).await?;
+    Ok(registry.model_version(name, version).await?)
+}
+
+async fn list(url: &str, format: Format) -> Result<(), CliError> {
+    let registry = open(url).await?;
+    let models = registry.list_models().await?;
+    registry.close().await;
+    if format == Format::Json {
+        return super::runs::json(&models);
+    }
+    if models.is_empty() {
+        println!("no models; a pipeline's `register` step adds them");
+        return Ok(());
+    }
+    println!(
+        "{:<24}  {:>8}  {:>6}  {:<24}  ALIASES",
+        "MODEL", "VERSIONS", "LATEST", "REGISTERED"
+    );
+    for m in &models {
+        let aliases: Vec<String> = m.aliases.iter().map(|(a, v)| format!("{a}=v{v}")).collect();
+        println!(
+            "{:<24}  {:>8}  {:>6}  {:<24}  {}",
+            m.name,
+            m.versions,
+            format!("v{}", m.latest),
+            m.latest_at,
+            aliases.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// One file of a version and whether it is still what was registered.
+#[derive(Debug, Serialize)]
+pub struct FileCheck {
+    pub role: &'static str,
+    pub uri: String,
+    pub sha256: Option<String>,
+    /// `ok`, `changed`, `missing` or `unknown` (no digest was recorded).
+    pub state: String,
+}
+
+/// Reads every file of `v` and compares its digest with the recorded one.
+pub async fn check_files(v: &ModelVersionView) -> Vec<FileCheck> {
+    let files = [
+        ("weights", Some(v.model_uri.clone()), v.model_sha256.clone()),
+        ("card", v.card_uri.clone(), v.card_sha256.clone()),
+        ("training data", v.data_uri.clone(), v.data_sha256.clone()),
+    ];
+    let mut out = Vec::new();
+    for (role, uri, sha256) in files {
+        let Some(uri) = uri else { continue };
+        let state = match crate::artifacts::store_for_url(&uri) {
+            Err(e) => format!("missing ({e})"),
+            Ok(store) => match (store.sha256_of(&uri).await, &sha256) {
+                (Err(e), _) => format!("missing ({e})"),
+                (Ok(_), None) => "unknown".into(),
+                (Ok(now), Some(then)) if &now == then => "ok".into(),
+                (Ok(_), Some(_)) => "changed".into(),
+            },
+        };
+        out.push(FileCheck {
+            role,
+            uri,
+            sha256,
+            state,
+        });
+    }
+    out
+}
+
+async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
+    let registry = open(url).await?;
+    let v = resolve(&registry, spec).await?;
+    let files = check_files(&v).await;
+    registry.close().await;
+    if format == Format::Json {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            version: &'a ModelVersionView,
+            files: &'a [FileCheck],
+            intact: bool,
+        }
+        let intact = files.iter().all(|f| f.state == "ok" || f.state == "unknown");
+        return super::runs::json(&Shown {
+            version: &v,
+            files: &files,
+            intact,
+        });
+    }
+    println!("model        {} v{}", v.name, v.version);
+    if !v.aliases.is_empty() {
+        println!("aliases      {}", v.aliases.join(", "));
+    }
+    println!("run          {}", v.run_id);
+    println!("registered   {}", v.created_at);
+    if let Some(d) = &v.description {
+        println!("description  {d}");
+    }
+    println!(
+        "made by      pmflow {}{}",
+        v.pmflow_version.as_deref().unwrap_or("?"),
+        v.git_commit
+            .as_deref()
+            .map(|c| format!(", git {c}"))
+            .unwrap_or_default()
+    );
+    println!("files");
+    for f in &files {
+        let mark = if f.state == "ok" { "ok" } else { "!!" };
+        println!("  {mark} {:<14} {} ({})", f.role, f.uri, f.state);
+    }
+    if let Some(metrics) = v.metrics.as_object() {
+        println!("metrics");
+        for (k, value) in metrics {
+            if let Some(x) = value.as_f64() {
+                println!("  {k:<40} {}", number(x));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A metric value as people read it: up to 6 significant decimals, no trailing zeros.
+pub fn number(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        return format!("{x:.0}");
+    }
+    let text = format!("{x:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `7` or `v7`.
+fn version_number(text: &str) -> Result<i64, CliError> {
+    text.strip_prefix('v')
+        .unwrap_or(text)
+        .parse()
+        .map_err(|_| CliError::Usage(format!("`{text}` is not a version: give a number such as 7 or v7")))
+}
+
+async fn promote(url: &str, name: &str, version: &str, alias: &str, reason: Option<&str>) -> Result<(), CliError> {
+    if !crate::steps::register::valid_name(alias) {
+        return Err(CliError::Usage(format!(
+            "`{alias}` is not an alias name: use letters, digits, `-`, `_` and `.`, and not `v` and a number"
+        )));
+    }
+    let version = version_number(version)?;
+    let registry = open(url).await?;
+    let v = registry.model_version(name, version).await?;
+    let broken: Vec<String> = check_files(&v)
+        .await
+        .into_iter()
+        .filter(|f| f.state != "ok" && f.state != "unknown")
+        .map(|f| format!("{} {} is {}", f.role, f.uri, f.state))
+        .collect();
+    if !broken.is_empty() {
+        registry.close().await;
+        return Err(CliError::Usage(format!(
+            "`{name}` v{version} is not promoted: {}. It is no longer the model that was registered; register a new version",
+            broken.join("; ")
+        )));
+    }
+    let previous = registry
+        .promote(name, version, alias, &crate::registry::who(), reason)
+        .await?;
+    registry.close().await;
+    println!(
+        "`{alias}` of `{name}`: {} -> v{version}",
+        previous.map_or("unset".into(), |p| format!("v{p}"))
+    );
+    Ok(())
+}
+
+async fn history(url: &str, name: &str, alias: Option<&str>, format: Format) -> Result<(), CliError> {
+    let registry = open(url).await?;
+    // An unknown model is an error, not an empty history.
+    registry.resolve_model(name, None).await?;
+    let events = registry.alias_history(name, alias).await?;
+    registry.close().await;
+    if format == Format::Json {
+        return super::runs::json(&events);
+    }
+    if events.is_empty() {
+        println!("no alias of `{name}` was ever set");
+        return Ok(());
+    }
+    println!(
+        "{:<24}  {:<12}  {:<12}  {:<8}  {:<20}  REASON",
+        "AT", "ALIAS", "ACTION", "VERSION", "WHO"
+    );
+    for e in &events {
+        let version = match (e.action.as_str(), e.previous) {
+            ("refused", _) => format!("v{}", e.version),
+            (_, Some(p)) => format!("v{p}->v{}", e.version),
+            (_, None) => format!("->v{}", e.version),
+        };
+        println!(
+            "{:<24}  {:<12}  {:<12}  {:<8}  {:<20}  {}",
+            e.at,
+            e.alias,
+            e.action,
+            version,
+            e.who,
+            e.reason.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_and_versions_read_as_written() {
+        assert_eq!(split_spec("pump@production"), ("pump", Some("production")));
+        assert_eq!(split_spec("pump"), ("pump", None));
+        assert_eq!(version_number("v7").unwrap(), 7);
+        assert_eq!(version_number("7").unwrap(), 7);
+        assert!(version_number("seven").is_err());
+    }
+}
