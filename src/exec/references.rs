@@ -1,57 +1,117 @@
-//! Tables of earlier runs that a step names (`drift`'s `reference: {run: RUN}`), found through
-//! the registry and checked against the digest recorded when they were written, before the
-//! step sees them. A table changed or deleted since is an error that says so: comparing with
-//! something other than what that run produced would be a silent lie.
+//! Tables of earlier runs that a step names (`drift`'s `reference: {run: RUN}` or `{model:
+//! NAME@ALIAS}`), found through the registry and checked against the digest recorded when they
+//! were written, before the step sees them. A table changed or deleted since is an error that
+//! says so: comparing with something other than what that run produced would be a silent lie.
 
 use super::cache::stored_sha256;
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
 use crate::registry::Registry;
 use crate::steps::context::StepError;
-use crate::steps::RunTable;
+use crate::steps::{RunTable, TableSource};
 
 pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactStore) -> Result<OutputRef, StepError> {
-    let run = registry
-        .resolve_run(&wanted.run)
-        .await
-        .map_err(|e| StepError::new(format!("`with.reference.run`: {e}")))?;
+    let (run, part, what) = match &wanted.source {
+        TableSource::Run(spec) => {
+            let run = registry
+                .resolve_run(spec)
+                .await
+                .map_err(|e| StepError::new(format!("`with.reference.run`: {e}")))?;
+            let what = format!("run {run}");
+            (run, wanted.part.clone().unwrap_or_else(|| "train".into()), what)
+        }
+        TableSource::Model(spec) => {
+            let fail = |e: crate::registry::RegistryError| StepError::new(format!("`with.reference.model`: {e}"));
+            let (name, at) = match spec.split_once('@') {
+                Some((name, at)) => (name, Some(at)),
+                None => (spec.as_str(), None),
+            };
+            let version = registry.resolve_model(name, at).await.map_err(fail)?;
+            let v = registry.model_version(name, version).await.map_err(fail)?;
+            let what = format!("`{name}` v{version} (run {})", v.run_id);
+            match (&wanted.part, &v.data_uri, &v.data_sha256) {
+                (Some(part), _, _) => (v.run_id, part.clone(), what),
+                (None, Some(uri), Some(sha256)) => {
+                    let table = recorded_table(registry, &v.run_id, uri, sha256).await?;
+                    return checked(table, &what, store, registry).await;
+                }
+                _ => {
+                    return Err(StepError::new(format!(
+                        "`with.reference`: {what} recorded no training table; name one with `part: STEP/train`"
+                    )))
+                }
+            }
+        }
+    };
+    let (step_wanted, name) = match part.split_once('/') {
+        Some((step, name)) => (Some(step.to_string()), name.to_string()),
+        None => (None, part.clone()),
+    };
     let (_, status, outputs) = registry
         .resumable(&run)
         .await
-        .map_err(|e| StepError::new(format!("`with.reference.run`: {e}")))?;
+        .map_err(|e| StepError::new(format!("`with.reference`: {e}")))?;
     let mut found: Vec<(String, OutputRef)> = outputs
         .into_iter()
+        .filter(|(step, _)| step_wanted.as_deref().is_none_or(|w| w == step))
         .flat_map(|(step, tables)| tables.into_iter().map(move |t| (step.clone(), t)))
-        .filter(|(_, t)| t.format == OutputFormat::Table && t.name == wanted.part)
+        .filter(|(_, t)| t.format == OutputFormat::Table && t.name == name)
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     let (step, table) = match found.len() {
         1 => found.remove(0),
         0 => {
             return Err(StepError::new(format!(
-                "`with.reference`: run {run} ({status}) has no table `{}` among the outputs of its succeeded steps",
-                wanted.part
+                "`with.reference`: {what} ({status}) has no table `{part}` among the outputs of its succeeded steps"
             )))
         }
         _ => {
             let steps: Vec<&str> = found.iter().map(|(s, _)| s.as_str()).collect();
             return Err(StepError::new(format!(
-                "`with.reference`: run {run} has a table `{}` in several steps ({}); name one as `part: STEP/{}`",
-                wanted.part,
-                steps.join(", "),
-                wanted.part
+                "`with.reference`: {what} has a table `{name}` in several steps ({}); name one as `part: STEP/{name}`",
+                steps.join(", ")
             )));
         }
     };
+    checked(
+        table,
+        &format!("the `{part}` table of {what} (step `{step}`)"),
+        store,
+        registry,
+    )
+    .await
+}
+
+/// The output of `run` stored at `uri` with digest `sha256`, as that run recorded it.
+async fn recorded_table(registry: &Registry, run: &str, uri: &str, sha256: &str) -> Result<OutputRef, StepError> {
+    let (_, _, outputs) = registry
+        .resumable(run)
+        .await
+        .map_err(|e| StepError::new(format!("`with.reference`: {e}")))?;
+    outputs
+        .into_values()
+        .flatten()
+        .find(|t| t.uri == uri && t.sha256 == sha256)
+        .ok_or_else(|| {
+            StepError::new(format!(
+                "`with.reference`: the training table {uri} is no longer among run {run}'s recorded outputs"
+            ))
+        })
+}
+
+/// `table` when its file still has the digest recorded for it.
+async fn checked(
+    table: OutputRef,
+    what: &str,
+    store: &ArtifactStore,
+    registry: &Registry,
+) -> Result<OutputRef, StepError> {
     match stored_sha256(&table.uri, store, registry).await {
         Ok(sha256) if sha256 == table.sha256 => Ok(table),
         Ok(_) => Err(StepError::new(format!(
-            "`with.reference`: the `{}` table of run {run} (step `{step}`, {}) changed since that run recorded it; it no longer is the data that run used",
-            wanted.part, table.uri
+            "`with.reference`: {what} ({}) changed since that run recorded it; it no longer is the data that run used",
+            table.uri
         ))),
-        Err(e) => Err(StepError::new(format!(
-            "`with.reference`: the `{}` table of run {run} (step `{step}`) cannot be read: {e}",
-            wanted.part
-        ))),
+        Err(e) => Err(StepError::new(format!("`with.reference`: {what} cannot be read: {e}"))),
     }
 }

@@ -46,6 +46,14 @@ pub enum Reference {
     /// A table an earlier run recorded (`{run: RUN, part: train}`): the runner finds it in the
     /// registry, checks its digest, and hands it to the step as the input [`RUN_INPUT`]`/PART`.
     Run { run: String, part: String },
+    /// The table a registered model version trained on (`{model: NAME@ALIAS}`), or with
+    /// `part`, that table of the version's run; handed over as [`RUN_INPUT`]`/PART`.
+    Model { model: String, part: Option<String> },
+}
+
+/// `train` of `split/train`: the name a table has among its step's outputs.
+pub fn last_segment(part: &str) -> &str {
+    part.rsplit('/').next().unwrap_or(part)
 }
 
 /// The input name under which the runner hands over a `{run: ...}` reference table.
@@ -57,6 +65,11 @@ impl Reference {
         match self {
             Reference::Part(part) => part.clone(),
             Reference::Run { run, part } => format!("{part} of run {run}"),
+            Reference::Model { model, part: None } => format!("the training data of {model}"),
+            Reference::Model {
+                model,
+                part: Some(part),
+            } => format!("{part} of {model}'s run"),
         }
     }
 }
@@ -86,10 +99,27 @@ pub fn parse(f: &mut Fields) -> Option<DriftParams> {
             let node = f.node("reference")?;
             let context = format!("{} `reference`", f.context());
             let mut r = Fields::new(node, context, f.diags)?;
-            let run = r.required_str("run", " (a run id, a unique prefix of one, or `latest`)");
-            let part = r.optional_str("part").unwrap_or_else(|| "train".into());
+            let model = r.optional_str("model");
+            let run = match &model {
+                Some(_) => None,
+                None => r.required_str(
+                    "run",
+                    " (a run id, a unique prefix of one, or `latest`; or `model: NAME@ALIAS`)",
+                ),
+            };
+            let part = r.optional_str("part");
+            if model.is_some() && r.node("run").is_some() {
+                let pos = r.pos();
+                r.error(pos, "give `run` or `model`, not both");
+            }
             r.finish();
-            Reference::Run { run: run?, part }
+            match model {
+                Some(model) => Reference::Model { model, part },
+                None => Reference::Run {
+                    run: run?,
+                    part: part.unwrap_or_else(|| "train".into()),
+                },
+            }
         }
         _ => Reference::Part(f.optional_str("reference").unwrap_or_else(|| "train".into())),
     };
@@ -179,7 +209,8 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     let reference_name = p.reference.shown();
     let reference_input = match &p.reference {
         Reference::Part(part) => part.clone(),
-        Reference::Run { part, .. } => format!("{RUN_INPUT}/{part}"),
+        Reference::Run { part, .. } => format!("{RUN_INPUT}/{}", last_segment(part)),
+        Reference::Model { part, .. } => format!("{RUN_INPUT}/{}", last_segment(part.as_deref().unwrap_or("train"))),
     };
     let (reference_step, reference) = take_table(ctx, &reference_input, "reference")?;
     let current = match &p.current_path {
@@ -189,7 +220,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             let scaled_by_split = ctx.upstream.iter().any(|(id, params)| {
                 *id == reference_step && matches!(params, crate::steps::StepParams::Split(s) if s.scaler.is_some())
             });
-            if matches!(p.reference, Reference::Run { .. }) && ctx.file("scaler.json").is_some() {
+            if !matches!(p.reference, Reference::Part(_)) && ctx.file("scaler.json").is_some() {
                 return Err(StepError::new(
                     "`current: {path}` with `reference: {run: ...}` would scale the new file with this pipeline's scaler, not the referenced run's; compare the file with a part of this pipeline, or drop the scaler",
                 ));

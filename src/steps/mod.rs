@@ -183,12 +183,21 @@ pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String
 /// `input/part`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunTable {
-    /// A run id, a unique prefix of one, or `latest`.
-    pub run: String,
-    /// The table's name among that run's step outputs: `train`, or `split/train`.
-    pub part: String,
+    pub source: TableSource,
+    /// The table's name among that run's step outputs: `train`, or `split/train`; None: the
+    /// table a model version recorded as its training data.
+    pub part: Option<String>,
     /// The input step name the table is handed over under.
     pub input: &'static str,
+}
+
+/// Whose table a step reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableSource {
+    /// A run id, a unique prefix of one, or `latest`.
+    Run(String),
+    /// `NAME@ALIAS`, `NAME@vN` or `NAME`: a registered model version.
+    Model(String),
 }
 
 /// The earlier runs' tables a step reads.
@@ -198,8 +207,16 @@ pub fn run_tables(params: &StepParams) -> Vec<RunTable> {
             reference: drift::Reference::Run { run, part },
             ..
         }) => vec![RunTable {
-            run: run.clone(),
-            part: part.rsplit('/').next().unwrap_or(part).to_string(),
+            source: TableSource::Run(run.clone()),
+            part: Some(part.clone()),
+            input: drift::RUN_INPUT,
+        }],
+        StepParams::Drift(drift::DriftParams {
+            reference: drift::Reference::Model { model, part },
+            ..
+        }) => vec![RunTable {
+            source: TableSource::Model(model.clone()),
+            part: part.clone(),
             input: drift::RUN_INPUT,
         }],
         _ => Vec::new(),
