@@ -214,7 +214,7 @@ pub enum ModelsCommand {
     /// Move an alias to a version (its files must be intact).
     Promote {
         name: String,
-        /// The version: `7` or `v7`.
+        /// The version: `7`, `v7` or `latest`.
         version: String,
         #[arg(long)]
         alias: String,

@@ -205,8 +205,11 @@ async fn promote(url: &str, name: &str, version: &str, alias: &str, reason: Opti
             "`{alias}` is not an alias name: use letters, digits, `-`, `_` and `.`, and not `v` and a number"
         )));
     }
-    let version = version_number(version)?;
     let registry = open(url).await?;
+    let version = match version {
+        "latest" => registry.resolve_model(name, Some("latest")).await?,
+        v => version_number(v)?,
+    };
     let v = registry.model_version(name, version).await?;
     let broken: Vec<String> = check_files(&v)
         .await

@@ -379,6 +379,8 @@ impl Registry {
             Some(alias) => match self.alias_holder(name, alias).await? {
                 Some(v) => Ok(v),
                 None => {
+                    // An unknown model is named as such, not as an unset alias.
+                    Box::pin(self.resolve_model(name, None)).await?;
                     let known = self.aliases_of(name).await?;
                     let known: Vec<String> = known.keys().cloned().collect();
                     Err(RegistryError::NotFound(if known.is_empty() {

@@ -14,6 +14,7 @@ mod hardening;
 mod hardening_urls;
 mod interrupt;
 mod layers;
+mod models;
 mod registry_contract;
 mod run;
 mod s3;
