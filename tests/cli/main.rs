@@ -17,6 +17,7 @@ mod layers;
 mod registry_contract;
 mod run;
 mod s3;
+mod search;
 mod snapshots_out;
 mod train;
 mod validate;
