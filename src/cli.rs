@@ -62,6 +62,9 @@ pub enum Command {
     /// Inspect recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Print a run's full metric history: every point, per-epoch series included.
+    #[command(after_help = EXIT_CODES)]
+    Metrics(MetricsArgs),
     /// Remove artifact files nothing needs: what killed runs left behind, the folders of runs
     /// the registry no longer knows, and (with --keep-last / --older-than) old runs' files.
     #[command(after_help = EXIT_CODES)]
@@ -170,15 +173,28 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// List runs, newest first.
+    /// List runs, newest first (or in --order-by order).
+    #[command(after_help = EXIT_CODES)]
     List {
         #[arg(long)]
         experiment: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// At most this many runs.
+        /// At most this many runs (counted after --where and --order-by).
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Only runs for which every comparison holds, joined with `and`: `evaluate.f1 >= 0.8
+        /// and params.train.epochs = 20 and status = 'succeeded'`. Names: a metric (its last
+        /// value; full name or a unique suffix such as `f1`), `params.<key>`, `tags.<key>`,
+        /// `status`, `pipeline`, `experiment`, `trigger`, `started_at`. Operators: `=`, `!=`,
+        /// `<`, `<=`, `>`, `>=`, and LIKE and ILIKE for text. Values: numbers or 'quoted' text.
+        /// A run without the value does not match.
+        #[arg(long = "where", value_name = "EXPR")]
+        filter: Option<String>,
+        /// Sort by a metric, param, tag or column, ascending unless `:desc` (repeatable: later
+        /// keys break ties). Runs without the value come last.
+        #[arg(long, value_name = "NAME[:asc|:desc]")]
+        order_by: Vec<String>,
         #[command(flatten)]
         registry: RegistryArgs,
     },
@@ -275,6 +291,25 @@ pub enum CompareFormat {
     Table,
     /// A markdown table for a pull-request comment.
     Md,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    /// A run id, a unique prefix of one, or `latest`.
+    pub run: String,
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Csv)]
+    pub format: MetricsFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `pmflow metrics --format`: rows for spreadsheets and pandas, or JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsFormat {
+    /// A header `step_id,key,step,value,time`, then one row per point.
+    Csv,
+    /// An array of `{step_id, key, step, value, time}`.
     Json,
 }
 

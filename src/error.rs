@@ -45,7 +45,7 @@ impl From<crate::registry::RegistryError> for CliError {
     fn from(e: crate::registry::RegistryError) -> Self {
         use crate::registry::RegistryError as R;
         match e {
-            R::Open { .. } | R::NotFound(_) | R::Refused(_) => CliError::Usage(e.to_string()),
+            R::Open { .. } | R::NotFound(_) | R::Refused(_) | R::Ambiguous(_) => CliError::Usage(e.to_string()),
             R::Query(_) => CliError::Internal(e.to_string()),
         }
     }

@@ -7,6 +7,7 @@ mod gc;
 mod gen_data;
 mod info;
 pub mod memory;
+mod metrics;
 mod models;
 mod run;
 mod runs;
@@ -36,11 +37,22 @@ async fn command(cli: Cli) -> Result<(), CliError> {
             experiment,
             format,
             limit,
+            filter,
+            order_by,
             registry,
-        }) => runs::list(&registry.registry, experiment.as_deref(), format, limit).await,
+        }) => {
+            let query = runs::Query {
+                experiment: experiment.as_deref(),
+                filter: filter.as_deref(),
+                order_by: &order_by,
+                limit,
+            };
+            runs::list(&registry.registry, &query, format).await
+        }
         Command::Runs(RunsCommand::Show { run, format, registry }) => {
             runs::show(&registry.registry, &run, format).await
         }
+        Command::Metrics(args) => metrics::metrics(&args).await,
     }
 }
 

@@ -1,8 +1,10 @@
-//! `pmflow runs list` and `pmflow runs show`: tables for people, JSON for scripts.
+//! `pmflow runs list` (with `--where` and `--order-by`) and `pmflow runs show`: tables for
+//! people, JSON for scripts.
 
 use crate::cli::Format;
 use crate::error::CliError;
-use crate::registry::{Registry, RegistryLocation, RunDetail};
+use crate::registry::filter::{Filter, OrderKey, Selected, Value};
+use crate::registry::{Registry, RegistryLocation, RunDetail, RunSummary};
 
 pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
     let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
@@ -31,31 +33,128 @@ pub(super) fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn list(url: &str, experiment: Option<&str>, format: Format, limit: i64) -> Result<(), CliError> {
+/// What `runs list` selects: `--experiment`, `--where`, `--order-by`, `--limit`.
+pub struct Query<'a> {
+    pub experiment: Option<&'a str>,
+    pub filter: Option<&'a str>,
+    pub order_by: &'a [String],
+    pub limit: i64,
+}
+
+/// A listed run in JSON: the summary, and the sort keys' values when there are sort keys.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    summary: &'a RunSummary,
+    /// name as given to --order-by -> the run's value (null when it has none).
+    order_by: serde_json::Map<String, serde_json::Value>,
+}
+
+pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), CliError> {
+    // Parsed before the registry is opened, so a mistyped expression is reported as such.
+    let filter = Filter::parse(query.filter.unwrap_or("")).map_err(|e| CliError::Usage(format!("--where: {e}")))?;
+    let order = query
+        .order_by
+        .iter()
+        .map(|text| OrderKey::parse(text).map_err(|e| CliError::Usage(format!("--order-by: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let registry = open(url).await?;
-    let runs = registry.list_runs(experiment, limit).await?;
+    let runs = if filter.is_empty() && order.is_empty() {
+        registry.list_runs(query.experiment, query.limit).await.map(|runs| {
+            runs.into_iter()
+                .map(|summary| Selected {
+                    summary,
+                    order_values: Vec::new(),
+                })
+                .collect()
+        })
+    } else {
+        // A negative limit is no limit, as SQLite's LIMIT reads it on the path above.
+        let limit = usize::try_from(query.limit).ok();
+        registry.search_runs(query.experiment, &filter, &order, limit).await
+    };
     registry.close().await;
+    let runs: Vec<Selected> = runs?;
     if format == Format::Json {
-        return json(&runs);
+        if order.is_empty() {
+            return json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
+        }
+        let listed: Vec<Listed> = runs
+            .iter()
+            .map(|r| Listed {
+                summary: &r.summary,
+                order_by: order
+                    .iter()
+                    .zip(&r.order_values)
+                    // A missing value, or one JSON cannot hold (infinity), is null.
+                    .map(|(key, value)| (key.text.clone(), serde_json::to_value(value).unwrap_or_default()))
+                    .collect(),
+            })
+            .collect();
+        return json(&listed);
     }
     if runs.is_empty() {
         println!("no runs");
         return Ok(());
     }
-    println!(
-        "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  DURATION",
-        "RUN", "EXPERIMENT", "PIPELINE", "STATUS", "STARTED"
+    // The sort keys' values as extra columns, as wide as their longest entry.
+    let extra: Vec<(usize, Vec<String>)> = order
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let cells: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    r.order_values[i]
+                        .as_ref()
+                        .map_or_else(|| "-".to_string(), Value::to_string)
+                })
+                .collect();
+            let width = cells
+                .iter()
+                .map(|c| c.chars().count())
+                .chain([key.text.chars().count()])
+                .max()
+                .unwrap_or(0);
+            (width, cells)
+        })
+        .collect();
+    let extra_cells = |row: Option<usize>| -> String {
+        extra
+            .iter()
+            .zip(&order)
+            .map(|((width, cells), key)| {
+                let cell = row.map_or(key.text.as_str(), |r| cells[r].as_str());
+                format!("  {cell:<width$}")
+            })
+            .collect::<String>()
+    };
+    // DURATION is padded only when columns follow it, so the plain table stays as it was.
+    let duration_width = if order.is_empty() { 0 } else { 8 };
+    let header = format!(
+        "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  {:<duration_width$}{}",
+        "RUN",
+        "EXPERIMENT",
+        "PIPELINE",
+        "STATUS",
+        "STARTED",
+        "DURATION",
+        extra_cells(None)
     );
-    for r in &runs {
-        println!(
-            "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  {}",
-            &r.id[..12.min(r.id.len())],
-            r.experiment,
-            r.pipeline,
-            r.status,
-            r.started_at,
-            duration(&r.started_at, r.ended_at.as_deref())
+    println!("{}", header.trim_end());
+    for (n, r) in runs.iter().enumerate() {
+        let s = &r.summary;
+        let line = format!(
+            "{:<12}  {:<16}  {:<18}  {:<11}  {:<24}  {:<duration_width$}{}",
+            &s.id[..12.min(s.id.len())],
+            s.experiment,
+            s.pipeline,
+            s.status,
+            s.started_at,
+            duration(&s.started_at, s.ended_at.as_deref()),
+            extra_cells(Some(n))
         );
+        println!("{}", line.trim_end());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod cache;
 mod digests;
+pub mod filter;
 mod gc;
 mod liveness;
 mod models;
@@ -20,7 +21,7 @@ pub use digests::FileStamp;
 pub use gc::GcRun;
 pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
 pub use models::{who, AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
-pub use query::{ArtifactView, RunDetail, RunSummary, StepView};
+pub use query::{ArtifactView, MetricRecord, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};
 
 pub use crate::pipeline::location::RegistryLocation;
@@ -37,6 +38,9 @@ pub enum RegistryError {
     /// run that succeeded, or with a different pipeline).
     #[error("{0}")]
     Refused(String),
+    /// A `--where` or `--order-by` name that means more than one metric of a run.
+    #[error(transparent)]
+    Ambiguous(#[from] filter::Ambiguous),
 }
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -308,5 +312,85 @@ mod tests {
         assert!(r.resolve_run("zz!").await.is_err());
         let latest = r.resolve_run("latest").await.unwrap();
         assert!(latest == "abd2" || latest == "abc1");
+    }
+
+    fn point(step_id: &str, key: &str, value: f64, step: i64) -> MetricPoint {
+        MetricPoint {
+            step_id: step_id.into(),
+            key: key.into(),
+            value,
+            step,
+            time_ms: 1_767_225_600_000 + step,
+        }
+    }
+
+    #[tokio::test]
+    async fn search_filters_on_last_metric_values_params_and_tags() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = open(dir.path()).await;
+        for (id, f1, seed) in [("aa", 0.9, 1), ("bb", 0.7, 2), ("cc", 0.8, 3)] {
+            let mut new = run(id);
+            new.params = vec![
+                ("params.seed".into(), serde_json::json!(seed)),
+                ("train.epochs".into(), serde_json::json!(20)),
+                // serde_json's default parser reads this one unit in the last place off.
+                ("train.lr".into(), serde_json::json!(0.9980345911949685)),
+            ];
+            r.create_run(&new).await.unwrap();
+            // Logged out of order: the last value is the one at the highest step index.
+            r.log_metrics(id, &[point("evaluate", "f1", f1, 2), point("evaluate", "f1", 0.0, 1)])
+                .await
+                .unwrap();
+        }
+        r.set_tag("cc", "owner", "ana").await.unwrap();
+        let filter = filter::Filter::parse("f1 >= 0.8 and params.train.epochs = 20").unwrap();
+        let order = [filter::OrderKey::parse("evaluate.f1").unwrap()];
+        let found = r.search_runs(None, &filter, &order, None).await.unwrap();
+        let ids: Vec<&str> = found.iter().map(|s| s.summary.id.as_str()).collect();
+        assert_eq!(ids, ["cc", "aa"]);
+        assert_eq!(found[0].order_values, [Some(filter::Value::Number(0.8))]);
+        let exact = filter::Filter::parse("params.train.lr = 0.9980345911949685").unwrap();
+        assert_eq!(r.search_runs(None, &exact, &[], None).await.unwrap().len(), 3);
+        let tagged = filter::Filter::parse("tags.owner = 'ana' and params.seed < 5").unwrap();
+        let found = r.search_runs(None, &tagged, &[], None).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].summary.id, "cc");
+        let none = r.search_runs(Some("other"), &filter, &order, None).await.unwrap();
+        assert!(none.is_empty(), "another experiment's runs only");
+    }
+
+    #[tokio::test]
+    async fn metric_history_lists_every_point_but_superseded_attempts() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = open(dir.path()).await;
+        let mut new = run("aa");
+        new.steps = vec![
+            ("train".into(), "train-lstm".into()),
+            ("evaluate".into(), "evaluate".into()),
+        ];
+        r.create_run(&new).await.unwrap();
+        r.step_started("aa", "train").await.unwrap();
+        r.log_metrics("aa", &[point("train", "loss", 9.0, 1)]).await.unwrap();
+        // A retry: the first attempt's point moves to superseded_metrics.
+        r.step_started("aa", "train").await.unwrap();
+        r.log_metrics("aa", &[point("train", "loss", 0.5, 2), point("train", "loss", 0.7, 1)])
+            .await
+            .unwrap();
+        r.log_metrics("aa", &[point("evaluate", "f1", 0.8, 0)]).await.unwrap();
+        let history = r.metric_history("aa").await.unwrap();
+        let shown: Vec<(&str, &str, i64, f64)> = history
+            .iter()
+            .map(|m| (m.step_id.as_str(), m.key.as_str(), m.step, m.value))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("train", "loss", 1, 0.7),
+                ("train", "loss", 2, 0.5),
+                ("evaluate", "f1", 0, 0.8)
+            ],
+            "steps in execution order, each step index once"
+        );
+        assert_eq!(history[0].time_ms, 1_767_225_600_001);
     }
 }

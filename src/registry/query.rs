@@ -1,8 +1,11 @@
-//! Reads for `runs list` and `runs show`, shaped as the documented JSON contract.
+//! Reads for `runs list`, `runs show` and `metrics`, shaped as the documented JSON contract.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::Row;
 
+use super::filter::{self, Filter, Needs, OrderKey, RunFacts, Selected};
 use super::{Registry, RegistryError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +61,26 @@ pub struct RunDetail {
     pub artifacts: Vec<ArtifactView>,
 }
 
+/// One point of a run's metric history, as `pmflow metrics` prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRecord {
+    pub step_id: String,
+    pub key: String,
+    /// The step index (the epoch of per-epoch metrics; 0 for one-off values).
+    pub step: i64,
+    pub value: f64,
+    pub time_ms: i64,
+}
+
+/// A param as stored (JSON text). Numbers are read with Rust's exact parser: serde_json's
+/// default one can be off by one unit in the last place, and `params.lr = 0.002` must hold.
+fn param_value(text: String) -> serde_json::Value {
+    if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        return serde_json::Value::Number(n);
+    }
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
 fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RunSummary, sqlx::Error> {
     Ok(RunSummary {
         id: row.try_get("id")?,
@@ -84,6 +107,117 @@ impl Registry {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(summary).collect::<Result<_, _>>()?)
+    }
+
+    /// `runs list --where ... --order-by ...`: the runs (optionally of one experiment) that pass
+    /// `filter`, in `order`, at most `limit`. The values are fetched for all runs at once (one
+    /// query for the last metric values, one for params, one for tags, each only when named)
+    /// and the filter is evaluated in Rust, which takes milliseconds for thousands of runs.
+    pub async fn search_runs(
+        &self,
+        experiment: Option<&str>,
+        filter: &Filter,
+        order: &[OrderKey],
+        limit: Option<usize>,
+    ) -> Result<Vec<Selected>, RegistryError> {
+        let facts = self.run_facts(experiment, Needs::of(filter, order)).await?;
+        Ok(filter::select(facts, filter, order, limit)?)
+    }
+
+    /// Every run (newest first, optionally of one experiment) with what `needs` asks for.
+    async fn run_facts(&self, experiment: Option<&str>, needs: Needs) -> Result<Vec<RunFacts>, RegistryError> {
+        let mut facts: Vec<RunFacts> = self
+            .list_runs(experiment, -1)
+            .await?
+            .into_iter()
+            .map(|summary| RunFacts {
+                summary,
+                metrics: Default::default(),
+                params: Default::default(),
+                tags: Default::default(),
+            })
+            .collect();
+        let index: HashMap<String, usize> = facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.summary.id.clone(), i))
+            .collect();
+        // Static SQL (sqlx refuses built strings): `x` is the table read, and the subquery keeps
+        // the runs of the experiment, all runs when it is NULL.
+        macro_rules! of_experiment {
+            ($select:literal) => {
+                concat!(
+                    $select,
+                    " WHERE x.run_id IN (SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                                         WHERE (?1 IS NULL OR e.name = ?1))"
+                )
+            };
+        }
+        if needs.metrics {
+            // The last value by step index (then time, then insertion), as `show_run` picks it.
+            let sql = concat!(
+                "SELECT run_id, name, value FROM (",
+                of_experiment!(
+                    "SELECT x.run_id, x.step_id || '.' || x.key AS name, x.value,
+                            ROW_NUMBER() OVER (PARTITION BY x.run_id, x.step_id || '.' || x.key
+                                               ORDER BY x.step DESC, x.time_ms DESC, x.id DESC) AS nth
+                     FROM metrics x"
+                ),
+                ") WHERE nth = 1"
+            );
+            for row in sqlx::query(sql).bind(experiment).fetch_all(&self.pool).await? {
+                let run: String = row.try_get("run_id")?;
+                if let Some(&i) = index.get(&run) {
+                    facts[i].metrics.insert(row.try_get("name")?, row.try_get("value")?);
+                }
+            }
+        }
+        if needs.params {
+            let sql = of_experiment!("SELECT x.run_id, x.key, x.value FROM params x");
+            for row in sqlx::query(sql).bind(experiment).fetch_all(&self.pool).await? {
+                let run: String = row.try_get("run_id")?;
+                if let Some(&i) = index.get(&run) {
+                    let value: String = row.try_get("value")?;
+                    facts[i].params.insert(row.try_get("key")?, param_value(value));
+                }
+            }
+        }
+        if needs.tags {
+            let sql = of_experiment!("SELECT x.run_id, x.key, x.value FROM tags x");
+            for row in sqlx::query(sql).bind(experiment).fetch_all(&self.pool).await? {
+                let run: String = row.try_get("run_id")?;
+                if let Some(&i) = index.get(&run) {
+                    facts[i].tags.insert(row.try_get("key")?, row.try_get("value")?);
+                }
+            }
+        }
+        Ok(facts)
+    }
+
+    /// Every metric point of a run, per-epoch series included, in the order its steps ran,
+    /// then by key and step index. Points of superseded attempts (in `superseded_metrics`)
+    /// are not among them, as in `runs show`.
+    pub async fn metric_history(&self, id: &str) -> Result<Vec<MetricRecord>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT m.step_id, m.key, m.step, m.value, m.time_ms FROM metrics m
+             LEFT JOIN step_runs s ON s.run_id = m.run_id AND s.step_id = m.step_id
+             WHERE m.run_id = ? ORDER BY s.position, m.step_id, m.key, m.step, m.time_ms, m.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(MetricRecord {
+                    step_id: r.try_get("step_id")?,
+                    key: r.try_get("key")?,
+                    step: r.try_get("step")?,
+                    value: r.try_get("value")?,
+                    time_ms: r.try_get("time_ms")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// For `--resume`: like [`Registry::resolve_run`], but `latest` is the newest run of
