@@ -620,6 +620,67 @@ mod tests {
         );
     }
 
+    /// A registry written before the model registry existed (the schema up to its previous
+    /// migration) migrates in place and keeps its rows.
+    #[tokio::test]
+    async fn an_older_registry_migrates_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let older = dir.path().join("migrations");
+        std::fs::create_dir_all(&older).unwrap();
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(&shipped)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files
+            .iter()
+            .filter(|f| !f.ends_with("20261202000001_model_registry.sql"))
+        {
+            std::fs::copy(f, older.join(f.file_name().unwrap())).unwrap();
+        }
+        let file = dir.path().join("r.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(older.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO experiments (id, name, created_at) VALUES (1, 'e', 't')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO runs (id, experiment_id, pipeline, pipeline_file, pipeline_text, pipeline_hash, status, trigger, started_at, pmflow_version, host, pid, heartbeat_at)
+             VALUES ('old', 1, 'p', 'p.yaml', '{}', 'h', 'succeeded', 'manual', 't', '0', 'h', 1, 't')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO model_versions (name, version, run_id, uri, created_at) VALUES ('pump', 1, 'old', 'file:///m', 't')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO model_aliases (name, alias, version, set_at) VALUES ('pump', 'production', 1, 't')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+
+        let r = Registry::open(&RegistryLocation::Sqlite(file)).await.unwrap();
+        let v = r.model_version("pump", 1).await.unwrap();
+        assert_eq!((v.run_id.as_str(), v.model_uri.as_str()), ("old", "file:///m"));
+        assert_eq!(v.aliases, ["production"]);
+        assert_eq!(v.metrics, serde_json::json!({}));
+        r.create_run(&test_run("new")).await.unwrap();
+        assert_eq!(
+            r.register_model(&version_of("new", 0.5), None).await.unwrap().version,
+            2
+        );
+    }
+
     /// Two processes' worth of connections registering at the same moment: distinct numbers.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_registrations_get_distinct_versions() {
