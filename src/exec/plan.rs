@@ -38,6 +38,11 @@ pub async fn plan(
             lines.push(line(false, "forced (--force)".into()));
             continue;
         }
+        if let crate::steps::StepParams::Register(p) = &step.params {
+            let name = p.model.clone().unwrap_or_else(|| pipeline.name.clone());
+            lines.push(line(false, format!("always runs: registers a new version of `{name}`")));
+            continue;
+        }
         if let Some(up) = step.needs.iter().find(|n| !known.contains_key(n.as_str())) {
             lines.push(line(false, format!("upstream `{up}` will run")));
             continue;

@@ -119,6 +119,16 @@ fn compare_gates_on_metrics_with_exit_codes_and_formats() {
     let (code, out, err) = p.output(&["compare", "pump-sensors@v1", "pump-sensors@v3"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("evaluate.pr_auc") && out.contains("same"), "{out}");
+    // The newest run of an experiment is a baseline too.
+    let (code, out, err) = p.output(&["compare", "latest:ci", "pump-sensors@v3", "--metric", "f1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("same"), "{out}");
+    let (code, out, _) = p.output(&["run", "pipelines/gated.yaml", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("always runs: registers a new version of `pump-sensors`"),
+        "{out}"
+    );
     // The weak version regressed; markdown for a pull request, JSON for scripts.
     let (code, out, err) = p.output(&["compare", "pump-sensors@v1", "pump-sensors@v2", "--format", "md"]);
     assert_eq!(code, 1, "{out}{err}");
