@@ -438,6 +438,54 @@ mod tests {
         }
     }
 
+    /// The three outputs of one comparison, exactly: the table, the pull-request comment and
+    /// the JSON contract scripts read.
+    #[test]
+    fn the_outputs_keep_their_shape() {
+        let mut baseline = side(&[
+            ("evaluate.f1", 0.8),
+            ("evaluate.false_alarm_rate", 0.05),
+            ("evaluate.windows", 400.0),
+        ]);
+        baseline.spec = "pump@production".into();
+        baseline.run = "01a2b3c4d5e6f7a8".into();
+        baseline.model = Some("pump".into());
+        baseline.version = Some(3);
+        let mut candidate = side(&[
+            ("evaluate.f1", 0.79),
+            ("evaluate.false_alarm_rate", 0.04),
+            ("evaluate.windows", 400.0),
+        ]);
+        candidate.spec = "latest".into();
+        candidate.run = "01a2ffffeeee0000".into();
+        let tolerance = Tolerance { atol: 0.005, rtol: 0.0 };
+        let metrics = chosen(&[], &baseline, &candidate)
+            .unwrap()
+            .into_iter()
+            .map(|(metric, better)| {
+                let (b, c) = (baseline.metrics[&metric], candidate.metrics[&metric]);
+                Row {
+                    verdict: judge(better, b, c, tolerance),
+                    metric,
+                    better,
+                    baseline: b,
+                    candidate: c,
+                    delta: c - b,
+                }
+            })
+            .collect();
+        let c = Comparison {
+            baseline,
+            candidate,
+            tolerance,
+            metrics,
+            regression: true,
+        };
+        insta::assert_snapshot!("compare_table", table(&c));
+        insta::assert_snapshot!("compare_md", markdown(&c));
+        insta::assert_snapshot!("compare_json", serde_json::to_string_pretty(&c).unwrap());
+    }
+
     #[test]
     fn named_metrics_resolve_and_a_missing_one_is_an_error() {
         let b = side(&[("evaluate.f1", 0.8), ("evaluate.false_alarm_rate", 0.05)]);
