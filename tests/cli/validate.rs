@@ -11,7 +11,7 @@ params:
 storage:
   registry: postgres://db/registry
   artifacts: ftp://host/artifacts
-schedule: {cron: "0 3 * * Mon", timezone: Europe/Berlni}
+schedule: {cron: "0 3 * Mon", timezone: Europe/Berlni}
 steps:
   - id: load
     kind: lod
