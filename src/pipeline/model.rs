@@ -42,6 +42,34 @@ pub struct Storage {
 pub struct Schedule {
     pub cron: String,
     pub timezone: chrono_tz::Tz,
+    pub overlap: Overlap,
+    pub on_missed: OnMissed,
+    pub when: When,
+    pub enabled: bool,
+}
+
+/// What a fire does while the pipeline's previous run is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// The fire is skipped (and logged).
+    Skip,
+    /// The fire waits for the running one; at most one fire waits.
+    Queue,
+}
+
+/// What the daemon does about fires it missed while it was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMissed {
+    Skip,
+    /// One catch-up run, however many fires were missed.
+    RunOnce,
+}
+
+/// Whether a fire retrains every time or only when its drift step finds drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    Drift,
 }
 
 #[derive(Debug, Clone)]

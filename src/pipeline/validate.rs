@@ -6,7 +6,7 @@ use super::catalog::StepCatalog;
 use super::diagnostic::{did_you_mean, Diagnostics};
 use super::fields::Fields;
 use super::location::{self, ArtifactLocation, RegistryLocation};
-use super::model::{Pipeline, Schedule, Source, Step, Storage};
+use super::model::{OnMissed, Overlap, Pipeline, Schedule, Source, Step, Storage, When};
 use super::node::{Node, Value};
 
 pub const DEFAULT_REGISTRY: &str = "sqlite://experiments/registry.db";
@@ -38,6 +38,17 @@ pub fn validate<C: StepCatalog>(doc: &Node, source: Source, diags: &mut Diagnost
         }
     };
     let _ = top.optional_str("description");
+    if let (Some(s), Some(node)) = (&schedule, top.node("schedule")) {
+        // `when: drift` retrains on the verdict of a drift step: without one it could not fire.
+        let drift = C::kind("drift");
+        if s.when == When::Drift && !steps.iter().any(|step| Some(step.kind) == drift) {
+            let pos = node.get("when").map(|n| n.pos).unwrap_or(node.pos);
+            top.error(
+                pos,
+                "`schedule.when: drift` retrains only when the pipeline's drift step finds drift, but the pipeline has no step of kind `drift`; add one, or use `when: always`",
+            );
+        }
+    }
     top.finish();
 
     if !diags.is_empty() {
@@ -180,6 +191,19 @@ fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
     let cron_pos = f.node("cron").map(|n| n.pos);
     let tz_text = f.optional_str("timezone");
     let tz_pos = f.node("timezone").map(|n| n.pos);
+    let overlap = match f.optional_choice("overlap", &["skip", "queue"]) {
+        Some("queue") => Overlap::Queue,
+        _ => Overlap::Skip,
+    };
+    let on_missed = match f.optional_choice("on-missed", &["skip", "run-once"]) {
+        Some("run-once") => OnMissed::RunOnce,
+        _ => OnMissed::Skip,
+    };
+    let when = match f.optional_choice("when", &["always", "drift"]) {
+        Some("drift") => When::Drift,
+        _ => When::Always,
+    };
+    let enabled = f.optional_bool("enabled").unwrap_or(true);
     f.finish();
     let cron = cron.and_then(|c| match super::cron::parse_cron(&c) {
         Ok(_) => Some(c),
@@ -205,6 +229,10 @@ fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
     Some(Schedule {
         cron: cron?,
         timezone: timezone?,
+        overlap,
+        on_missed,
+        when,
+        enabled,
     })
 }
 
@@ -342,6 +370,37 @@ mod tests {
     }
 
     const PIPELINE: &str = "name: x\nstorage:\n  artifacts: file://artifacts\nsteps:\n  - id: load\n    kind: load\n    with: {path: data/x.csv}\n";
+
+    #[test]
+    fn schedule_policies_are_read_and_checked() {
+        let with = |schedule: &str| PIPELINE.replace("steps:\n", &format!("schedule: {schedule}\nsteps:\n"));
+        let text = with("{cron: \"0 3 * * Mon\", overlap: queue, on-missed: run-once, enabled: false}");
+        let p = super::super::from_str::<Load>(
+            &text,
+            Path::new("p.yaml"),
+            Path::new("/project"),
+            Diagnostics::new("p.yaml", vec![]),
+        )
+        .unwrap();
+        let s = p.schedule.unwrap();
+        assert_eq!(
+            (s.overlap, s.on_missed, s.when, s.enabled),
+            (
+                super::Overlap::Queue,
+                super::OnMissed::RunOnce,
+                super::When::Always,
+                false
+            )
+        );
+        let found = problems(&with("{cron: \"0 0 3 * * Mon\", when: drift}"), &[]);
+        assert!(
+            found.contains("p.yaml:4:41: pipeline: `schedule.when: drift` retrains only when"),
+            "{found}"
+        );
+        assert!(found.contains("has no step of kind `drift`"), "{found}");
+        let found = problems(&with("{cron: \"0 0 3 * * Mon\", overlap: wait}"), &[]);
+        assert!(found.contains("`overlap`"), "{found}");
+    }
 
     #[test]
     fn credentials_in_any_url_are_refused_at_their_line_redacted() {
