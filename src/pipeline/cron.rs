@@ -56,6 +56,27 @@ pub fn fire_times_after(
         .skip_while(move |t| t.with_timezone(&chrono::Utc) <= after)
 }
 
+/// Fires missed between the last recorded fire and `now` (the daemon was down, the machine
+/// asleep): how many there were is not counted, and at most one is caught up. With
+/// `run_once`, the latest missed fire; without, or when nothing was missed, or when the
+/// pipeline never fired (a new schedule misses nothing), None.
+pub fn catch_up(
+    cron: &Cron,
+    tz: chrono_tz::Tz,
+    last_fire: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+    run_once: bool,
+) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    let last = last_fire?;
+    let first_missed = fire_times_after(cron, tz, last).next()?;
+    if !run_once || first_missed.with_timezone(&chrono::Utc) > now {
+        return None;
+    }
+    // The latest fire at or before now: no walk over every missed fire (a per-second schedule
+    // down for a week missed 600,000).
+    cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok()
+}
+
 /// The next `n` fire times after now, in the schedule's time zone.
 pub fn next_fire_times(cron: &Cron, tz: chrono_tz::Tz, n: usize) -> Vec<chrono::DateTime<chrono_tz::Tz>> {
     fire_times_after(cron, tz, chrono::Utc::now()).take(n).collect()
@@ -143,6 +164,35 @@ mod tests {
             fires("0 30 1 * * *", "America/New_York", (2027, 11, 6, 12), 2),
             ["11-07 01:30 EDT / 05:30", "11-08 01:30 EST / 06:30"]
         );
+    }
+
+    #[test]
+    fn after_downtime_at_most_one_fire_is_caught_up() {
+        let cron = parse_cron("0 0 3 * * Mon").unwrap();
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+        let tz = chrono_tz::UTC;
+        // Last fire Monday 2 Nov; down until Wednesday 25 Nov: three Mondays missed, one run.
+        let caught = catch_up(&cron, tz, Some(at(2, 3)), at(25, 12), true).unwrap();
+        assert_eq!(caught.with_timezone(&Utc), at(23, 3));
+        assert_eq!(
+            catch_up(&cron, tz, Some(at(2, 3)), at(25, 12), false),
+            None,
+            "on-missed: skip"
+        );
+        assert_eq!(
+            catch_up(&cron, tz, Some(at(23, 3)), at(25, 12), true),
+            None,
+            "nothing missed"
+        );
+        assert_eq!(
+            catch_up(&cron, tz, None, at(25, 12), true),
+            None,
+            "never fired: nothing missed"
+        );
+        // A per-second schedule down for a week: still one.
+        let every_second = parse_cron("* * * * * *").unwrap();
+        let caught = catch_up(&every_second, tz, Some(at(1, 0)), at(8, 0), true).unwrap();
+        assert_eq!(caught.with_timezone(&Utc), at(8, 0));
     }
 
     #[test]

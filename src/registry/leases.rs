@@ -1,0 +1,147 @@
+//! Leases that keep one pipeline from running twice at once across processes and hosts: the
+//! scheduler takes one per fire (two daemons on one registry never both run a fire), and a
+//! holder renews it while it runs. A lease left by a dead process expires and is taken over.
+//! Also the last fire recorded for a pipeline, from which missed fires are computed.
+
+use chrono::{DateTime, Utc};
+
+use super::{Registry, RegistryError};
+
+/// Who holds a lease: this host and process.
+pub fn lease_owner() -> String {
+    format!("{}:{}", super::liveness::this_host(), std::process::id())
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Registry {
+    /// Takes the lease on `pipeline` for `ttl` when nobody holds it, its holder let it expire,
+    /// or `owner` holds it already. One statement, so two processes racing for it cannot both
+    /// win. Returns whether `owner` holds it now.
+    pub async fn take_lease(
+        &self,
+        pipeline: &str,
+        owner: &str,
+        fire_at: Option<DateTime<Utc>>,
+        ttl: chrono::Duration,
+    ) -> Result<bool, RegistryError> {
+        let now = Utc::now();
+        let taken = sqlx::query(
+            "INSERT INTO schedule_leases (pipeline, owner, fire_at, taken_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (pipeline) DO UPDATE SET owner = excluded.owner, fire_at = excluded.fire_at,
+                 taken_at = excluded.taken_at, expires_at = excluded.expires_at
+             WHERE schedule_leases.expires_at <= ?4 OR schedule_leases.owner = ?2",
+        )
+        .bind(pipeline)
+        .bind(owner)
+        .bind(fire_at.map(text))
+        .bind(text(now))
+        .bind(text(now + ttl))
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Extends a lease `owner` holds; false when it lost it (expired and taken over).
+    pub async fn renew_lease(&self, pipeline: &str, owner: &str, ttl: chrono::Duration) -> Result<bool, RegistryError> {
+        let renewed = sqlx::query("UPDATE schedule_leases SET expires_at = ? WHERE pipeline = ? AND owner = ?")
+            .bind(text(Utc::now() + ttl))
+            .bind(pipeline)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    pub async fn release_lease(&self, pipeline: &str, owner: &str) -> Result<(), RegistryError> {
+        sqlx::query("DELETE FROM schedule_leases WHERE pipeline = ? AND owner = ?")
+            .bind(pipeline)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The latest fire a run of `pipeline` was recorded for.
+    pub async fn last_fire(&self, pipeline: &str) -> Result<Option<DateTime<Utc>>, RegistryError> {
+        let last: Option<String> = sqlx::query_scalar("SELECT MAX(fire_at) FROM runs WHERE pipeline = ?")
+            .bind(pipeline)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(last
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
+    /// Records which fire run `run_id` belongs to.
+    pub async fn set_fire(&self, run_id: &str, fire_at: DateTime<Utc>) -> Result<(), RegistryError> {
+        sqlx::query("UPDATE runs SET fire_at = ? WHERE id = ?")
+            .bind(text(fire_at))
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{test_run, RegistryLocation};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_holder_at_a_time_and_an_expired_lease_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.db");
+        let a = Registry::open(&RegistryLocation::Sqlite(file.clone())).await.unwrap();
+        let b = Registry::open(&RegistryLocation::Sqlite(file)).await.unwrap();
+        let minute = chrono::Duration::minutes(1);
+        // Two processes race for one fire: exactly one wins.
+        let (ra, rb) = tokio::join!(
+            a.take_lease("weekly", "a:1", None, minute),
+            b.take_lease("weekly", "b:2", None, minute)
+        );
+        assert!(ra.unwrap() ^ rb.unwrap(), "exactly one holder");
+        let (holder, other) = if a.renew_lease("weekly", "a:1", minute).await.unwrap() {
+            ("a:1", "b:2")
+        } else {
+            ("b:2", "a:1")
+        };
+        assert!(!a.renew_lease("weekly", other, minute).await.unwrap());
+        assert!(
+            a.take_lease("weekly", holder, None, minute).await.unwrap(),
+            "the holder may take it again"
+        );
+        // A holder that stops renewing: its lease runs out and the other takes it.
+        assert!(a
+            .take_lease("daily", "dead:9", None, chrono::Duration::milliseconds(-1))
+            .await
+            .unwrap());
+        assert!(b.take_lease("daily", "b:2", None, minute).await.unwrap());
+        assert!(
+            !a.renew_lease("daily", "dead:9", minute).await.unwrap(),
+            "the dead holder lost it"
+        );
+        a.release_lease("weekly", holder).await.unwrap();
+        assert!(b.take_lease("weekly", other, None, minute).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_last_fire_comes_from_the_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
+            .await
+            .unwrap();
+        assert_eq!(r.last_fire("p").await.unwrap(), None);
+        for (id, at) in [("r1", "2026-11-23T03:00:00Z"), ("r2", "2026-11-30T03:00:00Z")] {
+            r.create_run(&test_run(id)).await.unwrap();
+            r.set_fire(id, DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc))
+                .await
+                .unwrap();
+        }
+        let last = r.last_fire("p").await.unwrap().unwrap();
+        assert_eq!(text(last), "2026-11-30T03:00:00.000Z");
+    }
+}
