@@ -59,6 +59,9 @@ pub enum Command {
     /// Compare a candidate with a baseline metric by metric (runs or model versions); exit 1
     /// on a regression beyond the tolerance, 2 on an error.
     Compare(CompareArgs),
+    /// Run every enabled schedule of the given pipelines (files or folders of them) as a
+    /// foreground daemon; `--list` prints the next fire times and exits.
+    Schedule(ScheduleArgs),
     /// Inspect recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -207,6 +210,29 @@ pub enum RunsCommand {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScheduleArgs {
+    /// Pipeline files, or folders whose `*.yaml` files are read.
+    #[arg(required = true)]
+    pub pipelines: Vec<std::path::PathBuf>,
+    /// Print each scheduled pipeline's next three fire times (its zone and UTC) and exit.
+    #[arg(long)]
+    pub list: bool,
+    #[arg(long, value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+    /// On SIGINT/SIGTERM, how long a running run may take to finish before it is interrupted.
+    #[arg(long, default_value_t = 60)]
+    pub grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One timestamped line per event.
+    Plain,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ mod metrics;
 mod models;
 mod run;
 mod runs;
+mod schedule;
 mod validate;
 
 use crate::cli::{Cli, Command, RunsCommand};
@@ -33,6 +34,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&args, cli.progress.into()).await,
         Command::Models(command) => models::command(command).await,
         Command::Compare(args) => compare::compare(&args).await,
+        Command::Schedule(args) => schedule::schedule(&args).await,
         Command::Runs(RunsCommand::List {
             experiment,
             format,

@@ -84,7 +84,7 @@ fn check_force(pipeline: &Pipeline, force: &[String]) -> Result<(), CliError> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

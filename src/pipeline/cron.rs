@@ -20,8 +20,7 @@ pub struct CronError(pub String);
 pub fn parse_cron(expr: &str) -> Result<Cron, CronError> {
     let fields = expr.split_whitespace().count();
     let full = match fields {
-        5 => format!("0 {expr}"),
-        6 | 7 => expr.to_string(),
+        5 | 6 | 7 => with_seconds(expr),
         _ => {
             return Err(CronError(format!(
                 "`{expr}` has {fields} fields; pmflow cron expressions have 6 (sec min hour day-of-month month day-of-week, e.g. \"0 0 3 * * Mon\": 03:00 every Monday) or crontab's 5 (min hour day-of-month month day-of-week)"
@@ -33,6 +32,14 @@ pub fn parse_cron(expr: &str) -> Result<Cron, CronError> {
         .build()
         .parse(&full)
         .map_err(|e| CronError(format!("`{expr}` is not a valid cron expression: {e}")))
+}
+
+/// The expression with its seconds field: crontab's five fields fire at second 0.
+pub fn with_seconds(expr: &str) -> String {
+    match expr.split_whitespace().count() {
+        5 => format!("0 {}", expr.trim()),
+        _ => expr.trim().to_string(),
+    }
 }
 
 /// The fire times strictly after `after`, in `tz`, each wall-clock time once.
@@ -74,7 +81,8 @@ pub fn catch_up(
     }
     // The latest fire at or before now: no walk over every missed fire (a per-second schedule
     // down for a week missed 600,000).
-    cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok()
+    let latest = cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok()?;
+    chrono::Timelike::with_nanosecond(&latest, 0)
 }
 
 /// The next `n` fire times after now, in the schedule's time zone.

@@ -1,0 +1,525 @@
+//! `pmflow schedule`: a foreground daemon that fires each enabled pipeline schedule through
+//! tokio-cron-scheduler. Each fire is a normal tracked run (trigger `schedule`, its fire time
+//! recorded). Which process runs a fire is decided in the registry, not in memory: a lease per
+//! pipeline, and the fire time of the last run, so two daemons (or a daemon and a manual run)
+//! never both run one fire. Missed fires are caught up at most once (`on-missed: run-once`);
+//! `when: drift` runs the pipeline's drift step first and retrains only when it finds drift.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::artifacts::ArtifactStore;
+use crate::cli::{LogFormat, ScheduleArgs};
+use crate::error::CliError;
+use crate::exec::events::{Listener, RunStatus, Timed};
+use crate::exec::runner::{self, RunOptions};
+use crate::pipeline::cron;
+use crate::pipeline::model::{Overlap, When};
+use crate::registry::Registry;
+use crate::steps::{Pipeline, StepKind};
+
+/// How long a lease lasts without renewal; renewed at a third of it while a run goes on.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
+    let files = pipeline_files(&args.pipelines)?;
+    let mut scheduled: Vec<(PathBuf, Pipeline)> = Vec::new();
+    for file in files {
+        let pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
+        if pipeline.schedule.as_ref().is_some_and(|s| s.enabled) {
+            scheduled.push((file, pipeline));
+        }
+    }
+    if scheduled.is_empty() {
+        return Err(CliError::Usage(
+            "none of the given pipelines has an enabled `schedule`; add `schedule: {cron: \"0 0 3 * * Mon\"}` to one"
+                .into(),
+        ));
+    }
+    let log = Log(args.log_format);
+    for (file, p) in &scheduled {
+        let s = p.schedule.as_ref().expect("only scheduled pipelines are kept");
+        let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
+        let next: Vec<String> = cron::next_fire_times(&parsed, s.timezone, 3)
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({})",
+                    t.format("%Y-%m-%d %H:%M:%S %Z"),
+                    t.with_timezone(&Utc).format("%H:%M:%S UTC")
+                )
+            })
+            .collect();
+        println!(
+            "{} ({}): `{}` in {}; next {}",
+            p.name,
+            file.display(),
+            s.cron,
+            s.timezone,
+            next.join(", ")
+        );
+    }
+    if args.list {
+        return Ok(());
+    }
+
+    let daemon = Arc::new(Daemon {
+        log,
+        owner: crate::registry::lease_owner(),
+        state: Mutex::new(HashMap::new()),
+        stop: tokio::sync::watch::channel(false).0,
+        grace: std::time::Duration::from_secs(args.grace_secs),
+    });
+    let scheduler = JobScheduler::new()
+        .await
+        .map_err(|e| CliError::Internal(format!("the scheduler did not start: {e}")))?;
+    let mut runs = tokio::task::JoinSet::new();
+    let (fires, mut fired) = tokio::sync::mpsc::unbounded_channel::<(usize, DateTime<Utc>)>();
+    for (index, (file, p)) in scheduled.iter().enumerate() {
+        let s = p.schedule.as_ref().expect("scheduled");
+        let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
+        // Missed fires first: at most one catch-up, from the last fire the registry recorded.
+        if s.on_missed == crate::pipeline::model::OnMissed::RunOnce {
+            let registry = Registry::open(&p.storage.registry).await?;
+            let last = registry.last_fire(&p.name).await?;
+            registry.close().await;
+            if let Some(t) = cron::catch_up(&parsed, s.timezone, last, Utc::now(), true) {
+                daemon.log.line(
+                    &p.name,
+                    "missed",
+                    &[("fire", &text(t.with_timezone(&Utc))), ("policy", "run-once")],
+                );
+                let _ = fires.send((index, t.with_timezone(&Utc)));
+            }
+        }
+        let sender = fires.clone();
+        let (tz, cron_text) = (s.timezone, cron::with_seconds(&s.cron));
+        let expr = cron_text.clone();
+        let job = Job::new_async_tz(expr.as_str(), tz, move |_id, _lock| {
+            let sender = sender.clone();
+            let parsed = cron::parse_cron(&cron_text).ok();
+            Box::pin(async move {
+                // The fire's own time: the latest occurrence at or before now.
+                let now = Utc::now();
+                let at = parsed
+                    .and_then(|c| c.find_previous_occurrence(&now.with_timezone(&tz), true).ok())
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or(now);
+                // Whole seconds, the resolution of a cron: every daemon names a fire alike.
+                let at = chrono::Timelike::with_nanosecond(&at, 0).unwrap_or(at);
+                let _ = sender.send((index, at));
+            })
+        })
+        .map_err(|e| CliError::Usage(format!("{}: `schedule.cron`: {e}", file.display())))?;
+        scheduler
+            .add(job)
+            .await
+            .map_err(|e| CliError::Internal(format!("the scheduler refused a job: {e}")))?;
+    }
+    scheduler
+        .start()
+        .await
+        .map_err(|e| CliError::Internal(format!("the scheduler did not start: {e}")))?;
+    daemon
+        .log
+        .line("-", "started", &[("pipelines", &scheduled.len().to_string())]);
+
+    let signal = super::run::shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            Some((index, at)) = fired.recv() => {
+                let (file, pipeline) = scheduled[index].clone();
+                let daemon = daemon.clone();
+                runs.spawn(async move { daemon.fire(&file, &pipeline.name, at).await });
+            }
+            Some(_) = runs.join_next(), if !runs.is_empty() => {}
+            _ = &mut signal => break,
+        }
+    }
+    daemon
+        .log
+        .line("-", "stopping", &[("grace_secs", &args.grace_secs.to_string())]);
+    let mut scheduler = scheduler;
+    let _ = scheduler.shutdown().await;
+    let _ = daemon.stop.send(true);
+    while runs.join_next().await.is_some() {}
+    daemon.log.line("-", "stopped", &[]);
+    Ok(())
+}
+
+/// The files named: each file as is, each folder's `*.yaml` and `*.yml` files in name order.
+fn pipeline_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            return Err(CliError::Usage(format!("no pipeline file {}", path.display())));
+        }
+    }
+    Ok(out)
+}
+
+/// What one pipeline's fires are doing in this daemon.
+#[derive(Default)]
+struct Firing {
+    running: bool,
+    /// A fire waiting for the running one (`overlap: queue`): at most one.
+    queued: Option<DateTime<Utc>>,
+    /// The wall-clock time of the last fire, so a time repeated by daylight saving fires once.
+    last_local: Option<chrono::NaiveDateTime>,
+}
+
+struct Daemon {
+    log: Log,
+    owner: String,
+    state: Mutex<HashMap<String, Firing>>,
+    /// Set on SIGINT/SIGTERM: runs still going get the grace period, then are interrupted.
+    stop: tokio::sync::watch::Sender<bool>,
+    grace: std::time::Duration,
+}
+
+impl Daemon {
+    async fn fire(self: Arc<Self>, file: &Path, name: &str, at: DateTime<Utc>) {
+        let mut at = at;
+        loop {
+            {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let firing = state.entry(name.to_string()).or_default();
+                if firing.running {
+                    // Re-read for the policy: the file may have changed since the daemon started.
+                    let overlap = crate::steps::load_pipeline(file, &[], None)
+                        .ok()
+                        .and_then(|p| p.schedule.map(|s| s.overlap))
+                        .unwrap_or(Overlap::Skip);
+                    if overlap == Overlap::Queue && firing.queued.is_none() {
+                        firing.queued = Some(at);
+                        self.log.line(
+                            name,
+                            "queued",
+                            &[("fire", &text(at)), ("reason", "the previous fire is still running")],
+                        );
+                    } else {
+                        self.log.line(
+                            name,
+                            "skipped",
+                            &[("fire", &text(at)), ("reason", "the previous fire is still running")],
+                        );
+                    }
+                    return;
+                }
+                firing.running = true;
+            }
+            self.fire_once(file, name, at).await;
+            let next = {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let firing = state.entry(name.to_string()).or_default();
+                firing.running = false;
+                firing.queued.take()
+            };
+            match next {
+                Some(queued) if !*self.stop.borrow() => at = queued,
+                _ => return,
+            }
+        }
+    }
+
+    /// One fire: re-read the file, take the lease, check nobody ran this fire yet, run.
+    async fn fire_once(&self, file: &Path, name: &str, at: DateTime<Utc>) {
+        let fire = text(at);
+        // An edited pipeline takes effect at the next fire; one that no longer validates is
+        // logged and this fire is skipped.
+        let pipeline = match crate::steps::load_pipeline(file, &[], None) {
+            Ok(p) => p,
+            Err(diags) => {
+                let problems = diags.to_string();
+                let first = problems.lines().next().unwrap_or("invalid").to_string();
+                self.log.line(
+                    name,
+                    "error",
+                    &[
+                        ("fire", &fire),
+                        ("reason", &format!("the pipeline no longer validates: {first}")),
+                    ],
+                );
+                return;
+            }
+        };
+        let Some(schedule) = pipeline.schedule.clone() else {
+            self.log.line(
+                name,
+                "skipped",
+                &[("fire", &fire), ("reason", "the file has no schedule any more")],
+            );
+            return;
+        };
+        if !schedule.enabled {
+            self.log.line(
+                name,
+                "skipped",
+                &[("fire", &fire), ("reason", "the schedule is disabled")],
+            );
+            return;
+        }
+        let local = at.with_timezone(&schedule.timezone).naive_local();
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let firing = state.entry(name.to_string()).or_default();
+            if firing.last_local == Some(local) {
+                return; // the wall-clock time repeated by a fall-back transition
+            }
+            firing.last_local = Some(local);
+        }
+        let registry = match Registry::open(&pipeline.storage.registry).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.log
+                    .line(name, "error", &[("fire", &fire), ("reason", &e.to_string())]);
+                return;
+            }
+        };
+        match registry.take_lease(&pipeline.name, &self.owner, Some(at), LEASE).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.log.line(
+                    name,
+                    "skipped",
+                    &[
+                        ("fire", &fire),
+                        ("reason", "another process holds the pipeline's lease"),
+                    ],
+                );
+                registry.close().await;
+                return;
+            }
+            Err(e) => {
+                self.log
+                    .line(name, "error", &[("fire", &fire), ("reason", &e.to_string())]);
+                registry.close().await;
+                return;
+            }
+        }
+        // Under the lease: a fire already recorded (by another daemon) is not run again.
+        if registry
+            .last_fire(&pipeline.name)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|last| last >= at)
+        {
+            self.log
+                .line(name, "skipped", &[("fire", &fire), ("reason", "this fire already ran")]);
+        } else {
+            let renew = self.keep_lease(&registry, &pipeline.name);
+            tokio::pin!(renew);
+            let work = self.run_fire(&registry, &pipeline, schedule.when, at);
+            tokio::select! {
+                _ = work => {}
+                _ = &mut renew => {}
+            }
+        }
+        let _ = registry.release_lease(&pipeline.name, &self.owner).await;
+        registry.close().await;
+    }
+
+    /// Renews the lease until dropped; returns only if the lease was lost.
+    async fn keep_lease(&self, registry: &Registry, pipeline: &str) {
+        let every = std::time::Duration::from_secs((LEASE.num_seconds() / 3).max(1) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            if !matches!(registry.renew_lease(pipeline, &self.owner, LEASE).await, Ok(true)) {
+                self.log.line(
+                    pipeline,
+                    "error",
+                    &[("reason", "the lease was lost; another process may run this pipeline")],
+                );
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    async fn run_fire(&self, registry: &Registry, pipeline: &Pipeline, when: When, at: DateTime<Utc>) {
+        let fire = text(at);
+        if when == When::Drift {
+            let Some(check) = up_to_drift(pipeline) else {
+                self.log.line(
+                    &pipeline.name,
+                    "error",
+                    &[("fire", &fire), ("reason", "`when: drift` but no drift step")],
+                );
+                return;
+            };
+            let Some((run_id, status)) = self.one_run(registry, &check, at, "drift check").await else {
+                return;
+            };
+            if status != RunStatus::Succeeded {
+                return;
+            }
+            let drift_step = check
+                .steps
+                .iter()
+                .find(|s| s.kind == StepKind::Drift)
+                .map(|s| s.id.clone())
+                .unwrap_or_default();
+            let metrics = registry.show_run(&run_id).await.map(|r| r.metrics).unwrap_or_default();
+            let figure = |key: &str| metrics.get(&format!("{drift_step}.{key}")).and_then(|v| v.as_f64());
+            let drifted = figure("dataset_drift").unwrap_or(0.0) > 0.0;
+            let why = format!(
+                "{} of {} features drifted (share {})",
+                figure("drifted_features").unwrap_or(0.0),
+                figure("features").unwrap_or(0.0),
+                figure("share").unwrap_or(0.0)
+            );
+            if !drifted {
+                let reason = format!("no retraining: no dataset drift, {why}");
+                let _ = registry.set_tag(&run_id, "schedule.decision", &reason).await;
+                self.log.line(
+                    &pipeline.name,
+                    "no-drift",
+                    &[("fire", &fire), ("run", &run_id), ("reason", &reason)],
+                );
+                return;
+            }
+            let _ = registry
+                .set_tag(&run_id, "schedule.decision", &format!("retraining: {why}"))
+                .await;
+        }
+        self.one_run(registry, pipeline, at, "run").await;
+    }
+
+    /// Runs `pipeline` as a scheduled run of fire `at`; logs its start and end.
+    async fn one_run(
+        &self,
+        registry: &Registry,
+        pipeline: &Pipeline,
+        at: DateTime<Utc>,
+        what: &str,
+    ) -> Option<(String, RunStatus)> {
+        let fire = text(at);
+        let store = match ArtifactStore::open(&pipeline.storage.artifacts) {
+            Ok(s) => s,
+            Err(e) => {
+                self.log
+                    .line(&pipeline.name, "error", &[("fire", &fire), ("reason", &e.to_string())]);
+                return None;
+            }
+        };
+        self.log
+            .line(&pipeline.name, "start", &[("fire", &fire), ("what", what)]);
+        let options = RunOptions {
+            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            trigger: "schedule",
+            force: Vec::new(),
+            resume: None,
+        };
+        let mut stop = self.stop.subscribe();
+        let grace = self.grace;
+        let interrupt = async move {
+            let _ = stop.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        };
+        let outcome = runner::run(pipeline, registry.clone(), store, Box::new(Silent), options, interrupt).await;
+        match outcome {
+            Ok(o) => {
+                let _ = registry.set_fire(&o.run_id, at).await;
+                let mut fields = vec![
+                    ("fire", fire.clone()),
+                    ("run", o.run_id.clone()),
+                    ("status", o.status.as_str().to_string()),
+                ];
+                fields.push(("seconds", format!("{:.2}", o.duration.as_secs_f64())));
+                if let Some(e) = &o.error {
+                    fields.push(("error", crate::pipeline::location::redact(e).into_owned()));
+                }
+                let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                self.log.line(&pipeline.name, "end", &fields);
+                Some((o.run_id, o.status))
+            }
+            Err(e) => {
+                self.log
+                    .line(&pipeline.name, "error", &[("fire", &fire), ("reason", &e.to_string())]);
+                None
+            }
+        }
+    }
+}
+
+/// The pipeline cut down to its drift step and what that step needs.
+fn up_to_drift(pipeline: &Pipeline) -> Option<Pipeline> {
+    let drift = pipeline.steps.iter().find(|s| s.kind == StepKind::Drift)?;
+    let mut keep: Vec<String> = vec![drift.id.clone()];
+    let mut i = 0;
+    while i < keep.len() {
+        let needs = pipeline
+            .steps
+            .iter()
+            .find(|s| s.id == keep[i])
+            .map(|s| s.needs.clone())
+            .unwrap_or_default();
+        for n in needs {
+            if !keep.contains(&n) {
+                keep.push(n);
+            }
+        }
+        i += 1;
+    }
+    let mut cut = pipeline.clone();
+    cut.steps.retain(|s| keep.contains(&s.id));
+    Some(cut)
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A run's own events are not the daemon's log: one line per start and end is.
+struct Silent;
+
+impl Listener for Silent {
+    fn on_event(&mut self, _: &Timed) {}
+}
+
+/// The daemon's log on standard output: plain timestamped lines or JSON objects.
+#[derive(Clone, Copy)]
+struct Log(LogFormat);
+
+impl Log {
+    fn line(&self, pipeline: &str, event: &str, fields: &[(&str, &str)]) {
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let text = match self.0 {
+            LogFormat::Plain => {
+                let rest: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{now} {pipeline} {event} {}", rest.join(" "))
+                    .trim_end()
+                    .to_string()
+            }
+            LogFormat::Json => {
+                let mut object = serde_json::Map::new();
+                object.insert("time".into(), now.into());
+                object.insert("pipeline".into(), pipeline.into());
+                object.insert("event".into(), event.into());
+                for (k, v) in fields {
+                    object.insert(k.to_string(), (*v).into());
+                }
+                serde_json::Value::Object(object).to_string()
+            }
+        };
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
