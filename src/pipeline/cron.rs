@@ -20,7 +20,7 @@ pub struct CronError(pub String);
 pub fn parse_cron(expr: &str) -> Result<Cron, CronError> {
     let fields = expr.split_whitespace().count();
     let full = match fields {
-        5 | 6 | 7 => with_seconds(expr),
+        5..=7 => with_seconds(expr),
         _ => {
             return Err(CronError(format!(
                 "`{expr}` has {fields} fields; pmflow cron expressions have 6 (sec min hour day-of-month month day-of-week, e.g. \"0 0 3 * * Mon\": 03:00 every Monday) or crontab's 5 (min hour day-of-month month day-of-week)"
