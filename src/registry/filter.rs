@@ -824,6 +824,7 @@ mod tests {
                 trigger: "manual".into(),
                 started_at: "2026-01-01T00:00:00.000Z".into(),
                 ended_at: None,
+                fire_at: None,
             },
             metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),

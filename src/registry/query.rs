@@ -17,6 +17,9 @@ pub struct RunSummary {
     pub trigger: String,
     pub started_at: String,
     pub ended_at: Option<String>,
+    /// The schedule fire a scheduled run belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fire_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +93,7 @@ fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RunSummary, sqlx::Error> {
         trigger: row.try_get("trigger")?,
         started_at: row.try_get("started_at")?,
         ended_at: row.try_get("ended_at")?,
+        fire_at: row.try_get("fire_at")?,
     })
 }
 
@@ -97,7 +101,7 @@ impl Registry {
     /// Runs, newest first, optionally of one experiment.
     pub async fn list_runs(&self, experiment: Option<&str>, limit: i64) -> Result<Vec<RunSummary>, RegistryError> {
         let rows = sqlx::query(
-            "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at
+            "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at, r.fire_at
              FROM runs r JOIN experiments e ON e.id = r.experiment_id
              WHERE (?1 IS NULL OR e.name = ?1)
              ORDER BY r.started_at DESC, r.id DESC LIMIT ?2",
@@ -283,7 +287,7 @@ impl Registry {
 
     pub async fn show_run(&self, id: &str) -> Result<RunDetail, RegistryError> {
         let row = sqlx::query(
-            "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at,
+            "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at, r.fire_at,
                     r.pipeline_file, r.pipeline_hash, r.git_commit, r.pmflow_version, r.error
              FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
         )

@@ -18,6 +18,7 @@ mod models;
 mod registry_contract;
 mod run;
 mod s3;
+mod schedule;
 mod search;
 mod snapshots_out;
 mod train;

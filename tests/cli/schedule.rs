@@ -1,0 +1,154 @@
+//! `pmflow schedule` through the real binary: a per-second schedule fires real (cached, fast)
+//! runs; two daemons on one registry never run one fire twice; after downtime `on-missed:
+//! run-once` catches up exactly once; an edited file that no longer validates skips its fire
+//! and the daemon goes on; SIGTERM stops it with exit 0.
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::support::Project;
+
+const TICK: &str = r#"name: tick
+schedule: {cron: "* * * * * *", on-missed: run-once}
+steps:
+  - {id: load, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+"#;
+
+fn daemon(p: &Project, args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
+        .current_dir(p.root())
+        .env("CI", "1")
+        .arg("schedule")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// SIGTERM, then the exit code and the log.
+fn stop(child: Child) -> (i32, String) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The scheduled runs: (fire time, status).
+fn scheduled_runs(p: &Project) -> Vec<(String, String)> {
+    let (code, out, err) = p.output(&["runs", "list", "--format", "json", "--limit", "1000"]);
+    assert_eq!(code, 0, "{err}");
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    runs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["trigger"] == "schedule")
+        .map(|r| {
+            (
+                r["fire_at"].as_str().unwrap_or("").to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fires_are_runs_and_two_daemons_never_run_one_fire_twice() {
+    let p = Project::new();
+    p.write("pipelines/tick.yaml", TICK);
+    let (code, out, err) = p.output(&["schedule", "pipelines", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("tick (pipelines/tick.yaml): `* * * * * *` in UTC; next "),
+        "{out}"
+    );
+
+    let (a, b) = (daemon(&p, &["pipelines/tick.yaml"]), daemon(&p, &["pipelines"]));
+    std::thread::sleep(Duration::from_millis(3500));
+    let ((code_a, log_a), (code_b, log_b)) = (stop(a), stop(b));
+    assert_eq!((code_a, code_b), (0, 0), "{log_a}\n{log_b}");
+    let runs = scheduled_runs(&p);
+    assert!(
+        runs.len() >= 2,
+        "a per-second schedule fired: {runs:?}\n{log_a}\n{log_b}"
+    );
+    let fires: HashSet<&str> = runs.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fires.len(),
+        runs.len(),
+        "one run per fire across both daemons: {runs:?}"
+    );
+    assert!(runs.iter().all(|(f, s)| !f.is_empty() && s == "succeeded"), "{runs:?}");
+    for log in [&log_a, &log_b] {
+        assert!(
+            log.contains(" - started pipelines=1") && log.contains(" - stopped"),
+            "{log}"
+        );
+    }
+    assert!(format!("{log_a}{log_b}").contains(" tick end fire="), "{log_a}{log_b}");
+}
+
+#[test]
+fn downtime_is_caught_up_once_and_a_broken_edit_skips_its_fire() {
+    let p = Project::new();
+    // A weekly schedule that fired once before, long ago: every fire since was missed.
+    p.write(
+        "pipelines/weekly.yaml",
+        TICK.replace("* * * * * *", "0 0 3 * * Mon").replace("tick", "weekly"),
+    );
+    let first = daemon(&p, &["pipelines/weekly.yaml"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let (code, log) = stop(first);
+    assert_eq!(code, 0, "{log}");
+    assert!(scheduled_runs(&p).is_empty(), "a new schedule misses nothing: {log}");
+    // Record a fire three weeks back, as a daemon would have.
+    let (code, _, err) = p.output(&["run", "pipelines/weekly.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let db = p.root().join("experiments/registry.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE runs SET fire_at = '2026-11-02T03:00:00.000Z', trigger = 'schedule'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let second = daemon(&p, &["pipelines/weekly.yaml"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = stop(second);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(log.matches(" weekly missed ").count(), 1, "{log}");
+    let runs = scheduled_runs(&p);
+    assert_eq!(
+        runs.len(),
+        2,
+        "one catch-up run, not one per missed Monday: {runs:?}\n{log}"
+    );
+
+    // An edit that breaks the file: the fire is skipped with the reason, the daemon goes on.
+    p.write("pipelines/tick.yaml", TICK);
+    let third = daemon(&p, &["pipelines/tick.yaml"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    p.write("pipelines/tick.yaml", TICK.replace("kind: load", "kind: lod"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = stop(third);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(" tick error ") && log.contains("the pipeline no longer validates"),
+        "{log}"
+    );
+}
