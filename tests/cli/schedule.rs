@@ -152,3 +152,87 @@ fn downtime_is_caught_up_once_and_a_broken_edit_skips_its_fire() {
         "{log}"
     );
 }
+
+/// `when: drift`: a fire runs the steps up to the drift step; only drift retrains.
+const GATED_BY_DRIFT: &str = r#"name: watch
+schedule: {cron: "* * * * * *", when: drift}
+steps:
+  - {id: before, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+  - {id: after, kind: load, with: {path: data/CURRENT.csv, timestamp: timestamp, entity: equipment_id, label: failure}}
+  - {id: drift, kind: drift, needs: [before, after], with: {reference: before/frame, current: after/frame, share: 0.2, on-drift: continue}}
+  - {id: retrain, kind: clean, needs: [after, drift], with: {impute: median}}
+"#;
+
+/// The scheduled runs' decisions and whether each ran the step after the drift check.
+fn decisions(p: &Project) -> Vec<(Option<String>, bool)> {
+    let (_, out, _) = p.output(&["runs", "list", "--format", "json", "--limit", "1000"]);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    runs.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let shown = p.show(r["id"].as_str().unwrap());
+            let decision = shown["tags"]["schedule.decision"].as_str().map(str::to_string);
+            let retrained = shown["steps"].as_array().unwrap().iter().any(|s| s["id"] == "retrain");
+            (decision, retrained)
+        })
+        .collect()
+}
+
+#[test]
+fn a_drift_gated_fire_retrains_only_on_drift() {
+    let p = Project::new();
+    let sample = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
+    p.write("data/same.csv", &sample);
+    let hotter: String = sample
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            if i > 0 {
+                if let Ok(t) = fields[2].parse::<f64>() {
+                    fields[2] = format!("{:.3}", t + 3.0);
+                }
+            }
+            fields.join(",") + "\n"
+        })
+        .collect();
+    p.write("data/hotter.csv", hotter);
+
+    p.write("pipelines/watch.yaml", GATED_BY_DRIFT.replace("CURRENT", "same"));
+    let quiet = daemon(&p, &["pipelines/watch.yaml"]);
+    std::thread::sleep(Duration::from_millis(1600));
+    let (code, log) = stop(quiet);
+    assert_eq!(code, 0, "{log}");
+    let seen = decisions(&p);
+    assert!(!seen.is_empty(), "{log}");
+    for (decision, retrained) in &seen {
+        assert!(!retrained, "no drift, no retraining: {seen:?}\n{log}");
+        assert!(
+            decision
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("no retraining: no dataset drift, 0 of 4 features drifted"),
+            "{seen:?}"
+        );
+    }
+    assert!(log.contains(" watch no-drift "), "{log}");
+
+    p.write("pipelines/watch.yaml", GATED_BY_DRIFT.replace("CURRENT", "hotter"));
+    let before = seen.len();
+    let drifting = daemon(&p, &["pipelines/watch.yaml"]);
+    std::thread::sleep(Duration::from_millis(1600));
+    let (code, log) = stop(drifting);
+    assert_eq!(code, 0, "{log}");
+    let seen = decisions(&p);
+    let new = &seen[..seen.len() - before];
+    // Each drift fire: the check (tagged `retraining: ...`) and the full run after it.
+    assert!(
+        new.iter().any(|(d, _)| d
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("retraining: 1 of 4 features drifted")),
+        "{new:?}\n{log}"
+    );
+    assert!(new.iter().any(|(_, retrained)| *retrained), "{new:?}\n{log}");
+}
