@@ -236,3 +236,82 @@ fn a_drift_gated_fire_retrains_only_on_drift() {
     );
     assert!(new.iter().any(|(_, retrained)| *retrained), "{new:?}\n{log}");
 }
+
+/// A pipeline whose first run takes seconds (a generated fleet of 960,000 rows, interpolated):
+/// later runs are cache hits.
+fn slow_project(overlap: &str) -> Project {
+    let p = Project::new();
+    let (code, _, err) = p.output(&[
+        "gen-data",
+        "--equipment",
+        "200",
+        "--days",
+        "200",
+        "--interval",
+        "1h",
+        "--seed",
+        "1",
+        "--out",
+        "data/big.csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    p.write(
+        "pipelines/slow.yaml",
+        format!(
+            r#"name: slow
+schedule: {{cron: "* * * * * *", overlap: {overlap}}}
+steps:
+  - {{id: load, kind: load, with: {{path: data/big.csv, timestamp: timestamp, entity: equipment_id}}}}
+  - {{id: clean, kind: clean, needs: [load], with: {{impute: interpolate}}}}
+"#
+        ),
+    );
+    p
+}
+
+#[test]
+fn overlapping_fires_are_skipped_or_queued_once() {
+    let p = slow_project("skip");
+    let d = daemon(&p, &["pipelines/slow.yaml"]);
+    std::thread::sleep(Duration::from_millis(4500));
+    let (code, log) = stop(d);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(" slow skipped ") && log.contains("reason=the previous fire is still running"),
+        "{log}"
+    );
+    let runs = scheduled_runs(&p);
+    let fires: HashSet<&str> = runs.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fires.len(), runs.len(), "{runs:?}");
+
+    let p = slow_project("queue");
+    let d = daemon(&p, &["pipelines/slow.yaml"]);
+    std::thread::sleep(Duration::from_millis(4500));
+    let (code, log) = stop(d);
+    assert_eq!(code, 0, "{log}");
+    // While the first run goes on, one fire waits and the rest are skipped; the waiting one
+    // runs when the first ends.
+    let queued: Vec<&str> = log.lines().filter(|l| l.contains(" slow queued ")).collect();
+    assert!(!queued.is_empty(), "{log}");
+    let fire = queued[0].split("fire=").nth(1).unwrap().split(' ').next().unwrap();
+    assert!(
+        log.contains(&format!(" slow start fire={fire}")),
+        "the queued fire ran: {log}"
+    );
+}
+
+#[test]
+fn sigterm_interrupts_a_run_after_the_grace_period_and_exits_zero() {
+    let p = slow_project("skip");
+    let d = daemon(&p, &["pipelines/slow.yaml", "--grace-secs", "0"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = stop(d);
+    assert_eq!(code, 0, "{log}");
+    let runs = scheduled_runs(&p);
+    assert_eq!(runs.len(), 1, "{runs:?}\n{log}");
+    assert_eq!(runs[0].1, "interrupted", "{log}");
+    assert!(
+        log.contains("status=interrupted") && log.contains(" - stopped"),
+        "{log}"
+    );
+}
