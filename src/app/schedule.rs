@@ -22,8 +22,7 @@ use crate::pipeline::model::{Overlap, When};
 use crate::registry::Registry;
 use crate::steps::{Pipeline, StepKind};
 
-/// How long a lease lasts without renewal; renewed at a third of it while a run goes on.
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+use crate::registry::LEASE_TTL as LEASE;
 
 pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     let files = pipeline_files(&args.pipelines)?;

@@ -12,6 +12,24 @@ pub fn lease_owner() -> String {
     format!("{}:{}", super::liveness::this_host(), std::process::id())
 }
 
+/// How long a lease lasts without renewal; holders renew it at a third of that.
+pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A lease this process holds and renews in the background until [`HeldLease::release`].
+pub struct HeldLease {
+    registry: Registry,
+    pipeline: String,
+    owner: String,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+impl HeldLease {
+    pub async fn release(self) {
+        self.renewing.abort();
+        let _ = self.registry.release_lease(&self.pipeline, &self.owner).await;
+    }
+}
+
 fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -42,6 +60,37 @@ impl Registry {
         .execute(&self.pool)
         .await?;
         Ok(taken.rows_affected() == 1)
+    }
+
+    /// Takes the lease on `pipeline` for this process and keeps renewing it; None (with the
+    /// holder and the fire it runs) when another process holds it.
+    pub async fn hold_lease(
+        &self,
+        pipeline: &str,
+    ) -> Result<Result<HeldLease, (String, Option<String>)>, RegistryError> {
+        let owner = lease_owner();
+        if !self.take_lease(pipeline, &owner, None, LEASE_TTL).await? {
+            let holder: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT owner, fire_at FROM schedule_leases WHERE pipeline = ?")
+                    .bind(pipeline)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            return Ok(Err(holder.unwrap_or_else(|| ("another process".into(), None))));
+        }
+        let (registry, name, who) = (self.clone(), pipeline.to_string(), owner.clone());
+        let every = std::time::Duration::from_secs((LEASE_TTL.num_seconds() / 3).max(1) as u64);
+        let renewing = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let _ = registry.renew_lease(&name, &who, LEASE_TTL).await;
+            }
+        });
+        Ok(Ok(HeldLease {
+            registry: self.clone(),
+            pipeline: pipeline.to_string(),
+            owner,
+            renewing,
+        }))
     }
 
     /// Extends a lease `owner` holds; false when it lost it (expired and taken over).

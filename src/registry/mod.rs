@@ -20,7 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use cache::CachedStep;
 pub use digests::FileStamp;
 pub use gc::GcRun;
-pub use leases::lease_owner;
+pub use leases::{lease_owner, HeldLease, LEASE_TTL};
 pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
 pub use models::{who, AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
 pub use query::{ArtifactView, MetricRecord, RunDetail, RunSummary, StepView};
