@@ -290,6 +290,7 @@ impl Daemon {
                 return;
             }
         };
+        let _ = registry.clear_dead_holder(&pipeline.name).await;
         match registry.take_lease(&pipeline.name, &self.owner, Some(at), LEASE).await {
             Ok(true) => {}
             Ok(false) => {

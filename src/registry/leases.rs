@@ -69,6 +69,7 @@ impl Registry {
         pipeline: &str,
     ) -> Result<Result<HeldLease, (String, Option<String>)>, RegistryError> {
         let owner = lease_owner();
+        self.clear_dead_holder(pipeline).await?;
         if !self.take_lease(pipeline, &owner, None, LEASE_TTL).await? {
             let holder: Option<(String, Option<String>)> =
                 sqlx::query_as("SELECT owner, fire_at FROM schedule_leases WHERE pipeline = ?")
@@ -91,6 +92,25 @@ impl Registry {
             owner,
             renewing,
         }))
+    }
+
+    /// A lease held by a process of this host that is gone (killed with SIGKILL) is dropped
+    /// now rather than after it expires: a resume right after a kill is not refused.
+    pub async fn clear_dead_holder(&self, pipeline: &str) -> Result<(), RegistryError> {
+        let holder: Option<String> = sqlx::query_scalar("SELECT owner FROM schedule_leases WHERE pipeline = ?")
+            .bind(pipeline)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(holder) = holder else { return Ok(()) };
+        let Some((host, pid)) = holder.rsplit_once(':') else {
+            return Ok(());
+        };
+        let dead = host == super::liveness::this_host()
+            && pid.parse::<i64>().is_ok_and(|pid| !super::liveness::pmflow_alive(pid));
+        if dead {
+            self.release_lease(pipeline, &holder).await?;
+        }
+        Ok(())
     }
 
     /// Extends a lease `owner` holds; false when it lost it (expired and taken over).
@@ -174,6 +194,13 @@ mod tests {
             "the dead holder lost it"
         );
         a.release_lease("weekly", holder).await.unwrap();
+        // A holder on this host whose process is gone is cleared at once.
+        let gone = format!("{}:{}", crate::registry::liveness::this_host(), i32::MAX);
+        assert!(a.take_lease("hourly", &gone, None, minute).await.unwrap());
+        assert!(
+            a.hold_lease("hourly").await.unwrap().is_ok(),
+            "the dead holder's lease is taken"
+        );
         assert!(b.take_lease("weekly", other, None, minute).await.unwrap());
     }
 
