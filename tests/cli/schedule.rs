@@ -74,7 +74,10 @@ fn fires_are_runs_and_two_daemons_never_run_one_fire_twice() {
         "{out}"
     );
 
-    let (a, b) = (daemon(&p, &["pipelines/tick.yaml"]), daemon(&p, &["pipelines"]));
+    let (a, b) = (
+        daemon(&p, &["pipelines/tick.yaml"]),
+        daemon(&p, &["pipelines", "--log-format", "json"]),
+    );
     std::thread::sleep(Duration::from_millis(3500));
     let ((code_a, log_a), (code_b, log_b)) = (stop(a), stop(b));
     assert_eq!((code_a, code_b), (0, 0), "{log_a}\n{log_b}");
@@ -90,13 +93,20 @@ fn fires_are_runs_and_two_daemons_never_run_one_fire_twice() {
         "one run per fire across both daemons: {runs:?}"
     );
     assert!(runs.iter().all(|(f, s)| !f.is_empty() && s == "succeeded"), "{runs:?}");
-    for log in [&log_a, &log_b] {
-        assert!(
-            log.contains(" - started pipelines=1") && log.contains(" - stopped"),
-            "{log}"
-        );
-    }
-    assert!(format!("{log_a}{log_b}").contains(" tick end fire="), "{log_a}{log_b}");
+    assert!(
+        log_a.contains(" - started pipelines=1") && log_a.contains(" - stopped"),
+        "{log_a}"
+    );
+    // JSON lines for log shippers: every line after the fire-time listing is one object.
+    let events: Vec<serde_json::Value> = log_b
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "started", "{log_b}");
+    assert_eq!(events.last().unwrap()["event"], "stopped", "{log_b}");
+    let ends = log_a.matches(" tick end fire=").count() + events.iter().filter(|e| e["event"] == "end").count();
+    assert_eq!(ends, runs.len(), "{log_a}{log_b}");
 }
 
 #[test]
