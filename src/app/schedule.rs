@@ -18,7 +18,10 @@ use crate::error::CliError;
 use crate::exec::events::{Listener, RunStatus, Timed};
 use crate::exec::runner::{self, RunOptions};
 use crate::pipeline::cron;
-use crate::pipeline::model::{Overlap, When};
+use crate::pipeline::model::{OnMissed, Overlap, When};
+
+/// A fire later than this was missed, not merely slow to start.
+const LATE: chrono::Duration = chrono::Duration::seconds(60);
 use crate::registry::Registry;
 use crate::steps::{Pipeline, StepKind};
 
@@ -77,12 +80,12 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Internal(format!("the scheduler did not start: {e}")))?;
     let mut runs = tokio::task::JoinSet::new();
-    let (fires, mut fired) = tokio::sync::mpsc::unbounded_channel::<(usize, DateTime<Utc>)>();
+    let (fires, mut fired) = tokio::sync::mpsc::unbounded_channel::<(usize, DateTime<Utc>, bool)>();
     for (index, (file, p)) in scheduled.iter().enumerate() {
         let s = p.schedule.as_ref().expect("scheduled");
         let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
         // Missed fires first: at most one catch-up, from the last fire the registry recorded.
-        if s.on_missed == crate::pipeline::model::OnMissed::RunOnce {
+        if s.on_missed == OnMissed::RunOnce {
             let registry = Registry::open(&p.storage.registry).await?;
             let last = registry.last_fire(&p.name).await?;
             registry.close().await;
@@ -92,7 +95,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
                     "missed",
                     &[("fire", &text(t.with_timezone(&Utc))), ("policy", "run-once")],
                 );
-                let _ = fires.send((index, t.with_timezone(&Utc)));
+                let _ = fires.send((index, t.with_timezone(&Utc), true));
             }
         }
         let sender = fires.clone();
@@ -110,7 +113,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
                     .unwrap_or(now);
                 // Whole seconds, the resolution of a cron: every daemon names a fire alike.
                 let at = chrono::Timelike::with_nanosecond(&at, 0).unwrap_or(at);
-                let _ = sender.send((index, at));
+                let _ = sender.send((index, at, false));
             })
         })
         .map_err(|e| CliError::Usage(format!("{}: `schedule.cron`: {e}", file.display())))?;
@@ -131,10 +134,10 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     tokio::pin!(signal);
     loop {
         tokio::select! {
-            Some((index, at)) = fired.recv() => {
+            Some((index, at, catching_up)) = fired.recv() => {
                 let (file, pipeline) = scheduled[index].clone();
                 let daemon = daemon.clone();
-                runs.spawn(async move { daemon.fire(&file, &pipeline.name, at).await });
+                runs.spawn(async move { daemon.fire(&file, &pipeline.name, at, catching_up).await });
             }
             Some(_) = runs.join_next(), if !runs.is_empty() => {}
             _ = &mut signal => break,
@@ -192,8 +195,8 @@ struct Daemon {
 }
 
 impl Daemon {
-    async fn fire(self: Arc<Self>, file: &Path, name: &str, at: DateTime<Utc>) {
-        let mut at = at;
+    async fn fire(self: Arc<Self>, file: &Path, name: &str, at: DateTime<Utc>, catching_up: bool) {
+        let (mut at, mut catching_up) = (at, catching_up);
         loop {
             {
                 let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,7 +225,7 @@ impl Daemon {
                 }
                 firing.running = true;
             }
-            self.fire_once(file, name, at).await;
+            self.fire_once(file, name, at, catching_up).await;
             let next = {
                 let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 let firing = state.entry(name.to_string()).or_default();
@@ -230,14 +233,15 @@ impl Daemon {
                 firing.queued.take()
             };
             match next {
-                Some(queued) if !*self.stop.borrow() => at = queued,
+                // A queued fire waited on purpose: late, but not missed.
+                Some(queued) if !*self.stop.borrow() => (at, catching_up) = (queued, true),
                 _ => return,
             }
         }
     }
 
     /// One fire: re-read the file, take the lease, check nobody ran this fire yet, run.
-    async fn fire_once(&self, file: &Path, name: &str, at: DateTime<Utc>) {
+    async fn fire_once(&self, file: &Path, name: &str, at: DateTime<Utc>, catching_up: bool) {
         let fire = text(at);
         // An edited pipeline takes effect at the next fire; one that no longer validates is
         // logged and this fire is skipped.
@@ -271,6 +275,14 @@ impl Daemon {
                 "skipped",
                 &[("fire", &fire), ("reason", "the schedule is disabled")],
             );
+            return;
+        }
+        // A fire handed over long after its time was missed (the machine slept through it):
+        // it follows `on-missed` like fires missed while the daemon was down.
+        let late = Utc::now() - at;
+        if late > LATE && !catching_up && schedule.on_missed == OnMissed::Skip {
+            let reason = format!("{} s late (the machine slept?); `on-missed: skip`", late.num_seconds());
+            self.log.line(name, "missed", &[("fire", &fire), ("reason", &reason)]);
             return;
         }
         let local = at.with_timezone(&schedule.timezone).naive_local();
