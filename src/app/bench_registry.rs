@@ -20,6 +20,7 @@ pub async fn bench_registry(points: i64, file: &Path) -> Result<(), CliError> {
         pipeline_hash: "-".into(),
         git_commit: None,
         trigger: "manual",
+        fire_at: None,
         steps: vec![("train".into(), "train-lstm".into())],
         params: Vec::new(),
     };

@@ -53,6 +53,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         trigger: "manual",
         force: args.force.clone(),
         resume,
+        fire_at: None,
     };
     let outcome = runner::run(
         &pipeline,

@@ -436,6 +436,7 @@ impl Daemon {
             trigger: "schedule",
             force: Vec::new(),
             resume: None,
+            fire_at: Some(at),
         };
         let mut stop = self.stop.subscribe();
         let grace = self.grace;
@@ -446,7 +447,6 @@ impl Daemon {
         let outcome = runner::run(pipeline, registry.clone(), store, Box::new(Silent), options, interrupt).await;
         match outcome {
             Ok(o) => {
-                let _ = registry.set_fire(&o.run_id, at).await;
                 let mut fields = vec![
                     ("fire", fire.clone()),
                     ("run", o.run_id.clone()),

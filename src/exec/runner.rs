@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub force: Vec<String>,
     /// Continue this failed or interrupted run instead of starting a new one.
     pub resume: Option<String>,
+    /// The schedule fire this run belongs to.
+    pub fire_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub struct RunOutcome {
@@ -86,7 +88,7 @@ pub async fn run(
         None => {
             let run_id = uuid::Uuid::now_v7().simple().to_string();
             registry
-                .create_run(&new_run(pipeline, &run_id, &steps_meta, options.trigger))
+                .create_run(&new_run(pipeline, &run_id, &steps_meta, &options))
                 .await?;
             (run_id, HashMap::new())
         }
@@ -186,7 +188,7 @@ async fn clear_leftovers(store: &ArtifactStore, registry: &Registry, prefix: &st
     });
 }
 
-fn new_run(pipeline: &Pipeline, run_id: &str, steps: &[(String, String)], trigger: &'static str) -> NewRun {
+fn new_run(pipeline: &Pipeline, run_id: &str, steps: &[(String, String)], options: &RunOptions) -> NewRun {
     let mut params: Vec<(String, serde_json::Value)> = pipeline
         .params
         .iter()
@@ -205,7 +207,10 @@ fn new_run(pipeline: &Pipeline, run_id: &str, steps: &[(String, String)], trigge
         pipeline_text: pipeline.source.resolved.clone(),
         pipeline_hash: pipeline.source.hash.clone(),
         git_commit: git_commit(&pipeline.source.root),
-        trigger,
+        trigger: options.trigger,
+        fire_at: options
+            .fire_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         steps: steps.to_vec(),
         params,
     }

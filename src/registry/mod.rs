@@ -207,6 +207,7 @@ pub(crate) fn test_run(id: &str) -> NewRun {
         pipeline_hash: "0".into(),
         git_commit: None,
         trigger: "manual",
+        fire_at: None,
         steps: vec![("load".into(), "load".into())],
         params: vec![("params.seed".into(), serde_json::json!(42))],
     }

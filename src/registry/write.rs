@@ -14,6 +14,9 @@ pub struct NewRun {
     pub pipeline_hash: String,
     pub git_commit: Option<String>,
     pub trigger: &'static str,
+    /// The schedule fire a scheduled run belongs to (UTC RFC 3339), recorded with the run so a
+    /// daemon that dies mid-run leaves the fire marked as taken.
+    pub fire_at: Option<String>,
     /// (step id, kind) in execution order.
     pub steps: Vec<(String, String)>,
     pub params: Vec<(String, serde_json::Value)>,
@@ -40,8 +43,8 @@ impl Registry {
             .await?;
         sqlx::query(
             "INSERT INTO runs (id, experiment_id, pipeline, pipeline_file, pipeline_text, pipeline_hash, git_commit,
-                               status, trigger, started_at, pmflow_version, host, pid, heartbeat_at)
-             VALUES (?, (SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                               status, trigger, started_at, pmflow_version, host, pid, heartbeat_at, fire_at)
+             VALUES (?, (SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&run.id)
         .bind(&run.experiment)
@@ -56,6 +59,7 @@ impl Registry {
         .bind(super::liveness::this_host())
         .bind(std::process::id() as i64)
         .bind(&now)
+        .bind(&run.fire_at)
         .execute(&mut *tx)
         .await?;
         for (position, (step_id, kind)) in run.steps.iter().enumerate() {
