@@ -151,66 +151,67 @@ pub struct Comparison {
 }
 
 async fn side(registry: &Registry, spec: &str) -> Result<Side, CliError> {
-    if spec.contains('@') {
+    let (run, model, version) = if spec.contains('@') {
         let v = super::models::resolve(registry, spec).await?;
-        // The run's own records, not the version's JSON copy of them: exact to the last bit.
-        let metrics = numbers(&serde_json::Value::Object(registry.show_run(&v.run_id).await?.metrics));
-        let evaluated = evaluate_metrics(registry, &v.run_id).await?;
-        return Ok(Side {
-            spec: spec.to_string(),
-            run: v.run_id,
-            model: Some(v.name),
-            version: Some(v.version),
-            metrics,
-            evaluated,
-        });
-    }
-    let run = match spec.strip_prefix("latest:") {
-        Some(experiment) => registry
-            .list_runs(Some(experiment), 1)
-            .await?
-            .into_iter()
-            .next()
-            .map(|r| r.id)
-            .ok_or_else(|| CliError::Usage(format!("no run in experiment `{experiment}`")))?,
-        None => registry.resolve_run(spec).await?,
+        (v.run_id, Some(v.name), Some(v.version))
+    } else {
+        let run = match spec.strip_prefix("latest:") {
+            Some(experiment) => registry
+                .list_runs(Some(experiment), 1)
+                .await?
+                .into_iter()
+                .next()
+                .map(|r| r.id)
+                .ok_or_else(|| CliError::Usage(format!("no run in experiment `{experiment}`")))?,
+            None => registry.resolve_run(spec).await?,
+        };
+        (run, None, None)
     };
+    // A model version is judged by its run's own records, not the version's JSON copy of
+    // them: exact to the last bit.
     let detail = registry.show_run(&run).await?;
     Ok(Side {
         spec: spec.to_string(),
-        metrics: numbers(&serde_json::Value::Object(detail.metrics)),
-        evaluated: evaluate_metrics(registry, &run).await?,
+        metrics: detail.metric_values(),
+        evaluated: evaluate_metrics(&detail),
         run,
-        model: None,
-        version: None,
+        model,
+        version,
     })
 }
 
-fn numbers(v: &serde_json::Value) -> BTreeMap<String, f64> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The names of the metrics a run's `evaluate` steps logged.
-async fn evaluate_metrics(registry: &Registry, run: &str) -> Result<Vec<String>, CliError> {
-    let detail = registry.show_run(run).await?;
+fn evaluate_metrics(detail: &crate::registry::RunDetail) -> Vec<String> {
     let steps: Vec<String> = detail
         .steps
         .iter()
         .filter(|s| s.kind == "evaluate")
         .map(|s| format!("{}.", s.id))
         .collect();
-    Ok(detail
+    detail
         .metrics
         .keys()
         .filter(|k| steps.iter().any(|s| k.starts_with(s.as_str())))
         .cloned()
-        .collect())
+        .collect()
+}
+
+/// Each chosen metric judged: both values, the change and the verdict.
+fn rows(chosen: Vec<(String, Better)>, baseline: &Side, candidate: &Side, tolerance: Tolerance) -> Vec<Row> {
+    chosen
+        .into_iter()
+        .map(|(metric, better)| {
+            let (b, c) = (baseline.metrics[&metric], candidate.metrics[&metric]);
+            Row {
+                verdict: judge(better, b, c, tolerance),
+                metric,
+                better,
+                baseline: b,
+                candidate: c,
+                delta: c - b,
+            }
+        })
+        .collect()
 }
 
 /// The metrics to compare, each with its direction: the named ones, else every evaluate
@@ -278,20 +279,12 @@ pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let baseline = side(&registry, &args.baseline).await?;
     let candidate = side(&registry, &args.candidate).await?;
     registry.close().await;
-    let rows: Vec<Row> = chosen(&args.metrics, &baseline, &candidate)?
-        .into_iter()
-        .map(|(metric, better)| {
-            let (b, c) = (baseline.metrics[&metric], candidate.metrics[&metric]);
-            Row {
-                verdict: judge(better, b, c, tolerance),
-                metric,
-                better,
-                baseline: b,
-                candidate: c,
-                delta: c - b,
-            }
-        })
-        .collect();
+    let rows = rows(
+        chosen(&args.metrics, &baseline, &candidate)?,
+        &baseline,
+        &candidate,
+        tolerance,
+    );
     let regressions: Vec<&str> = rows
         .iter()
         .filter(|r| r.verdict == Verdict::Regression)
@@ -459,21 +452,12 @@ mod tests {
         candidate.spec = "latest".into();
         candidate.run = "01a2ffffeeee0000".into();
         let tolerance = Tolerance { atol: 0.005, rtol: 0.0 };
-        let metrics = chosen(&[], &baseline, &candidate)
-            .unwrap()
-            .into_iter()
-            .map(|(metric, better)| {
-                let (b, c) = (baseline.metrics[&metric], candidate.metrics[&metric]);
-                Row {
-                    verdict: judge(better, b, c, tolerance),
-                    metric,
-                    better,
-                    baseline: b,
-                    candidate: c,
-                    delta: c - b,
-                }
-            })
-            .collect();
+        let metrics = rows(
+            chosen(&[], &baseline, &candidate).unwrap(),
+            &baseline,
+            &candidate,
+            tolerance,
+        );
         let c = Comparison {
             baseline,
             candidate,

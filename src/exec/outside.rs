@@ -54,16 +54,13 @@ impl RegistryView for RegistryReader {
         let Some(detail) = found.map_err(|e| StepError::new(e.to_string()))? else {
             return Ok(None);
         };
+        let metrics = detail.metric_values();
         Ok(Some(RunRecord {
             id: detail.summary.id,
             pipeline: detail.summary.pipeline,
             status: detail.summary.status,
             params: detail.params.into_iter().collect(),
-            metrics: detail
-                .metrics
-                .into_iter()
-                .filter_map(|(name, value)| value.as_f64().map(|v| (name, v)))
-                .collect(),
+            metrics,
         }))
     }
 }

@@ -56,7 +56,7 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
         written.notified().await;
     }
     let run = r.registry.show_run(r.run_id).await.map_err(registry_error)?;
-    let metrics = numbers(&run.metrics);
+    let metrics = run.metric_values();
     let (data_uri, data_sha256) = training_data(&r, &card).await?;
 
     let mut holders: BTreeMap<String, Option<Holder>> = BTreeMap::new();
@@ -74,7 +74,7 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
                     let held_run = r.registry.show_run(&held.run_id).await.map_err(registry_error)?;
                     Some(Holder {
                         version,
-                        metrics: numbers(&held_run.metrics),
+                        metrics: held_run.metric_values(),
                     })
                 }
                 None => None,
@@ -199,13 +199,6 @@ async fn training_data(r: &Registration<'_>, card: &OutputRef) -> Result<(Option
         .and_then(|tables| tables.iter().find(|t| t.name == part && t.sha256 == sha256))
         .map(|t| t.uri.clone());
     Ok((uri, Some(sha256)))
-}
-
-fn numbers(metrics: &serde_json::Map<String, serde_json::Value>) -> BTreeMap<String, f64> {
-    metrics
-        .iter()
-        .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
-        .collect()
 }
 
 fn registry_error(e: crate::registry::RegistryError) -> JobError {

@@ -84,6 +84,16 @@ fn param_value(text: String) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
 
+impl RunDetail {
+    /// The metrics' last values as numbers (name -> value), for code that computes with them.
+    pub fn metric_values(&self) -> std::collections::BTreeMap<String, f64> {
+        self.metrics
+            .iter()
+            .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+            .collect()
+    }
+}
+
 fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RunSummary, sqlx::Error> {
     Ok(RunSummary {
         id: row.try_get("id")?,
