@@ -46,19 +46,9 @@ pub async fn command(command: ModelsCommand) -> Result<(), CliError> {
     }
 }
 
-/// `NAME`, `NAME@ALIAS`, `NAME@vN` or `NAME@latest` split into the name and what follows `@`.
-pub fn split_spec(spec: &str) -> (&str, Option<&str>) {
-    match spec.split_once('@') {
-        Some((name, at)) => (name, Some(at)),
-        None => (spec, None),
-    }
-}
-
 /// The version a spec names, read whole.
 pub async fn resolve(registry: &Registry, spec: &str) -> Result<ModelVersionView, CliError> {
-    let (name, at) = split_spec(spec);
-    let version = registry.resolve_model(name, at).await?;
-    Ok(registry.model_version(name, version).await?)
+    Ok(registry.model_version_of(spec).await?)
 }
 
 async fn list(url: &str, format: Format) -> Result<(), CliError> {
@@ -276,9 +266,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn specs_and_versions_read_as_written() {
-        assert_eq!(split_spec("pump@production"), ("pump", Some("production")));
-        assert_eq!(split_spec("pump"), ("pump", None));
+    fn versions_read_as_written() {
         assert_eq!(version_number("v7").unwrap(), 7);
         assert_eq!(version_number("7").unwrap(), 7);
         assert!(version_number("seven").is_err());

@@ -22,13 +22,8 @@ pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactSto
         }
         TableSource::Model(spec) => {
             let fail = |e: crate::registry::RegistryError| StepError::new(format!("`with.reference.model`: {e}"));
-            let (name, at) = match spec.split_once('@') {
-                Some((name, at)) => (name, Some(at)),
-                None => (spec.as_str(), None),
-            };
-            let version = registry.resolve_model(name, at).await.map_err(fail)?;
-            let v = registry.model_version(name, version).await.map_err(fail)?;
-            let what = format!("`{name}` v{version} (run {})", v.run_id);
+            let v = registry.model_version_of(spec).await.map_err(fail)?;
+            let what = format!("`{}` v{} (run {})", v.name, v.version, v.run_id);
             match (&wanted.part, &v.data_uri, &v.data_sha256) {
                 (Some(part), _, _) => (v.run_id, part.clone(), what),
                 (None, Some(uri), Some(sha256)) => {

@@ -393,6 +393,17 @@ impl Registry {
         }
     }
 
+    /// The version a spec names, read whole: `NAME` (the latest), `NAME@ALIAS`, `NAME@vN` or
+    /// `NAME@latest`.
+    pub async fn model_version_of(&self, spec: &str) -> Result<ModelVersionView, RegistryError> {
+        let (name, at) = match spec.split_once('@') {
+            Some((name, at)) => (name, Some(at)),
+            None => (spec, None),
+        };
+        let version = self.resolve_model(name, at).await?;
+        self.model_version(name, version).await
+    }
+
     pub async fn model_versions(&self, name: &str) -> Result<Vec<ModelVersionView>, RegistryError> {
         let versions: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM model_versions WHERE name = ? ORDER BY version")
@@ -609,6 +620,8 @@ mod tests {
         assert_eq!(r.resolve_model("pump", Some("production")).await.unwrap(), 1);
         assert_eq!(r.resolve_model("pump", Some("v3")).await.unwrap(), 3);
         assert_eq!(r.resolve_model("pump", None).await.unwrap(), 3);
+        assert_eq!(r.model_version_of("pump@production").await.unwrap().version, 1);
+        assert_eq!(r.model_version_of("pump").await.unwrap().version, 3);
         let err = r.resolve_model("pump", Some("v9")).await.unwrap_err().to_string();
         assert_eq!(err, "model `pump` has no version 9 (versions 1 to 3)");
         let err = r.resolve_model("pump", Some("staging")).await.unwrap_err().to_string();
