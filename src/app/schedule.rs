@@ -29,11 +29,13 @@ use crate::registry::LEASE_TTL as LEASE;
 
 pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     let files = pipeline_files(&args.pipelines)?;
-    let mut scheduled: Vec<(PathBuf, Pipeline)> = Vec::new();
+    // Each scheduled pipeline with its cron expression, parsed once.
+    let mut scheduled: Vec<(PathBuf, Pipeline, croner::Cron)> = Vec::new();
     for file in files {
         let pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
-        if pipeline.schedule.as_ref().is_some_and(|s| s.enabled) {
-            scheduled.push((file, pipeline));
+        if let Some(s) = pipeline.schedule.as_ref().filter(|s| s.enabled) {
+            let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
+            scheduled.push((file, pipeline, parsed));
         }
     }
     if scheduled.is_empty() {
@@ -43,10 +45,9 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
         ));
     }
     let log = Log(args.log_format);
-    for (file, p) in &scheduled {
+    for (file, p, parsed) in &scheduled {
         let s = p.schedule.as_ref().expect("only scheduled pipelines are kept");
-        let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
-        let next: Vec<String> = cron::next_fire_times(&parsed, s.timezone, 3)
+        let next: Vec<String> = cron::next_fire_times(parsed, s.timezone, 3)
             .iter()
             .map(|t| {
                 format!(
@@ -81,15 +82,14 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Internal(format!("the scheduler did not start: {e}")))?;
     let mut runs = tokio::task::JoinSet::new();
     let (fires, mut fired) = tokio::sync::mpsc::unbounded_channel::<(usize, DateTime<Utc>, bool)>();
-    for (index, (file, p)) in scheduled.iter().enumerate() {
+    for (index, (file, p, parsed)) in scheduled.iter().enumerate() {
         let s = p.schedule.as_ref().expect("scheduled");
-        let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
         // Missed fires first: at most one catch-up, from the last fire the registry recorded.
         if s.on_missed == OnMissed::RunOnce {
             let registry = Registry::open(&p.storage.registry).await?;
             let last = registry.last_fire(&p.name).await?;
             registry.close().await;
-            if let Some(t) = cron::catch_up(&parsed, s.timezone, last, Utc::now(), true) {
+            if let Some(t) = cron::catch_up(parsed, s.timezone, last, Utc::now(), true) {
                 daemon.log.line(
                     &p.name,
                     "missed",
@@ -99,22 +99,13 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
             }
         }
         let sender = fires.clone();
-        let (tz, cron_text) = (s.timezone, cron::with_seconds(&s.cron));
-        let expr = cron_text.clone();
-        let job = Job::new_async_tz(expr.as_str(), tz, move |_id, _lock| {
-            let sender = sender.clone();
-            let parsed = cron::parse_cron(&cron_text).ok();
-            Box::pin(async move {
-                // The fire's own time: the latest occurrence at or before now.
-                let now = Utc::now();
-                let at = parsed
-                    .and_then(|c| c.find_previous_occurrence(&now.with_timezone(&tz), true).ok())
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or(now);
-                // Whole seconds, the resolution of a cron: every daemon names a fire alike.
-                let at = chrono::Timelike::with_nanosecond(&at, 0).unwrap_or(at);
-                let _ = sender.send((index, at, false));
-            })
+        let (tz, own) = (s.timezone, parsed.clone());
+        let job = Job::new_async_tz(cron::with_seconds(&s.cron).as_str(), tz, move |_id, _lock| {
+            // The fire's own time: the latest occurrence at or before now.
+            let now = Utc::now();
+            let at = cron::latest_fire(&own, tz, now).map_or(now, |t| t.with_timezone(&Utc));
+            let _ = sender.send((index, at, false));
+            Box::pin(async {})
         })
         .map_err(|e| CliError::Usage(format!("{}: `schedule.cron`: {e}", file.display())))?;
         scheduler
@@ -135,7 +126,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     loop {
         tokio::select! {
             Some((index, at, catching_up)) = fired.recv() => {
-                let (file, pipeline) = scheduled[index].clone();
+                let (file, pipeline, _) = scheduled[index].clone();
                 let daemon = daemon.clone();
                 runs.spawn(async move { daemon.fire(&file, &pipeline.name, at, catching_up).await });
             }
@@ -335,7 +326,16 @@ impl Daemon {
             self.log
                 .line(name, "skipped", &[("fire", &fire), ("reason", "this fire already ran")]);
         } else {
-            let renew = self.keep_lease(&registry, &pipeline.name);
+            let renew = async {
+                registry.renew_until_lost(&pipeline.name, &self.owner).await;
+                self.log.line(
+                    &pipeline.name,
+                    "error",
+                    &[("reason", "the lease was lost; another process may run this pipeline")],
+                );
+                // The run goes on; only `work` ends this fire.
+                std::future::pending::<()>().await
+            };
             tokio::pin!(renew);
             let work = self.run_fire(&registry, &pipeline, schedule.when, at);
             tokio::select! {
@@ -345,22 +345,6 @@ impl Daemon {
         }
         let _ = registry.release_lease(&pipeline.name, &self.owner).await;
         registry.close().await;
-    }
-
-    /// Renews the lease until dropped; returns only if the lease was lost.
-    async fn keep_lease(&self, registry: &Registry, pipeline: &str) {
-        let every = std::time::Duration::from_secs((LEASE.num_seconds() / 3).max(1) as u64);
-        loop {
-            tokio::time::sleep(every).await;
-            if !matches!(registry.renew_lease(pipeline, &self.owner, LEASE).await, Ok(true)) {
-                self.log.line(
-                    pipeline,
-                    "error",
-                    &[("reason", "the lease was lost; another process may run this pipeline")],
-                );
-                std::future::pending::<()>().await;
-            }
-        }
     }
 
     async fn run_fire(&self, registry: &Registry, pipeline: &Pipeline, when: When, at: DateTime<Utc>) {

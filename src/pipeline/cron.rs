@@ -81,6 +81,16 @@ pub fn catch_up(
     }
     // The latest fire at or before now: no walk over every missed fire (a per-second schedule
     // down for a week missed 600,000).
+    latest_fire(cron, tz, now)
+}
+
+/// The latest fire time at or before `now`, in whole seconds (a cron's resolution), so every
+/// process names one fire alike.
+pub fn latest_fire(
+    cron: &Cron,
+    tz: chrono_tz::Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono_tz::Tz>> {
     let latest = cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok()?;
     chrono::Timelike::with_nanosecond(&latest, 0)
 }

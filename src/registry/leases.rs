@@ -79,13 +79,7 @@ impl Registry {
             return Ok(Err(holder.unwrap_or_else(|| ("another process".into(), None))));
         }
         let (registry, name, who) = (self.clone(), pipeline.to_string(), owner.clone());
-        let every = std::time::Duration::from_secs((LEASE_TTL.num_seconds() / 3).max(1) as u64);
-        let renewing = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let _ = registry.renew_lease(&name, &who, LEASE_TTL).await;
-            }
-        });
+        let renewing = tokio::spawn(async move { registry.renew_until_lost(&name, &who).await });
         Ok(Ok(HeldLease {
             registry: self.clone(),
             pipeline: pipeline.to_string(),
@@ -111,6 +105,19 @@ impl Registry {
             self.release_lease(pipeline, &holder).await?;
         }
         Ok(())
+    }
+
+    /// Renews `owner`'s lease on `pipeline` at a third of its life, for as long as it runs;
+    /// returns once the lease is lost (expired and taken over). A failed renewal (the registry
+    /// busy) is tried again at the next tick, not taken for a loss.
+    pub async fn renew_until_lost(&self, pipeline: &str, owner: &str) {
+        let every = std::time::Duration::from_secs((LEASE_TTL.num_seconds() / 3).max(1) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            if let Ok(false) = self.renew_lease(pipeline, owner, LEASE_TTL).await {
+                return;
+            }
+        }
     }
 
     /// Extends a lease `owner` holds; false when it lost it (expired and taken over).
@@ -142,16 +149,6 @@ impl Registry {
         Ok(last
             .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.with_timezone(&Utc)))
-    }
-
-    /// Records which fire run `run_id` belongs to.
-    pub async fn set_fire(&self, run_id: &str, fire_at: DateTime<Utc>) -> Result<(), RegistryError> {
-        sqlx::query("UPDATE runs SET fire_at = ? WHERE id = ?")
-            .bind(text(fire_at))
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
 
@@ -211,11 +208,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.last_fire("p").await.unwrap(), None);
-        for (id, at) in [("r1", "2026-11-23T03:00:00Z"), ("r2", "2026-11-30T03:00:00Z")] {
-            r.create_run(&test_run(id)).await.unwrap();
-            r.set_fire(id, DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc))
-                .await
-                .unwrap();
+        for (id, at) in [("r1", "2026-11-23T03:00:00.000Z"), ("r2", "2026-11-30T03:00:00.000Z")] {
+            let mut run = test_run(id);
+            run.fire_at = Some(at.to_string());
+            r.create_run(&run).await.unwrap();
         }
         let last = r.last_fire("p").await.unwrap().unwrap();
         assert_eq!(text(last), "2026-11-30T03:00:00.000Z");
