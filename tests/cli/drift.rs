@@ -15,28 +15,10 @@ fn step<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     run["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()
 }
 
-/// data/hotter.csv: the sample's readings with every temperature 3 degrees higher (about one
-/// standard deviation).
-fn write_hotter(p: &Project) {
-    let text = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
-    let mut hotter = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
-        if i > 0 {
-            if let Ok(t) = fields[2].parse::<f64>() {
-                fields[2] = format!("{:.3}", t + 3.0);
-            }
-        }
-        hotter.push_str(&fields.join(","));
-        hotter.push('\n');
-    }
-    p.write("data/hotter.csv", hotter);
-}
-
 #[test]
 fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
     let p = Project::new();
-    write_hotter(&p);
+    p.write_hotter();
     p.write("pipelines/drift.yaml", PIPELINE);
 
     let (code, _, err) = p.output(&["run", "pipelines/drift.yaml"]);
@@ -94,7 +76,7 @@ fn drift_fails_or_warns_as_asked_and_the_registry_says_why() {
 #[test]
 fn an_earlier_runs_table_is_the_reference_while_its_digest_holds() {
     let p = Project::new();
-    write_hotter(&p);
+    p.write_hotter();
     p.write(
         "pipelines/base.yaml",
         "name: base\nsteps:\n  - {id: load, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}\n",
@@ -160,7 +142,7 @@ fn an_earlier_runs_table_is_the_reference_while_its_digest_holds() {
 #[test]
 fn a_new_file_is_prepared_as_the_pipeline_prepares_its_data_then_compared() {
     let p = Project::new();
-    write_hotter(&p);
+    p.write_hotter();
     p.write(
         "pipelines/new.yaml",
         r#"name: new-week

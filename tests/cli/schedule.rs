@@ -194,20 +194,7 @@ fn a_drift_gated_fire_retrains_only_on_drift() {
     let p = Project::new();
     let sample = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
     p.write("data/same.csv", &sample);
-    let hotter: String = sample
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
-            if i > 0 {
-                if let Ok(t) = fields[2].parse::<f64>() {
-                    fields[2] = format!("{:.3}", t + 3.0);
-                }
-            }
-            fields.join(",") + "\n"
-        })
-        .collect();
-    p.write("data/hotter.csv", hotter);
+    p.write_hotter();
 
     p.write("pipelines/watch.yaml", GATED_BY_DRIFT.replace("CURRENT", "same"));
     let quiet = daemon(&p, &["pipelines/watch.yaml"]);
