@@ -572,19 +572,15 @@ impl RunFacts {
     /// The metric `name` names in this run: the one called so, else the only one whose name
     /// ends with `.name`. `None` when the run has neither.
     pub fn metric(&self, name: &str, option: &'static str) -> Result<Option<(&str, f64)>, Ambiguous> {
-        if let Some((k, v)) = self.metrics.get_key_value(name) {
-            return Ok(Some((k, *v)));
-        }
-        let tail = format!(".{name}");
-        let found: Vec<(&String, &f64)> = self.metrics.iter().filter(|(k, _)| k.ends_with(&tail)).collect();
-        match found.as_slice() {
-            [] => Ok(None),
-            [(k, v)] => Ok(Some((k.as_str(), **v))),
-            many => Err(Ambiguous {
+        use crate::pipeline::metric_names::{find, Named};
+        match find(name, self.metrics.keys()) {
+            Named::One(full) => Ok(self.metrics.get_key_value(full).map(|(k, v)| (k.as_str(), *v))),
+            Named::None => Ok(None),
+            Named::Several(all) => Err(Ambiguous {
                 option,
                 name: name.to_string(),
                 run: self.summary.id.clone(),
-                candidates: many.iter().map(|(k, _)| k.to_string()).collect(),
+                candidates: all.iter().map(|k| k.to_string()).collect(),
             }),
         }
     }

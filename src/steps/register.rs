@@ -217,21 +217,13 @@ pub struct GateOutcome {
 /// The full metric name `name` stands for among `names`: itself, or the one name ending in
 /// `.name`. An error lists the candidates when the suffix is ambiguous.
 pub fn resolve_metric<'a>(name: &str, names: impl IntoIterator<Item = &'a String>) -> Result<String, String> {
-    let mut ending: Vec<&String> = Vec::new();
-    for n in names {
-        if n == name {
-            return Ok(n.clone());
-        }
-        if n.ends_with(&format!(".{name}")) {
-            ending.push(n);
-        }
-    }
-    match ending.len() {
-        1 => Ok(ending[0].clone()),
-        0 => Err(format!("no metric `{name}`")),
-        _ => Err(format!(
+    use crate::pipeline::metric_names::{find, Named};
+    match find(name, names) {
+        Named::One(full) => Ok(full.to_string()),
+        Named::None => Err(format!("no metric `{name}`")),
+        Named::Several(all) => Err(format!(
             "`{name}` matches several metrics ({}); name one in full",
-            ending.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            all.join(", ")
         )),
     }
 }
