@@ -56,6 +56,10 @@ pub enum Command {
     /// Registered models: versions, aliases, promotion, rollback and the alias history.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Score new readings with a registered model (or a run's): each machine's latest window
+    /// with its risk level, most at risk first.
+    #[command(after_help = EXIT_CODES)]
+    Predict(PredictArgs),
     /// Compare a candidate with a baseline metric by metric (runs or model versions); exit 1
     /// on a regression beyond the tolerance, 2 on an error.
     Compare(CompareArgs),
@@ -318,6 +322,51 @@ pub enum CompareFormat {
     /// A markdown table for a pull-request comment.
     Md,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// `MODEL@ALIAS`, `MODEL@vN`, `MODEL` (its latest version), or a run id (a unique prefix,
+    /// `latest`) to try a model before it is registered.
+    #[arg(long)]
+    pub model: String,
+    /// The new readings (CSV, Parquet, or any file the model's `load` step reads); no label
+    /// needed. Relative paths start at the current directory.
+    #[arg(long)]
+    pub data: String,
+    /// Write every scored window (entity, time, score, alarm, risk) here: `.parquet` or `.csv`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// What to print: the machines by risk as a table, or as JSON or CSV for other tools.
+    #[arg(long, value_enum, default_value_t = PredictFormat::Table)]
+    pub format: PredictFormat,
+    /// Score each machine's latest window only, or every window (for `--out`).
+    #[arg(long, value_enum, default_value_t = PredictAt::Latest)]
+    pub at: PredictAt,
+    /// `warning` from this multiple of the model's threshold (`critical` from 1x).
+    #[arg(long, default_value_t = 0.5)]
+    pub warning: f64,
+    /// Score the other machines when some have too few rows for one window (default: error).
+    #[arg(long)]
+    pub skip_short: bool,
+    /// Windows per forward pass.
+    #[arg(long, default_value_t = 4096)]
+    pub batch_size: usize,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PredictFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PredictAt {
+    Latest,
+    All,
 }
 
 #[derive(Debug, clap::Args)]

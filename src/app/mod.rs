@@ -9,6 +9,7 @@ mod info;
 pub mod memory;
 mod metrics;
 mod models;
+mod predict;
 mod run;
 mod runs;
 mod schedule;
@@ -34,6 +35,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&args, cli.progress.into()).await,
         Command::Models(command) => models::command(command).await,
         Command::Compare(args) => compare::compare(&args).await,
+        Command::Predict(args) => predict::predict(&args).await,
         Command::Schedule(args) => schedule::schedule(&args).await,
         Command::Runs(RunsCommand::List {
             experiment,

@@ -73,6 +73,18 @@ impl StepJob {
         if let steps::StepParams::Register(params) = &self.step.params {
             return self.register(params).await;
         }
+        // A model the step names: its files join the inputs (and so the cache key), and its
+        // training chain replaces this pipeline's as what new data is prepared by.
+        if let Some(spec) = crate::steps::model_named(&self.step.params) {
+            let model = super::model_source::resolve(spec, &self.root, &self.registry).await?;
+            let _ = self.tx.send(Event::Note {
+                step: self.step.id.clone(),
+                message: format!("scoring with {}", model.shown),
+            });
+            let input = crate::steps::predict::MODEL_INPUT.to_string();
+            self.inputs.extend(model.files.into_iter().map(|f| (input.clone(), f)));
+            self.upstream = model.chain;
+        }
         // Tables of earlier runs the step names join its inputs (and so its cache key).
         for wanted in crate::steps::run_tables(&self.step.params) {
             let table = super::references::resolve(&wanted, &self.registry, &self.store).await?;
@@ -206,7 +218,13 @@ impl StepJob {
                     inputs.push((key, table));
                 }
                 OutputFormat::File => {
-                    let bytes = self.store.get(&t.uri).await?;
+                    let bytes = match self.store.get(&t.uri).await {
+                        // A named model's files may live in another store than this pipeline's.
+                        Err(ArtifactError::Foreign { .. }) => {
+                            crate::artifacts::store_for_url(&t.uri)?.get(&t.uri).await?
+                        }
+                        read => read?,
+                    };
                     files.push((key, bytes.to_vec()));
                 }
             }

@@ -5,6 +5,7 @@ mod cache;
 pub mod events;
 mod job;
 pub mod leftovers;
+pub mod model_source;
 mod outside;
 pub mod plan;
 mod recorder;

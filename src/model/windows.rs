@@ -33,6 +33,89 @@ pub fn build(
         .ok_or_else(|| ModelError::new("needs a label column; declare `label` in `load` or make one in `feature`"))?;
     let ranges = series_ranges(frame, roles, part, window)?;
 
+    let matrix = feature_matrix(
+        frame,
+        part,
+        features,
+        "impute it in `clean` (or drop the column) before training",
+    )?;
+    let y = binary_labels(frame, label, part)?;
+    let ends = window_ends(&ranges, window);
+    let labels: Vec<f32> = ends.iter().map(|&e| y[e] as f32).collect();
+    let ends: Vec<i64> = ends.into_iter().map(|e| e as i64).collect();
+    Ok(PartWindows {
+        set: WindowSet::new(&matrix, features.len(), ends, labels, window, device),
+        short_entities: ranges.iter().filter(|r| r.len() < window).count(),
+        entities: ranges.len(),
+    })
+}
+
+/// Which windows of new data are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowsAt {
+    /// Each entity's last window only (what a planner acts on).
+    Latest,
+    /// Every window.
+    All,
+}
+
+/// Unlabelled windows of new data to score, and the entities too short for one window (with
+/// their row counts), in row order.
+pub struct ScoringWindows {
+    pub set: WindowSet,
+    pub short: Vec<(String, usize)>,
+}
+
+/// The windows of `table` (prepared new data, no label) in the model's feature order: every
+/// window, or each entity's latest. The same matrix and window rules as [`build`], so a window
+/// scored here is the window `evaluate` scored.
+pub fn for_scoring(
+    table: &Table,
+    features: &[String],
+    window: usize,
+    at: WindowsAt,
+    device: Device,
+) -> Result<ScoringWindows, ModelError> {
+    let frame = &table.frame;
+    let ranges = series_ranges(frame, &table.roles, "new data", window)?;
+    let matrix = feature_matrix(
+        frame,
+        "new data",
+        features,
+        "the model's own `clean` settings left it missing there (a sensor empty at the start of a machine's series cannot be interpolated); fill it in the file or score from a later row",
+    )?;
+    let window = window.max(1);
+    let ends: Vec<usize> = match at {
+        WindowsAt::All => window_ends(&ranges, window),
+        WindowsAt::Latest => ranges.iter().filter(|r| r.len() >= window).map(|r| r.end - 1).collect(),
+    };
+    let short = match table.roles.entity.as_deref() {
+        Some(entity) => {
+            let keys = frame.column(entity)?.cast(&DataType::String)?;
+            let keys = keys.str()?;
+            ranges
+                .iter()
+                .filter(|r| r.len() < window)
+                .map(|r| (keys.get(r.start).unwrap_or_default().to_string(), r.len()))
+                .collect()
+        }
+        None => ranges
+            .iter()
+            .filter(|r| r.len() < window)
+            .map(|r| ("(all rows)".to_string(), r.len()))
+            .collect(),
+    };
+    let labels = vec![0f32; ends.len()];
+    let ends = ends.into_iter().map(|e| e as i64).collect();
+    Ok(ScoringWindows {
+        set: WindowSet::new(&matrix, features.len(), ends, labels, window, device),
+        short,
+    })
+}
+
+/// The feature columns as one row-major f32 matrix, in `features` order; a missing or
+/// non-finite feature is an error naming it (and the row).
+fn feature_matrix(frame: &DataFrame, part: &str, features: &[String], fix: &str) -> Result<Vec<f32>, ModelError> {
     let rows = frame.height();
     let mut matrix = vec![0f32; rows * features.len()];
     for (c, name) in features.iter().enumerate() {
@@ -43,7 +126,7 @@ pub fn build(
         })?;
         if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
             return Err(ModelError::new(format!(
-                "feature `{name}` is {} at row {} of the `{part}` part; impute it in `clean` (or drop the column) before training",
+                "feature `{name}` is {} at row {} of the `{part}` part; {fix}",
                 values[bad],
                 bad + 1
             )));
@@ -52,15 +135,7 @@ pub fn build(
             matrix[r * features.len() + c] = *v as f32;
         }
     }
-    let y = binary_labels(frame, label, part)?;
-    let ends = window_ends(&ranges, window);
-    let labels: Vec<f32> = ends.iter().map(|&e| y[e] as f32).collect();
-    let ends: Vec<i64> = ends.into_iter().map(|e| e as i64).collect();
-    Ok(PartWindows {
-        set: WindowSet::new(&matrix, features.len(), ends, labels, window, device),
-        short_entities: ranges.iter().filter(|r| r.len() < window).count(),
-        entities: ranges.len(),
-    })
+    Ok(matrix)
 }
 
 /// The label column as 0.0 / 1.0 values; anything else is an error naming the row.

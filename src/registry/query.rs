@@ -295,6 +295,15 @@ impl Registry {
         }
     }
 
+    /// The resolved pipeline a run ran (JSON, as `pipeline.json` beside its artifacts).
+    pub async fn pipeline_text(&self, id: &str) -> Result<String, RegistryError> {
+        sqlx::query_scalar("SELECT pipeline_text FROM runs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("no run `{id}`")))
+    }
+
     pub async fn show_run(&self, id: &str) -> Result<RunDetail, RegistryError> {
         let row = sqlx::query(
             "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at, r.fire_at,

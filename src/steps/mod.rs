@@ -15,6 +15,7 @@ pub mod load;
 mod model_io;
 #[cfg(test)]
 mod parity;
+pub mod predict;
 mod prepare;
 pub mod register;
 pub use prepare::prepare;
@@ -47,6 +48,17 @@ pub fn load_pipeline(
     crate::pipeline::load::<Builtin>(file, overrides, root)
 }
 
+/// Validates a pipeline recorded as text (a run's resolved `pipeline.json`), shown as `shown`
+/// in messages, with relative paths under `root`.
+pub fn pipeline_from_text(
+    text: &str,
+    shown: &str,
+    root: &std::path::Path,
+) -> Result<Pipeline, crate::pipeline::Diagnostics> {
+    let diags = crate::pipeline::Diagnostics::new(shown.to_string(), Vec::new());
+    crate::pipeline::from_str::<Builtin>(text, std::path::Path::new(shown), root, diags)
+}
+
 impl StepCatalog for Builtin {
     type Kind = StepKind;
     type Params = StepParams;
@@ -75,6 +87,7 @@ pub enum StepKind {
     Evaluate,
     Drift,
     Register,
+    Predict,
 }
 
 const ALL: &[(StepKind, &str)] = &[
@@ -87,6 +100,7 @@ const ALL: &[(StepKind, &str)] = &[
     (StepKind::Evaluate, "evaluate"),
     (StepKind::Drift, "drift"),
     (StepKind::Register, "register"),
+    (StepKind::Predict, "predict"),
 ];
 
 impl StepKind {
@@ -115,6 +129,7 @@ pub enum StepParams {
     Evaluate(evaluate::EvaluateParams),
     Drift(drift::DriftParams),
     Register(register::RegisterParams),
+    Predict(predict::PredictParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -129,6 +144,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::Evaluate => evaluate::parse(with).map(StepParams::Evaluate),
         StepKind::Drift => drift::parse(with).map(StepParams::Drift),
         StepKind::Register => register::parse(with).map(StepParams::Register),
+        StepKind::Predict => predict::parse(with).map(StepParams::Predict),
     }
 }
 
@@ -145,6 +161,7 @@ fn input_path(params: &StepParams) -> Option<(&'static str, &str)> {
             current_path: Some(path),
             ..
         }) => Some(("with.current.path", path)),
+        StepParams::Predict(p) => Some(("with.path", &p.path)),
         _ => None,
     }
 }
@@ -223,6 +240,15 @@ pub fn run_tables(params: &StepParams) -> Vec<RunTable> {
     }
 }
 
+/// The registered model (or run) a step scores with (`predict`'s `model:`): the runner finds
+/// it, checks its files' digests and hands them over as [`predict::MODEL_INPUT`]`/...`.
+pub fn model_named(params: &StepParams) -> Option<&str> {
+    match params {
+        StepParams::Predict(p) => p.model.as_deref(),
+        _ => None,
+    }
+}
+
 /// Runs one step to completion on the calling thread.
 pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     match params {
@@ -234,6 +260,7 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::TrainLstm(p) => train_lstm::run(p, ctx),
         StepParams::Evaluate(p) => evaluate::run(p, ctx),
         StepParams::Drift(p) => drift::run(p, ctx),
+        StepParams::Predict(p) => predict::run(p, ctx),
         // Registering writes the registry, which steps never open: the runner does it.
         StepParams::Register(_) => Err(StepError::new(
             "`register` writes the model registry and runs only inside `pmflow run`",

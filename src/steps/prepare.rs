@@ -6,6 +6,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use serde::Deserialize;
+
 use super::context::{StepContext, StepError, StepEvent, StepEvents};
 use super::{clean, feature, load, StepParams};
 use crate::frame::Table;
@@ -16,6 +18,17 @@ use crate::ml::scaler::ColumnScale;
 /// `ctx`'s files. Warnings of the replayed steps reach `ctx`,
 /// prefixed with the file and the step.
 pub fn prepare(path: &str, ctx: &StepContext, scale: bool) -> Result<Table, StepError> {
+    prepare_checked(path, ctx, scale, &|_| Ok(()))
+}
+
+/// [`prepare`], with `after_load` called on the file as `load` read it, before any other step
+/// replays: `predict` names a missing or retyped sensor there, before `clean` trips on it.
+pub(super) fn prepare_checked(
+    path: &str,
+    ctx: &StepContext,
+    scale: bool,
+    after_load: &dyn Fn(&Table) -> Result<(), StepError>,
+) -> Result<Table, StepError> {
     let chain: Vec<&(String, StepParams)> = ctx
         .upstream
         .iter()
@@ -51,7 +64,11 @@ pub fn prepare(path: &str, ctx: &StepContext, scale: bool) -> Result<Table, Step
                 p.path = path.to_string();
                 // New data has no label yet.
                 p.roles.label = None;
-                load::run(&p, &mut child).map_err(fail)?
+                let out = load::run(&p, &mut child).map_err(fail)?;
+                if let Some((_, loaded)) = out.tables.iter().find(|(name, _)| name == "frame") {
+                    after_load(loaded)?;
+                }
+                out
             }
             StepParams::Clean(p) => clean::run(p, &mut child).map_err(fail)?,
             StepParams::Feature(p) => {
@@ -81,21 +98,24 @@ pub fn prepare(path: &str, ctx: &StepContext, scale: bool) -> Result<Table, Step
     }
     let mut table = table.ok_or_else(|| StepError::new(format!("preparing {path} produced no table")))?;
     if let (true, Some(bytes)) = (scale, ctx.file("scaler.json")) {
-        apply_scaler(&mut table, bytes)?;
+        let scaler = serde_json::from_slice(bytes)
+            .map_err(|e| StepError::new(format!("the pipeline's scaler.json cannot be read: {e}")))?;
+        apply_scaler(&mut table, &scaler)?;
     }
     Ok(table)
 }
 
-/// Applies `split`'s `scaler.json` (`{"columns": {name: {offset, scale}}}`) to the columns it
-/// names; a named column the table lacks is an error naming it.
-fn apply_scaler(table: &mut Table, bytes: &[u8]) -> Result<(), StepError> {
+/// Applies `split`'s scaler (`{"columns": {name: {offset, scale}}}`, as `scaler.json` and the
+/// model card hold it) to the columns it names; a named column the table lacks is an error
+/// naming it.
+pub(super) fn apply_scaler(table: &mut Table, scaler: &serde_json::Value) -> Result<(), StepError> {
     #[derive(serde::Deserialize)]
     struct Scaler {
         #[serde(default)]
         columns: std::collections::BTreeMap<String, ColumnScale>,
     }
-    let scaler: Scaler = serde_json::from_slice(bytes)
-        .map_err(|e| StepError::new(format!("the pipeline's scaler.json cannot be read: {e}")))?;
+    let scaler = Scaler::deserialize(scaler)
+        .map_err(|e| StepError::new(format!("the scaler the model was trained with cannot be read: {e}")))?;
     for (name, scale) in &scaler.columns {
         let values = crate::frame::column_f64(&table.frame, name).map_err(|_| {
             StepError::new(format!(

@@ -1,0 +1,217 @@
+//! The model a `predict` names (`NAME@ALIAS`, `NAME@vN`, `NAME`, or a run id), found through the
+//! registry, its files checked against the digests recorded when they were written, and the
+//! training run's own preparation chain: everything scoring needs, settled before any data is
+//! read.
+
+use std::path::Path;
+
+use super::cache::stored_sha256;
+use crate::artifacts::store_for_url;
+use crate::frame::{OutputFormat, OutputRef, Roles};
+use crate::pipeline::graph;
+use crate::registry::Registry;
+use crate::steps::context::StepError;
+use crate::steps::predict::{CARD_FILE, TRAINING_LOAD_REPORT, WEIGHTS_FILE};
+use crate::steps::StepParams;
+
+/// A model ready to be handed to a step.
+pub struct ModelSource {
+    /// How messages name it: "`pump-failure` v3 (run 01ab...)" or "run 01ab...".
+    pub shown: String,
+    pub run_id: String,
+    /// (name, version) when it came from the model registry.
+    pub version: Option<(String, i64)>,
+    /// The card, the weights and (when found) the training run's load report, as file outputs.
+    pub files: Vec<OutputRef>,
+    /// The training step's ancestors in execution order, with their settings.
+    pub chain: Vec<(String, StepParams)>,
+}
+
+pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<ModelSource, StepError> {
+    let fail = |e: crate::registry::RegistryError| StepError::new(format!("model `{spec}`: {e}"));
+    let is_model = spec.contains('@')
+        || registry
+            .list_models()
+            .await
+            .map_err(fail)?
+            .iter()
+            .any(|m| m.name == spec);
+    let (run_id, version, wanted) = if is_model {
+        let v = registry.model_version_of(spec).await.map_err(fail)?;
+        let (Some(card_uri), Some(card_sha)) = (v.card_uri.clone(), v.card_sha256.clone()) else {
+            return Err(StepError::new(format!(
+                "`{}` v{} recorded no model card; register it again from its run",
+                v.name, v.version
+            )));
+        };
+        let weights = (v.model_uri.clone(), v.model_sha256.clone().unwrap_or_default());
+        (
+            v.run_id.clone(),
+            Some((v.name.clone(), v.version)),
+            Some(((card_uri, card_sha), weights)),
+        )
+    } else {
+        (registry.resolve_run(spec).await.map_err(fail)?, None, None)
+    };
+    let shown = match &version {
+        Some((name, v)) => format!("`{name}` v{v} (run {run_id})"),
+        None => format!("run {run_id}"),
+    };
+    let (_, status, outputs) = registry.resumable(&run_id).await.map_err(fail)?;
+    // The step whose files these are: the registered URIs, or a run's one trained model.
+    let mut trained: Vec<(String, OutputRef, OutputRef)> = outputs
+        .iter()
+        .filter_map(|(step, refs)| {
+            let file = |name: &str| {
+                refs.iter()
+                    .find(|r| r.format == OutputFormat::File && r.name == name)
+                    .cloned()
+            };
+            Some((step.clone(), file(CARD_FILE)?, file(WEIGHTS_FILE)?))
+        })
+        .collect();
+    if let Some(((card_uri, _), (weights_uri, _))) = &wanted {
+        trained.retain(|(_, c, w)| &c.uri == card_uri && &w.uri == weights_uri);
+    }
+    trained.sort_by(|a, b| a.0.cmp(&b.0));
+    let (step, card_ref, weights_ref) = match trained.len() {
+        1 => trained.remove(0),
+        0 if wanted.is_some() => {
+            return Err(StepError::new(format!(
+                "{shown}: its files are no longer among that run's recorded outputs"
+            )))
+        }
+        0 => {
+            return Err(StepError::new(format!(
+                "{shown} ({status}) has no trained model: no succeeded `train-lstm` step wrote {} and {}",
+                CARD_FILE, WEIGHTS_FILE
+            )))
+        }
+        _ => {
+            let steps: Vec<&str> = trained.iter().map(|(s, _, _)| s.as_str()).collect();
+            return Err(StepError::new(format!(
+                "{shown} trained several models ({}); register the one you mean with a `register` step and name it `NAME@vN`",
+                steps.join(", ")
+            )));
+        }
+    };
+    if let Some(((_, card_sha), (_, weights_sha))) = &wanted {
+        if &card_ref.sha256 != card_sha || (!weights_sha.is_empty() && &weights_ref.sha256 != weights_sha) {
+            return Err(StepError::new(format!(
+                "{shown}: the files the registry recorded for the version differ from those its run recorded"
+            )));
+        }
+    }
+    for file in [&card_ref, &weights_ref] {
+        checked(file, &shown, registry).await?;
+    }
+
+    let text = registry.pipeline_text(&run_id).await.map_err(fail)?;
+    let pipeline = crate::steps::pipeline_from_text(&text, &format!("the pipeline of {shown}"), root).map_err(|d| {
+        StepError::new(format!(
+            "{shown}: this pmflow cannot read the pipeline that trained it: {}",
+            d.to_string().trim()
+        ))
+    })?;
+    let steps = &pipeline.steps;
+    let index_of = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let at = steps
+        .iter()
+        .position(|s| s.id == step)
+        .ok_or_else(|| StepError::new(format!("{shown}: its pipeline has no step `{step}`")))?;
+    let ancestors: Vec<usize> = graph::ancestors(steps, &index_of, at)
+        .into_iter()
+        .map(|(_, j)| j)
+        .collect();
+    let chain: Vec<(String, StepParams)> = graph::order(steps)
+        .into_iter()
+        .filter(|j| ancestors.contains(j))
+        .map(|j| (steps[j].id.clone(), steps[j].params.clone()))
+        .collect();
+
+    let mut files = vec![card_ref, weights_ref];
+    if let Some(report) = load_report(registry, &run_id, &chain).await {
+        files.push(report);
+    }
+    Ok(ModelSource {
+        shown,
+        run_id,
+        version,
+        files,
+        chain,
+    })
+}
+
+/// The training run's `load_report.json` (the columns and types its data had), as a file input
+/// named [`TRAINING_LOAD_REPORT`]; None when it is not recorded.
+async fn load_report(registry: &Registry, run_id: &str, chain: &[(String, StepParams)]) -> Option<OutputRef> {
+    let load = chain.iter().find(|(_, p)| matches!(p, StepParams::Load(_)))?.0.clone();
+    let detail = registry.show_run(run_id).await.ok()?;
+    let a = detail
+        .artifacts
+        .into_iter()
+        .find(|a| a.step == load && a.name == "load_report.json" && a.removed_at.is_none())?;
+    Some(OutputRef {
+        name: TRAINING_LOAD_REPORT.into(),
+        uri: a.uri,
+        sha256: a.sha256,
+        roles: Roles::default(),
+        format: OutputFormat::File,
+    })
+}
+
+/// Fails unless `file` still has the digest recorded for it (read from wherever it lives: the
+/// model may come from another artifact store than the pipeline's).
+async fn checked(file: &OutputRef, shown: &str, registry: &Registry) -> Result<(), StepError> {
+    let store = store_for_url(&file.uri).map_err(|e| StepError::new(format!("{shown}: {e}")))?;
+    match stored_sha256(&file.uri, &store, registry).await {
+        Ok(sha256) if sha256 == file.sha256 => Ok(()),
+        Ok(_) => Err(StepError::new(format!(
+            "{shown}: {} ({}) changed since it was recorded (sha256 differs); it is not the model that was trained and registered",
+            file.name, file.uri
+        ))),
+        Err(e) => Err(StepError::new(format!("{shown}: {} cannot be read: {e}", file.name))),
+    }
+}
+
+/// `pmflow predict`: resolves `spec`, reads its files (checked again as read), and runs the
+/// `predict` step on `params.path` outside any pipeline. Warnings and notes go to `on_warning`.
+pub async fn predict(
+    spec: &str,
+    params: crate::steps::predict::PredictParams,
+    root: &Path,
+    registry: &Registry,
+    on_warning: impl Fn(String) + Send + 'static,
+) -> Result<(ModelSource, crate::steps::context::StepOutput), StepError> {
+    use sha2::{Digest, Sha256};
+    let model = resolve(spec, root, registry).await?;
+    let mut files = Vec::new();
+    for f in &model.files {
+        let store = store_for_url(&f.uri).map_err(|e| StepError::new(e.to_string()))?;
+        let bytes = store.get(&f.uri).await.map_err(|e| StepError::new(e.to_string()))?;
+        if hex::encode(Sha256::digest(&bytes)) != f.sha256 {
+            return Err(StepError::new(format!(
+                "{}: {} changed while it was read; try again",
+                model.shown, f.name
+            )));
+        }
+        files.push((
+            format!("{}/{}", crate::steps::predict::MODEL_INPUT, f.name),
+            bytes.to_vec(),
+        ));
+    }
+    let events: crate::steps::context::StepEvents = Box::new(move |e| {
+        if let crate::steps::context::StepEvent::Warning { message } = e {
+            on_warning(message);
+        }
+    });
+    let mut ctx = crate::steps::context::StepContext::new("predict".into(), root.to_path_buf(), Vec::new(), events);
+    ctx.remote = std::sync::Arc::new(super::outside::ObjectStoreFiles);
+    ctx.files = files;
+    ctx.upstream = model.chain.clone();
+    let step = StepParams::Predict(params);
+    let output = tokio::task::spawn_blocking(move || crate::steps::run(&step, &mut ctx))
+        .await
+        .map_err(|e| StepError::new(format!("internal error: scoring panicked ({e}); please report this")))??;
+    Ok((model, output))
+}

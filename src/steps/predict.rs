@@ -1,0 +1,491 @@
+//! `predict`: scores a new file with a trained model. The file is prepared by the model's own
+//! training chain (its run's `load`, `clean` and `feature` settings, then the scaler in its
+//! card), so the features it sees cannot be made differently from those it learned from. Each
+//! window gets a score and an alarm; each machine its latest window's risk level.
+
+use polars::prelude::*;
+use serde_json::json;
+
+use super::model_io::parse_device;
+use super::prepare::{apply_scaler, prepare_checked};
+use crate::frame::Table;
+use crate::model::card::{self as model_card, ModelCard};
+use crate::model::device::{self, DeviceChoice};
+use crate::model::scoring::TrainedModel;
+use crate::model::windows::{self as sequences, WindowsAt};
+use crate::pipeline::diagnostic::did_you_mean;
+use crate::pipeline::fields::Fields;
+use crate::steps::context::{StepContext, StepError, StepOutput};
+
+/// The file names of a trained model, for the runner that finds them.
+pub use crate::model::card::{FILE as CARD_FILE, WEIGHTS as WEIGHTS_FILE};
+
+/// The input name under which the runner hands over the files of a model named by `model:`.
+pub const MODEL_INPUT: &str = "@model";
+/// The training run's `load_report.json`, handed over with the model's files when the runner
+/// found it: the columns and types the model's data had.
+pub const TRAINING_LOAD_REPORT: &str = "training_load_report.json";
+
+/// A machine's risk, from its latest window's score against the model's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Risk {
+    Critical,
+    Warning,
+    Healthy,
+}
+
+impl Risk {
+    pub fn name(self) -> &'static str {
+        match self {
+            Risk::Critical => "critical",
+            Risk::Warning => "warning",
+            Risk::Healthy => "healthy",
+        }
+    }
+}
+
+/// Risk bands as multiples of the model's threshold: `critical` at or above
+/// `critical x threshold`, `warning` at or above `warning x threshold`, else `healthy`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Levels {
+    pub warning: f64,
+    pub critical: f64,
+}
+
+impl Default for Levels {
+    fn default() -> Self {
+        Levels {
+            warning: 0.5,
+            critical: 1.0,
+        }
+    }
+}
+
+impl Levels {
+    pub fn risk(&self, score: f64, threshold: f64) -> Risk {
+        if score >= self.critical * threshold {
+            Risk::Critical
+        } else if score >= self.warning * threshold {
+            Risk::Warning
+        } else {
+            Risk::Healthy
+        }
+    }
+}
+
+/// What to do with a machine that has too few rows for one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortSeries {
+    Error,
+    /// Scored without it, with a warning naming it.
+    Skip,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictParams {
+    /// `NAME@ALIAS`, `NAME@vN`, `NAME` or a run id; None: the `train-lstm` step upstream.
+    pub model: Option<String>,
+    pub path: String,
+    pub levels: Levels,
+    pub at: WindowsAt,
+    pub short_series: ShortSeries,
+    pub batch_size: usize,
+    pub device: DeviceChoice,
+    pub threads: usize,
+}
+
+impl PredictParams {
+    /// Scoring `path` with defaults for everything else (`pmflow predict` sets the rest).
+    pub fn new(path: impl Into<String>) -> Self {
+        PredictParams {
+            model: None,
+            path: path.into(),
+            levels: Levels::default(),
+            at: WindowsAt::Latest,
+            short_series: ShortSeries::Error,
+            batch_size: 4096,
+            device: DeviceChoice::Auto,
+            threads: 0,
+        }
+    }
+}
+
+pub fn parse(f: &mut Fields) -> Option<PredictParams> {
+    let model = f.optional_str("model");
+    let path = f.required_str("path", " (the file of new readings to score)");
+    let levels = match f.node("levels") {
+        Some(node) => {
+            let context = format!("{} `levels`", f.context());
+            let mut l = Fields::new(node, context, f.diags)?;
+            let warning = l.optional_f64("warning", 0.0, 100.0).unwrap_or(0.5);
+            let critical = l.optional_f64("critical", 0.0, 100.0).unwrap_or(1.0);
+            if warning > critical {
+                let pos = l.pos();
+                l.error(
+                    pos,
+                    format!("`warning` ({warning}) must not be above `critical` ({critical}); both are multiples of the model's threshold"),
+                );
+            }
+            l.finish();
+            Levels { warning, critical }
+        }
+        None => Levels::default(),
+    };
+    let at = match f.optional_choice("at", &["latest", "all"]) {
+        Some("all") => WindowsAt::All,
+        _ => WindowsAt::Latest,
+    };
+    let short_series = match f.optional_choice("short-series", &["error", "skip"]) {
+        Some("skip") => ShortSeries::Skip,
+        _ => ShortSeries::Error,
+    };
+    Some(PredictParams {
+        model,
+        path: path?,
+        levels,
+        at,
+        short_series,
+        batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(4096) as usize,
+        device: parse_device(f),
+        threads: f.optional_int("threads", 0, 256).unwrap_or(0) as usize,
+    })
+}
+
+pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+    // The model first: a bad card or weights fail before any data is read.
+    let no_model = || {
+        StepError::new(
+            "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train-lstm` step under `needs:`",
+        )
+    };
+    let card = ModelCard::parse(model_file(ctx, model_card::FILE).ok_or_else(no_model)?)?;
+    let weights = model_file(ctx, model_card::WEIGHTS).ok_or_else(no_model)?.to_vec();
+    let device = device::pick(p.device)?;
+    if p.threads > 0 {
+        tch::set_num_threads(p.threads as i32);
+    }
+    let model = TrainedModel::load(card, &weights, device)?;
+    let card = &model.card;
+    let expected = Expected::of(card, model_file(ctx, TRAINING_LOAD_REPORT));
+
+    let started = std::time::Instant::now();
+    let mut table = prepare_checked(&p.path, ctx, false, &|t| expected.check(t, &p.path))?;
+    if let Some(scaler) = &card.scaler {
+        apply_scaler(&mut table, scaler)?;
+    }
+    ctx.metric("rows", table.frame.height() as f64);
+    ctx.metric("prepare_seconds", started.elapsed().as_secs_f64());
+
+    let windows = sequences::for_scoring(&table, &card.features, card.window, p.at, device)?;
+    if !windows.short.is_empty() {
+        let listed: Vec<String> = windows
+            .short
+            .iter()
+            .take(5)
+            .map(|(m, rows)| format!("{m} ({rows} row(s))"))
+            .collect();
+        let more = windows.short.len().saturating_sub(listed.len());
+        let what = format!(
+            "{} machine(s) have fewer prepared rows than the model's window of {}: {}{}",
+            windows.short.len(),
+            card.window,
+            listed.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+        );
+        if windows.set.is_empty() || p.short_series == ShortSeries::Error {
+            return Err(StepError::new(format!(
+                "{}: {what}; give them more history (the feature step's lags and rolling windows use up the first rows), or set `short-series: skip` to score the others",
+                p.path
+            )));
+        }
+        ctx.warn(format!("{}: not scored: {what}", p.path));
+    }
+    let started = std::time::Instant::now();
+    let scores = model.score(&windows.set, p.batch_size);
+    ctx.metric("score_seconds", started.elapsed().as_secs_f64());
+    let scored = scored_windows(&table, &windows.set.ends, &scores, card.threshold, &p.levels)?;
+    let machines = latest_per_machine(&scored)?;
+    let count = |risk: Risk| {
+        machines
+            .frame
+            .column("risk")
+            .ok()
+            .and_then(|c| {
+                c.str()
+                    .ok()
+                    .map(|s| s.iter().filter(|r| *r == Some(risk.name())).count())
+            })
+            .unwrap_or(0) as f64
+    };
+    ctx.metric("windows_scored", scores.len() as f64);
+    ctx.metric("machines_scored", machines.frame.height() as f64);
+    ctx.metric("machines_critical", count(Risk::Critical));
+    ctx.metric("machines_warning", count(Risk::Warning));
+    ctx.metric("machines_healthy", count(Risk::Healthy));
+    ctx.metric("threshold", card.threshold);
+    let report = json!({
+        "data": p.path,
+        "threshold": card.threshold,
+        "threshold_rule": card.threshold_rule,
+        "levels": {"warning": p.levels.warning, "critical": p.levels.critical},
+        "windows": scores.len(),
+        "machines": machines.frame.height(),
+        "critical": count(Risk::Critical),
+        "warning": count(Risk::Warning),
+        "healthy": count(Risk::Healthy),
+        "not_scored": windows.short.iter().map(|(m, rows)| json!({"machine": m, "rows": rows})).collect::<Vec<_>>(),
+    });
+    Ok(StepOutput {
+        tables: vec![("scores".into(), scored), ("machines".into(), machines)],
+        reports: vec![("predict_report".into(), report)],
+        files: Vec::new(),
+    })
+}
+
+/// A file of the model `model:` names, else of the `train-lstm` step upstream.
+fn model_file<'a>(ctx: &'a StepContext, name: &str) -> Option<&'a [u8]> {
+    let named = format!("{MODEL_INPUT}/{name}");
+    ctx.files
+        .iter()
+        .find(|(key, _)| *key == named)
+        .map(|(_, bytes)| bytes.as_slice())
+        .or_else(|| ctx.file(name))
+}
+
+/// One row per scored window: entity and time of its last row, score, alarm and risk level.
+fn scored_windows(
+    table: &Table,
+    ends: &[i64],
+    scores: &[f64],
+    threshold: f64,
+    levels: &Levels,
+) -> Result<Table, StepError> {
+    let idx = IdxCa::from_vec("idx".into(), ends.iter().map(|e| *e as IdxSize).collect());
+    let roles = &table.roles;
+    let keep: Vec<String> = [&roles.entity, &roles.timestamp]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let mut frame = table.frame.select(keep)?.take(&idx)?;
+    frame.with_column(Column::new("score".into(), scores))?;
+    let alarms: Vec<bool> = scores.iter().map(|s| *s >= threshold).collect();
+    frame.with_column(Column::new("alarm".into(), alarms))?;
+    let risks: Vec<&str> = scores.iter().map(|s| levels.risk(*s, threshold).name()).collect();
+    frame.with_column(Column::new("risk".into(), risks))?;
+    Ok(Table {
+        frame,
+        roles: crate::frame::Roles {
+            label: None,
+            ..roles.clone()
+        },
+    })
+}
+
+/// Each machine's latest scored window, most at risk first (then by score, highest first).
+fn latest_per_machine(scored: &Table) -> Result<Table, StepError> {
+    let frame = &scored.frame;
+    let n = frame.height();
+    // Windows come in entity order, time-ordered within each: an entity's last is its latest.
+    let ranges = crate::frame::entity_ranges(frame, scored.roles.entity.as_deref())?;
+    let scores = crate::frame::column_f64(frame, "score")?;
+    let risks = frame.column("risk")?.str()?.clone();
+    let mut last: Vec<usize> = ranges.iter().filter(|r| !r.is_empty()).map(|r| r.end - 1).collect();
+    let rank = |i: usize| match risks.get(i) {
+        Some("critical") => 0,
+        Some("warning") => 1,
+        _ => 2,
+    };
+    last.sort_by(|&a, &b| rank(a).cmp(&rank(b)).then(scores[b].total_cmp(&scores[a])));
+    debug_assert!(last.iter().all(|i| *i < n));
+    let idx = IdxCa::from_vec("idx".into(), last.iter().map(|i| *i as IdxSize).collect());
+    Ok(Table {
+        frame: frame.take(&idx)?,
+        roles: scored.roles.clone(),
+    })
+}
+
+/// The raw columns the model's features are made from, and the types its training data had:
+/// checked on the new file right after it is read, so a missing, renamed or retyped sensor is
+/// named before any step replays on it.
+struct Expected {
+    /// Raw column -> the model features made from it.
+    needed: Vec<(String, Vec<String>)>,
+    /// Column -> dtype, as the training run's `load` read them (when its report was found).
+    trained_types: Vec<(String, String)>,
+}
+
+impl Expected {
+    fn of(card: &ModelCard, load_report: Option<&[u8]>) -> Expected {
+        let made: Vec<&serde_json::Value> = card
+            .feature_manifest
+            .as_ref()
+            .and_then(|m| m.get("features"))
+            .and_then(|f| f.as_array())
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let trained_types: Vec<(String, String)> = load_report
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .and_then(|r| r.get("columns").and_then(|c| c.as_array()).cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    c.get("name")?.as_str()?.to_string(),
+                    c.get("dtype")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        let mut needed: Vec<(String, Vec<String>)> = Vec::new();
+        let mut need = |raw: &str, feature: &str| match needed.iter_mut().find(|(r, _)| r == raw) {
+            Some((_, features)) => features.push(feature.to_string()),
+            None => needed.push((raw.to_string(), vec![feature.to_string()])),
+        };
+        for feature in &card.features {
+            let entry = made
+                .iter()
+                .find(|m| m.get("name").and_then(|n| n.as_str()) == Some(feature.as_str()));
+            match entry {
+                None => need(feature, feature),
+                Some(m) => {
+                    if let Some(source) = m.get("source").and_then(|s| s.as_str()) {
+                        need(source, feature);
+                    }
+                    // An interaction names its columns in its expression.
+                    if let Some(expr) = m.get("expression").and_then(|e| e.as_str()) {
+                        for word in expr.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                            let is_column = !word.is_empty()
+                                && !word.chars().next().is_some_and(|c| c.is_ascii_digit())
+                                && (trained_types.is_empty() || trained_types.iter().any(|(n, _)| n == word));
+                            if is_column {
+                                need(word, feature);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Expected { needed, trained_types }
+    }
+
+    /// The loaded new file has every needed column, numeric where the model's data was.
+    fn check(&self, loaded: &Table, path: &str) -> Result<(), StepError> {
+        let frame = &loaded.frame;
+        let present: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
+        for (raw, features) in &self.needed {
+            if loaded.roles.timestamp.as_deref() == Some(raw.as_str()) {
+                continue;
+            }
+            let used_for = if features.len() == 1 && &features[0] == raw {
+                "a feature of the model".to_string()
+            } else {
+                let mut listed: Vec<&str> = features.iter().take(4).map(String::as_str).collect();
+                if features.len() > 4 {
+                    listed.push("...");
+                }
+                format!("the model makes {} from it", listed.join(", "))
+            };
+            let Some(column) = frame.column(raw).ok() else {
+                return Err(StepError::new(format!(
+                    "{path} has no column `{raw}`{}; {used_for}. Its columns are: {}",
+                    did_you_mean(raw, present.iter().copied()),
+                    present.join(", ")
+                )));
+            };
+            let trained = self
+                .trained_types
+                .iter()
+                .find(|(n, _)| n == raw)
+                .map(|(_, t)| t.as_str());
+            if !column.dtype().is_primitive_numeric() && !column.dtype().is_bool() {
+                let example = column
+                    .cast(&DataType::String)
+                    .ok()
+                    .and_then(|s| s.str().ok().and_then(|s| s.iter().flatten().next().map(str::to_string)));
+                return Err(StepError::new(format!(
+                    "column `{raw}` of {path} was read as {}{} where the model's training data had {}; {used_for}. Check the file's values in that column (or its header: a sensor renamed or moved?)",
+                    column.dtype(),
+                    example.map(|e| format!(" (e.g. `{e}`)")).unwrap_or_default(),
+                    trained.unwrap_or("numbers"),
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The three levels, at a threshold of 0.4 and the default bands (0.5x and 1x).
+    #[test]
+    fn risk_levels_are_multiples_of_the_threshold() {
+        let levels = Levels::default();
+        let t = 0.4;
+        assert_eq!(levels.risk(0.4, t), Risk::Critical, "at the threshold is critical");
+        assert_eq!(levels.risk(0.99, t), Risk::Critical);
+        assert_eq!(levels.risk(0.3999, t), Risk::Warning);
+        assert_eq!(levels.risk(0.2, t), Risk::Warning, "at 0.5x the threshold is a warning");
+        assert_eq!(levels.risk(0.1999, t), Risk::Healthy);
+        let strict = Levels {
+            warning: 0.8,
+            critical: 1.5,
+        };
+        assert_eq!(strict.risk(0.5, t), Risk::Warning, "0.5 < 1.5 x 0.4 = 0.6");
+        assert_eq!(strict.risk(0.6, t), Risk::Critical);
+        assert_eq!(strict.risk(0.31, t), Risk::Healthy, "0.31 < 0.8 x 0.4 = 0.32");
+    }
+
+    /// Per machine: the latest window; critical first, then warning, then healthy, each by
+    /// score, highest first.
+    #[test]
+    fn machines_are_sorted_by_risk_then_score() {
+        let frame = df!(
+            "m" => ["a", "a", "b", "c", "c", "d"],
+            "t" => [1i64, 2, 1, 1, 2, 1],
+            "score" => [0.9, 0.1, 0.3, 0.2, 0.5, 0.45],
+            "alarm" => [true, false, false, false, true, true],
+            "risk" => ["critical", "healthy", "warning", "healthy", "critical", "critical"],
+        )
+        .unwrap();
+        let scored = Table {
+            frame,
+            roles: crate::frame::Roles {
+                entity: Some("m".into()),
+                timestamp: Some("t".into()),
+                label: None,
+            },
+        };
+        let machines = latest_per_machine(&scored).unwrap();
+        let m: Vec<&str> = machines
+            .frame
+            .column("m")
+            .unwrap()
+            .str()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        // a's latest window (t=2) is healthy although its earlier one was critical.
+        assert_eq!(m, vec!["c", "d", "b", "a"]);
+    }
+
+    #[test]
+    fn levels_are_checked() {
+        let mut diags = crate::pipeline::Diagnostics::new("t.yaml", Vec::new());
+        let node = crate::pipeline::yaml::parse("{path: x.csv, levels: {warning: 2.0, critical: 1.0}}").unwrap();
+        let mut f = Fields::new(&node, "with", &mut diags).unwrap();
+        parse(&mut f);
+        f.finish();
+        assert!(
+            diags
+                .to_string()
+                .contains("`warning` (2) must not be above `critical` (1)"),
+            "{diags}"
+        );
+    }
+}
