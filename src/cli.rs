@@ -60,6 +60,10 @@ pub enum Command {
     /// with its risk level, most at risk first.
     #[command(after_help = EXIT_CODES)]
     Predict(PredictArgs),
+    /// Write a run's report as one self-contained HTML file (every run also writes its own
+    /// `report.html` among its artifacts when it ends).
+    #[command(after_help = EXIT_CODES)]
+    Report(ReportArgs),
     /// Compare a candidate with a baseline metric by metric (runs or model versions); exit 1
     /// on a regression beyond the tolerance, 2 on an error.
     Compare(CompareArgs),
@@ -322,6 +326,21 @@ pub enum CompareFormat {
     /// A markdown table for a pull-request comment.
     Md,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A run id, a unique prefix of one, or `latest`.
+    pub run: String,
+    /// Where to write the page.
+    #[arg(long, default_value = "report.html")]
+    pub out: PathBuf,
+    /// Show the metrics beside another run's or a model version's (`MODEL@ALIAS`, `MODEL@vN`,
+    /// a run id).
+    #[arg(long, value_name = "RUN|MODEL@ALIAS")]
+    pub vs: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -12,6 +12,7 @@ pub mod datagen;
 pub mod error;
 pub mod exec;
 pub mod frame;
+pub mod html;
 pub mod ml;
 pub mod model;
 pub mod pipeline;

@@ -261,6 +261,46 @@ fn chosen(args: &[String], baseline: &Side, candidate: &Side) -> Result<Vec<(Str
     Ok(out)
 }
 
+/// `pmflow report --vs SPEC`: the run's metrics beside SPEC's (every metric both have, the
+/// evaluate ones first), each marked better or worse by its direction.
+pub(super) async fn versus(registry: &Registry, spec: &str, run: &str) -> Result<crate::html::Versus, CliError> {
+    let baseline = side(registry, spec).await?;
+    let candidate = side(registry, run).await?;
+    // The evaluate metrics when both have them (what a promotion is judged on), else all.
+    let common = |names: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+        names
+            .filter(|m| candidate.metrics.contains_key(*m) && !is_timing(m))
+            .cloned()
+            .collect()
+    };
+    let mut names = common(&mut baseline.evaluated.iter());
+    if names.is_empty() {
+        names = common(&mut baseline.metrics.keys());
+    }
+    let rows = names
+        .into_iter()
+        .map(|m| {
+            let (b, c) = (baseline.metrics[&m], candidate.metrics[&m]);
+            let better = match direction_of(&m) {
+                _ if b == c => None,
+                Better::Higher => Some(c > b),
+                Better::Lower => Some(c < b),
+                Better::Neither => None,
+            };
+            crate::html::VersusRow {
+                metric: m,
+                baseline: Some(b),
+                value: Some(c),
+                better,
+            }
+        })
+        .collect();
+    Ok(crate::html::Versus {
+        label: label(&baseline),
+        rows,
+    })
+}
+
 pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let tolerance = match (args.max_drop, args.rtol, args.atol) {
         (Some(d), _, _) => Tolerance { atol: d, rtol: 0.0 },

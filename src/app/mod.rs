@@ -10,6 +10,7 @@ pub mod memory;
 mod metrics;
 mod models;
 mod predict;
+mod report;
 mod run;
 mod runs;
 mod schedule;
@@ -36,6 +37,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Models(command) => models::command(command).await,
         Command::Compare(args) => compare::compare(&args).await,
         Command::Predict(args) => predict::predict(&args).await,
+        Command::Report(args) => report::report(&args).await,
         Command::Schedule(args) => schedule::schedule(&args).await,
         Command::Runs(RunsCommand::List {
             experiment,

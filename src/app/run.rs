@@ -76,6 +76,10 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         outcome.status.as_str(),
         format_duration(outcome.duration)
     );
+    match &outcome.report {
+        Ok(uri) => println!("report: {}", shown_location(uri)),
+        Err(e) => eprintln!("warning: the run's report could not be written: {e}"),
+    }
     if let Some(e) = outcome.registry_error {
         return Err(CliError::Internal(format!(
             "the run finished but recording it failed: {e}"
@@ -87,6 +91,13 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
             outcome.error.unwrap_or_else(|| "the run failed".into()),
         )),
     }
+}
+
+/// A local artifact as a path a person can open; other URIs as they are.
+pub(super) fn shown_location(uri: &str) -> String {
+    uri.strip_prefix("file://")
+        .map(str::to_string)
+        .unwrap_or_else(|| uri.to_string())
 }
 
 /// `--force STEP` must name a step of the pipeline.

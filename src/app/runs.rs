@@ -192,6 +192,17 @@ fn print_detail(run: &RunDetail) {
         run.pmflow_version,
         run.git_commit.as_deref().unwrap_or("-")
     );
+    let report = run
+        .artifacts
+        .iter()
+        .find(|a| a.step.is_empty() && a.name == crate::html::FILE && a.removed_at.is_none());
+    match report {
+        Some(a) => println!("report     {}", super::run::shown_location(&a.uri)),
+        None => println!(
+            "report     none yet; make one with `pmflow report {}`",
+            &s.id[..12.min(s.id.len())]
+        ),
+    }
     println!("\nSTEPS");
     let id_width = run.steps.iter().map(|s| s.id.len()).max().unwrap_or(0).max(14);
     let kind_width = run.steps.iter().map(|s| s.kind.len()).max().unwrap_or(0).max(8);

@@ -11,4 +11,5 @@ pub mod plan;
 mod recorder;
 mod references;
 mod register;
+pub mod run_report;
 pub mod runner;

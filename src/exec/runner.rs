@@ -37,6 +37,8 @@ pub struct RunOutcome {
     pub duration: Duration,
     /// A registry write that failed during the run (the run itself may have succeeded).
     pub registry_error: Option<RegistryError>,
+    /// Where the run's `report.html` went, or why it could not be written.
+    pub report: Result<String, String>,
 }
 
 enum State {
@@ -107,6 +109,7 @@ pub async fn run(
     });
     // The resolved pipeline sits next to the run's artifacts, as burn does with its configs.
     let prefix = format!("{}/{}", pipeline.experiment, run_id);
+    let (report_store, report_prefix) = (store.clone(), prefix.clone());
     // Writing the pipeline first also proves the store is reachable before any step runs. A
     // resumed run wrote it already (and its hash matched).
     let written = match &options.resume {
@@ -156,7 +159,13 @@ pub async fn run(
     });
     drop(tx);
     let registry_error = consumer.await.ok().flatten();
+    // After the recorder has written everything, so the page shows the run as it ended.
+    let report = match &registry_error {
+        None => super::run_report::write(&registry, &report_store, &report_prefix, &run_id).await,
+        Some(e) => Err(format!("the run's records are incomplete: {e}")),
+    };
     Ok(RunOutcome {
+        report,
         run_id,
         status,
         error,

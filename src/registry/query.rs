@@ -31,6 +31,10 @@ pub struct StepView {
     pub attempts: i64,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -295,6 +299,18 @@ impl Registry {
         }
     }
 
+    /// The model versions registered from a run, as (name, version).
+    pub async fn versions_of_run(&self, id: &str) -> Result<Vec<(String, i64)>, RegistryError> {
+        let rows = sqlx::query("SELECT name, version FROM model_versions WHERE run_id = ? ORDER BY name, version")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get("version")?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// The resolved pipeline a run ran (JSON, as `pipeline.json` beside its artifacts).
     pub async fn pipeline_text(&self, id: &str) -> Result<String, RegistryError> {
         sqlx::query_scalar("SELECT pipeline_text FROM runs WHERE id = ?")
@@ -358,7 +374,7 @@ impl Registry {
             tags.insert(r.try_get("key")?, value.into());
         }
         let steps = sqlx::query(
-            "SELECT step_id, kind, status, cached, attempts, duration_ms, error FROM step_runs WHERE run_id = ? ORDER BY position",
+            "SELECT step_id, kind, status, cached, attempts, duration_ms, error, started_at, ended_at FROM step_runs WHERE run_id = ? ORDER BY position",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -373,6 +389,8 @@ impl Registry {
                 attempts: r.try_get("attempts")?,
                 duration_ms: r.try_get("duration_ms")?,
                 error: r.try_get("error")?,
+                started_at: r.try_get("started_at")?,
+                ended_at: r.try_get("ended_at")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::support::repo;
 
 /// Each top-level module of `src/` and the modules it may use (besides itself). Layers, top
-/// down: app > report > exec > registry, artifacts, steps > model, plot > frame > ml; pipeline
+/// down: app > report > exec > html > registry, artifacts, steps > model, plot > frame > ml; pipeline
 /// (the file format) sits at the bottom beside ml, and datagen beside everything.
 const MAY_USE: &[(&str, &[&str])] = &[
     (
@@ -16,6 +16,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "error",
             "report",
             "exec",
+            "html",
             "registry",
             "artifacts",
             "steps",
@@ -30,7 +31,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("cli", &["report", "pipeline"]),
     ("error", &["registry", "pipeline"]),
     ("report", &["exec"]),
-    ("exec", &["registry", "artifacts", "steps", "frame", "pipeline"]),
+    ("exec", &["html", "registry", "artifacts", "steps", "frame", "pipeline"]),
+    ("html", &["registry", "plot", "ml"]),
     ("registry", &["frame", "pipeline"]),
     ("artifacts", &["frame", "pipeline"]),
     ("steps", &["model", "plot", "frame", "pipeline", "ml"]),
