@@ -49,7 +49,11 @@ pub async fn predict(args: &PredictArgs) -> Result<(), CliError> {
     })
     .await;
     registry.close().await;
-    let (model, mut output) = scored.map_err(|e| CliError::RunFailed(format!("predict: {e}")))?;
+    use crate::exec::model_source::PredictError;
+    let (model, mut output) = scored.map_err(|e| match e {
+        PredictError::Model(e) => CliError::Usage(format!("--model {}: {e}", args.model)),
+        PredictError::Data(e) => CliError::RunFailed(format!("--data {}: {e}", args.data)),
+    })?;
     let table = |name: &str, output: &mut crate::steps::context::StepOutput| {
         output
             .tables

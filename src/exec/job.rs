@@ -81,8 +81,7 @@ impl StepJob {
                 step: self.step.id.clone(),
                 message: format!("scoring with {}", model.shown),
             });
-            let input = crate::steps::predict::MODEL_INPUT.to_string();
-            self.inputs.extend(model.files.into_iter().map(|f| (input.clone(), f)));
+            self.inputs.extend(model.files);
             self.upstream = model.chain;
         }
         // Tables of earlier runs the step names join its inputs (and so its cache key).

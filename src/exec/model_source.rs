@@ -10,8 +10,9 @@ use crate::artifacts::store_for_url;
 use crate::frame::{OutputFormat, OutputRef, Roles};
 use crate::pipeline::graph;
 use crate::registry::Registry;
+use crate::steps::clean::FENCES_FILE;
 use crate::steps::context::StepError;
-use crate::steps::predict::{CARD_FILE, TRAINING_LOAD_REPORT, WEIGHTS_FILE};
+use crate::steps::predict::{CARD_FILE, MODEL_INPUT, TRAINING_LOAD_REPORT, WEIGHTS_FILE};
 use crate::steps::StepParams;
 
 /// A model ready to be handed to a step.
@@ -21,8 +22,10 @@ pub struct ModelSource {
     pub run_id: String,
     /// (name, version) when it came from the model registry.
     pub version: Option<(String, i64)>,
-    /// The card, the weights and (when found) the training run's load report, as file outputs.
-    pub files: Vec<OutputRef>,
+    /// The card, the weights, the outlier fences its `clean` steps fitted and (when found) the
+    /// training run's load report, as file outputs with the input name each is handed over
+    /// under (`@model`, or `@model/STEP` for a step's fitted state).
+    pub files: Vec<(String, OutputRef)>,
     /// The training step's ancestors in execution order, with their settings.
     pub chain: Vec<(String, StepParams)>,
 }
@@ -129,9 +132,22 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
         .map(|j| (steps[j].id.clone(), steps[j].params.clone()))
         .collect();
 
-    let mut files = vec![card_ref, weights_ref];
+    let mut files = vec![
+        (MODEL_INPUT.to_string(), card_ref),
+        (MODEL_INPUT.to_string(), weights_ref),
+    ];
+    for (id, _) in chain.iter().filter(|(_, p)| matches!(p, StepParams::Clean(_))) {
+        let fitted = outputs.get(id).and_then(|refs| {
+            refs.iter()
+                .find(|r| r.format == OutputFormat::File && r.name == FENCES_FILE)
+        });
+        if let Some(fences) = fitted {
+            checked(fences, &shown, registry).await?;
+            files.push((format!("{MODEL_INPUT}/{id}"), fences.clone()));
+        }
+    }
     if let Some(report) = load_report(registry, &run_id, &chain).await {
-        files.push(report);
+        files.push((MODEL_INPUT.to_string(), report));
     }
     Ok(ModelSource {
         shown,
@@ -174,6 +190,15 @@ async fn checked(file: &OutputRef, shown: &str, registry: &Registry) -> Result<(
     }
 }
 
+/// Why `pmflow predict` could not score: the model named, or the data given.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error("{0}")]
+    Model(StepError),
+    #[error("{0}")]
+    Data(StepError),
+}
+
 /// `pmflow predict`: resolves `spec`, reads its files (checked again as read), and runs the
 /// `predict` step on `params.path` outside any pipeline. Warnings and notes go to `on_warning`.
 pub async fn predict(
@@ -182,23 +207,21 @@ pub async fn predict(
     root: &Path,
     registry: &Registry,
     on_warning: impl Fn(String) + Send + 'static,
-) -> Result<(ModelSource, crate::steps::context::StepOutput), StepError> {
+) -> Result<(ModelSource, crate::steps::context::StepOutput), PredictError> {
     use sha2::{Digest, Sha256};
-    let model = resolve(spec, root, registry).await?;
+    let model = resolve(spec, root, registry).await.map_err(PredictError::Model)?;
+    let unreadable = |e: String| PredictError::Model(StepError::new(e));
     let mut files = Vec::new();
-    for f in &model.files {
-        let store = store_for_url(&f.uri).map_err(|e| StepError::new(e.to_string()))?;
-        let bytes = store.get(&f.uri).await.map_err(|e| StepError::new(e.to_string()))?;
+    for (from, f) in &model.files {
+        let store = store_for_url(&f.uri).map_err(|e| unreadable(e.to_string()))?;
+        let bytes = store.get(&f.uri).await.map_err(|e| unreadable(e.to_string()))?;
         if hex::encode(Sha256::digest(&bytes)) != f.sha256 {
-            return Err(StepError::new(format!(
+            return Err(unreadable(format!(
                 "{}: {} changed while it was read; try again",
                 model.shown, f.name
             )));
         }
-        files.push((
-            format!("{}/{}", crate::steps::predict::MODEL_INPUT, f.name),
-            bytes.to_vec(),
-        ));
+        files.push((format!("{from}/{}", f.name), bytes.to_vec()));
     }
     let events: crate::steps::context::StepEvents = Box::new(move |e| {
         if let crate::steps::context::StepEvent::Warning { message } = e {
@@ -212,6 +235,8 @@ pub async fn predict(
     let step = StepParams::Predict(params);
     let output = tokio::task::spawn_blocking(move || crate::steps::run(&step, &mut ctx))
         .await
-        .map_err(|e| StepError::new(format!("internal error: scoring panicked ({e}); please report this")))??;
+        .map_err(|e| StepError::new(format!("internal error: scoring panicked ({e}); please report this")))
+        .and_then(|scored| scored)
+        .map_err(PredictError::Data)?;
     Ok((model, output))
 }

@@ -6,7 +6,7 @@ pub enum OutlierRule {
     ZScore { threshold: f64 },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fences {
     pub low: f64,
     pub high: f64,

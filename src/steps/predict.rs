@@ -468,7 +468,8 @@ mod tests {
             .unwrap()
             .str()
             .unwrap()
-            .into_no_null_iter()
+            .iter()
+            .flatten()
             .collect();
         // a's latest window (t=2) is healthy although its earlier one was critical.
         assert_eq!(m, vec!["c", "d", "b", "a"]);

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
+use super::clean::FENCES_FILE;
 use super::context::{StepContext, StepError, StepEvent, StepEvents};
+use super::predict::MODEL_INPUT;
 use super::{clean, feature, load, StepParams};
 use crate::frame::Table;
 use crate::ml::scaler::ColumnScale;
@@ -70,7 +72,20 @@ pub(super) fn prepare_checked(
                 }
                 out
             }
-            StepParams::Clean(p) => clean::run(p, &mut child).map_err(fail)?,
+            StepParams::Clean(p) => {
+                // The fences the step fitted on the pipeline's data (a named model's first).
+                let mut p = p.clone();
+                let fitted = [
+                    format!("{MODEL_INPUT}/{id}/{FENCES_FILE}"),
+                    format!("{id}/{FENCES_FILE}"),
+                ]
+                .into_iter()
+                .find_map(|key| ctx.files.iter().find(|(k, _)| *k == key));
+                if let Some((_, bytes)) = fitted {
+                    p.fitted_fences = Some(clean::parse_fences(bytes)?);
+                }
+                clean::run(&p, &mut child).map_err(fail)?
+            }
             StepParams::Feature(p) => {
                 let mut p = p.clone();
                 p.label = None;

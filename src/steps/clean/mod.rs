@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use crate::frame::{numeric_features, Roles, Table};
 use crate::ml::impute::{count_missing, impute, ImputeMethod};
-use crate::ml::outliers::{clip, fences, outlier_indices, OutlierRule};
+use crate::ml::outliers::{clip, fences, outlier_indices, Fences, OutlierRule};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -26,7 +26,14 @@ pub struct CleanParams {
     pub outliers: Option<Outliers>,
     /// Fixed time bins per entity, before imputing (which then fills the empty bins).
     pub resample: Option<Resample>,
+    /// Whole-table outlier fences fitted by an earlier run of this step (column -> fences),
+    /// used instead of fitting them again: new data replayed through a pipeline (`predict`,
+    /// `drift`'s `current: {path}`) is clipped where the training data was. Never from YAML.
+    pub fitted_fences: Option<std::collections::BTreeMap<String, Fences>>,
 }
+
+/// The file `clean` writes its whole-table fences to, for replays of the step on new data.
+pub const FENCES_FILE: &str = "outlier_fences.json";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outliers {
@@ -109,6 +116,7 @@ pub fn parse(f: &mut Fields) -> Option<CleanParams> {
         columns,
         outliers,
         resample,
+        fitted_fences: None,
     })
 }
 
@@ -207,6 +215,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     let groups = crate::frame::entity_ranges(&frame, roles.entity.as_deref())?;
     let mut report = serde_json::Map::new();
     let mut drop_rows = vec![false; frame.height()];
+    let mut fitted = std::collections::BTreeMap::new();
     for name in &columns {
         let method = p
             .impute_columns
@@ -230,7 +239,11 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             };
             let (mut found, mut clipped) = (0usize, 0usize);
             for range in ranges {
-                let Some(fence) = fences(&values[range.clone()], o.rule) else {
+                let given = match (&p.fitted_fences, o.per_entity) {
+                    (Some(f), false) => f.get(name).copied(),
+                    _ => None,
+                };
+                let Some(fence) = given.or_else(|| fences(&values[range.clone()], o.rule)) else {
                     continue;
                 };
                 let idx = outlier_indices(&values[range.clone()], &fence);
@@ -242,6 +255,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
                 }
                 if !o.per_entity {
                     entry["fences"] = serde_json::json!([fence.low, fence.high]);
+                    fitted.insert(name.clone(), fence);
                 }
             }
             entry["outliers"] = found.into();
@@ -277,10 +291,24 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         "outlier_rows_dropped": dropped,
         "columns": report,
     });
+    // Fences that change data (clip, drop) are part of what the step learned from its data.
+    let files = match &p.outliers {
+        Some(o) if !o.per_entity && o.action != OutlierAction::Report && !fitted.is_empty() => {
+            let fences: serde_json::Map<String, serde_json::Value> = fitted
+                .iter()
+                .map(|(c, f): (&String, &Fences)| (c.clone(), serde_json::json!([f.low, f.high])))
+                .collect();
+            vec![(
+                FENCES_FILE.to_string(),
+                serde_json::to_vec_pretty(&serde_json::json!({ "columns": fences })).unwrap_or_default(),
+            )]
+        }
+        _ => Vec::new(),
+    };
     Ok(StepOutput {
         tables: vec![("frame".into(), Table { frame, roles })],
         reports: vec![("clean_report".into(), summary)],
-        ..Default::default()
+        files,
     })
 }
 
@@ -394,6 +422,7 @@ mod tests {
             columns: None,
             outliers: None,
             resample: None,
+            fitted_fences: None,
         }
     }
 
@@ -560,4 +589,23 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// Reads a [`FENCES_FILE`] back (`{"columns": {name: [low, high]}}`).
+pub fn parse_fences(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, Fences>, StepError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| StepError::new(format!("{FENCES_FILE} cannot be read: {e}")))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (name, pair) in value["columns"].as_object().into_iter().flatten() {
+        let bound = |i: usize| pair.get(i).and_then(serde_json::Value::as_f64);
+        match (bound(0), bound(1)) {
+            (Some(low), Some(high)) => out.insert(name.clone(), Fences { low, high }),
+            _ => {
+                return Err(StepError::new(format!(
+                    "{FENCES_FILE}: the fences of `{name}` are not [low, high]"
+                )))
+            }
+        };
+    }
+    Ok(out)
 }
