@@ -390,8 +390,21 @@ impl Expected {
                 format!("the model makes {} from it", listed.join(", "))
             };
             let Some(column) = frame.column(raw).ok() else {
+                // A column the training data did not have is the likely new name.
+                let unknown: Vec<&str> = present
+                    .iter()
+                    .copied()
+                    .filter(|c| !self.trained_types.is_empty() && !self.trained_types.iter().any(|(n, _)| n == c))
+                    .collect();
+                let renamed = match unknown.as_slice() {
+                    [] => String::new(),
+                    names => format!(
+                        " (renamed? the file has column(s) the model's training data did not: {})",
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                };
                 return Err(StepError::new(format!(
-                    "{path} has no column `{raw}`{}; {used_for}. Its columns are: {}",
+                    "{path} has no column `{raw}`{}{renamed}; {used_for}. Its columns are: {}",
                     did_you_mean(raw, present.iter().copied()),
                     present.join(", ")
                 )));

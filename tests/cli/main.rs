@@ -15,6 +15,7 @@ mod hardening_urls;
 mod interrupt;
 mod layers;
 mod models;
+mod predict;
 mod registry_contract;
 mod run;
 mod s3;
