@@ -77,16 +77,17 @@ pub fn render(input: &ReportInput) -> String {
             escape(error)
         );
     }
+    // What a person looks at first (figures and pictures), then what they look things up in.
     body.push_str(&headline(input));
-    body.push_str(&steps(run));
     if let Some(vs) = &input.vs {
         body.push_str(&versus(vs));
     }
-    body.push_str(&metrics(run));
-    body.push_str(&curves(run));
-    body.push_str(&pictures(input));
-    body.push_str(&drift(input));
     body.push_str(&warnings(run));
+    body.push_str(&pictures(input));
+    body.push_str(&curves(run));
+    body.push_str(&drift(input));
+    body.push_str(&steps(run));
+    body.push_str(&metrics(run));
     body.push_str(&params(run));
     body.push_str(&artifacts(run));
     body.push_str(&lineage(input));
@@ -207,7 +208,7 @@ fn steps(run: &RunDetail) -> String {
         })
         .collect();
     format!(
-        "<section><h2>Steps</h2>{}{}</section>",
+        "<section><h2>Steps</h2>{}<details><summary>step table</summary>{}</details></section>",
         picture(timeline(&bars).as_bytes(), "timeline of the steps").replace("<img ", "<img class=\"wide\" "),
         table(
             &["step", "kind", "status", "cached", "attempts", "duration", "error"],
@@ -333,12 +334,13 @@ fn curves(run: &RunDetail) -> String {
     out
 }
 
-/// The pictures the steps drew, but drift's (shown with its table).
+/// The pictures the steps drew (evaluate's PR, ROC and confusion matrix, ...).
 fn pictures(input: &ReportInput) -> String {
     let shown: Vec<String> = input
         .files
         .iter()
-        .filter(|((_, name), _)| name.ends_with(".svg") && name != "drift.svg")
+        // Drift's picture goes with its table; the loss curve is drawn with the other series.
+        .filter(|((_, name), _)| name.ends_with(".svg") && name != "drift.svg" && name != "loss_curve.svg")
         .map(|((step, name), bytes)| {
             format!(
                 "<figure style=\"margin:0\">{}<figcaption class=\"muted\">{} / {}</figcaption></figure>",

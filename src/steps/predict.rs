@@ -219,13 +219,13 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
                     .ok()
                     .map(|s| s.iter().filter(|r| *r == Some(risk.name())).count())
             })
-            .unwrap_or(0) as f64
+            .unwrap_or(0)
     };
     ctx.metric("windows_scored", scores.len() as f64);
     ctx.metric("machines_scored", machines.frame.height() as f64);
-    ctx.metric("machines_critical", count(Risk::Critical));
-    ctx.metric("machines_warning", count(Risk::Warning));
-    ctx.metric("machines_healthy", count(Risk::Healthy));
+    ctx.metric("machines_critical", count(Risk::Critical) as f64);
+    ctx.metric("machines_warning", count(Risk::Warning) as f64);
+    ctx.metric("machines_healthy", count(Risk::Healthy) as f64);
     ctx.metric("threshold", card.threshold);
     let report = json!({
         "data": p.path,
