@@ -449,9 +449,11 @@ mod tests {
             warning: 0.8,
             critical: 1.5,
         };
-        assert_eq!(strict.risk(0.5, t), Risk::Warning, "0.5 < 1.5 x 0.4 = 0.6");
-        assert_eq!(strict.risk(0.6, t), Risk::Critical);
-        assert_eq!(strict.risk(0.31, t), Risk::Healthy, "0.31 < 0.8 x 0.4 = 0.32");
+        let t = 0.5;
+        assert_eq!(strict.risk(0.74, t), Risk::Warning, "0.74 < 1.5 x 0.5 = 0.75");
+        assert_eq!(strict.risk(0.75, t), Risk::Critical);
+        assert_eq!(strict.risk(0.4, t), Risk::Warning, "at 0.8 x 0.5 = 0.4");
+        assert_eq!(strict.risk(0.39, t), Risk::Healthy);
     }
 
     /// Per machine: the latest window; critical first, then warning, then healthy, each by
