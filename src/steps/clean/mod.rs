@@ -390,6 +390,25 @@ fn to_f64(frame: &DataFrame, name: &str) -> Result<Vec<f64>, StepError> {
     Ok(crate::frame::column_f64(frame, name)?)
 }
 
+/// Reads a [`FENCES_FILE`] back (`{"columns": {name: [low, high]}}`).
+pub fn parse_fences(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, Fences>, StepError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| StepError::new(format!("{FENCES_FILE} cannot be read: {e}")))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (name, pair) in value["columns"].as_object().into_iter().flatten() {
+        let bound = |i: usize| pair.get(i).and_then(serde_json::Value::as_f64);
+        match (bound(0), bound(1)) {
+            (Some(low), Some(high)) => out.insert(name.clone(), Fences { low, high }),
+            _ => {
+                return Err(StepError::new(format!(
+                    "{FENCES_FILE}: the fences of `{name}` are not [low, high]"
+                )))
+            }
+        };
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,23 +608,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// Reads a [`FENCES_FILE`] back (`{"columns": {name: [low, high]}}`).
-pub fn parse_fences(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, Fences>, StepError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| StepError::new(format!("{FENCES_FILE} cannot be read: {e}")))?;
-    let mut out = std::collections::BTreeMap::new();
-    for (name, pair) in value["columns"].as_object().into_iter().flatten() {
-        let bound = |i: usize| pair.get(i).and_then(serde_json::Value::as_f64);
-        match (bound(0), bound(1)) {
-            (Some(low), Some(high)) => out.insert(name.clone(), Fences { low, high }),
-            _ => {
-                return Err(StepError::new(format!(
-                    "{FENCES_FILE}: the fences of `{name}` are not [low, high]"
-                )))
-            }
-        };
-    }
-    Ok(out)
 }
