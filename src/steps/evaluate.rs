@@ -2,10 +2,9 @@
 //! precision, recall, F1, ROC-AUC, PR-AUC (average precision), false-alarm rate, confusion
 //! matrix; PR, ROC and confusion pictures; per-window predictions as a table.
 
-use polars::prelude::*;
 use serde_json::json;
 
-use super::model_io::{parse_device, take_part};
+use super::model_io::{parse_device, scored_rows, take_part};
 use crate::frame::{numeric_features, Table};
 use crate::ml::metrics::{Confusion, OperatingPoints};
 use crate::model::card::{self as model_card, ModelCard};
@@ -113,20 +112,9 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
 
 /// One row per window: its entity and time (of its last row), the label, score and alarm.
 fn predictions(test: &Table, ends: &[i64], scores: &[f64], threshold: f64) -> Result<Table, StepError> {
-    let idx = IdxCa::from_vec("idx".into(), ends.iter().map(|e| *e as IdxSize).collect());
-    let roles = &test.roles;
-    let keep: Vec<String> = [&roles.entity, &roles.timestamp, &roles.label]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    let mut frame = test.frame.select(keep)?.take(&idx)?;
-    frame.with_column(Column::new("score".into(), scores))?;
-    let alarms: Vec<bool> = scores.iter().map(|s| *s >= threshold).collect();
-    frame.with_column(Column::new("alarm".into(), alarms))?;
     Ok(Table {
-        frame,
-        roles: roles.clone(),
+        frame: scored_rows(test, ends, scores, threshold, true)?,
+        roles: test.roles.clone(),
     })
 }
 

@@ -1,5 +1,7 @@
-//! What the model steps (`train-lstm`, `evaluate`) share: the split part they read and the
-//! `device` key.
+//! What the model steps (`train-lstm`, `evaluate`, `predict`) share: the split part they read,
+//! the `device` key, and scored windows as rows.
+
+use polars::prelude::*;
 
 use super::context::{StepContext, StepError};
 use crate::frame::Table;
@@ -24,4 +26,28 @@ pub fn parse_device(f: &mut Fields) -> DeviceChoice {
         Some("cuda") => DeviceChoice::Cuda,
         _ => DeviceChoice::Auto,
     }
+}
+
+/// One row per window (its last row's entity and time, and the label when `with_label`), with
+/// its score and alarm (score >= `threshold`).
+pub fn scored_rows(
+    table: &Table,
+    ends: &[i64],
+    scores: &[f64],
+    threshold: f64,
+    with_label: bool,
+) -> Result<DataFrame, StepError> {
+    let idx = IdxCa::from_vec("idx".into(), ends.iter().map(|e| *e as IdxSize).collect());
+    let roles = &table.roles;
+    let label = if with_label { &roles.label } else { &None };
+    let keep: Vec<String> = [&roles.entity, &roles.timestamp, label]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let mut frame = table.frame.select(keep)?.take(&idx)?;
+    frame.with_column(Column::new("score".into(), scores))?;
+    let alarms: Vec<bool> = scores.iter().map(|s| *s >= threshold).collect();
+    frame.with_column(Column::new("alarm".into(), alarms))?;
+    Ok(frame)
 }

@@ -6,7 +6,7 @@
 use polars::prelude::*;
 use serde_json::json;
 
-use super::model_io::parse_device;
+use super::model_io::{parse_device, scored_rows};
 use super::prepare::{apply_scaler, prepare_checked};
 use crate::frame::Table;
 use crate::model::card::{self as model_card, ModelCard};
@@ -264,17 +264,8 @@ fn scored_windows(
     threshold: f64,
     levels: &Levels,
 ) -> Result<Table, StepError> {
-    let idx = IdxCa::from_vec("idx".into(), ends.iter().map(|e| *e as IdxSize).collect());
     let roles = &table.roles;
-    let keep: Vec<String> = [&roles.entity, &roles.timestamp]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    let mut frame = table.frame.select(keep)?.take(&idx)?;
-    frame.with_column(Column::new("score".into(), scores))?;
-    let alarms: Vec<bool> = scores.iter().map(|s| *s >= threshold).collect();
-    frame.with_column(Column::new("alarm".into(), alarms))?;
+    let mut frame = scored_rows(table, ends, scores, threshold, false)?;
     let risks: Vec<&str> = scores.iter().map(|s| levels.risk(*s, threshold).name()).collect();
     frame.with_column(Column::new("risk".into(), risks))?;
     Ok(Table {
