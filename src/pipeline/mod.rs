@@ -46,7 +46,11 @@ pub fn load<C: StepCatalog>(
             return Err(diags);
         }
     };
-    let root = root.map(Path::to_path_buf).unwrap_or_else(|| project_root(file));
+    // Absolute, so artifact URIs recorded under it name their files from anywhere (`--root .`
+    // once recorded `file://./...`, which no other directory can read).
+    let root = root
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.to_path_buf()))
+        .unwrap_or_else(|| project_root(file));
     from_str(&text, file, &root, diags)
 }
 

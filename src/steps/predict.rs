@@ -174,7 +174,8 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         apply_scaler(&mut table, scaler)?;
     }
     ctx.metric("rows", table.frame.height() as f64);
-    ctx.metric("prepare_seconds", started.elapsed().as_secs_f64());
+    let prepare_seconds = started.elapsed().as_secs_f64();
+    ctx.metric("prepare_seconds", prepare_seconds);
 
     let windows = sequences::for_scoring(&table, &card.features, card.window, p.at, device)?;
     if !windows.short.is_empty() {
@@ -206,7 +207,8 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     }
     let started = std::time::Instant::now();
     let scores = model.score(&windows.set, p.batch_size);
-    ctx.metric("score_seconds", started.elapsed().as_secs_f64());
+    let score_seconds = started.elapsed().as_secs_f64();
+    ctx.metric("score_seconds", score_seconds);
     let scored = scored_windows(&table, &windows.set.ends, &scores, card.threshold, &p.levels)?;
     let machines = latest_per_machine(&scored)?;
     let count = |risk: Risk| {
@@ -237,6 +239,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         "critical": count(Risk::Critical),
         "warning": count(Risk::Warning),
         "healthy": count(Risk::Healthy),
+        "seconds": {"prepare": prepare_seconds, "score": score_seconds},
         "not_scored": windows.short.iter().map(|(m, rows)| json!({"machine": m, "rows": rows})).collect::<Vec<_>>(),
     });
     Ok(StepOutput {
