@@ -92,20 +92,115 @@ impl LstmClassifier {
             self.arch.bidirectional,
             true,
         ); // output: [batch, seq, hidden*dirs]; h_n: [layers*dirs, batch, hidden]
+           // The final state of the top layer in each direction (the backward direction's final
+           // state has read the whole window, unlike output[:, -1]).
+        let top = h_n.narrow(0, (layers - 1) * dirs, dirs); // [dirs, batch, hidden]
+        let last = top.permute([1, 0, 2]).reshape([batch, dirs * hidden]); // [batch, hidden*dirs]
+        self.logits(&output, last, train)
+    }
+
+    /// The head over the top layer: attention pooling of `output` [batch, seq, hidden*dirs] or
+    /// the final states `last` [batch, hidden*dirs], then dropout and the linear layer.
+    fn logits(&self, output: &Tensor, last: Tensor, train: bool) -> Tensor {
         let pooled = match &self.attention {
             Some(score) => {
-                let weights = score.forward(&output).softmax(1, Kind::Float); // [batch, seq, 1]
-                (&output * weights).sum_dim_intlist(1, false, Kind::Float) // [batch, hidden*dirs]
+                let weights = score.forward(output).softmax(1, Kind::Float); // [batch, seq, 1]
+                (output * weights).sum_dim_intlist(1, false, Kind::Float) // [batch, hidden*dirs]
             }
-            None => {
-                // The final state of the top layer in each direction (the backward direction's
-                // final state has read the whole window, unlike output[:, -1]).
-                let top = h_n.narrow(0, (layers - 1) * dirs, dirs); // [dirs, batch, hidden]
-                top.permute([1, 0, 2]).reshape([batch, dirs * hidden]) // [batch, hidden*dirs]
-            }
+            None => last,
         };
         let pooled = pooled.dropout(self.arch.dropout, train); // [batch, hidden*dirs]
         self.head.forward(&pooled).squeeze_dim(-1) // [batch]
+    }
+
+    /// Inference logits for windows of `window` consecutive rows ending at `ends` (positions in
+    /// `projected`), without building the windows. Every row sits in `window` windows, so
+    /// the first layer's input projection (x W_ih + b_ih + b_hh) is computed once per row and
+    /// each window's recurrence gathers its rows' projections: the same arithmetic as
+    /// [`forward`](Self::forward) in another order (equal to about 1e-7). A bidirectional
+    /// network reads windows backwards too and goes through `forward`.
+    /// `projected` is [`project_rows`](Self::project_rows) of the rows the windows read.
+    pub fn window_logits(&self, projected: &Tensor, ends: &Tensor, window: i64) -> Tensor {
+        let hidden = self.arch.hidden;
+        let batch = ends.size()[0];
+        let w_hh = self.weights[1].transpose(0, 1); // [hidden, 4*hidden]
+        let collect = self.arch.layers > 1 || self.attention.is_some();
+        let mut outputs = Vec::new();
+        let (mut h, mut c) = (None::<Tensor>, None::<Tensor>);
+        for t in 0..window {
+            let at = ends - (window - 1 - t); // [batch]
+            let mut gates = projected.index_select(0, &at); // [batch, 4*hidden]
+            if let Some(h) = &h {
+                let _ = gates.addmm_(h, &w_hh);
+            }
+            // PyTorch's gate order: input, forget, cell, output. In place: on small batches
+            // the allocations of out-of-place activations cost as much as the arithmetic.
+            let mut parts = gates.chunk(4, 1);
+            let _ = parts[0].sigmoid_();
+            let _ = parts[1].sigmoid_();
+            let _ = parts[2].tanh_();
+            let _ = parts[3].sigmoid_();
+            let (i, f, g, o) = (&parts[0], &parts[1], &parts[2], &parts[3]);
+            let next_c = match c.take() {
+                Some(mut c) => {
+                    let _ = c.g_mul_(f);
+                    let _ = c.addcmul_(i, g);
+                    c
+                }
+                None => i * g,
+            }; // [batch, hidden]
+            let mut next_h = next_c.tanh(); // [batch, hidden]
+            let _ = next_h.g_mul_(o);
+            if collect {
+                outputs.push(next_h.shallow_clone());
+            }
+            h = Some(next_h);
+            c = Some(next_c);
+        }
+        let last = h.unwrap_or_else(|| Tensor::zeros([batch, hidden], (Kind::Float, projected.device())));
+        if !collect {
+            return self.logits(&last, last.shallow_clone(), false);
+        }
+        let first = Tensor::stack(&outputs, 1); // [batch, seq, hidden]
+        if self.arch.layers == 1 {
+            return self.logits(&first, last, false);
+        }
+        // The layers above the first take its outputs as ordinary sequences.
+        let above = self.arch.layers - 1;
+        let zeros = Tensor::zeros([above, batch, hidden], (Kind::Float, projected.device())); // [layers-1, batch, hidden]
+        let (output, h_n, _c_n) = first.lstm(
+            &[&zeros, &zeros],
+            &self.weights[4..].iter().collect::<Vec<_>>(),
+            true,
+            above,
+            0.0,
+            false,
+            false,
+            true,
+        ); // output: [batch, seq, hidden]; h_n: [layers-1, batch, hidden]
+        let last = h_n.get(above - 1); // [batch, hidden]
+        self.logits(&output, last, false)
+    }
+
+    /// Another handle on the same weights (no copy), for a scoring thread: libtorch tensors
+    /// may be read from several threads, but a handle belongs to one.
+    pub fn shallow_copy(&self) -> LstmClassifier {
+        let linear = |l: &nn::Linear| nn::Linear {
+            ws: l.ws.shallow_clone(),
+            bs: l.bs.as_ref().map(Tensor::shallow_clone),
+        };
+        LstmClassifier {
+            arch: self.arch.clone(),
+            weights: self.weights.iter().map(Tensor::shallow_clone).collect(),
+            attention: self.attention.as_ref().map(linear),
+            head: linear(&self.head),
+        }
+    }
+
+    /// The first layer's input projection of every row, biases included: [rows, 4*hidden].
+    pub fn project_rows(&self, rows: &Tensor) -> Tensor {
+        let bias = &self.weights[2] + &self.weights[3]; // [4*hidden]
+        bias.addmm(rows, &self.weights[0].transpose(0, 1))
     }
 }
 

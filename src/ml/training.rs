@@ -221,6 +221,65 @@ pub fn predict(model: &LstmClassifier, set: &WindowSet, batch_size: usize) -> Ve
     evaluate(model, set, None, batch_size).1
 }
 
+/// Probabilities for every window of `set`, as [`predict`] gives them (to about 1e-7), faster:
+/// each row is projected once for all the windows it sits in
+/// ([`LstmClassifier::window_logits`]), and the windows are split among libtorch's threads,
+/// each scoring its share single-threaded (small matrix products gain little from intra-op
+/// threads; whole batches on each core do).
+pub fn predict_windows(model: &LstmClassifier, set: &WindowSet, batch_size: usize) -> Vec<f64> {
+    if model.architecture().bidirectional || set.is_empty() {
+        return predict(model, set, batch_size);
+    }
+    let threads = tch::get_num_threads().max(1);
+    let workers = (threads as usize).min(set.len().div_ceil(batch_size.max(1))).max(1);
+    let share = set.len().div_ceil(workers);
+    tch::set_num_threads(1);
+    let scores: Vec<Vec<f64>> = std::thread::scope(|scope| {
+        let parts: Vec<_> = set
+            .ends
+            .chunks(share)
+            .map(|ends| {
+                let (model, rows) = (model.shallow_copy(), set.rows.shallow_clone());
+                let window = set.window;
+                scope.spawn(move || tch::no_grad(|| score_share(&model, &rows, window, ends, batch_size)))
+            })
+            .collect();
+        parts.into_iter().map(|p| p.join().unwrap_or_default()).collect()
+    });
+    tch::set_num_threads(threads);
+    scores.concat()
+}
+
+/// One worker's windows, batch by batch. A batch of consecutive windows projects the one run
+/// of rows they cover; scattered windows (each machine's latest) gather their own rows.
+fn score_share(model: &LstmClassifier, all_rows: &Tensor, window: i64, ends: &[i64], batch_size: usize) -> Vec<f64> {
+    let device = all_rows.device();
+    let mut scores = Vec::with_capacity(ends.len());
+    for batch in ends.chunks(batch_size.max(1)) {
+        let (lo, hi) = (batch[0] + 1 - window, batch[batch.len() - 1]);
+        let (rows, local): (Tensor, Vec<i64>) = if hi - lo + 1 <= batch.len() as i64 * window {
+            (
+                all_rows.narrow(0, lo, hi - lo + 1),
+                batch.iter().map(|e| e - lo).collect(),
+            )
+        } else {
+            let index: Vec<i64> = batch.iter().flat_map(|&e| (e + 1 - window)..=e).collect();
+            let index = Tensor::from_slice(&index).to_device(device); // [batch*window]
+            let local = (0..batch.len() as i64).map(|k| k * window + window - 1).collect();
+            (all_rows.index_select(0, &index), local)
+        }; // rows: [covered, features]
+        let projected = model.project_rows(&rows); // [covered, 4*hidden]
+        let local = Tensor::from_slice(&local).to_device(device); // [batch]
+        let probabilities = model
+            .window_logits(&projected, &local, window)
+            .sigmoid()
+            .to_kind(Kind::Double)
+            .to_device(Device::Cpu); // [batch]
+        scores.extend(Vec::<f64>::try_from(&probabilities).unwrap_or_default());
+    }
+    scores
+}
+
 /// Mean loss (weighted as in training) and probabilities, without dropout or gradients.
 fn evaluate(
     model: &LstmClassifier,
@@ -288,6 +347,57 @@ mod tests {
             labels.push(if positive { 1.0 } else { 0.0 });
         }
         WindowSet::new(&matrix, 2, ends, labels, window, Device::Cpu)
+    }
+
+    /// The fast scorer gives `predict`'s probabilities for every architecture, for sliding
+    /// windows (one run of rows per batch) and scattered ones (gathered), split among threads.
+    #[test]
+    fn window_scoring_matches_the_plain_forward_pass() {
+        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(3);
+        let mut rng = Rng::new(11);
+        let (rows, features, window) = (400usize, 3usize, 6usize);
+        let matrix: Vec<f32> = (0..rows * features)
+            .map(|_| rng.next_f64() as f32 * 2.0 - 1.0)
+            .collect();
+        // Two entities of 250 and 150 rows: every window inside each, and each one's latest.
+        let sliding: Vec<i64> = ((window - 1)..250)
+            .chain((250 + window - 1)..rows)
+            .map(|e| e as i64)
+            .collect();
+        let latest = vec![249i64, 399];
+        for (layers, attention, bidirectional) in [
+            (1, false, false),
+            (2, false, false),
+            (1, true, false),
+            (2, true, false),
+            (1, false, true),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let arch = Architecture {
+                features: features as i64,
+                hidden: 5,
+                layers,
+                dropout: 0.3,
+                bidirectional,
+                attention,
+            };
+            let model = LstmClassifier::new(&vs.root(), arch);
+            for ends in [&sliding, &latest] {
+                let labels = vec![0f32; ends.len()];
+                let set = WindowSet::new(&matrix, features, ends.clone(), labels, window, Device::Cpu);
+                let plain = predict(&model, &set, 64);
+                for batch in [7, 64, 1000] {
+                    let fast = predict_windows(&model, &set, batch);
+                    assert_eq!(fast.len(), plain.len());
+                    let worst = fast.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                    assert!(
+                        worst < 1e-6,
+                        "layers {layers}, attention {attention}, batch {batch}: {worst}"
+                    );
+                }
+            }
+        }
     }
 
     /// libtorch's generator is global: tests that seed it must not interleave.

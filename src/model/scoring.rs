@@ -5,7 +5,7 @@ use tch::{nn, Device};
 use super::card::{ModelCard, WEIGHTS};
 use super::ModelError;
 use crate::ml::lstm::LstmClassifier;
-use crate::ml::training::{predict, WindowSet};
+use crate::ml::training::{predict_windows, WindowSet};
 use crate::ml::weights::load_safetensors;
 
 /// The network of a model card with its weights loaded; the var store must outlive the network.
@@ -30,6 +30,6 @@ impl TrainedModel {
 
     /// The failure probability of every window, in window order.
     pub fn score(&self, windows: &WindowSet, batch_size: usize) -> Vec<f64> {
-        predict(&self.network, windows, batch_size)
+        predict_windows(&self.network, windows, batch_size)
     }
 }

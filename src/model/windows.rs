@@ -7,7 +7,7 @@ use polars::prelude::{DataFrame, DataType};
 use tch::Device;
 
 use super::ModelError;
-use crate::frame::{column_f64, entity_ranges, time_values, Roles, Table};
+use crate::frame::{column_f64, column_f64_ref, entity_ranges, time_values, Roles, Table};
 use crate::ml::training::WindowSet;
 use crate::ml::windows::window_ends;
 
@@ -116,10 +116,9 @@ pub fn for_scoring(
 /// The feature columns as one row-major f32 matrix, in `features` order; a missing or
 /// non-finite feature is an error naming it (and the row).
 fn feature_matrix(frame: &DataFrame, part: &str, features: &[String], fix: &str) -> Result<Vec<f32>, ModelError> {
-    let rows = frame.height();
-    let mut matrix = vec![0f32; rows * features.len()];
-    for (c, name) in features.iter().enumerate() {
-        let values = column_f64(frame, name).map_err(|_| {
+    let mut columns = Vec::with_capacity(features.len());
+    for name in features {
+        let values = column_f64_ref(frame, name).map_err(|_| {
             ModelError::new(format!(
                 "the `{part}` part has no numeric column `{name}`, which the model uses; the data and the model's feature list must match"
             ))
@@ -131,8 +130,20 @@ fn feature_matrix(frame: &DataFrame, part: &str, features: &[String], fix: &str)
                 bad + 1
             )));
         }
-        for (r, v) in values.iter().enumerate() {
-            matrix[r * features.len() + c] = *v as f32;
+        columns.push(values);
+    }
+    // Row-major, filled a block of rows at a time: each block of the matrix stays in cache
+    // while every column writes into it (column by column over the whole matrix, each write
+    // landed in another cache line: 1.7 s of 1M x 66).
+    const BLOCK: usize = 256;
+    let width = features.len();
+    let mut matrix = vec![0f32; frame.height() * width];
+    for (block, out) in matrix.chunks_mut(BLOCK * width.max(1)).enumerate() {
+        let start = block * BLOCK;
+        for (c, column) in columns.iter().enumerate() {
+            for (row, v) in out.chunks_exact_mut(width).zip(&column[start..]) {
+                row[c] = *v as f32;
+            }
         }
     }
     Ok(matrix)

@@ -177,7 +177,9 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let prepare_seconds = started.elapsed().as_secs_f64();
     ctx.metric("prepare_seconds", prepare_seconds);
 
+    let started = std::time::Instant::now();
     let windows = sequences::for_scoring(&table, &card.features, card.window, p.at, device)?;
+    let windows_seconds = started.elapsed().as_secs_f64();
     if !windows.short.is_empty() {
         let listed: Vec<String> = windows
             .short
@@ -209,8 +211,10 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let scores = model.score(&windows.set, p.batch_size);
     let score_seconds = started.elapsed().as_secs_f64();
     ctx.metric("score_seconds", score_seconds);
+    let started = std::time::Instant::now();
     let scored = scored_windows(&table, &windows.set.ends, &scores, card.threshold, &p.levels)?;
     let machines = latest_per_machine(&scored)?;
+    let tables_seconds = started.elapsed().as_secs_f64();
     let count = |risk: Risk| {
         machines
             .frame
@@ -239,7 +243,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         "critical": count(Risk::Critical),
         "warning": count(Risk::Warning),
         "healthy": count(Risk::Healthy),
-        "seconds": {"prepare": prepare_seconds, "score": score_seconds},
+        "seconds": {"prepare": prepare_seconds, "windows": windows_seconds, "score": score_seconds, "tables": tables_seconds},
         "not_scored": windows.short.iter().map(|(m, rows)| json!({"machine": m, "rows": rows})).collect::<Vec<_>>(),
     });
     Ok(StepOutput {
