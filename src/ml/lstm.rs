@@ -28,6 +28,14 @@ impl Architecture {
     }
 }
 
+/// Where a batch of windows ends, as positions in the projected rows.
+pub enum WindowEnds {
+    /// `count` consecutive windows, the first ending at `first`.
+    Run { first: i64, count: i64 },
+    /// Anywhere: [batch] positions.
+    At(Tensor),
+}
+
 #[derive(Debug)]
 pub struct LstmClassifier {
     arch: Architecture,
@@ -120,21 +128,34 @@ impl LstmClassifier {
     /// [`forward`](Self::forward) in another order (equal to about 1e-7). A bidirectional
     /// network reads windows backwards too and goes through `forward`.
     /// `projected` is [`project_rows`](Self::project_rows) of the rows the windows read.
-    pub fn window_logits(&self, projected: &Tensor, ends: &Tensor, window: i64) -> Tensor {
+    pub fn window_logits(&self, projected: &Tensor, ends: &WindowEnds, window: i64) -> Tensor {
         let hidden = self.arch.hidden;
-        let batch = ends.size()[0];
+        let batch = match ends {
+            WindowEnds::Run { count, .. } => *count,
+            WindowEnds::At(ends) => ends.size()[0],
+        };
         let w_hh = self.weights[1].transpose(0, 1); // [hidden, 4*hidden]
         let collect = self.arch.layers > 1 || self.attention.is_some();
         let mut outputs = Vec::new();
         let (mut h, mut c) = (None::<Tensor>, None::<Tensor>);
         for t in 0..window {
-            let at = ends - (window - 1 - t); // [batch]
-            let mut gates = projected.index_select(0, &at); // [batch, 4*hidden]
-            if let Some(h) = &h {
-                let _ = gates.addmm_(h, &w_hh);
-            }
-            // PyTorch's gate order: input, forget, cell, output. In place: on small batches
-            // the allocations of out-of-place activations cost as much as the arithmetic.
+            let back = window - 1 - t;
+            let gates = match (ends, &h) {
+                // Consecutive windows read consecutive rows at each step: a view, no copy.
+                (WindowEnds::Run { first, count }, Some(h)) => {
+                    projected.narrow(0, first - back, *count).addmm(h, &w_hh)
+                }
+                (WindowEnds::Run { first, count }, None) => projected.narrow(0, first - back, *count).copy(),
+                (WindowEnds::At(ends), h) => {
+                    let mut gates = projected.index_select(0, &(ends - back));
+                    if let Some(h) = h {
+                        let _ = gates.addmm_(h, &w_hh);
+                    }
+                    gates
+                }
+            }; // [batch, 4*hidden]
+               // PyTorch's gate order: input, forget, cell, output. In place: on small batches
+               // the allocations of out-of-place activations cost as much as the arithmetic.
             let mut parts = gates.chunk(4, 1);
             let _ = parts[0].sigmoid_();
             let _ = parts[1].sigmoid_();

@@ -4,7 +4,7 @@
 
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
-use super::lstm::LstmClassifier;
+use super::lstm::{LstmClassifier, WindowEnds};
 use super::metrics::OperatingPoints;
 use super::rng::Rng;
 
@@ -250,32 +250,53 @@ pub fn predict_windows(model: &LstmClassifier, set: &WindowSet, batch_size: usiz
     scores.concat()
 }
 
-/// One worker's windows, batch by batch. A batch of consecutive windows projects the one run
-/// of rows they cover; scattered windows (each machine's latest) gather their own rows.
+/// One worker's windows, batch by batch. A run of consecutive windows (one machine's, sliding)
+/// projects the rows it covers and reads them in place; scattered windows (each machine's
+/// latest) gather their own rows.
 fn score_share(model: &LstmClassifier, all_rows: &Tensor, window: i64, ends: &[i64], batch_size: usize) -> Vec<f64> {
     let device = all_rows.device();
+    let batch_size = batch_size.max(1);
     let mut scores = Vec::with_capacity(ends.len());
-    for batch in ends.chunks(batch_size.max(1)) {
-        let (lo, hi) = (batch[0] + 1 - window, batch[batch.len() - 1]);
-        let (rows, local): (Tensor, Vec<i64>) = if hi - lo + 1 <= batch.len() as i64 * window {
-            (
-                all_rows.narrow(0, lo, hi - lo + 1),
-                batch.iter().map(|e| e - lo).collect(),
-            )
-        } else {
-            let index: Vec<i64> = batch.iter().flat_map(|&e| (e + 1 - window)..=e).collect();
-            let index = Tensor::from_slice(&index).to_device(device); // [batch*window]
-            let local = (0..batch.len() as i64).map(|k| k * window + window - 1).collect();
-            (all_rows.index_select(0, &index), local)
-        }; // rows: [covered, features]
+    let mut score = |rows: Tensor, at: WindowEnds| {
         let projected = model.project_rows(&rows); // [covered, 4*hidden]
-        let local = Tensor::from_slice(&local).to_device(device); // [batch]
         let probabilities = model
-            .window_logits(&projected, &local, window)
+            .window_logits(&projected, &at, window)
             .sigmoid()
             .to_kind(Kind::Double)
             .to_device(Device::Cpu); // [batch]
         scores.extend(Vec::<f64>::try_from(&probabilities).unwrap_or_default());
+    };
+    let follows = |i: usize| ends[i] == ends[i - 1] + 1;
+    let mut start = 0;
+    while start < ends.len() {
+        let mut end = start + 1;
+        while end < ends.len() && end - start < batch_size && follows(end) {
+            end += 1;
+        }
+        if end - start > 1 || ends.len() == 1 {
+            let batch = &ends[start..end];
+            let lo = batch[0] + 1 - window;
+            let rows = all_rows.narrow(0, lo, batch[batch.len() - 1] - lo + 1); // [covered, features]
+            score(
+                rows,
+                WindowEnds::Run {
+                    first: window - 1,
+                    count: batch.len() as i64,
+                },
+            );
+            start = end;
+            continue;
+        }
+        // Scattered windows: up to a batch of them, each with its own rows.
+        while end < ends.len() && end - start < batch_size && !follows(end) {
+            end += 1;
+        }
+        let batch = &ends[start..end];
+        let index: Vec<i64> = batch.iter().flat_map(|&e| (e + 1 - window)..=e).collect();
+        let rows = all_rows.index_select(0, &Tensor::from_slice(&index).to_device(device)); // [batch*window, features]
+        let local: Vec<i64> = (0..batch.len() as i64).map(|k| k * window + window - 1).collect();
+        score(rows, WindowEnds::At(Tensor::from_slice(&local).to_device(device)));
+        start = end;
     }
     scores
 }
