@@ -26,7 +26,12 @@ bench: setup
     bash bench/run.sh
     bash bench/wide.sh
     bash bench/drift.sh
+    bash bench/predict.sh
     bash bench/ml.sh
+
+# Batch scoring only: pmflow predict vs a pandas + PyTorch script on 1,000,000 rows.
+bench-predict: setup
+    PMFLOW_BIN= bash bench/predict.sh
 
 # Only the modelling benchmarks (SMOTE, LSTM throughput, quality): bench/ml.sh
 bench-ml: setup
