@@ -36,7 +36,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&args, cli.progress.into()).await,
         Command::Models(command) => models::command(command).await,
         Command::Compare(args) => compare::compare(&args).await,
-        Command::Predict(args) => predict::predict(&args).await,
+        Command::Predict(args) => predict::predict(&args, cli.progress).await,
         Command::Report(args) => report::report(&args).await,
         Command::Schedule(args) => schedule::schedule(&args).await,
         Command::Runs(RunsCommand::List {

@@ -13,7 +13,7 @@ use crate::error::CliError;
 use crate::model::windows::WindowsAt;
 use crate::steps::predict::{Levels, PredictParams, ShortSeries};
 
-pub async fn predict(args: &PredictArgs) -> Result<(), CliError> {
+pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Result<(), CliError> {
     if !(args.warning > 0.0 && args.warning <= 1.0) {
         return Err(CliError::Usage(format!(
             "--warning {} must be above 0 and at most 1 (a multiple of the model's threshold, below `critical` at 1x)",
@@ -44,9 +44,21 @@ pub async fn predict(args: &PredictArgs) -> Result<(), CliError> {
         ..PredictParams::new(args.data.clone())
     };
     let started = std::time::Instant::now();
-    let scored = crate::exec::model_source::predict(&args.model, params, &root, &registry, |warning| {
-        eprintln!("warning: {warning}")
-    })
+    // Plain lines on stderr (stdout is the result, for other tools), one per phase.
+    let quiet = matches!(progress, crate::cli::Progress::Quiet);
+    let shown = std::time::Instant::now();
+    let scored = crate::exec::model_source::predict(
+        &args.model,
+        params,
+        &root,
+        &registry,
+        |warning| eprintln!("warning: {warning}"),
+        move |message| {
+            if !quiet {
+                eprintln!("[{:>8.2}s] predict: {message}", shown.elapsed().as_secs_f64());
+            }
+        },
+    )
     .await;
     registry.close().await;
     use crate::exec::model_source::PredictError;

@@ -200,13 +200,15 @@ pub enum PredictError {
 }
 
 /// `pmflow predict`: resolves `spec`, reads its files (checked again as read), and runs the
-/// `predict` step on `params.path` outside any pipeline. Warnings and notes go to `on_warning`.
+/// `predict` step on `params.path` outside any pipeline. Warnings go to `on_warning`, progress
+/// messages to `on_progress`.
 pub async fn predict(
     spec: &str,
     params: crate::steps::predict::PredictParams,
     root: &Path,
     registry: &Registry,
     on_warning: impl Fn(String) + Send + 'static,
+    on_progress: impl Fn(String) + Send + 'static,
 ) -> Result<(ModelSource, crate::steps::context::StepOutput), PredictError> {
     use sha2::{Digest, Sha256};
     let model = resolve(spec, root, registry).await.map_err(PredictError::Model)?;
@@ -223,10 +225,10 @@ pub async fn predict(
         }
         files.push((format!("{from}/{}", f.name), bytes.to_vec()));
     }
-    let events: crate::steps::context::StepEvents = Box::new(move |e| {
-        if let crate::steps::context::StepEvent::Warning { message } = e {
-            on_warning(message);
-        }
+    let events: crate::steps::context::StepEvents = Box::new(move |e| match e {
+        crate::steps::context::StepEvent::Warning { message } => on_warning(message),
+        crate::steps::context::StepEvent::Progress { message, .. } => on_progress(message),
+        crate::steps::context::StepEvent::Metric { .. } => {}
     });
     let mut ctx = crate::steps::context::StepContext::new("predict".into(), root.to_path_buf(), Vec::new(), events);
     ctx.remote = std::sync::Arc::new(super::outside::ObjectStoreFiles);

@@ -168,6 +168,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let card = &model.card;
     let expected = Expected::of(card, model_file(ctx, TRAINING_LOAD_REPORT));
 
+    ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
     let started = std::time::Instant::now();
     let mut table = prepare_checked(&p.path, ctx, false, &|t| expected.check(t, &p.path))?;
     if let Some(scaler) = &card.scaler {
@@ -207,6 +208,15 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
         ctx.warn(format!("{}: not scored: {what}", p.path));
     }
+    ctx.progress(
+        1,
+        3,
+        format!(
+            "scoring {} windows of {} machines",
+            windows.set.len(),
+            table_machines(&table)
+        ),
+    );
     let started = std::time::Instant::now();
     let scores = model.score(&windows.set, p.batch_size);
     let score_seconds = started.elapsed().as_secs_f64();
@@ -215,6 +225,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let scored = scored_windows(&table, &windows.set.ends, &scores, card.threshold, &p.levels)?;
     let machines = latest_per_machine(&scored)?;
     let tables_seconds = started.elapsed().as_secs_f64();
+    ctx.progress(3, 3, format!("scored {} windows", scores.len()));
     let count = |risk: Risk| {
         machines
             .frame
@@ -251,6 +262,16 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         reports: vec![("predict_report".into(), report)],
         files: Vec::new(),
     })
+}
+
+/// How many machines (entities) the prepared table holds.
+fn table_machines(table: &Table) -> usize {
+    table
+        .roles
+        .entity
+        .as_deref()
+        .and_then(|e| table.frame.column(e).ok()?.n_unique().ok())
+        .unwrap_or(1)
 }
 
 /// A file of the model `model:` names, else of the `train-lstm` step upstream.
