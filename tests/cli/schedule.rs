@@ -283,7 +283,9 @@ fn overlapping_fires_are_skipped_or_queued_once() {
 
     let p = slow_project("queue");
     let d = daemon(&p, &["pipelines/slow.yaml"]);
-    std::thread::sleep(Duration::from_millis(4500));
+    // Long enough for the first run and the start of the queued one on a busy machine (the
+    // whole suite runs at once; 4.5 s once saw the first run still going).
+    std::thread::sleep(Duration::from_millis(7000));
     let (code, log) = stop(d);
     assert_eq!(code, 0, "{log}");
     // While the first run goes on, one fire waits and the rest are skipped; the waiting one
