@@ -80,6 +80,11 @@ pub enum Event {
         step: String,
         message: String,
     },
+    /// A fact about the run worth keeping as a tag (the files a step read, with their digests).
+    Tag {
+        key: String,
+        value: String,
+    },
     /// Asks the recorder to write everything before it and then wake the waiter: a step that
     /// reads the run back from the registry (`register`) sees every metric sent so far.
     Barrier(std::sync::Arc<tokio::sync::Notify>),

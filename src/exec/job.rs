@@ -89,10 +89,19 @@ impl StepJob {
             let table = super::references::resolve(&wanted, &self.registry, &self.store).await?;
             self.inputs.push((wanted.input.to_string(), table));
         }
-        let key = cache::file_versions(&self.step, &self.root, &self.registry)
-            .await
-            .ok()
-            .map(|files| cache::key(&self.step, &self.inputs, &files));
+        let files = cache::file_versions(&self.step, &self.root, &self.registry).await.ok();
+        // The files read from outside the run, with their digests (S3: version), for lineage.
+        if let Some(files) = files.as_ref().filter(|f| !f.is_empty()) {
+            let read: Vec<serde_json::Value> = files
+                .iter()
+                .map(|(file, version)| serde_json::json!({"file": file, "sha256": version}))
+                .collect();
+            let _ = self.tx.send(Event::Tag {
+                key: format!("{}{}", crate::registry::INPUT_TAG, self.step.id),
+                value: serde_json::Value::Array(read).to_string(),
+            });
+        }
+        let key = files.map(|files| cache::key(&self.step, &self.inputs, &files));
         if let (Some(key), true) = (&key, self.use_cache) {
             if let Some(done) = self.reuse(key).await {
                 return Ok(done);

@@ -92,6 +92,7 @@ impl Recorder {
                 let key = crate::registry::warning_tag(step, *count);
                 self.registry.set_tag(run, &key, message).await
             }
+            Event::Tag { key, value } => self.registry.set_tag(run, key, value).await,
             Event::RunFinished { status, error, .. } => {
                 self.registry.finish_run(run, status.as_str(), error.as_deref()).await
             }

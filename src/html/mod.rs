@@ -12,7 +12,7 @@ use markup::{escape, number, picture, size, table};
 use serde_json::Value;
 
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
-use crate::registry::{warning_tag_step, RunDetail};
+use crate::registry::{warning_tag_step, RunDetail, INPUT_TAG};
 
 /// The file name every run writes its report under, beside `pipeline.json`.
 pub const FILE: &str = "report.html";
@@ -50,7 +50,7 @@ pub fn wanted(name: &str) -> bool {
     name.ends_with(".svg")
         || matches!(
             name,
-            "drift_report.json" | "model_card.json" | "load_report.json" | "evaluation.json" | "predict_report.json"
+            "drift_report.json" | "model_card.json" | "evaluation.json" | "predict_report.json"
         )
 }
 
@@ -534,36 +534,44 @@ fn lineage(input: &ReportInput) -> String {
         let _ = write!(out, "<div><span>{label}</span>{value}</div>");
     }
     out.push_str("</div>");
+    let digest = |d: &str| {
+        format!(
+            "<code title=\"{}\">{}</code>",
+            escape(d),
+            escape(d.get(..12).unwrap_or(d))
+        )
+    };
     let mut rows = Vec::new();
-    for ((step, name), bytes) in &input.files {
-        let Ok(report) = serde_json::from_slice::<Value>(bytes) else {
+    // The files steps read from outside the run, as their digests were when read.
+    for (key, value) in &run.tags {
+        let Some(step) = key.strip_prefix(INPUT_TAG) else {
             continue;
         };
-        if name == "load_report.json" {
-            for f in report["files"].as_array().into_iter().flatten() {
-                rows.push(vec![
-                    escape(step),
-                    escape(f.as_str().unwrap_or(&f.to_string())),
-                    "read".into(),
-                    String::new(),
-                ]);
-            }
+        let read: Vec<Value> = value
+            .as_str()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        for f in read {
+            rows.push(vec![
+                escape(step),
+                escape(f["file"].as_str().unwrap_or("?")),
+                "read".into(),
+                digest(f["sha256"].as_str().unwrap_or("")),
+            ]);
         }
-        if name == "model_card.json" {
-            for pair in report["training-data"].as_array().into_iter().flatten() {
-                let what = pair.get(0).and_then(Value::as_str).unwrap_or("?");
-                let digest = pair.get(1).and_then(Value::as_str).unwrap_or("");
-                rows.push(vec![
-                    escape(step),
-                    escape(what),
-                    "trained on".into(),
-                    format!(
-                        "<code title=\"{}\">{}</code>",
-                        escape(digest),
-                        escape(digest.get(..12).unwrap_or(digest))
-                    ),
-                ]);
-            }
+    }
+    // What each model was trained on, from its card.
+    for ((step, name), bytes) in &input.files {
+        if name != "model_card.json" {
+            continue;
+        }
+        let Ok(card) = serde_json::from_slice::<Value>(bytes) else {
+            continue;
+        };
+        for pair in card["training-data"].as_array().into_iter().flatten() {
+            let what = pair.get(0).and_then(Value::as_str).unwrap_or("?");
+            let sha256 = pair.get(1).and_then(Value::as_str).unwrap_or("");
+            rows.push(vec![escape(step), escape(what), "trained on".into(), digest(sha256)]);
         }
     }
     if !rows.is_empty() {

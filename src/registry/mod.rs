@@ -182,6 +182,10 @@ pub fn warning_tag(step: &str, n: usize) -> String {
     }
 }
 
+/// The tag prefix of the files a step read from outside the run: `input.<step>` holds a JSON
+/// array of `{file, sha256}`.
+pub const INPUT_TAG: &str = "input.";
+
 /// The step a [`warning_tag`] belongs to; `None` for any other tag.
 pub fn warning_tag_step(key: &str) -> Option<&str> {
     let rest = key.strip_prefix("warning.")?;

@@ -122,7 +122,11 @@ impl Listener for Bars {
                     run.finish_and_clear();
                 }
             }
-            Event::Metric { .. } | Event::Artifact { .. } | Event::StepOutputs { .. } | Event::Barrier(_) => {}
+            Event::Metric { .. }
+            | Event::Artifact { .. }
+            | Event::StepOutputs { .. }
+            | Event::Barrier(_)
+            | Event::Tag { .. } => {}
         }
     }
 

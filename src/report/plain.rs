@@ -79,7 +79,7 @@ impl Listener for Plain {
                     self.line(&format!("{step}: {}", (self.redact)(&text)));
                 }
             }
-            Event::Metric { .. } | Event::Artifact { .. } | Event::Barrier(_) => {}
+            Event::Metric { .. } | Event::Artifact { .. } | Event::Barrier(_) | Event::Tag { .. } => {}
             Event::StepFinished {
                 step,
                 status,

@@ -94,6 +94,14 @@ fn every_run_writes_its_report_with_what_it_did() {
     ] {
         assert!(html.contains(wanted), "`{wanted}` missing from the report");
     }
+    // Lineage: the data file read, with its digest as it was read.
+    use sha2::Digest;
+    let data = std::fs::read(p.root().join("data/sensors.csv")).unwrap();
+    let sha256 = hex::encode(sha2::Sha256::digest(&data));
+    assert!(
+        html.contains(&format!("data/sensors.csv</td><td>read</td><td><code title=\"{sha256}\">")),
+        "the data read and its digest"
+    );
     // The evaluate PR-AUC, as a headline tile.
     let pr_auc = run["metrics"]["evaluate.pr_auc"].as_f64().unwrap();
     assert!(
