@@ -353,6 +353,11 @@ steps:
     let names: Vec<String> = windows.get_column_names().iter().map(|n| n.to_string()).collect();
     assert_eq!(names, ["equipment_id", "timestamp", "score", "alarm", "risk"]);
 
+    // Same model, same file: the plan and the next run take the scores from the cache.
+    let (code, out, err) = p.output(&["run", "pipelines/score.yaml", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("outputs of run"), "{out}");
+
     // In the training pipeline itself, after `train`: no `model:` needed.
     let inline = TRAIN.replace(
         "  - {id: register",

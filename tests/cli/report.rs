@@ -99,7 +99,9 @@ fn every_run_writes_its_report_with_what_it_did() {
     let data = std::fs::read(p.root().join("data/sensors.csv")).unwrap();
     let sha256 = hex::encode(sha2::Sha256::digest(&data));
     assert!(
-        html.contains(&format!("data/sensors.csv</td><td>read</td><td><code title=\"{sha256}\">")),
+        html.contains(&format!(
+            "data/sensors.csv</td><td>read</td><td><code title=\"{sha256}\">"
+        )),
         "the data read and its digest"
     );
     // The evaluate PR-AUC, as a headline tile.
