@@ -51,8 +51,11 @@ impl Dropped {
     }
 }
 
-/// The rows where every generated feature is a finite number, and why the others are not.
-/// `sources` are the feature source columns (NaN where missing); `ranges` each entity's rows.
+/// The rows where every generated feature and every source column is a finite number, and why
+/// the others are not. `sources` are the feature source columns (NaN where missing): they stay
+/// in the frame as model inputs, so a row missing one is as unusable as a row missing a lag
+/// (a rolling mean skips the gap, so the generated features alone can all be present).
+/// `ranges` are each entity's rows.
 pub(super) fn complete_rows(
     made: &[Made],
     sources: &[&[f64]],
@@ -63,6 +66,12 @@ pub(super) fn complete_rows(
     let mut infinite = vec![false; rows];
     for m in made {
         for ((k, inf), v) in keep.iter_mut().zip(infinite.iter_mut()).zip(&m.values) {
+            *k &= v.is_finite();
+            *inf |= v.is_infinite();
+        }
+    }
+    for source in sources {
+        for ((k, inf), v) in keep.iter_mut().zip(infinite.iter_mut()).zip(source.iter()) {
             *k &= v.is_finite();
             *inf |= v.is_infinite();
         }
@@ -127,5 +136,13 @@ mod tests {
             "{}",
             dropped.describe()
         );
+        // A source missing where every generated feature is present (a rolling mean skips the
+        // gap) is a model input missing: the row goes too.
+        let source = [1.0, nan, 3.0];
+        let rolling = vec![1.0, 1.0, 2.0];
+        let (keep, dropped) = complete_rows(&[made(rolling)], &[&source], &[0..3], 3);
+        let keep: Vec<bool> = keep.iter().map(|v| v == Some(true)).collect();
+        assert_eq!(keep, [true, false, true]);
+        assert_eq!(dropped.missing_input, 1);
     }
 }
