@@ -140,7 +140,8 @@ mod tests {
         // gap) is a model input missing: the row goes too.
         let source = [1.0, nan, 3.0];
         let rolling = vec![1.0, 1.0, 2.0];
-        let (keep, dropped) = complete_rows(&[made(rolling)], &[&source], &[0..3], 3);
+        let one_machine: Vec<std::ops::Range<usize>> = std::iter::once(0..3).collect();
+        let (keep, dropped) = complete_rows(&[made(rolling)], &[&source], &one_machine, 3);
         let keep: Vec<bool> = keep.iter().map(|v| v == Some(true)).collect();
         assert_eq!(keep, [true, false, true]);
         assert_eq!(dropped.missing_input, 1);
