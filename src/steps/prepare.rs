@@ -43,7 +43,7 @@ pub(super) fn prepare_checked(
     }
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let mut table: Option<Table> = None;
-    for (id, params) in chain {
+    for (id, params) in chain.iter().copied() {
         let collected = warnings.clone();
         let step = id.clone();
         let events: StepEvents = Box::new(move |e| {
@@ -64,10 +64,17 @@ pub(super) fn prepare_checked(
             StepParams::Load(p) => {
                 let mut p = p.clone();
                 p.path = path.to_string();
-                // New data has no label yet.
-                p.roles.label = None;
-                let out = load::run(&p, &mut child).map_err(fail)?;
-                if let Some((_, loaded)) = out.tables.iter().find(|(name, _)| name == "frame") {
+                // New data has no label yet; a label column it does carry is dropped, or it
+                // would become an ordinary column (cleaned, made into features by a `feature`
+                // step without `columns`, and its empty cells would drop rows).
+                let label = p.roles.label.take().filter(|l| !named_by_a_step(&chain, l));
+                let mut out = load::run(&p, &mut child).map_err(fail)?;
+                if let Some((_, loaded)) = out.tables.iter_mut().find(|(name, _)| name == "frame") {
+                    if let Some(label) = &label {
+                        if loaded.frame.column(label).is_ok() {
+                            loaded.frame = loaded.frame.drop(label)?;
+                        }
+                    }
                     after_load(loaded)?;
                 }
                 out
@@ -118,6 +125,18 @@ pub(super) fn prepare_checked(
         apply_scaler(&mut table, &scaler)?;
     }
     Ok(table)
+}
+
+/// Whether a `clean` or `feature` step of `chain` lists `column` under `columns`.
+fn named_by_a_step(chain: &[&(String, StepParams)], column: &str) -> bool {
+    chain.iter().any(|(_, p)| {
+        let columns = match p {
+            StepParams::Clean(c) => c.columns.as_ref(),
+            StepParams::Feature(f) => f.columns.as_ref(),
+            _ => None,
+        };
+        columns.is_some_and(|c| c.iter().any(|n| n == column))
+    })
 }
 
 /// Applies `split`'s scaler (`{"columns": {name: {offset, scale}}}`, as `scaler.json` and the
@@ -189,6 +208,10 @@ mod tests {
         ctx.upstream = chain;
         let prepared = prepare("data/sensors.csv", &ctx, true).unwrap();
         assert!(prepared.roles.label.is_none(), "new data has no label");
+        assert!(
+            prepared.frame.column("failure").is_err(),
+            "the label column the file carries is dropped, not made an input"
+        );
         assert_eq!(prepared.frame.height(), made.frame.height());
         for name in [
             "temperature",
@@ -203,5 +226,34 @@ mod tests {
             let same = a.iter().zip(&b).all(|(x, y)| (x.is_nan() && y.is_nan()) || x == y);
             assert!(same, "{name} differs");
         }
+    }
+
+    /// A `feature` step without `columns` takes every numeric column: the label a new file
+    /// carries must not become one (its lags would be features the model never saw, and its
+    /// empty cells would drop rows).
+    #[test]
+    fn a_label_in_the_new_file_makes_no_features() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let chain = vec![
+            (
+                "load".to_string(),
+                step(
+                    StepKind::Load,
+                    "{path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}",
+                ),
+            ),
+            ("feature".to_string(), step(StepKind::Feature, "{lags: [1]}")),
+        ];
+        let (mut ctx, _rx) = StepContext::detached(&root, Vec::new());
+        ctx.upstream = chain;
+        let prepared = prepare("data/sensors.csv", &ctx, false).unwrap();
+        let names: Vec<String> = prepared
+            .frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n.starts_with("failure")), "{names:?}");
+        assert!(names.contains(&"rpm_lag1".to_string()), "{names:?}");
     }
 }
