@@ -171,19 +171,19 @@ mod tests {
         crate::steps::parse_with(with, |f| parse_params(kind, f))
     }
 
+    /// `load` of the shipped sample, with its label.
+    fn sensors_load() -> (String, StepParams) {
+        let with = "{path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}";
+        ("load".to_string(), step(StepKind::Load, with))
+    }
+
     /// The pipeline's own data, prepared again: the same frame the steps made, value for value
     /// (no training/serving skew by construction), without the label.
     #[test]
     fn preparing_the_pipelines_own_file_gives_its_features_back() {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let chain = vec![
-            (
-                "load".to_string(),
-                step(
-                    StepKind::Load,
-                    "{path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}",
-                ),
-            ),
+            sensors_load(),
             ("clean".to_string(), step(StepKind::Clean, "{impute: median}")),
             (
                 "feature".to_string(),
@@ -235,13 +235,7 @@ mod tests {
     fn a_label_in_the_new_file_makes_no_features() {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let chain = vec![
-            (
-                "load".to_string(),
-                step(
-                    StepKind::Load,
-                    "{path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}",
-                ),
-            ),
+            sensors_load(),
             ("feature".to_string(), step(StepKind::Feature, "{lags: [1]}")),
         ];
         let (mut ctx, _rx) = StepContext::detached(&root, Vec::new());
