@@ -73,22 +73,18 @@ impl StepJob {
         if let steps::StepParams::Register(params) = &self.step.params {
             return self.register(params).await;
         }
-        // A model the step names: its files join the inputs (and so the cache key), and its
-        // training chain replaces this pipeline's as what new data is prepared by.
-        if let Some(spec) = crate::steps::model_named(&self.step.params) {
-            let model = super::model_source::resolve(spec, &self.root, &self.registry).await?;
+        // A model or earlier runs' tables the step names join its inputs (and so its cache
+        // key); a named model's training chain replaces this pipeline's as what new data is
+        // prepared by.
+        let named = super::references::named_by(&self.step.params, &self.root, &self.registry, &self.store).await?;
+        if let Some((shown, chain)) = named.model {
             let _ = self.tx.send(Event::Note {
                 step: self.step.id.clone(),
-                message: format!("scoring with {}", model.shown),
+                message: format!("scoring with {shown}"),
             });
-            self.inputs.extend(model.files);
-            self.upstream = model.chain;
+            self.upstream = chain;
         }
-        // Tables of earlier runs the step names join its inputs (and so its cache key).
-        for wanted in crate::steps::run_tables(&self.step.params) {
-            let table = super::references::resolve(&wanted, &self.registry, &self.store).await?;
-            self.inputs.push((wanted.input.to_string(), table));
-        }
+        self.inputs.extend(named.inputs);
         let files = cache::file_versions(&self.step, &self.root, &self.registry).await.ok();
         // The files read from outside the run, with their digests (S3: version), for lineage.
         if let Some(files) = files.as_ref().filter(|f| !f.is_empty()) {

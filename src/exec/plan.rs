@@ -52,26 +52,13 @@ pub async fn plan(
             .iter()
             .flat_map(|n| known[n.as_str()].iter().map(move |t| (n.clone(), t.clone())))
             .collect();
-        // What the run would add to the inputs (and so the key), in the same order as the job.
-        if let Some(spec) = crate::steps::model_named(&step.params) {
-            match super::model_source::resolve(spec, &pipeline.source.root, registry).await {
-                Ok(model) => inputs.extend(model.files),
-                Err(e) => {
-                    lines.push(line(false, format!("will fail: {e}")));
-                    continue;
-                }
+        // What the run adds to the inputs (and so the key), found the way the run finds it.
+        match super::references::named_by(&step.params, &pipeline.source.root, registry, store).await {
+            Ok(named) => inputs.extend(named.inputs),
+            Err(e) => {
+                lines.push(line(false, format!("will fail: {e}")));
+                continue;
             }
-        }
-        let mut unresolved = None;
-        for wanted in crate::steps::run_tables(&step.params) {
-            match super::references::resolve(&wanted, registry, store).await {
-                Ok(table) => inputs.push((wanted.input.to_string(), table)),
-                Err(e) => unresolved = Some(e),
-            }
-        }
-        if let Some(e) = unresolved {
-            lines.push(line(false, format!("will fail: {e}")));
-            continue;
         }
         let key = match cache::file_versions(step, &pipeline.source.root, registry).await {
             Ok(files) => cache::key(step, &inputs, &files),

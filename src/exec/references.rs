@@ -1,14 +1,48 @@
-//! Tables of earlier runs that a step names (`drift`'s `reference: {run: RUN}` or `{model:
-//! NAME@ALIAS}`), found through the registry and checked against the digest recorded when they
+//! What a step names outside its pipeline: tables of earlier runs (`drift`'s `reference: {run:
+//! RUN}` or `{model: NAME@ALIAS}`) and a model to score with (`predict`'s `model:`, through
+//! `model_source`), found through the registry and checked against the digest recorded when they
 //! were written, before the step sees them. A table changed or deleted since is an error that
 //! says so: comparing with something other than what that run produced would be a silent lie.
+
+use std::path::Path;
 
 use super::cache::stored_sha256;
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
 use crate::registry::Registry;
 use crate::steps::context::StepError;
-use crate::steps::{RunTable, TableSource};
+use crate::steps::{RunTable, StepParams, TableSource};
+
+/// What a step names outside its pipeline, resolved and digest-checked: the inputs it adds
+/// (a named model's files first, then earlier runs' tables), which are part of its cache key,
+/// and for a named model how to call it and the chain its new data is prepared by.
+pub struct Named {
+    pub inputs: Vec<(String, OutputRef)>,
+    pub model: Option<(String, Vec<(String, StepParams)>)>,
+}
+
+/// The run and `--dry-run` both call this, so the key a plan predicts is the key a run uses.
+pub async fn named_by(
+    params: &StepParams,
+    root: &Path,
+    registry: &Registry,
+    store: &ArtifactStore,
+) -> Result<Named, StepError> {
+    let mut named = Named {
+        inputs: Vec::new(),
+        model: None,
+    };
+    if let Some(spec) = crate::steps::model_named(params) {
+        let model = super::model_source::resolve(spec, root, registry).await?;
+        named.inputs.extend(model.files);
+        named.model = Some((model.shown, model.chain));
+    }
+    for wanted in crate::steps::run_tables(params) {
+        let table = resolve(&wanted, registry, store).await?;
+        named.inputs.push((wanted.input.to_string(), table));
+    }
+    Ok(named)
+}
 
 pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactStore) -> Result<OutputRef, StepError> {
     let (run, part, what) = match &wanted.source {
