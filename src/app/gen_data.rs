@@ -42,26 +42,15 @@ pub fn gen_data(args: &GenDataArgs, mode: ProgressMode) -> Result<(), CliError> 
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| usage("--out", &format!("cannot create {}: {e}", dir.display())))?;
     }
-    // Written next to the target and renamed at the end: never a half-written data set.
-    let partial = args.out.with_extension(format!("partial-{}", std::process::id()));
-    let result = write(&opts, &partial, parquet, args.threads, mode);
-    match result {
-        Ok(rows) => {
-            std::fs::rename(&partial, &args.out)
-                .map_err(|e| CliError::Internal(format!("cannot move the file into place: {e}")))?;
-            println!(
-                "wrote {} rows ({} machines) to {}",
-                rows,
-                opts.equipment,
-                args.out.display()
-            );
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
-        }
-    }
+    // Never a half-written data set.
+    let rows = super::write_beside(&args.out, |partial| write(&opts, partial, parquet, args.threads, mode))?;
+    println!(
+        "wrote {} rows ({} machines) to {}",
+        rows,
+        opts.equipment,
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn write(

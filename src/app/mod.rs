@@ -62,6 +62,29 @@ async fn command(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// Writes the file `out` through a staging file beside it: `write` fills the staging path,
+/// which is renamed into place when it succeeds and removed when anything fails, so a reader
+/// (a dashboard, a mail attachment, a pipeline) never sees half a file.
+pub(crate) fn write_beside<T>(
+    out: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = out.with_file_name(format!("{name}.partial-{}", std::process::id()));
+    let written = write(&staging).and_then(|value| {
+        std::fs::rename(&staging, out)
+            .map(|_| value)
+            .map_err(|e| CliError::Internal(format!("cannot move {} into place: {e}", out.display())))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    written
+}
+
 /// `e` with [`redact`](crate::pipeline::location::redact) applied to every message, and to the
 /// `--set` texts that pipeline problems are located at.
 fn redacted(e: CliError) -> CliError {

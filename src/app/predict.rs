@@ -78,7 +78,7 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
     let mut machines = table("machines", &mut output)?;
     let report = output.reports.first().map(|(_, r)| r.clone()).unwrap_or_default();
     if let Some(out) = &args.out {
-        write_atomically(out, &mut windows.frame)?;
+        write_scores(out, &mut windows.frame)?;
     }
     let mut stdout = std::io::stdout().lock();
     let printed = match args.format {
@@ -123,30 +123,24 @@ fn out_format(out: &Path) -> Result<bool, CliError> {
     }
 }
 
-/// Writes `frame` to a temporary file beside `out`, then renames it: a failure never leaves a
-/// half-written scores file where a dashboard would read it.
-fn write_atomically(out: &Path, frame: &mut DataFrame) -> Result<(), CliError> {
+/// Writes `frame` as Parquet or CSV (by `out`'s extension), never half a scores file where a
+/// dashboard would read it.
+fn write_scores(out: &Path, frame: &mut DataFrame) -> Result<(), CliError> {
     let parquet = out_format(out)?;
-    let fail = |e: String| CliError::RunFailed(format!("cannot write {}: {e}", out.display()));
-    let staging = out.with_extension(format!(
-        "{}.partial-{}",
-        out.extension().and_then(|e| e.to_str()).unwrap_or(""),
-        std::process::id()
-    ));
-    let written = (|| -> Result<(), String> {
-        let mut file = std::fs::File::create(&staging).map_err(|e| e.to_string())?;
+    super::write_beside(out, |staging| {
+        let fail = |e: String| CliError::RunFailed(format!("cannot write {}: {e}", out.display()));
+        let mut file = std::fs::File::create(staging).map_err(|e| fail(e.to_string()))?;
         if parquet {
-            ParquetWriter::new(&mut file).finish(frame).map_err(|e| e.to_string())?;
+            ParquetWriter::new(&mut file)
+                .finish(frame)
+                .map_err(|e| fail(e.to_string()))?;
         } else {
-            CsvWriter::new(&mut file).finish(frame).map_err(|e| e.to_string())?;
+            CsvWriter::new(&mut file)
+                .finish(frame)
+                .map_err(|e| fail(e.to_string()))?;
         }
-        file.sync_all().map_err(|e| e.to_string())?;
-        std::fs::rename(&staging, out).map_err(|e| e.to_string())
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&staging);
-    }
-    written.map_err(fail)
+        file.sync_all().map_err(|e| fail(e.to_string()))
+    })
 }
 
 /// The machines as aligned columns: risk, entity, time, score, alarm.

@@ -15,13 +15,11 @@ pub async fn report(args: &ReportArgs) -> Result<(), CliError> {
     let page = crate::exec::run_report::render(&registry, &run, vs).await;
     registry.close().await;
     let page = page.map_err(|e| CliError::RunFailed(format!("cannot make the report of run {run}: {e}")))?;
-    // Through a temporary file beside it: a half-written page never replaces a good one.
-    let staging = args.out.with_extension(format!("html.partial-{}", std::process::id()));
-    let written = std::fs::write(&staging, page).and_then(|_| std::fs::rename(&staging, &args.out));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&staging);
-        return Err(CliError::RunFailed(format!("cannot write {}: {e}", args.out.display())));
-    }
+    // A half-written page never replaces a good one.
+    super::write_beside(&args.out, |staging| {
+        std::fs::write(staging, page)
+            .map_err(|e| CliError::RunFailed(format!("cannot write {}: {e}", args.out.display())))
+    })?;
     println!("report of run {run}: {}", args.out.display());
     Ok(())
 }
