@@ -84,6 +84,15 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// A sha256 (or any long digest) by its first 12 characters, the whole on hover.
+pub fn digest(hex: &str) -> String {
+    format!(
+        "<code title=\"{}\">{}</code>",
+        escape(hex),
+        escape(hex.get(..12).unwrap_or(hex))
+    )
+}
+
 /// Bytes as KB / MB / GB.
 pub fn size(bytes: i64) -> String {
     let b = bytes as f64;

@@ -8,7 +8,7 @@ mod markup;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use markup::{escape, number, picture, size, table};
+use markup::{digest, escape, number, picture, size, table};
 use serde_json::Value;
 
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
@@ -486,11 +486,7 @@ fn artifacts(run: &RunDetail) -> String {
                 escape(&a.step),
                 escape(&a.name),
                 format!("<span class=\"num\">{}</span>", size(a.bytes)),
-                format!(
-                    "<code title=\"{}\">{}</code>",
-                    escape(&a.sha256),
-                    escape(a.sha256.get(..12).unwrap_or(&a.sha256))
-                ),
+                digest(&a.sha256),
                 match &a.removed_at {
                     Some(at) => format!("<span class=\"muted\">removed by gc {}</span>", escape(at)),
                     None => format!("<code>{}</code>", escape(&a.uri)),
@@ -534,13 +530,6 @@ fn lineage(input: &ReportInput) -> String {
         let _ = write!(out, "<div><span>{label}</span>{value}</div>");
     }
     out.push_str("</div>");
-    let digest = |d: &str| {
-        format!(
-            "<code title=\"{}\">{}</code>",
-            escape(d),
-            escape(d.get(..12).unwrap_or(d))
-        )
-    };
     let mut rows = Vec::new();
     // The files steps read from outside the run, as their digests were when read.
     for (key, value) in &run.tags {
