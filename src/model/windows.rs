@@ -64,6 +64,8 @@ pub enum WindowsAt {
 pub struct ScoringWindows {
     pub set: WindowSet,
     pub short: Vec<(String, usize)>,
+    /// How many entities (machines) the table holds.
+    pub entities: usize,
 }
 
 /// The windows of `table` (prepared new data, no label) in the model's feature order: every
@@ -110,6 +112,7 @@ pub fn for_scoring(
     Ok(ScoringWindows {
         set: WindowSet::new(&matrix, features.len(), ends, labels, window, device),
         short,
+        entities: ranges.len(),
     })
 }
 

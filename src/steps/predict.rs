@@ -211,11 +211,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     ctx.progress(
         1,
         3,
-        format!(
-            "scoring {} windows of {} machines",
-            windows.set.len(),
-            table_machines(&table)
-        ),
+        format!("scoring {} windows of {} machines", windows.set.len(), windows.entities),
     );
     let started = std::time::Instant::now();
     let scores = model.score(&windows.set, p.batch_size);
@@ -262,16 +258,6 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         reports: vec![("predict_report".into(), report)],
         files: Vec::new(),
     })
-}
-
-/// How many machines (entities) the prepared table holds.
-fn table_machines(table: &Table) -> usize {
-    table
-        .roles
-        .entity
-        .as_deref()
-        .and_then(|e| table.frame.column(e).ok()?.n_unique().ok())
-        .unwrap_or(1)
 }
 
 /// A file of the model `model:` names, else of the `train-lstm` step upstream.
