@@ -27,11 +27,16 @@ bench: setup
     bash bench/wide.sh
     bash bench/drift.sh
     bash bench/predict.sh
+    bash bench/registry_pg.sh
     bash bench/ml.sh
 
 # Batch scoring only: pmflow predict vs a pandas + PyTorch script on 1,000,000 rows.
 bench-predict: setup
     PMFLOW_BIN= bash bench/predict.sh
+
+# Metric logging into PostgreSQL only: pmflow vs MLflow with a PostgreSQL backend store.
+bench-registry: setup
+    PMFLOW_BIN= bash bench/registry_pg.sh
 
 # Only the modelling benchmarks (SMOTE, LSTM throughput, quality): bench/ml.sh
 bench-ml: setup

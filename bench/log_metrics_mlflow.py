@@ -1,7 +1,8 @@
-"""MLflow side of the metric-logging benchmark: points into a fresh SQLite tracking store, logged
-in batches of 1,000 (`log_batch`, MLflow's limit; N points) and one call at a time
-(`log_metric`; min(N, 1000) points, as one call costs tens of milliseconds). Prints seconds as
-JSON. Usage: python log_metrics_mlflow.py N DIR"""
+"""MLflow side of the metric-logging benchmark: points into a fresh tracking store, logged in
+batches of 1,000 (`log_batch`, MLflow's limit; N points) and one call at a time (`log_metric`;
+min(N, 1000) points, as one call costs milliseconds). Prints seconds as JSON.
+Usage: python log_metrics_mlflow.py N DIR (a SQLite file per mode in DIR)
+       python log_metrics_mlflow.py N postgresql://USER@HOST:PORT/DB (one empty database)"""
 import json, sys, tempfile, time
 from pathlib import Path
 
@@ -9,13 +10,19 @@ import mlflow
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-n, base = int(sys.argv[1]), Path(sys.argv[2])
-base.mkdir(parents=True, exist_ok=True)
+n, where = int(sys.argv[1]), sys.argv[2]
 result = {"points": n}
 for mode in ("log_metric", "log_batch"):
-    db = base / f"mlflow-{mode}.db"
-    db.unlink(missing_ok=True)
-    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    if where.startswith("postgresql://"):
+        # Both modes in one database, each in its own run (the schema is made on first use).
+        uri = where
+    else:
+        base = Path(where)
+        base.mkdir(parents=True, exist_ok=True)
+        db = base / f"mlflow-{mode}.db"
+        db.unlink(missing_ok=True)
+        uri = f"sqlite:///{db}"
+    client = MlflowClient(tracking_uri=uri)
     run = client.create_run(client.create_experiment(f"bench-{mode}"))
     started = time.perf_counter()
     if mode == "log_metric":

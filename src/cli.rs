@@ -73,6 +73,10 @@ pub enum Command {
     /// Inspect recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Registry maintenance: copy one registry into another (a local SQLite file into the
+    /// PostgreSQL registry a team shares).
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Print a run's full metric history: every point, per-epoch series included.
     #[command(after_help = EXIT_CODES)]
     Metrics(MetricsArgs),
@@ -84,9 +88,17 @@ pub enum Command {
     Info,
     /// Generate a synthetic sensor fleet with real failure mechanics (CSV or Parquet).
     GenData(GenDataArgs),
-    /// Log N metric points into a fresh registry file and print the time (for `just bench`).
+    /// Log N metric points (batched, as a run does) and M single points into a fresh run of a
+    /// registry and print the times as JSON (for `just bench`).
     #[command(hide = true)]
-    BenchRegistry { points: i64, file: PathBuf },
+    BenchRegistry {
+        points: i64,
+        /// `sqlite://FILE` (removed first) or `postgres://...` (a new run in it).
+        registry: String,
+        /// Single metric writes, one transaction each, after the batched ones.
+        #[arg(long, default_value_t = 0)]
+        single: i64,
+    },
     /// Train the LSTM on random windows and print sequences/s (for `just bench`).
     #[command(hide = true)]
     BenchLstm(BenchLstmArgs),
@@ -160,6 +172,11 @@ pub struct PipelineArgs {
     /// `pipelines/` folder, else the file's folder].
     #[arg(long)]
     pub root: Option<PathBuf>,
+    /// Registry URL to use instead of the pipeline's `storage.registry` (`sqlite://PATH`,
+    /// relative to the current directory, or `postgres://USER@HOST:5432/DATABASE`). A password
+    /// given here is used to connect and stored nowhere.
+    #[arg(long, env = "PMFLOW_REGISTRY")]
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,6 +197,20 @@ pub struct RunArgs {
     /// Print the plan (each step: cached or to run, and why) and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Copy every run (steps, params, metrics, tags, artifact records), model version, alias
+    /// and alias decision of FROM into TO, in one transaction. Refused when TO already holds
+    /// one of the runs or model versions, or while a run of FROM is still running.
+    #[command(after_help = EXIT_CODES)]
+    Copy {
+        /// The registry to read: `sqlite://experiments/registry.db`, `postgres://...`.
+        from: String,
+        /// The registry to write (migrated first if new).
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +264,10 @@ pub struct ScheduleArgs {
     /// On SIGINT/SIGTERM, how long a running run may take to finish before it is interrupted.
     #[arg(long, default_value_t = 60)]
     pub grace_secs: u64,
+    /// Registry URL for every pipeline, instead of their `storage.registry`: the one registry
+    /// that daemons on several hosts share, so that they split the fires.
+    #[arg(long, env = "PMFLOW_REGISTRY")]
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,13 +10,14 @@ pub mod memory;
 mod metrics;
 mod models;
 mod predict;
+mod registry_copy;
 mod report;
 mod run;
 mod runs;
 mod schedule;
 mod validate;
 
-use crate::cli::{Cli, Command, RunsCommand};
+use crate::cli::{Cli, Command, RegistryCommand, RunsCommand};
 use crate::error::CliError;
 
 /// Runs one command to completion. Its error, printed by `main.rs`, has every URL in it
@@ -31,7 +32,12 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Gc(args) => gc::gc(&args).await,
         Command::Info => info::info(),
         Command::GenData(args) => gen_data::gen_data(&args, cli.progress.into()),
-        Command::BenchRegistry { points, file } => bench_registry::bench_registry(points, &file).await,
+        Command::BenchRegistry {
+            points,
+            registry,
+            single,
+        } => bench_registry::bench_registry(points, &registry, single).await,
+        Command::Registry(RegistryCommand::Copy { from, to }) => registry_copy::copy(&from, &to).await,
         Command::BenchLstm(args) => bench_lstm::bench_lstm(&args),
         Command::Run(args) => run::run(&args, cli.progress.into()).await,
         Command::Models(command) => models::command(command).await,

@@ -81,6 +81,12 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         Err(e) => eprintln!("warning: the run's report could not be written: {e}"),
     }
     if let Some(e) = outcome.registry_error {
+        if e.is_unreachable() {
+            // The run stopped because of it: its error says so, with what happens next.
+            return Err(CliError::RunFailed(
+                outcome.error.unwrap_or_else(|| format!("the registry stopped answering: {e}")),
+            ));
+        }
         return Err(CliError::Internal(format!(
             "the run finished but recording it failed: {e}"
         )));

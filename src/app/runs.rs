@@ -10,7 +10,10 @@ pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
     let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
     let location = RegistryLocation::parse(url, &cwd)
         .map_err(|e| CliError::Usage(format!("--registry (or PMFLOW_REGISTRY): {e}")))?;
-    let RegistryLocation::Sqlite(path) = &location;
+    let RegistryLocation::Sqlite(path) = &location else {
+        // A database server: nothing to check on this machine; the open names what is wrong.
+        return Ok(Registry::open(&location).await?);
+    };
     if !path.exists() {
         return Err(CliError::Usage(format!(
             "no registry at {}; run a pipeline first, or point --registry (or PMFLOW_REGISTRY) at one",

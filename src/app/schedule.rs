@@ -33,6 +33,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     let mut scheduled: Vec<(PathBuf, Pipeline, croner::Cron)> = Vec::new();
     for file in files {
         let pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
+        let pipeline = super::validate::with_registry(pipeline, args.registry.as_deref())?;
         if let Some(s) = pipeline.schedule.as_ref().filter(|s| s.enabled) {
             let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
             scheduled.push((file, pipeline, parsed));

@@ -39,5 +39,19 @@ pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
 
 /// Loads and validates the pipeline named on the command line.
 pub fn load(args: &PipelineArgs) -> Result<Pipeline, CliError> {
-    steps::load_pipeline(&args.file, &args.overrides, args.root.as_deref()).map_err(CliError::Invalid)
+    let pipeline =
+        steps::load_pipeline(&args.file, &args.overrides, args.root.as_deref()).map_err(CliError::Invalid)?;
+    with_registry(pipeline, args.registry.as_deref())
+}
+
+/// `--registry` (or `PMFLOW_REGISTRY`), when given, in place of the pipeline's
+/// `storage.registry`. It is parsed against the current directory, as the commands that read
+/// a registry do, and is not part of the resolved pipeline stored with each run.
+pub fn with_registry(mut pipeline: Pipeline, registry: Option<&str>) -> Result<Pipeline, CliError> {
+    if let Some(url) = registry.filter(|u| !u.trim().is_empty()) {
+        let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
+        pipeline.storage.registry = crate::registry::RegistryLocation::parse(url, &cwd)
+            .map_err(|e| CliError::Usage(format!("--registry (or PMFLOW_REGISTRY): {e}")))?;
+    }
+    Ok(pipeline)
 }

@@ -1,8 +1,14 @@
 //! Writes runner events into the registry. Metric points are buffered and written in batches,
 //! one transaction each, so a step logging thousands of points costs milliseconds.
+//!
+//! A registry that stops answering (a database server restarting, a network gone) is waited
+//! for: each write is tried again for up to [`registry_wait`]. Past that the recorder gives up,
+//! tells the run to stop, and writes nothing more; what the registry confirmed stays, and the
+//! run, left `running` there, is marked `interrupted` once the registry is back and its
+//! heartbeat has stopped.
 
 use std::collections::HashMap;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use super::events::{Event, Timed};
 use crate::registry::{MetricPoint, Registry, RegistryError};
@@ -15,10 +21,45 @@ pub struct Recorder {
     warnings: HashMap<String, usize>,
     /// The first write that failed; the run goes on, the command reports it at the end.
     pub error: Option<RegistryError>,
+    /// Told why, once the registry is given up on.
+    lost: Option<tokio::sync::watch::Sender<Option<String>>>,
+    /// The registry was given up on: later writes are not tried.
+    gone: bool,
+    wait: Duration,
 }
 
 /// Flush when this many points are waiting, even if more keep coming.
 const BATCH: usize = 5_000;
+
+/// How long a write waits for a registry that stopped answering: `PMFLOW_REGISTRY_WAIT_SECS`,
+/// 60 s by default (a database failover or restart takes seconds to a minute).
+pub fn registry_wait() -> Duration {
+    let secs = std::env::var("PMFLOW_REGISTRY_WAIT_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// Runs `write` until it succeeds, fails for another reason than an unreachable registry, or
+/// `wait` has passed, sleeping between tries (0.5 s, doubling up to 5 s).
+async fn retrying<F, Fut>(wait: Duration, write: F) -> Result<(), RegistryError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), RegistryError>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match write().await {
+            Err(e) if e.is_unreachable() && started.elapsed() + pause <= wait => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            done => return done,
+        }
+    }
+}
 
 impl Recorder {
     pub fn new(registry: Registry, run_id: String) -> Self {
@@ -28,7 +69,16 @@ impl Recorder {
             pending: Vec::new(),
             warnings: HashMap::new(),
             error: None,
+            lost: None,
+            gone: false,
+            wait: registry_wait(),
         }
+    }
+
+    /// Where to say that the registry was given up on.
+    pub fn on_lost(mut self, lost: tokio::sync::watch::Sender<Option<String>>) -> Self {
+        self.lost = Some(lost);
+        self
     }
 
     pub async fn on_event(&mut self, timed: &Timed) {
@@ -60,9 +110,18 @@ impl Recorder {
         }
         // Everything else is rare; keep metrics ordered before the event that follows them.
         self.flush().await;
-        let run = self.run_id.as_str();
-        let result = match event {
-            Event::StepStarted { step, .. } => self.registry.step_started(run, step).await,
+        let warning_key = match event {
+            Event::Warning { step, .. } => {
+                let count = self.warnings.entry(step.clone()).or_insert(0);
+                *count += 1;
+                Some(crate::registry::warning_tag(step, *count))
+            }
+            _ => None,
+        };
+        let (registry, run, warning_key) = (&self.registry, self.run_id.as_str(), &warning_key);
+        let write = move || async move {
+            match event {
+            Event::StepStarted { step, .. } => registry.step_started(run, step).await,
             Event::StepFinished {
                 step,
                 status,
@@ -72,7 +131,7 @@ impl Recorder {
             } => {
                 let ms = duration.as_millis() as i64;
                 let cached = cached_from.is_some();
-                self.registry
+                registry
                     .step_finished(run, step, status.as_str(), cached, Some(ms), error.as_deref())
                     .await
             }
@@ -80,47 +139,60 @@ impl Recorder {
                 step,
                 cache_key,
                 tables,
-            } => {
-                self.registry
-                    .step_outputs(run, step, cache_key.as_deref(), tables)
-                    .await
+            } => registry.step_outputs(run, step, cache_key.as_deref(), tables).await,
+            Event::Artifact { step, name, stored } => registry.log_artifact(run, step, name, stored).await,
+            Event::Warning { message, .. } => {
+                let key = warning_key.as_deref().unwrap_or_default();
+                registry.set_tag(run, key, message).await
             }
-            Event::Artifact { step, name, stored } => self.registry.log_artifact(run, step, name, stored).await,
-            Event::Warning { step, message } => {
-                let count = self.warnings.entry(step.clone()).or_insert(0);
-                *count += 1;
-                let key = crate::registry::warning_tag(step, *count);
-                self.registry.set_tag(run, &key, message).await
-            }
-            Event::Tag { key, value } => self.registry.set_tag(run, key, value).await,
-            Event::RunFinished { status, error, .. } => {
-                self.registry.finish_run(run, status.as_str(), error.as_deref()).await
-            }
+            Event::Tag { key, value } => registry.set_tag(run, key, value).await,
+            Event::RunFinished { status, error, .. } => registry.finish_run(run, status.as_str(), error.as_deref()).await,
             _ => Ok(()),
+            }
         };
+        if self.gone {
+            return;
+        }
+        let result = retrying(self.wait, write).await;
         self.keep_first_error(result);
     }
 
     /// Writes buffered metric points; called when the event queue runs dry and at the end.
     pub async fn flush(&mut self) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() || self.gone {
             return;
         }
         let points = std::mem::take(&mut self.pending);
-        let result = self.registry.log_metrics(&self.run_id, &points).await;
+        let (registry, run) = (&self.registry, self.run_id.as_str());
+        let points = &points;
+        let result = retrying(self.wait, move || registry.log_metrics(run, points)).await;
         self.keep_first_error(result);
     }
 
     /// Tells the registry this run's process is alive (see `registry::liveness`).
     pub async fn heartbeat(&mut self) {
-        let result = self.registry.heartbeat(&self.run_id).await;
+        if self.gone {
+            return;
+        }
+        let (registry, run) = (&self.registry, self.run_id.as_str());
+        let result = retrying(self.wait, move || registry.heartbeat(run)).await;
         self.keep_first_error(result);
     }
 
     fn keep_first_error(&mut self, result: Result<(), RegistryError>) {
-        if let Err(e) = result {
-            self.error.get_or_insert(e);
+        let Err(e) = result else { return };
+        if e.is_unreachable() && !self.gone {
+            self.gone = true;
+            let why = format!(
+                "the registry {} stopped answering for {} s ({e}); the run stopped. What it had recorded is kept; once the registry is back the run shows as interrupted and `--resume` continues it",
+                self.registry.shown(),
+                self.wait.as_secs()
+            );
+            if let Some(lost) = &self.lost {
+                let _ = lost.send(Some(why));
+            }
         }
+        self.error.get_or_insert(e);
     }
 }
 

@@ -98,7 +98,32 @@ pub async fn run(
     };
 
     let (tx, rx) = events::channel();
-    let consumer = tokio::spawn(consume(rx, reporter, Recorder::new(registry.clone(), run_id.clone())));
+    // The recorder says when the registry stopped answering (beyond its wait): the run stops
+    // then, as on a signal, rather than computing what it can no longer record.
+    let (lost_tx, mut lost_rx) = tokio::sync::watch::channel(None::<String>);
+    let consumer = tokio::spawn(consume(
+        rx,
+        reporter,
+        Recorder::new(registry.clone(), run_id.clone()).on_lost(lost_tx),
+    ));
+    let lost = async move {
+        let reason = lost_rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .map(|reason| (*reason).clone().unwrap_or_default());
+        match reason {
+            Some(reason) => reason,
+            // The recorder ended first: nothing more can be lost.
+            None => std::future::pending::<String>().await,
+        }
+    };
+    let stop = async move {
+        tokio::select! {
+            _ = interrupt => "interrupted by a signal (Ctrl-C or SIGTERM)".to_string(),
+            reason = lost => reason,
+        }
+    };
     let _ = tx.send(Event::RunStarted {
         run_id: run_id.clone(),
         resumed: options.resume.is_some(),
@@ -143,7 +168,7 @@ pub async fn run(
                 run_id: run_id.clone(),
                 tx: tx.clone(),
             };
-            scheduler.run(&order, &options, reused, interrupt).await
+            scheduler.run(&order, &options, reused, stop).await
         }
         Err(e) => (
             RunStatus::Failed,
@@ -294,7 +319,7 @@ impl Scheduler<'_> {
         order: &[usize],
         options: &RunOptions,
         mut reused: HashMap<String, Vec<OutputRef>>,
-        interrupt: impl std::future::Future<Output = ()>,
+        interrupt: impl std::future::Future<Output = String>,
     ) -> (RunStatus, Option<String>) {
         let steps = &self.pipeline.steps;
         let tx = &self.tx;
@@ -430,7 +455,7 @@ impl Scheduler<'_> {
                         }
                     }
                 }
-                _ = &mut interrupt => {
+                why = &mut interrupt => {
                     running.abort_all();
                     for (i, s) in state.iter().enumerate() {
                         if matches!(s, State::Running) {
@@ -443,7 +468,7 @@ impl Scheduler<'_> {
                             });
                         }
                     }
-                    return (RunStatus::Interrupted, Some("interrupted by a signal (Ctrl-C or SIGTERM)".into()));
+                    return (RunStatus::Interrupted, Some(why));
                 }
             }
         }

@@ -22,7 +22,8 @@ pub enum LocationError {
 }
 
 /// `text` with the password of every URL in it replaced by `***` (`s3://admin:***@bucket/x`),
-/// and a user given without a password (which may be a token) replaced whole (`***@host`).
+/// and a user given without a password (which may be a token) replaced whole (`***@host`),
+/// but for PostgreSQL URLs, whose user is a login name that errors must show.
 ///
 /// Everything that shows a URL, or an error that may hold one, goes through this, whatever the
 /// scheme: a URL that is refused still has to be shown in the refusal.
@@ -36,6 +37,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         let Some(info) = userinfo(&text[start..]) else {
             continue;
         };
+        if !info.has_password && login_scheme(&text[..start - "://".len()]) {
+            continue;
+        }
         out.push_str(&text[copied..start]);
         if info.has_password {
             out.push_str(&text[start..start + info.user_end]);
@@ -51,6 +55,17 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// Whether the URL scheme that ends `before` names a user, not a token, in `USER@HOST`.
+fn login_scheme(before: &str) -> bool {
+    let scheme_start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+        .map_or(0, |i| i + 1);
+    matches!(
+        before[scheme_start..].to_ascii_lowercase().as_str(),
+        "postgres" | "postgresql"
+    )
 }
 
 /// Whether `url` carries a user or password (`scheme://USER[:PASSWORD]@...`).
@@ -142,6 +157,66 @@ fn names_a_host(rest: &str) -> bool {
 pub enum RegistryLocation {
     /// `sqlite://PATH` (relative to the project root) or `sqlite:///abs/path.db`.
     Sqlite(PathBuf),
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...]`, shared by many hosts.
+    Postgres(PostgresUrl),
+}
+
+/// A PostgreSQL URL as given, password included (the driver needs it), which only
+/// [`PostgresUrl::connect_url`] hands out: `Debug` and [`PostgresUrl::shown`] are redacted, so a
+/// password in `--registry` or `PMFLOW_REGISTRY` reaches no log, error or registry row.
+#[derive(Clone, PartialEq)]
+pub struct PostgresUrl {
+    url: String,
+    /// `host:port` (or the socket folder) for messages about connection trouble.
+    pub host: String,
+    pub user: Option<String>,
+    pub database: Option<String>,
+    pub has_password: bool,
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresUrl({})", self.shown())
+    }
+}
+
+impl PostgresUrl {
+    /// The URL with its password, for the database driver only.
+    pub fn connect_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL as people see it: the password replaced by `***`.
+    pub fn shown(&self) -> String {
+        redact(&self.url).into_owned()
+    }
+
+    fn parse(text: &str) -> Result<PostgresUrl, LocationError> {
+        let url = url::Url::parse(text)
+            .map_err(|e| LocationError::Unusable(format!("`{}` is not a PostgreSQL URL ({e}); write `postgres://USER@HOST:5432/DATABASE`", redact(text))))?;
+        let decoded = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) if !h.is_empty() => format!("{h}:{p}"),
+            (Some(h), None) if !h.is_empty() => format!("{h}:5432"),
+            // No host: the driver uses PGHOST or the local socket, as psql does.
+            _ => std::env::var("PGHOST").unwrap_or_else(|_| "the local socket (PGHOST unset)".into()),
+        };
+        let user = (!url.username().is_empty()).then(|| decoded(url.username()));
+        let database = Some(url.path().trim_start_matches('/'))
+            .filter(|d| !d.is_empty())
+            .map(decoded);
+        Ok(PostgresUrl {
+            url: text.to_string(),
+            host,
+            user,
+            database,
+            has_password: url.password().is_some(),
+        })
+    }
 }
 
 impl RegistryLocation {
@@ -164,9 +239,12 @@ impl RegistryLocation {
         }
         let scheme = text.split_once("://").map(|(s, _)| s).unwrap_or("");
         Err(LocationError::Unusable(match scheme {
-            "" => format!("`{}` is not a URL; use `sqlite://PATH`", redact(text)),
-            "postgres" | "postgresql" => "PostgreSQL registries are not supported yet; use `sqlite://PATH`".into(),
-            other => format!("unsupported registry `{other}://`; use `sqlite://PATH`"),
+            "postgres" | "postgresql" => return PostgresUrl::parse(text).map(RegistryLocation::Postgres),
+            "" => format!(
+                "`{}` is not a URL; use `sqlite://PATH` or `postgres://USER@HOST:5432/DATABASE`",
+                redact(text)
+            ),
+            other => format!("unsupported registry `{other}://`; use `sqlite://PATH` or `postgres://USER@HOST:5432/DATABASE`"),
         }))
     }
 
@@ -175,6 +253,7 @@ impl RegistryLocation {
     pub fn url(&self) -> String {
         let url = match self {
             RegistryLocation::Sqlite(p) => format!("sqlite://{}", p.display()),
+            RegistryLocation::Postgres(pg) => pg.shown(),
         };
         redact(&url).into_owned()
     }
@@ -248,6 +327,9 @@ mod tests {
             "postgres://app:***@db:5432/registry?sslmode=require"
         );
         assert_eq!(redact("https://TOKEN@github.com/o/r"), "https://***@github.com/o/r");
+        // A PostgreSQL user is a login name, shown; its password is not.
+        assert_eq!(redact("postgres://app@db:5432/pmflow"), "postgres://app@db:5432/pmflow");
+        assert_eq!(redact("see postgresql://app:pw@db/x"), "see postgresql://app:***@db/x");
         // AWS secret keys hold `/`: the password runs to the last `@`, not to the first `/`.
         assert_eq!(
             redact("s3://AKIA:wJalr/K7MDENG/bPxRfi@bucket/runs"),
@@ -315,5 +397,28 @@ mod tests {
         );
         assert_eq!(ok("sqlite:///abs/r.db"), RegistryLocation::Sqlite("/abs/r.db".into()));
         assert_eq!(ok("sqlite://r.db?mode=rwc"), RegistryLocation::Sqlite("/p/r.db".into()));
+    }
+
+    #[test]
+    fn postgres_urls_keep_their_password_for_the_driver_only() {
+        let root = Path::new("/p");
+        let RegistryLocation::Postgres(pg) =
+            RegistryLocation::parse("postgres://app:S3CRET%2Fx@db.internal:6432/pmflow?sslmode=require", root).unwrap()
+        else {
+            panic!("not postgres")
+        };
+        assert_eq!(pg.host, "db.internal:6432");
+        assert_eq!((pg.user.as_deref(), pg.database.as_deref()), (Some("app"), Some("pmflow")));
+        assert!(pg.has_password);
+        assert!(pg.connect_url().contains("S3CRET"));
+        let shown = format!("{pg:?} {} {}", pg.shown(), RegistryLocation::Postgres(pg.clone()).url());
+        assert!(!shown.contains("S3CRET"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db.internal:6432/pmflow"), "{shown}");
+        let RegistryLocation::Postgres(plain) = RegistryLocation::parse("postgresql://db/pmflow", root).unwrap() else {
+            panic!("not postgres")
+        };
+        assert_eq!((plain.host.as_str(), plain.user.as_deref()), ("db:5432", None));
+        let e = RegistryLocation::parse("postgres://app:pw@[bad/x", root).unwrap_err().to_string();
+        assert!(e.contains("not a PostgreSQL URL") && !e.contains(":pw@"), "{e}");
     }
 }

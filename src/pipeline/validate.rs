@@ -121,6 +121,17 @@ fn storage(node: Option<&Node>, source: &Source, diags: &mut Diagnostics) -> Opt
     let artifacts_pos = f.node("artifacts").map(|n| n.pos).unwrap_or(node.pos);
     f.finish();
     let registry = match RegistryLocation::parse(registry_text.as_deref().unwrap_or(DEFAULT_REGISTRY), &source.root) {
+        // The resolved pipeline is stored with every run and printed in its header.
+        Ok(RegistryLocation::Postgres(pg)) if pg.has_password => {
+            diags.push(
+                registry_pos,
+                format!(
+                    "`storage.registry`: `{}` has a password in it, and the pipeline is stored with every run; remove it and set PGPASSWORD or a ~/.pgpass line, or give the whole URL with --registry (or PMFLOW_REGISTRY), which is stored nowhere",
+                    pg.shown()
+                ),
+            );
+            None
+        }
         Ok(r) => Some(r),
         Err(e) => {
             diags.push(registry_pos, format!("`storage.registry`: {e}"));
@@ -433,6 +444,29 @@ mod tests {
             "{found}"
         );
         assert!(!found.contains("SECRETPW"), "{found}");
+    }
+
+    #[test]
+    fn a_postgres_password_in_the_pipeline_is_refused_and_a_user_alone_is_fine() {
+        let text = PIPELINE.replace(
+            "  artifacts: file://artifacts\n",
+            "  registry: postgres://app:SECRETPW@db.internal:5432/pmflow\n",
+        );
+        let found = problems(&text, &[]);
+        assert!(
+            found.contains("p.yaml:3:13: `storage.registry`: `postgres://app:***@db.internal:5432/pmflow` has a password in it"),
+            "{found}"
+        );
+        assert!(found.contains("PGPASSWORD"), "{found}");
+        assert!(!found.contains("SECRETPW"), "{found}");
+        let set = problems(PIPELINE, &["storage.registry=postgres://app:SECRETPW@db/pmflow"]);
+        // The `--set` text it is located at is redacted by the CLI (`app::redacted`).
+        assert!(set.contains("`postgres://app:***@db/pmflow` has a password in it"), "{set}");
+        let text = PIPELINE.replace(
+            "  artifacts: file://artifacts\n",
+            "  registry: postgres://app@db.internal:5432/pmflow\n",
+        );
+        assert_eq!(problems(&text, &[]), "");
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl Registry {
     pub async fn find_cached(&self, cache_key: &str) -> Result<Option<CachedStep>, RegistryError> {
         let row = sqlx::query(
             "SELECT run_id, step_id, outputs FROM step_runs
-             WHERE cache_key = ? AND status = 'succeeded' AND outputs IS NOT NULL
+             WHERE cache_key = $1 AND status = 'succeeded' AND outputs IS NOT NULL
              ORDER BY ended_at DESC LIMIT 1",
         )
         .bind(cache_key)
@@ -39,7 +39,7 @@ impl Registry {
             return Ok(None);
         };
         let artifacts = self.step_artifacts(&run_id, &step_id).await?;
-        let metrics = sqlx::query("SELECT key, value, step FROM metrics WHERE run_id = ? AND step_id = ? ORDER BY id")
+        let metrics = sqlx::query("SELECT key, value, step FROM metrics WHERE run_id = $1 AND step_id = $2 ORDER BY id")
             .bind(&run_id)
             .bind(&step_id)
             .fetch_all(&self.pool)
@@ -47,9 +47,10 @@ impl Registry {
             .iter()
             .map(|r| Ok((r.try_get("key")?, r.try_get("value")?, r.try_get("step")?)))
             .collect::<Result<_, sqlx::Error>>()?;
-        // The step's warning tags, in the order they were given.
+        // The step's warning tags, in the order they were given: `warning.s`, `warning.s.2`,
+        // ..., `warning.s.10` sort so by length, then text.
         let warnings =
-            sqlx::query("SELECT key, value FROM tags WHERE run_id = ? AND key LIKE 'warning.%' ORDER BY rowid")
+            sqlx::query("SELECT key, value FROM tags WHERE run_id = $1 AND key LIKE 'warning.%' ORDER BY LENGTH(key), key")
                 .bind(&run_id)
                 .fetch_all(&self.pool)
                 .await?
@@ -76,7 +77,7 @@ impl Registry {
         step_id: &str,
     ) -> Result<Vec<(String, StoredArtifact)>, RegistryError> {
         let rows = sqlx::query(
-            "SELECT name, uri, sha256, bytes FROM artifacts WHERE run_id = ? AND step_id = ? ORDER BY name",
+            "SELECT name, uri, sha256, bytes FROM artifacts WHERE run_id = $1 AND step_id = $2 ORDER BY name",
         )
         .bind(run_id)
         .bind(step_id)
@@ -107,7 +108,7 @@ impl Registry {
         tables: &[OutputRef],
     ) -> Result<(), RegistryError> {
         let outputs = serde_json::to_string(tables).unwrap_or_else(|_| "[]".into());
-        sqlx::query("UPDATE step_runs SET cache_key = ?, outputs = ? WHERE run_id = ? AND step_id = ?")
+        sqlx::query("UPDATE step_runs SET cache_key = $1, outputs = $2 WHERE run_id = $3 AND step_id = $4")
             .bind(cache_key)
             .bind(outputs)
             .bind(run_id)
@@ -122,13 +123,13 @@ impl Registry {
         &self,
         run_id: &str,
     ) -> Result<(String, String, HashMap<String, Vec<OutputRef>>), RegistryError> {
-        let row = sqlx::query("SELECT pipeline_hash, status FROM runs WHERE id = ?")
+        let row = sqlx::query("SELECT pipeline_hash, status FROM runs WHERE id = $1")
             .bind(run_id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| RegistryError::NotFound(format!("no run `{run_id}`")))?;
         let mut done = HashMap::new();
-        let steps = sqlx::query("SELECT step_id, outputs FROM step_runs WHERE run_id = ? AND status = 'succeeded'")
+        let steps = sqlx::query("SELECT step_id, outputs FROM step_runs WHERE run_id = $1 AND status = 'succeeded'")
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
@@ -147,7 +148,7 @@ impl Registry {
         let now = now_text();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, host = ?, pid = ?, heartbeat_at = ? WHERE id = ?",
+            "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, host = $1, pid = $2, heartbeat_at = $3 WHERE id = $4",
         )
         .bind(super::liveness::this_host())
         .bind(std::process::id() as i64)
@@ -155,7 +156,7 @@ impl Registry {
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE step_runs SET status = 'pending', error = NULL WHERE run_id = ? AND status <> 'succeeded'")
+        sqlx::query("UPDATE step_runs SET status = 'pending', error = NULL WHERE run_id = $1 AND status <> 'succeeded'")
             .bind(run_id)
             .execute(&mut *tx)
             .await?;

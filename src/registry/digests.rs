@@ -39,8 +39,8 @@ impl FileStamp {
 impl Registry {
     /// The sha256 last recorded for `path`, if the file still has the stamp it had then.
     pub async fn known_digest(&self, path: &Path, stamp: FileStamp) -> Result<Option<String>, RegistryError> {
-        let row = sqlx::query("SELECT size, mtime_ns, inode, sha256 FROM file_digests WHERE path = ?")
-            .bind(path.to_string_lossy())
+        let row = sqlx::query("SELECT size, mtime_ns, inode, sha256 FROM file_digests WHERE path = $1")
+            .bind(path.to_string_lossy().into_owned())
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -55,11 +55,11 @@ impl Registry {
     /// Records the sha256 of `path` as of `stamp`.
     pub async fn remember_digest(&self, path: &Path, stamp: FileStamp, sha256: &str) -> Result<(), RegistryError> {
         sqlx::query(
-            "INSERT INTO file_digests (path, size, mtime_ns, inode, sha256, hashed_at) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO file_digests (path, size, mtime_ns, inode, sha256, hashed_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
                  inode = excluded.inode, sha256 = excluded.sha256, hashed_at = excluded.hashed_at",
         )
-        .bind(path.to_string_lossy())
+        .bind(path.to_string_lossy().into_owned())
         .bind(stamp.size as i64)
         .bind(stamp.mtime_ns)
         .bind(stamp.inode as i64)
@@ -74,14 +74,12 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::RegistryLocation;
+    use crate::registry::testing::on_both_backends;
 
-    #[tokio::test]
-    async fn a_digest_is_known_only_while_the_file_keeps_its_stamp() {
+    on_both_backends! {
+    async fn a_digest_is_known_only_while_the_file_keeps_its_stamp(fresh) {
+        let r = fresh.open().await;
         let dir = tempfile::tempdir().unwrap();
-        let r = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
-            .await
-            .unwrap();
         let file = dir.path().join("data.csv");
         std::fs::write(&file, "a\n1\n").unwrap();
         let stamp = FileStamp::of(&file).unwrap();
@@ -99,5 +97,6 @@ mod tests {
         r.remember_digest(&file, changed, "def").await.unwrap();
         assert_eq!(r.known_digest(&file, changed).await.unwrap().as_deref(), Some("def"));
         assert_eq!(r.known_digest(&file, stamp).await.unwrap(), None);
+    }
     }
 }

@@ -25,7 +25,7 @@ impl Registry {
     pub async fn gc_runs(&self) -> Result<Vec<GcRun>, RegistryError> {
         let rows = sqlx::query(
             "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.started_at,
-                    EXISTS (SELECT 1 FROM model_versions m WHERE m.run_id = r.id) AS has_model
+                    CASE WHEN EXISTS (SELECT 1 FROM model_versions m WHERE m.run_id = r.id) THEN 1 ELSE 0 END AS has_model
              FROM runs r JOIN experiments e ON e.id = r.experiment_id
              ORDER BY r.started_at DESC, r.id DESC",
         )
@@ -39,7 +39,7 @@ impl Registry {
                     pipeline: r.try_get("pipeline")?,
                     status: r.try_get("status")?,
                     started_at: r.try_get("started_at")?,
-                    has_model: r.try_get("has_model")?,
+                    has_model: r.try_get::<i32, _>("has_model")? != 0,
                 })
             })
             .collect()
@@ -47,7 +47,7 @@ impl Registry {
 
     /// The URIs a run recorded as its artifacts and not yet removed.
     pub async fn recorded_uris(&self, run_id: &str) -> Result<HashSet<String>, RegistryError> {
-        let uris: Vec<String> = sqlx::query_scalar("SELECT uri FROM artifacts WHERE run_id = ? AND removed_at IS NULL")
+        let uris: Vec<String> = sqlx::query_scalar("SELECT uri FROM artifacts WHERE run_id = $1 AND removed_at IS NULL")
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
@@ -58,7 +58,7 @@ impl Registry {
     /// for a step served from the cache are an earlier run's files.
     pub async fn referenced_uris(&self, run_id: &str) -> Result<HashSet<String>, RegistryError> {
         let mut uris = self.recorded_uris(run_id).await?;
-        let outputs: Vec<Option<String>> = sqlx::query_scalar("SELECT outputs FROM step_runs WHERE run_id = ?")
+        let outputs: Vec<Option<String>> = sqlx::query_scalar("SELECT outputs FROM step_runs WHERE run_id = $1")
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
@@ -76,14 +76,14 @@ impl Registry {
         let now = now_text();
         let mut tx = self.pool.begin().await?;
         for uri in uris {
-            sqlx::query("UPDATE artifacts SET removed_at = ? WHERE run_id = ? AND uri = ?")
+            sqlx::query("UPDATE artifacts SET removed_at = $1 WHERE run_id = $2 AND uri = $3")
                 .bind(&now)
                 .bind(run_id)
                 .bind(uri)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE step_runs SET cache_key = NULL WHERE run_id = ?")
+        sqlx::query("UPDATE step_runs SET cache_key = NULL WHERE run_id = $1")
             .bind(run_id)
             .execute(&mut *tx)
             .await?;

@@ -47,10 +47,10 @@ impl Registry {
     ) -> Result<bool, RegistryError> {
         let now = Utc::now();
         let taken = sqlx::query(
-            "INSERT INTO schedule_leases (pipeline, owner, fire_at, taken_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO schedule_leases (pipeline, owner, fire_at, taken_at, expires_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (pipeline) DO UPDATE SET owner = excluded.owner, fire_at = excluded.fire_at,
                  taken_at = excluded.taken_at, expires_at = excluded.expires_at
-             WHERE schedule_leases.expires_at <= ?4 OR schedule_leases.owner = ?2",
+             WHERE schedule_leases.expires_at <= $4 OR schedule_leases.owner = $2",
         )
         .bind(pipeline)
         .bind(owner)
@@ -72,7 +72,7 @@ impl Registry {
         self.clear_dead_holder(pipeline).await?;
         if !self.take_lease(pipeline, &owner, None, LEASE_TTL).await? {
             let holder: Option<(String, Option<String>)> =
-                sqlx::query_as("SELECT owner, fire_at FROM schedule_leases WHERE pipeline = ?")
+                sqlx::query_as("SELECT owner, fire_at FROM schedule_leases WHERE pipeline = $1")
                     .bind(pipeline)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -91,7 +91,7 @@ impl Registry {
     /// A lease held by a process of this host that is gone (killed with SIGKILL) is dropped
     /// now rather than after it expires: a resume right after a kill is not refused.
     pub async fn clear_dead_holder(&self, pipeline: &str) -> Result<(), RegistryError> {
-        let holder: Option<String> = sqlx::query_scalar("SELECT owner FROM schedule_leases WHERE pipeline = ?")
+        let holder: Option<String> = sqlx::query_scalar("SELECT owner FROM schedule_leases WHERE pipeline = $1")
             .bind(pipeline)
             .fetch_optional(&self.pool)
             .await?;
@@ -122,7 +122,7 @@ impl Registry {
 
     /// Extends a lease `owner` holds; false when it lost it (expired and taken over).
     pub async fn renew_lease(&self, pipeline: &str, owner: &str, ttl: chrono::Duration) -> Result<bool, RegistryError> {
-        let renewed = sqlx::query("UPDATE schedule_leases SET expires_at = ? WHERE pipeline = ? AND owner = ?")
+        let renewed = sqlx::query("UPDATE schedule_leases SET expires_at = $1 WHERE pipeline = $2 AND owner = $3")
             .bind(text(Utc::now() + ttl))
             .bind(pipeline)
             .bind(owner)
@@ -132,7 +132,7 @@ impl Registry {
     }
 
     pub async fn release_lease(&self, pipeline: &str, owner: &str) -> Result<(), RegistryError> {
-        sqlx::query("DELETE FROM schedule_leases WHERE pipeline = ? AND owner = ?")
+        sqlx::query("DELETE FROM schedule_leases WHERE pipeline = $1 AND owner = $2")
             .bind(pipeline)
             .bind(owner)
             .execute(&self.pool)
@@ -142,7 +142,7 @@ impl Registry {
 
     /// The latest fire a run of `pipeline` was recorded for.
     pub async fn last_fire(&self, pipeline: &str) -> Result<Option<DateTime<Utc>>, RegistryError> {
-        let last: Option<String> = sqlx::query_scalar("SELECT MAX(fire_at) FROM runs WHERE pipeline = ?")
+        let last: Option<String> = sqlx::query_scalar("SELECT MAX(fire_at) FROM runs WHERE pipeline = $1")
             .bind(pipeline)
             .fetch_one(&self.pool)
             .await?;
@@ -155,14 +155,13 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{test_run, RegistryLocation};
+    use crate::registry::test_run;
+    use crate::registry::testing::on_both_backends;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn one_holder_at_a_time_and_an_expired_lease_is_taken_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("r.db");
-        let a = Registry::open(&RegistryLocation::Sqlite(file.clone())).await.unwrap();
-        let b = Registry::open(&RegistryLocation::Sqlite(file)).await.unwrap();
+    on_both_backends! {
+    async fn one_holder_at_a_time_and_an_expired_lease_is_taken_over(fresh) {
+        let a = fresh.open().await;
+        let b = fresh.open().await;
         let minute = chrono::Duration::minutes(1);
         // Two processes race for one fire: exactly one wins.
         let (ra, rb) = tokio::join!(
@@ -201,12 +200,8 @@ mod tests {
         assert!(b.take_lease("weekly", other, None, minute).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn the_last_fire_comes_from_the_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
-            .await
-            .unwrap();
+    async fn the_last_fire_comes_from_the_runs(fresh) {
+        let r = fresh.open().await;
         assert_eq!(r.last_fire("p").await.unwrap(), None);
         for (id, at) in [("r1", "2026-11-23T03:00:00.000Z"), ("r2", "2026-11-30T03:00:00.000Z")] {
             let mut run = test_run(id);
@@ -215,5 +210,6 @@ mod tests {
         }
         let last = r.last_fire("p").await.unwrap().unwrap();
         assert_eq!(text(last), "2026-11-30T03:00:00.000Z");
+    }
     }
 }

@@ -16,8 +16,13 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
 /// A heartbeat older than this means the run's process is gone.
 const STALE_AFTER: Duration = Duration::from_secs(300);
 
+/// This host's name as runs and leases record it: `PMFLOW_HOST` when set (containers that share
+/// a hostname, or hosts behind one name, must tell themselves apart), else the hostname.
 pub fn this_host() -> String {
-    gethostname::gethostname().to_string_lossy().into_owned()
+    match std::env::var("PMFLOW_HOST") {
+        Ok(name) if !name.trim().is_empty() => name.trim().to_string(),
+        _ => gethostname::gethostname().to_string_lossy().into_owned(),
+    }
 }
 
 /// Whether process `pid` on this host is (still) a pmflow process.
@@ -38,7 +43,7 @@ pub fn pmflow_alive(pid: i64) -> bool {
 
 impl Registry {
     pub async fn heartbeat(&self, run_id: &str) -> Result<(), RegistryError> {
-        sqlx::query("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
+        sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'")
             .bind(now_text())
             .bind(run_id)
             .execute(&self.pool)
@@ -70,7 +75,7 @@ impl Registry {
             let why = format!("the pmflow process (pid {pid} on {run_host}) ended without finishing the run");
             let mut tx = self.pool.begin().await?;
             sqlx::query(
-                "UPDATE runs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'",
+                "UPDATE runs SET status = 'interrupted', ended_at = $1, error = $2 WHERE id = $3 AND status = 'running'",
             )
             .bind(now_text())
             .bind(&why)
@@ -78,7 +83,7 @@ impl Registry {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "UPDATE step_runs SET status = 'interrupted', error = ? WHERE run_id = ? AND status = 'running'",
+                "UPDATE step_runs SET status = 'interrupted', error = $1 WHERE run_id = $2 AND status = 'running'",
             )
             .bind(&why)
             .bind(&id)
@@ -87,5 +92,42 @@ impl Registry {
             tx.commit().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::registry::test_run;
+    use crate::registry::testing::on_both_backends;
+
+    on_both_backends! {
+    /// Another host's PID cannot be checked: its run is dead once the heartbeat is older than
+    /// STALE_AFTER, and left alone while it is fresh, whatever its PID.
+    async fn runs_of_other_hosts_are_judged_by_their_heartbeat(fresh) {
+        let r = fresh.open().await;
+        for id in ["beating", "silent"] {
+            r.create_run(&test_run(id)).await.unwrap();
+            r.step_started(id, "load").await.unwrap();
+        }
+        let old = (chrono::Utc::now() - chrono::Duration::minutes(10))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("UPDATE runs SET host = 'plant-7', pid = 1")
+            .execute(&r.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = 'silent'")
+            .bind(&old)
+            .execute(&r.pool)
+            .await
+            .unwrap();
+        let other = fresh.open().await;
+        let silent = other.show_run("silent").await.unwrap();
+        assert_eq!(silent.summary.status, "interrupted");
+        assert!(silent.error.unwrap().contains("pid 1 on plant-7"));
+        assert_eq!(silent.steps[0].status, "interrupted");
+        let beating = other.show_run("beating").await.unwrap();
+        assert_eq!(beating.summary.status, "running");
+        assert_eq!(beating.steps[0].status, "running");
+    }
     }
 }

@@ -104,21 +104,23 @@ pub fn who() -> String {
 
 impl Registry {
     /// Registers a run's model as the next version of its name, and takes the promotion
-    /// decision in the same transaction. The INSERT comes first, so the transaction holds the
-    /// write lock from its first statement: two processes registering at once wait for each
-    /// other (busy timeout) and get consecutive numbers, never an error.
+    /// decision in the same transaction. On SQLite the INSERT comes first, so the transaction
+    /// holds the write lock from its first statement; on PostgreSQL the model's advisory lock
+    /// comes first. Either way two processes (or hosts) registering at once wait for each other
+    /// and get consecutive numbers, never an error.
     pub async fn register_model(
         &self,
         v: &NewModelVersion,
         promotion: Option<&Promotion>,
     ) -> Result<Registered, RegistryError> {
         let mut tx = self.pool.begin().await?;
+        self.lock_model(&mut tx, &v.name).await?;
         let now = now_text();
         let version: i64 = sqlx::query_scalar(
             "INSERT INTO model_versions (name, version, run_id, uri, created_at, description, model_sha256,
                  card_uri, card_sha256, data_uri, data_sha256, metrics, params, git_commit, pmflow_version)
-             SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-             FROM model_versions WHERE name = ?1
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+             FROM model_versions WHERE name = $1
              RETURNING version",
         )
         .bind(&v.name)
@@ -181,7 +183,7 @@ impl Registry {
     pub async fn alias_holder(&self, name: &str, alias: &str) -> Result<Option<i64>, RegistryError> {
         let mut conn = self.pool.acquire().await?;
         Ok(
-            sqlx::query_scalar("SELECT version FROM model_aliases WHERE name = ? AND alias = ?")
+            sqlx::query_scalar("SELECT version FROM model_aliases WHERE name = $1 AND alias = $2")
                 .bind(name)
                 .bind(alias)
                 .fetch_optional(&mut *conn)
@@ -201,9 +203,10 @@ impl Registry {
     ) -> Result<Option<i64>, RegistryError> {
         self.model_version(name, version).await?;
         let mut tx = self.pool.begin().await?;
+        self.lock_model(&mut tx, name).await?;
         let now = now_text();
         // A write first, so the transaction holds the lock before it reads the holder.
-        sqlx::query("UPDATE model_versions SET name = name WHERE name = ? AND version = ?")
+        sqlx::query("UPDATE model_versions SET name = name WHERE name = $1 AND version = $2")
             .bind(name)
             .bind(version)
             .execute(&mut *tx)
@@ -228,8 +231,9 @@ impl Registry {
         reason: Option<&str>,
     ) -> Result<(i64, i64), RegistryError> {
         let mut tx = self.pool.begin().await?;
+        self.lock_model(&mut tx, name).await?;
         let now = now_text();
-        sqlx::query("UPDATE model_aliases SET alias = alias WHERE name = ? AND alias = ?")
+        sqlx::query("UPDATE model_aliases SET alias = alias WHERE name = $1 AND alias = $2")
             .bind(name)
             .bind(alias)
             .execute(&mut *tx)
@@ -241,7 +245,7 @@ impl Registry {
         };
         let before: Option<Option<i64>> = sqlx::query_scalar(
             "SELECT previous FROM model_alias_history
-             WHERE name = ? AND alias = ? AND version = ? AND action = 'promoted' ORDER BY id DESC LIMIT 1",
+             WHERE name = $1 AND alias = $2 AND version = $3 AND action = 'promoted' ORDER BY id DESC LIMIT 1",
         )
         .bind(name)
         .bind(alias)
@@ -293,7 +297,7 @@ impl Registry {
     }
 
     async fn aliases_of(&self, name: &str) -> Result<BTreeMap<String, i64>, RegistryError> {
-        let rows = sqlx::query("SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias")
+        let rows = sqlx::query("SELECT alias, version FROM model_aliases WHERE name = $1 ORDER BY alias")
             .bind(name)
             .fetch_all(&self.pool)
             .await?;
@@ -308,14 +312,14 @@ impl Registry {
         let row = sqlx::query(
             "SELECT name, version, run_id, uri, model_sha256, card_uri, card_sha256, data_uri, data_sha256,
                     metrics, params, git_commit, pmflow_version, created_at, description
-             FROM model_versions WHERE name = ? AND version = ?",
+             FROM model_versions WHERE name = $1 AND version = $2",
         )
         .bind(name)
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = ?")
+            let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = $1")
                 .bind(name)
                 .fetch_one(&self.pool)
                 .await?;
@@ -366,7 +370,7 @@ impl Registry {
                 self.model_version(name, n).await.map(|m| m.version)
             }
             None | Some("latest") => {
-                let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = ?")
+                let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = $1")
                     .bind(name)
                     .fetch_one(&self.pool)
                     .await?;
@@ -406,7 +410,7 @@ impl Registry {
 
     pub async fn model_versions(&self, name: &str) -> Result<Vec<ModelVersionView>, RegistryError> {
         let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM model_versions WHERE name = ? ORDER BY version")
+            sqlx::query_scalar("SELECT version FROM model_versions WHERE name = $1 ORDER BY version")
                 .bind(name)
                 .fetch_all(&self.pool)
                 .await?;
@@ -421,7 +425,7 @@ impl Registry {
     pub async fn alias_history(&self, name: &str, alias: Option<&str>) -> Result<Vec<AliasEvent>, RegistryError> {
         let rows = sqlx::query(
             "SELECT alias, version, previous, action, at, who, reason, gate FROM model_alias_history
-             WHERE name = ?1 AND (?2 IS NULL OR alias = ?2) ORDER BY id",
+             WHERE name = $1 AND ($2 IS NULL OR alias = $2) ORDER BY id",
         )
         .bind(name)
         .bind(alias)
@@ -446,10 +450,10 @@ impl Registry {
     }
 }
 
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
 async fn holder_in(tx: &mut Tx<'_>, name: &str, alias: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT version FROM model_aliases WHERE name = ? AND alias = ?")
+    sqlx::query_scalar("SELECT version FROM model_aliases WHERE name = $1 AND alias = $2")
         .bind(name)
         .bind(alias)
         .fetch_optional(&mut **tx)
@@ -465,7 +469,7 @@ async fn set_alias_in(
     now: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO model_aliases (name, alias, version, set_at, set_by) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO model_aliases (name, alias, version, set_at, set_by) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, set_at = excluded.set_at, set_by = excluded.set_by",
     )
     .bind(name)
@@ -493,7 +497,7 @@ async fn history_in(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO model_alias_history (name, alias, version, previous, action, at, who, reason, gate)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(name)
     .bind(alias)
@@ -512,6 +516,7 @@ async fn history_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::testing::{on_both_backends, Fresh};
     use crate::registry::{test_run, RegistryLocation};
 
     fn version_of(run: &str, f1: f64) -> NewModelVersion {
@@ -543,20 +548,17 @@ mod tests {
         }
     }
 
-    async fn registry(dir: &std::path::Path) -> Registry {
-        let r = Registry::open(&RegistryLocation::Sqlite(dir.join("r.db")))
-            .await
-            .unwrap();
+    async fn registry(fresh: &Fresh) -> Registry {
+        let r = fresh.open().await;
         for run in ["r1", "r2", "r3"] {
             r.create_run(&test_run(run)).await.unwrap();
         }
         r
     }
 
-    #[tokio::test]
-    async fn versions_count_up_and_the_gate_decides_the_alias() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = registry(dir.path()).await;
+    on_both_backends! {
+    async fn versions_count_up_and_the_gate_decides_the_alias(fresh) {
+        let r = registry(&fresh).await;
         let first = r
             .register_model(&version_of("r1", 0.8), Some(&promotion(true, None)))
             .await
@@ -596,10 +598,8 @@ mod tests {
         assert_eq!(history[0].who, "me@here");
     }
 
-    #[tokio::test]
-    async fn rollback_returns_the_alias_to_the_holder_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = registry(dir.path()).await;
+    async fn rollback_returns_the_alias_to_the_holder_before(fresh) {
+        let r = registry(&fresh).await;
         for run in ["r1", "r2", "r3"] {
             r.register_model(&version_of(run, 0.8), None).await.unwrap();
         }
@@ -631,6 +631,35 @@ mod tests {
             (listed[0].versions, listed[0].latest, listed[0].aliases["production"]),
             (3, 3, 1)
         );
+    }
+
+    /// Two processes' worth of connections registering at the same moment: distinct numbers.
+    async fn concurrent_registrations_get_distinct_versions(fresh) {
+        let first = registry(&fresh).await;
+        let second = fresh.open().await;
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let r = if i % 2 == 0 { first.clone() } else { second.clone() };
+                tokio::spawn(async move {
+                    let v = r.register_model(&version_of("r1", 0.5), Some(&promotion(true, None))).await.unwrap();
+                    (v.version, v.promoted)
+                })
+            })
+            .collect();
+        let mut versions: Vec<i64> = Vec::new();
+        let mut promoted = 0;
+        for t in tasks {
+            let (version, was_promoted) = t.await.unwrap();
+            versions.push(version);
+            promoted += usize::from(was_promoted == Some(true));
+        }
+        versions.sort();
+        assert_eq!(versions, (1..=16).collect::<Vec<_>>());
+        // Each gate judged against "nobody holds it": only the first to decide may promote.
+        assert_eq!(promoted, 1, "one promotion, the others refused as the alias moved");
+        let history = first.alias_history("pump", Some("production")).await.unwrap();
+        assert_eq!(history.len(), 16);
+    }
     }
 
     /// A registry written before the model registry existed (the schema up to its previous
@@ -692,27 +721,5 @@ mod tests {
             r.register_model(&version_of("new", 0.5), None).await.unwrap().version,
             2
         );
-    }
-
-    /// Two processes' worth of connections registering at the same moment: distinct numbers.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_registrations_get_distinct_versions() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = registry(dir.path()).await;
-        let second = Registry::open(&RegistryLocation::Sqlite(dir.path().join("r.db")))
-            .await
-            .unwrap();
-        let tasks: Vec<_> = (0..16)
-            .map(|i| {
-                let r = if i % 2 == 0 { first.clone() } else { second.clone() };
-                tokio::spawn(async move { r.register_model(&version_of("r1", 0.5), None).await.unwrap().version })
-            })
-            .collect();
-        let mut versions: Vec<i64> = Vec::new();
-        for t in tasks {
-            versions.push(t.await.unwrap());
-        }
-        versions.sort();
-        assert_eq!(versions, (1..=16).collect::<Vec<_>>());
     }
 }

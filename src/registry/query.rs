@@ -98,7 +98,7 @@ impl RunDetail {
     }
 }
 
-fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RunSummary, sqlx::Error> {
+fn summary(row: &sqlx::any::AnyRow) -> Result<RunSummary, sqlx::Error> {
     Ok(RunSummary {
         id: row.try_get("id")?,
         experiment: row.try_get("experiment")?,
@@ -117,8 +117,8 @@ impl Registry {
         let rows = sqlx::query(
             "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at, r.fire_at
              FROM runs r JOIN experiments e ON e.id = r.experiment_id
-             WHERE (?1 IS NULL OR e.name = ?1)
-             ORDER BY r.started_at DESC, r.id DESC LIMIT ?2",
+             WHERE ($1 IS NULL OR e.name = $1)
+             ORDER BY r.started_at DESC, r.id DESC LIMIT $2",
         )
         .bind(experiment)
         .bind(limit)
@@ -145,7 +145,7 @@ impl Registry {
     /// Every run (newest first, optionally of one experiment) with what `needs` asks for.
     async fn run_facts(&self, experiment: Option<&str>, needs: Needs) -> Result<Vec<RunFacts>, RegistryError> {
         let mut facts: Vec<RunFacts> = self
-            .list_runs(experiment, -1)
+            .list_runs(experiment, i64::MAX)
             .await?
             .into_iter()
             .map(|summary| RunFacts {
@@ -167,7 +167,7 @@ impl Registry {
                 concat!(
                     $select,
                     " WHERE x.run_id IN (SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id
-                                         WHERE (?1 IS NULL OR e.name = ?1))"
+                                         WHERE ($1 IS NULL OR e.name = $1))"
                 )
             };
         }
@@ -181,7 +181,7 @@ impl Registry {
                                                ORDER BY x.step DESC, x.time_ms DESC, x.id DESC) AS nth
                      FROM metrics x"
                 ),
-                ") WHERE nth = 1"
+                ") ranked WHERE nth = 1"
             );
             for row in sqlx::query(sql).bind(experiment).fetch_all(&self.pool).await? {
                 let run: String = row.try_get("run_id")?;
@@ -219,7 +219,7 @@ impl Registry {
         let rows = sqlx::query(
             "SELECT m.step_id, m.key, m.step, m.value, m.time_ms FROM metrics m
              LEFT JOIN step_runs s ON s.run_id = m.run_id AND s.step_id = m.step_id
-             WHERE m.run_id = ? ORDER BY s.position, m.step_id, m.key, m.step, m.time_ms, m.id",
+             WHERE m.run_id = $1 ORDER BY s.position, m.step_id, m.key, m.step, m.time_ms, m.id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -243,7 +243,7 @@ impl Registry {
     pub async fn resolve_run_of(&self, spec: &str, pipeline: &str) -> Result<String, RegistryError> {
         if spec == "latest" {
             let id: Option<String> =
-                sqlx::query_scalar("SELECT id FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT 1")
+                sqlx::query_scalar("SELECT id FROM runs WHERE pipeline = $1 ORDER BY started_at DESC, id DESC LIMIT 1")
                     .bind(pipeline)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -254,7 +254,7 @@ impl Registry {
             });
         }
         let id = self.resolve_run(spec).await?;
-        let (owner, file): (String, String) = sqlx::query_as("SELECT pipeline, pipeline_file FROM runs WHERE id = ?")
+        let (owner, file): (String, String) = sqlx::query_as("SELECT pipeline, pipeline_file FROM runs WHERE id = $1")
             .bind(&id)
             .fetch_one(&self.pool)
             .await?;
@@ -283,7 +283,7 @@ impl Registry {
             )));
         }
         let pattern = format!("{}%", spec.replace('-', "").to_ascii_lowercase());
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id LIKE ? ORDER BY id LIMIT 3")
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id LIKE $1 ORDER BY id LIMIT 3")
             .bind(&pattern)
             .fetch_all(&self.pool)
             .await?;
@@ -301,7 +301,7 @@ impl Registry {
 
     /// The model versions registered from a run, as (name, version).
     pub async fn versions_of_run(&self, id: &str) -> Result<Vec<(String, i64)>, RegistryError> {
-        let rows = sqlx::query("SELECT name, version FROM model_versions WHERE run_id = ? ORDER BY name, version")
+        let rows = sqlx::query("SELECT name, version FROM model_versions WHERE run_id = $1 ORDER BY name, version")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
@@ -313,7 +313,7 @@ impl Registry {
 
     /// The resolved pipeline a run ran (JSON, as `pipeline.json` beside its artifacts).
     pub async fn pipeline_text(&self, id: &str) -> Result<String, RegistryError> {
-        sqlx::query_scalar("SELECT pipeline_text FROM runs WHERE id = ?")
+        sqlx::query_scalar("SELECT pipeline_text FROM runs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -324,7 +324,7 @@ impl Registry {
         let row = sqlx::query(
             "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at, r.fire_at,
                     r.pipeline_file, r.pipeline_hash, r.git_commit, r.pmflow_version, r.error
-             FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
+             FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -332,7 +332,7 @@ impl Registry {
         .ok_or_else(|| RegistryError::NotFound(format!("no run `{id}`")))?;
 
         let mut params = serde_json::Map::new();
-        for r in sqlx::query("SELECT key, value FROM params WHERE run_id = ? ORDER BY key")
+        for r in sqlx::query("SELECT key, value FROM params WHERE run_id = $1 ORDER BY key")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -346,7 +346,7 @@ impl Registry {
         let mut metrics = serde_json::Map::new();
         let mut series = serde_json::Map::new();
         let metric_rows = sqlx::query(
-            "SELECT step_id || '.' || key AS name, step, value FROM metrics WHERE run_id = ? ORDER BY name, step, time_ms, id",
+            "SELECT step_id || '.' || key AS name, step, value FROM metrics WHERE run_id = $1 ORDER BY name, step, time_ms, id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -365,7 +365,7 @@ impl Registry {
         }
         series.retain(|_, points| points.as_array().is_some_and(|p| p.len() > 1));
         let mut tags = serde_json::Map::new();
-        for r in sqlx::query("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key")
+        for r in sqlx::query("SELECT key, value FROM tags WHERE run_id = $1 ORDER BY key")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -374,7 +374,7 @@ impl Registry {
             tags.insert(r.try_get("key")?, value.into());
         }
         let steps = sqlx::query(
-            "SELECT step_id, kind, status, cached, attempts, duration_ms, error, started_at, ended_at FROM step_runs WHERE run_id = ? ORDER BY position",
+            "SELECT step_id, kind, status, cached, attempts, duration_ms, error, started_at, ended_at FROM step_runs WHERE run_id = $1 ORDER BY position",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -385,7 +385,7 @@ impl Registry {
                 id: r.try_get("step_id")?,
                 kind: r.try_get("kind")?,
                 status: r.try_get("status")?,
-                cached: r.try_get("cached")?,
+                cached: r.try_get::<i64, _>("cached")? != 0,
                 attempts: r.try_get("attempts")?,
                 duration_ms: r.try_get("duration_ms")?,
                 error: r.try_get("error")?,
@@ -397,7 +397,7 @@ impl Registry {
         let artifacts = sqlx::query(
             "SELECT a.step_id, a.name, a.uri, a.sha256, a.bytes, a.removed_at FROM artifacts a
              LEFT JOIN step_runs s ON s.run_id = a.run_id AND s.step_id = a.step_id
-             WHERE a.run_id = ? ORDER BY s.position, a.name",
+             WHERE a.run_id = $1 ORDER BY s.position, a.name",
         )
         .bind(id)
         .fetch_all(&self.pool)

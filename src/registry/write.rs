@@ -31,12 +31,29 @@ pub struct MetricPoint {
     pub time_ms: i64,
 }
 
+/// Metric points per INSERT statement.
+const METRICS_PER_INSERT: usize = 500;
+
+/// `INSERT INTO metrics ... VALUES ($1, ..., $6), ($7, ...)` for `rows` points. The text only
+/// depends on `rows`, so each size is prepared once per connection.
+fn insert_metrics_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO metrics (run_id, step_id, key, value, step, time_ms) VALUES ");
+    for r in 0..rows {
+        let b = r * 6;
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+    }
+    sql
+}
+
 impl Registry {
     /// Records a new run as `running`, its steps as `pending` and its params, in one transaction.
     pub async fn create_run(&self, run: &NewRun) -> Result<(), RegistryError> {
         let now = now_text();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO experiments (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+        sqlx::query("INSERT INTO experiments (name, created_at) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING")
             .bind(&run.experiment)
             .bind(&now)
             .execute(&mut *tx)
@@ -44,7 +61,7 @@ impl Registry {
         sqlx::query(
             "INSERT INTO runs (id, experiment_id, pipeline, pipeline_file, pipeline_text, pipeline_hash, git_commit,
                                status, trigger, started_at, pmflow_version, host, pid, heartbeat_at, fire_at)
-             VALUES (?, (SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, (SELECT id FROM experiments WHERE name = $2), $3, $4, $5, $6, $7, 'running', $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&run.id)
         .bind(&run.experiment)
@@ -64,7 +81,7 @@ impl Registry {
         .await?;
         for (position, (step_id, kind)) in run.steps.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO step_runs (run_id, step_id, kind, position, status) VALUES (?, ?, ?, ?, 'pending')",
+                "INSERT INTO step_runs (run_id, step_id, kind, position, status) VALUES ($1, $2, $3, $4, 'pending')",
             )
             .bind(&run.id)
             .bind(step_id)
@@ -74,7 +91,7 @@ impl Registry {
             .await?;
         }
         for (key, value) in &run.params {
-            sqlx::query("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO params (run_id, key, value) VALUES ($1, $2, $3)")
                 .bind(&run.id)
                 .bind(key)
                 .bind(value.to_string())
@@ -86,7 +103,7 @@ impl Registry {
     }
 
     pub async fn finish_run(&self, run_id: &str, status: &str, error: Option<&str>) -> Result<(), RegistryError> {
-        sqlx::query("UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?")
+        sqlx::query("UPDATE runs SET status = $1, ended_at = $2, error = $3 WHERE id = $4")
             .bind(status)
             .bind(now_text())
             .bind(error)
@@ -111,15 +128,15 @@ impl Registry {
             "INSERT INTO superseded_metrics (run_id, step_id, attempt, key, value, step, time_ms)
              SELECT m.run_id, m.step_id, s.attempts, m.key, m.value, m.step, m.time_ms
              FROM metrics m JOIN step_runs s ON s.run_id = m.run_id AND s.step_id = m.step_id
-             WHERE m.run_id = ? AND m.step_id = ? AND s.attempts > 0 ORDER BY m.id",
+             WHERE m.run_id = $1 AND m.step_id = $2 AND s.attempts > 0 ORDER BY m.id",
         )
         .bind(run_id)
         .bind(step_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "DELETE FROM metrics WHERE run_id = ? AND step_id = ?
-             AND (SELECT attempts FROM step_runs WHERE run_id = ? AND step_id = ?) > 0",
+            "DELETE FROM metrics WHERE run_id = $1 AND step_id = $2
+             AND (SELECT attempts FROM step_runs WHERE run_id = $3 AND step_id = $4) > 0",
         )
         .bind(run_id)
         .bind(step_id)
@@ -128,8 +145,8 @@ impl Registry {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE step_runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?), error = NULL
-             WHERE run_id = ? AND step_id = ?",
+            "UPDATE step_runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, $1), error = NULL
+             WHERE run_id = $2 AND step_id = $3",
         )
         .bind(now_text())
         .bind(run_id)
@@ -150,11 +167,11 @@ impl Registry {
         error: Option<&str>,
     ) -> Result<(), RegistryError> {
         sqlx::query(
-            "UPDATE step_runs SET status = ?, cached = ?, ended_at = ?, duration_ms = ?, error = ?
-             WHERE run_id = ? AND step_id = ?",
+            "UPDATE step_runs SET status = $1, cached = $2, ended_at = $3, duration_ms = $4, error = $5
+             WHERE run_id = $6 AND step_id = $7",
         )
         .bind(status)
-        .bind(cached)
+        .bind(cached as i64)
         .bind(now_text())
         .bind(duration_ms)
         .bind(error)
@@ -172,19 +189,20 @@ impl Registry {
         }
         let mut tx = self.pool.begin().await?;
         // Multi-row INSERTs: one statement per 500 points (3,000 bound values, well under
-        // SQLite's limit) instead of one round trip per point.
-        for chunk in points.chunks(500) {
-            let mut insert =
-                sqlx::QueryBuilder::new("INSERT INTO metrics (run_id, step_id, key, value, step, time_ms) ");
-            insert.push_values(chunk, |mut row, p| {
-                row.push_bind(run_id)
-                    .push_bind(&p.step_id)
-                    .push_bind(&p.key)
-                    .push_bind(p.value)
-                    .push_bind(p.step)
-                    .push_bind(p.time_ms);
-            });
-            insert.build().execute(&mut *tx).await?;
+        // either database's limit) instead of one round trip per point. Built by hand: sqlx's
+        // QueryBuilder writes `?` placeholders for `Any`, which PostgreSQL does not read.
+        for chunk in points.chunks(METRICS_PER_INSERT) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_metrics_sql(chunk.len())));
+            for p in chunk {
+                query = query
+                    .bind(run_id)
+                    .bind(&p.step_id)
+                    .bind(&p.key)
+                    .bind(p.value)
+                    .bind(p.step)
+                    .bind(p.time_ms);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -198,7 +216,7 @@ impl Registry {
         a: &StoredArtifact,
     ) -> Result<(), RegistryError> {
         sqlx::query(
-            "INSERT INTO artifacts (run_id, step_id, name, uri, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO artifacts (run_id, step_id, name, uri, sha256, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT(run_id, step_id, name) DO UPDATE SET uri = excluded.uri, sha256 = excluded.sha256,
                  bytes = excluded.bytes, created_at = excluded.created_at",
         )
@@ -215,7 +233,7 @@ impl Registry {
     }
 
     pub async fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<(), RegistryError> {
-        sqlx::query("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value")
+        sqlx::query("INSERT INTO tags (run_id, key, value) VALUES ($1, $2, $3) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value")
             .bind(run_id)
             .bind(key)
             .bind(value)

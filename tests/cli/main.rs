@@ -3,6 +3,9 @@
 
 mod support;
 
+#[path = "../../src/registry/pg_test_server.rs"]
+mod pg_server;
+
 mod bad_inputs;
 mod cache;
 mod concurrency;
@@ -15,6 +18,7 @@ mod hardening_urls;
 mod interrupt;
 mod layers;
 mod models;
+mod postgres;
 mod predict;
 mod registry_contract;
 mod report;

@@ -1,7 +1,7 @@
 //! Artifacts on a real S3-compatible server: SeaweedFS (`weed mini`, installed by
 //! scripts/setup.sh from PyPI) started on 127.0.0.1 by this test, polled until a signed
-//! ListObjectsV2 on the bucket answers, stopped by PID. One test, because the server's ports
-//! are fixed.
+//! ListObjectsV2 on the bucket answers, stopped by PID. The server's ports are fixed, so a
+//! test holds [`SeaweedFs`] for as long as it uses one and other tests wait for it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -18,18 +18,34 @@ const SECRET: &str = "pmflowtestsecret42";
 const BUCKET: &str = "pmflow";
 const ENDPOINT: &str = "http://127.0.0.1:8333";
 
-struct SeaweedFs {
+pub(crate) struct SeaweedFs {
     dir: PathBuf,
     child: Option<Child>,
+    /// Its own data folder, when [`SeaweedFs::start_shared`] made one.
+    _data: Option<tempfile::TempDir>,
+    /// One server at a time: its ports are fixed.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl SeaweedFs {
     fn start(dir: &Path) -> SeaweedFs {
         let mut server = SeaweedFs {
             dir: dir.to_path_buf(),
             child: None,
+            _data: None,
+            _turn: ONE_SERVER.lock().unwrap_or_else(|e| e.into_inner()),
         };
         server.restart();
+        server
+    }
+
+    /// A server with an empty bucket in a folder of its own, for another test file.
+    pub(crate) fn start_shared() -> SeaweedFs {
+        let data = tempfile::tempdir().unwrap();
+        let mut server = SeaweedFs::start(data.path());
+        server._data = Some(data);
         server
     }
 
@@ -115,6 +131,32 @@ fn client() -> AmazonS3 {
         .unwrap()
 }
 
+/// The environment that points pmflow at the test server, for a `std::process::Command`.
+pub(crate) fn s3_env_std(cmd: &mut Command) {
+    cmd.env("AWS_ENDPOINT", ENDPOINT)
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ALLOW_HTTP", "true");
+}
+
+/// Every object in the bucket with its size.
+pub(crate) fn object_sizes() -> std::collections::HashMap<String, u64> {
+    use futures::TryStreamExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        client()
+            .list(None)
+            .map_ok(|o| (o.location.to_string(), o.size))
+            .try_collect()
+            .await
+            .unwrap()
+    })
+}
+
 fn s3_env(cmd: &mut assert_cmd::Command, secret: &str) {
     cmd.env("AWS_ENDPOINT", ENDPOINT)
         .env("AWS_ACCESS_KEY_ID", KEY)
@@ -133,7 +175,7 @@ fn run_s3(p: &Project, args: &[&str], secret: &str) -> (i32, String) {
     )
 }
 
-const ON_S3: &str = "storage.artifacts=s3://pmflow/runs";
+pub(crate) const ON_S3: &str = "storage.artifacts=s3://pmflow/runs";
 
 #[test]
 fn artifacts_on_a_real_s3_server_cache_outage_and_resume() {
