@@ -371,3 +371,120 @@ pub async fn row_counts(registry: &Registry) -> Result<BTreeMap<&'static str, i6
     }
     Ok(counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::testing::Fresh;
+    use crate::registry::{test_run, Backend, MetricPoint, NewModelVersion, Promotion};
+
+    fn point(step_id: &str, value: f64, step: i64) -> MetricPoint {
+        MetricPoint {
+            step_id: step_id.into(),
+            key: "loss".into(),
+            value,
+            step,
+            time_ms: 1_767_225_600_000 + step,
+        }
+    }
+
+    fn version_of(run: &str) -> NewModelVersion {
+        NewModelVersion {
+            name: "pump".into(),
+            run_id: run.into(),
+            model_uri: format!("file:///a/{run}/model.safetensors"),
+            model_sha256: "aa".into(),
+            card_uri: format!("file:///a/{run}/model_card.json"),
+            card_sha256: "bb".into(),
+            data_uri: None,
+            data_sha256: None,
+            metrics: BTreeMap::from([("evaluate.f1".to_string(), 0.8)]),
+            params: serde_json::Map::new(),
+            git_commit: None,
+            pmflow_version: "0".into(),
+            description: None,
+        }
+    }
+
+    /// A registry with two runs (one retried a step), a tag, an artifact and a promoted model.
+    async fn filled(r: &Registry) {
+        for id in ["r1", "r2"] {
+            r.create_run(&test_run(id)).await.unwrap();
+            r.step_started(id, "load").await.unwrap();
+            r.log_metrics(id, &[point("load", 0.9, 0), point("load", 0.1, 1)]).await.unwrap();
+            r.finish_run(id, "succeeded", None).await.unwrap();
+        }
+        // A retry: the first attempt's points move to superseded_metrics.
+        r.step_started("r2", "load").await.unwrap();
+        r.log_metrics("r2", &[point("load", 0.5, 0)]).await.unwrap();
+        r.set_tag("r1", "owner", "ana").await.unwrap();
+        let artifact = crate::frame::StoredArtifact {
+            uri: "file:///a/r1/frame.parquet".into(),
+            sha256: "ab".into(),
+            bytes: 42,
+        };
+        r.log_artifact("r1", "load", "frame", &artifact).await.unwrap();
+        let promotion = Promotion {
+            alias: "production".into(),
+            gate_passed: true,
+            judged_against: None,
+            who: "me@here".into(),
+            reason: None,
+            gate: serde_json::json!({"passed": true}),
+        };
+        r.register_model(&version_of("r1"), Some(&promotion)).await.unwrap();
+    }
+
+    async fn copy_between(from: Backend, to: Backend) {
+        let (source, target) = (Fresh::new(from), Fresh::new(to));
+        let (s, t) = (source.open().await, target.open().await);
+        filled(&s).await;
+        let mut told = Vec::new();
+        let copied = copy_registry(&s, &t, &mut |table, n| told.push((table, n))).await.unwrap();
+        assert_eq!(copied.tables, told);
+        assert_eq!(row_counts(&s).await.unwrap(), row_counts(&t).await.unwrap());
+        assert_eq!((copied.count("runs"), copied.count("metrics"), copied.count("superseded_metrics")), (2, 3, 2));
+        for id in ["r1", "r2"] {
+            let (a, b) = (s.show_run(id).await.unwrap(), t.show_run(id).await.unwrap());
+            assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap());
+            assert_eq!(s.metric_history(id).await.unwrap(), t.metric_history(id).await.unwrap());
+        }
+        assert_eq!(t.alias_holder("pump", "production").await.unwrap(), Some(1));
+        assert_eq!(t.alias_history("pump", None).await.unwrap().len(), 1);
+        // The target numbers what comes next after what it received.
+        t.create_run(&test_run("r3")).await.unwrap();
+        assert_eq!(t.register_model(&version_of("r3"), None).await.unwrap().version, 2);
+
+        // Again: the runs are there already. Refused, nothing written.
+        let before = row_counts(&t).await.unwrap();
+        let err = copy_registry(&s, &t, &mut |_, _| {}).await.unwrap_err().to_string();
+        assert!(err.contains("already holds 2 of the 2 run(s) being copied (r1, r2)"), "{err}");
+        assert_eq!(row_counts(&t).await.unwrap(), before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_into_postgres_and_back_row_for_row() {
+        copy_between(Backend::Sqlite, Backend::Postgres).await;
+        copy_between(Backend::Postgres, Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clashing_model_versions_and_running_runs_are_refused() {
+        let (source, target) = (Fresh::new(Backend::Sqlite), Fresh::new(Backend::Postgres));
+        let (s, t) = (source.open().await, target.open().await);
+        filled(&s).await;
+        // Other runs, but `pump v1` is taken in the target.
+        t.create_run(&test_run("other")).await.unwrap();
+        t.finish_run("other", "succeeded", None).await.unwrap();
+        t.register_model(&version_of("other"), None).await.unwrap();
+        let before = row_counts(&t).await.unwrap();
+        let err = copy_registry(&s, &t, &mut |_, _| {}).await.unwrap_err().to_string();
+        assert!(err.contains("model version(s) pump v1"), "{err}");
+        assert_eq!(row_counts(&t).await.unwrap(), before);
+        // A run still running in the source.
+        let empty = Fresh::new(Backend::Postgres);
+        s.create_run(&test_run("live")).await.unwrap();
+        let err = copy_registry(&s, &empty.open().await, &mut |_, _| {}).await.unwrap_err().to_string();
+        assert!(err.contains("still running (live)"), "{err}");
+    }
+}

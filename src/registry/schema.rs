@@ -199,6 +199,37 @@ mod tests {
         assert!(pg.contains("CREATE TRIGGER t_frozen BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION t_frozen();"), "{pg}");
     }
 
+    /// The one description gives both databases the same tables and columns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_backends_end_with_the_same_tables_and_columns() {
+        use crate::registry::testing::Fresh;
+        let (sqlite, postgres) = (Fresh::new(Backend::Sqlite), Fresh::new(Backend::Postgres));
+        let (s, p) = (sqlite.open().await, postgres.open().await);
+        let in_sqlite: Vec<String> = sqlx::query_scalar(
+            "SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' ORDER BY 1",
+        )
+        .fetch_all(&s.pool)
+        .await
+        .unwrap();
+        let in_postgres: Vec<String> = sqlx::query_scalar(
+            "SELECT (table_name || '.' || column_name)::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' ORDER BY 1",
+        )
+        .fetch_all(&p.pool)
+        .await
+        .unwrap();
+        assert!(in_sqlite.len() > 80, "{in_sqlite:?}");
+        assert_eq!(in_sqlite, in_postgres);
+        let triggers: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT trigger_name::text FROM information_schema.triggers ORDER BY 1",
+        )
+        .fetch_all(&p.pool)
+        .await
+        .unwrap();
+        assert_eq!(triggers, ["metrics_append_only", "model_alias_history_append_only", "params_immutable"]);
+    }
+
     #[test]
     fn a_construct_without_a_rule_is_refused_not_passed_through() {
         assert_eq!(
