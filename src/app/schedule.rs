@@ -72,6 +72,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     }
 
     let daemon = Arc::new(Daemon {
+        registry: scheduled.first().filter(|_| args.registry.is_some()).map(|(_, p, _)| p.storage.registry.clone()),
         log,
         owner: crate::registry::lease_owner(),
         state: Mutex::new(HashMap::new()),
@@ -178,6 +179,8 @@ struct Firing {
 }
 
 struct Daemon {
+    /// `--registry` (or `PMFLOW_REGISTRY`), in place of each pipeline's own, at every fire.
+    registry: Option<crate::registry::RegistryLocation>,
     log: Log,
     owner: String,
     state: Mutex<HashMap<String, Firing>>,
@@ -238,7 +241,12 @@ impl Daemon {
         // An edited pipeline takes effect at the next fire; one that no longer validates is
         // logged and this fire is skipped.
         let pipeline = match crate::steps::load_pipeline(file, &[], None) {
-            Ok(p) => p,
+            Ok(mut p) => {
+                if let Some(registry) = &self.registry {
+                    p.storage.registry = registry.clone();
+                }
+                p
+            }
             Err(diags) => {
                 let problems = diags.to_string();
                 let first = problems.lines().next().unwrap_or("invalid").to_string();

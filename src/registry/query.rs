@@ -216,10 +216,11 @@ impl Registry {
     /// then by key and step index. Points of superseded attempts (in `superseded_metrics`)
     /// are not among them, as in `runs show`.
     pub async fn metric_history(&self, id: &str) -> Result<Vec<MetricRecord>, RegistryError> {
+        // Run-level rows (no step) first on both databases: PostgreSQL sorts NULLs last.
         let rows = sqlx::query(
             "SELECT m.step_id, m.key, m.step, m.value, m.time_ms FROM metrics m
              LEFT JOIN step_runs s ON s.run_id = m.run_id AND s.step_id = m.step_id
-             WHERE m.run_id = $1 ORDER BY s.position, m.step_id, m.key, m.step, m.time_ms, m.id",
+             WHERE m.run_id = $1 ORDER BY COALESCE(s.position, -1), m.step_id, m.key, m.step, m.time_ms, m.id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -397,7 +398,7 @@ impl Registry {
         let artifacts = sqlx::query(
             "SELECT a.step_id, a.name, a.uri, a.sha256, a.bytes, a.removed_at FROM artifacts a
              LEFT JOIN step_runs s ON s.run_id = a.run_id AND s.step_id = a.step_id
-             WHERE a.run_id = $1 ORDER BY s.position, a.name",
+             WHERE a.run_id = $1 ORDER BY COALESCE(s.position, -1), a.name",
         )
         .bind(id)
         .fetch_all(&self.pool)

@@ -211,12 +211,6 @@ fn start_blocked(p: &Project, url: &str, host: Option<&str>, extra_env: &[(&str,
     }
 }
 
-fn unblock(p: &Project) {
-    let fifo = p.root().join("data/blocked.csv");
-    let data = std::fs::read(p.root().join("data/sensors.csv")).unwrap();
-    std::fs::write(fifo, data).unwrap();
-}
-
 #[test]
 fn two_hosts_share_one_registry_and_one_bucket_and_a_killed_hosts_run_is_found() {
     let _s3 = crate::s3::SeaweedFs::start_shared();
@@ -393,14 +387,13 @@ fn a_registry_that_goes_away_mid_run_stops_it_and_keeps_what_it_confirmed() {
     let confirmed = json(&p, &url, &["metrics", "latest", "--format", "json"]);
     assert!(!confirmed.as_array().unwrap().is_empty(), "`first` logged metrics");
     server.stop();
-    // `wait` can finish now, but the registry cannot hear of it.
-    unblock(&p);
+    // The next heartbeat (every 15 s) finds the registry gone, waits 3 s for it, gives up.
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("stopped answering") && err.contains("127.0.0.1"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(60), "it gave up after its wait");
+    assert!(started.elapsed() < Duration::from_secs(40), "it gave up after its wait");
     server.restart();
     let run = json(&p, &url, &["runs", "show", "latest", "--format", "json"]);
     assert_eq!(run["status"], "interrupted", "{run}");
