@@ -48,7 +48,9 @@ pub async fn bench_registry(points: i64, registry: &str, single: i64) -> Result<
         registry.log_metrics(&run_id, &[point(points + i)]).await?;
     }
     let singles = started.elapsed().as_secs_f64();
-    println!("{{\"points\": {points}, \"seconds\": {batched:.4}, \"single\": {single}, \"single_seconds\": {singles:.4}}}");
+    println!(
+        "{{\"points\": {points}, \"seconds\": {batched:.4}, \"single\": {single}, \"single_seconds\": {singles:.4}}}"
+    );
     registry.close().await;
     Ok(())
 }

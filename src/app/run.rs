@@ -84,7 +84,9 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         if e.is_unreachable() {
             // The run stopped because of it: its error says so, with what happens next.
             return Err(CliError::RunFailed(
-                outcome.error.unwrap_or_else(|| format!("the registry stopped answering: {e}")),
+                outcome
+                    .error
+                    .unwrap_or_else(|| format!("the registry stopped answering: {e}")),
             ));
         }
         return Err(CliError::Internal(format!(

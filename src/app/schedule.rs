@@ -72,7 +72,10 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     }
 
     let daemon = Arc::new(Daemon {
-        registry: scheduled.first().filter(|_| args.registry.is_some()).map(|(_, p, _)| p.storage.registry.clone()),
+        registry: scheduled
+            .first()
+            .filter(|_| args.registry.is_some())
+            .map(|(_, p, _)| p.storage.registry.clone()),
         log,
         owner: crate::registry::lease_owner(),
         state: Mutex::new(HashMap::new()),

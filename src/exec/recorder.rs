@@ -121,33 +121,35 @@ impl Recorder {
         let (registry, run, warning_key) = (&self.registry, self.run_id.as_str(), &warning_key);
         let write = move || async move {
             match event {
-            Event::StepStarted { step, .. } => registry.step_started(run, step).await,
-            Event::StepFinished {
-                step,
-                status,
-                duration,
-                error,
-                cached_from,
-            } => {
-                let ms = duration.as_millis() as i64;
-                let cached = cached_from.is_some();
-                registry
-                    .step_finished(run, step, status.as_str(), cached, Some(ms), error.as_deref())
-                    .await
-            }
-            Event::StepOutputs {
-                step,
-                cache_key,
-                tables,
-            } => registry.step_outputs(run, step, cache_key.as_deref(), tables).await,
-            Event::Artifact { step, name, stored } => registry.log_artifact(run, step, name, stored).await,
-            Event::Warning { message, .. } => {
-                let key = warning_key.as_deref().unwrap_or_default();
-                registry.set_tag(run, key, message).await
-            }
-            Event::Tag { key, value } => registry.set_tag(run, key, value).await,
-            Event::RunFinished { status, error, .. } => registry.finish_run(run, status.as_str(), error.as_deref()).await,
-            _ => Ok(()),
+                Event::StepStarted { step, .. } => registry.step_started(run, step).await,
+                Event::StepFinished {
+                    step,
+                    status,
+                    duration,
+                    error,
+                    cached_from,
+                } => {
+                    let ms = duration.as_millis() as i64;
+                    let cached = cached_from.is_some();
+                    registry
+                        .step_finished(run, step, status.as_str(), cached, Some(ms), error.as_deref())
+                        .await
+                }
+                Event::StepOutputs {
+                    step,
+                    cache_key,
+                    tables,
+                } => registry.step_outputs(run, step, cache_key.as_deref(), tables).await,
+                Event::Artifact { step, name, stored } => registry.log_artifact(run, step, name, stored).await,
+                Event::Warning { message, .. } => {
+                    let key = warning_key.as_deref().unwrap_or_default();
+                    registry.set_tag(run, key, message).await
+                }
+                Event::Tag { key, value } => registry.set_tag(run, key, value).await,
+                Event::RunFinished { status, error, .. } => {
+                    registry.finish_run(run, status.as_str(), error.as_deref()).await
+                }
+                _ => Ok(()),
             }
         };
         if self.gone {

@@ -192,13 +192,13 @@ impl PostgresUrl {
     }
 
     fn parse(text: &str) -> Result<PostgresUrl, LocationError> {
-        let url = url::Url::parse(text)
-            .map_err(|e| LocationError::Unusable(format!("`{}` is not a PostgreSQL URL ({e}); write `postgres://USER@HOST:5432/DATABASE`", redact(text))))?;
-        let decoded = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
+        let url = url::Url::parse(text).map_err(|e| {
+            LocationError::Unusable(format!(
+                "`{}` is not a PostgreSQL URL ({e}); write `postgres://USER@HOST:5432/DATABASE`",
+                redact(text)
+            ))
+        })?;
+        let decoded = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) if !h.is_empty() => format!("{h}:{p}"),
             (Some(h), None) if !h.is_empty() => format!("{h}:5432"),
@@ -244,7 +244,9 @@ impl RegistryLocation {
                 "`{}` is not a URL; use `sqlite://PATH` or `postgres://USER@HOST:5432/DATABASE`",
                 redact(text)
             ),
-            other => format!("unsupported registry `{other}://`; use `sqlite://PATH` or `postgres://USER@HOST:5432/DATABASE`"),
+            other => format!(
+                "unsupported registry `{other}://`; use `sqlite://PATH` or `postgres://USER@HOST:5432/DATABASE`"
+            ),
         }))
     }
 
@@ -402,13 +404,18 @@ mod tests {
     #[test]
     fn postgres_urls_keep_their_password_for_the_driver_only() {
         let root = Path::new("/p");
-        let RegistryLocation::Postgres(pg) =
-            RegistryLocation::parse("postgres://app:S3CRET%2Fx@db.internal:6432/pmflow?sslmode=require", root).unwrap()
-        else {
+        let RegistryLocation::Postgres(pg) = RegistryLocation::parse(
+            "postgres://app:S3CRET%2Fx@db.internal:6432/pmflow?sslmode=require",
+            root,
+        )
+        .unwrap() else {
             panic!("not postgres")
         };
         assert_eq!(pg.host, "db.internal:6432");
-        assert_eq!((pg.user.as_deref(), pg.database.as_deref()), (Some("app"), Some("pmflow")));
+        assert_eq!(
+            (pg.user.as_deref(), pg.database.as_deref()),
+            (Some("app"), Some("pmflow"))
+        );
         assert!(pg.has_password);
         assert!(pg.connect_url().contains("S3CRET"));
         let shown = format!("{pg:?} {} {}", pg.shown(), RegistryLocation::Postgres(pg.clone()).url());
@@ -418,7 +425,9 @@ mod tests {
             panic!("not postgres")
         };
         assert_eq!((plain.host.as_str(), plain.user.as_deref()), ("db:5432", None));
-        let e = RegistryLocation::parse("postgres://app:pw@[bad/x", root).unwrap_err().to_string();
+        let e = RegistryLocation::parse("postgres://app:pw@[bad/x", root)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a PostgreSQL URL") && !e.contains(":pw@"), "{e}");
     }
 }

@@ -454,14 +454,19 @@ mod tests {
         );
         let found = problems(&text, &[]);
         assert!(
-            found.contains("p.yaml:3:13: `storage.registry`: `postgres://app:***@db.internal:5432/pmflow` has a password in it"),
+            found.contains(
+                "p.yaml:3:13: `storage.registry`: `postgres://app:***@db.internal:5432/pmflow` has a password in it"
+            ),
             "{found}"
         );
         assert!(found.contains("PGPASSWORD"), "{found}");
         assert!(!found.contains("SECRETPW"), "{found}");
         let set = problems(PIPELINE, &["storage.registry=postgres://app:SECRETPW@db/pmflow"]);
         // The `--set` text it is located at is redacted by the CLI (`app::redacted`).
-        assert!(set.contains("`postgres://app:***@db/pmflow` has a password in it"), "{set}");
+        assert!(
+            set.contains("`postgres://app:***@db/pmflow` has a password in it"),
+            "{set}"
+        );
         let text = PIPELINE.replace(
             "  artifacts: file://artifacts\n",
             "  registry: postgres://app@db.internal:5432/pmflow\n",

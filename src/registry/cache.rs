@@ -39,29 +39,31 @@ impl Registry {
             return Ok(None);
         };
         let artifacts = self.step_artifacts(&run_id, &step_id).await?;
-        let metrics = sqlx::query("SELECT key, value, step FROM metrics WHERE run_id = $1 AND step_id = $2 ORDER BY id")
-            .bind(&run_id)
-            .bind(&step_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?, r.try_get("step")?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        // The step's warning tags, in the order they were given: `warning.s`, `warning.s.2`,
-        // ..., `warning.s.10` sort so by length, then text.
-        let warnings =
-            sqlx::query("SELECT key, value FROM tags WHERE run_id = $1 AND key LIKE 'warning.%' ORDER BY LENGTH(key), key")
+        let metrics =
+            sqlx::query("SELECT key, value, step FROM metrics WHERE run_id = $1 AND step_id = $2 ORDER BY id")
                 .bind(&run_id)
+                .bind(&step_id)
                 .fetch_all(&self.pool)
                 .await?
                 .iter()
-                .filter_map(|r| {
-                    let key: String = r.try_get("key").ok()?;
-                    (super::warning_tag_step(&key) == Some(step_id.as_str()))
-                        .then(|| r.try_get("value").ok())
-                        .flatten()
-                })
-                .collect();
+                .map(|r| Ok((r.try_get("key")?, r.try_get("value")?, r.try_get("step")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        // The step's warning tags, in the order they were given: `warning.s`, `warning.s.2`,
+        // ..., `warning.s.10` sort so by length, then text.
+        let warnings = sqlx::query(
+            "SELECT key, value FROM tags WHERE run_id = $1 AND key LIKE 'warning.%' ORDER BY LENGTH(key), key",
+        )
+        .bind(&run_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let key: String = r.try_get("key").ok()?;
+            (super::warning_tag_step(&key) == Some(step_id.as_str()))
+                .then(|| r.try_get("value").ok())
+                .flatten()
+        })
+        .collect();
         Ok(Some(CachedStep {
             run_id,
             tables,
@@ -156,10 +158,12 @@ impl Registry {
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE step_runs SET status = 'pending', error = NULL WHERE run_id = $1 AND status <> 'succeeded'")
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE step_runs SET status = 'pending', error = NULL WHERE run_id = $1 AND status <> 'succeeded'",
+        )
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -52,17 +52,35 @@ async fn open_sqlite(location: &RegistryLocation, path: &Path, access: Access) -
         .filename(path)
         .create_if_missing(access == Access::ReadWrite)
         .read_only(access == Access::ReadOnly);
-    let options = AnyConnectOptions::from_url(&file.to_url_lossy()).map_err(|e| fail(e.to_string()))?;
+    let options = AnyConnectOptions::from_url(&file.to_url_lossy())
+        .map_err(|e| fail(e.to_string()))?
+        .disable_statement_logging();
     let writable = access == Access::ReadWrite;
+    // One connection first, to say at once what is wrong with the file (the pool would retry a
+    // failing connection until its timeout), and to switch a new file to WAL, which lets readers
+    // work while a run writes (the setting stays with the file).
+    let mut probe = options.connect().await.map_err(|e| fail(explain_sqlite(&e)))?;
+    let checked = match access {
+        Access::ReadWrite => sqlx::raw_sql("PRAGMA journal_mode = WAL; SELECT COUNT(*) FROM sqlite_master;")
+            .execute(&mut probe)
+            .await
+            .map(drop),
+        Access::ReadOnly => sqlx::raw_sql("SELECT COUNT(*) FROM sqlite_master;")
+            .execute(&mut probe)
+            .await
+            .map(drop),
+    };
+    let _ = sqlx::Connection::close(probe).await;
+    checked.map_err(|e| fail(explain_sqlite(&e)))?;
     // The `Any` driver opens SQLite from a URL, which carries no pragmas: each connection sets
-    // them as it opens. WAL lets readers work while a run writes.
+    // its own as it opens.
     let pool = AnyPoolOptions::new()
         .max_connections(if writable { 4 } else { 2 })
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 let mut pragmas = format!("PRAGMA busy_timeout = {};", BUSY_TIMEOUT.as_millis());
                 if writable {
-                    pragmas.push_str(" PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+                    pragmas.push_str(" PRAGMA synchronous = NORMAL;");
                 }
                 pragmas.push_str(" PRAGMA foreign_keys = ON;");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)).execute(conn).await?;

@@ -199,7 +199,11 @@ const VALUES_PER_INSERT: usize = 3_000;
 
 /// Copies everything `from` holds into `to`. Refused, with nothing written, when `to` already
 /// holds one of `from`'s run ids or model versions, or when a run of `from` is still running.
-pub async fn copy_registry(from: &Registry, to: &Registry, progress: CopyProgress<'_>) -> Result<Copied, RegistryError> {
+pub async fn copy_registry(
+    from: &Registry,
+    to: &Registry,
+    progress: CopyProgress<'_>,
+) -> Result<Copied, RegistryError> {
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs ORDER BY id")
         .fetch_all(&from.pool)
         .await?;
@@ -251,7 +255,8 @@ pub async fn copy_registry(from: &Registry, to: &Registry, progress: CopyProgres
         .fetch_all(&from.pool)
         .await?;
     for row in &experiments {
-        let (id, name, created_at): (i64, String, String) = (row.try_get("id")?, row.try_get("name")?, row.try_get("created_at")?);
+        let (id, name, created_at): (i64, String, String) =
+            (row.try_get("id")?, row.try_get("name")?, row.try_get("created_at")?);
         sqlx::query("INSERT INTO experiments (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(&name)
             .bind(&created_at)
@@ -268,7 +273,12 @@ pub async fn copy_registry(from: &Registry, to: &Registry, progress: CopyProgres
 
     for table in &TABLES {
         let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
-        let select = format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), table.name, table.order);
+        let select = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            columns.join(", "),
+            table.name,
+            table.order
+        );
         let per_insert = (VALUES_PER_INSERT / columns.len()).max(1);
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(&from.pool);
         let mut batch: Vec<Vec<Value>> = Vec::with_capacity(per_insert);
@@ -411,7 +421,9 @@ mod tests {
         for id in ["r1", "r2"] {
             r.create_run(&test_run(id)).await.unwrap();
             r.step_started(id, "load").await.unwrap();
-            r.log_metrics(id, &[point("load", 0.9, 0), point("load", 0.1, 1)]).await.unwrap();
+            r.log_metrics(id, &[point("load", 0.9, 0), point("load", 0.1, 1)])
+                .await
+                .unwrap();
             r.finish_run(id, "succeeded", None).await.unwrap();
         }
         // A retry: the first attempt's points move to superseded_metrics.
@@ -440,10 +452,19 @@ mod tests {
         let (s, t) = (source.open().await, target.open().await);
         filled(&s).await;
         let mut told = Vec::new();
-        let copied = copy_registry(&s, &t, &mut |table, n| told.push((table, n))).await.unwrap();
+        let copied = copy_registry(&s, &t, &mut |table, n| told.push((table, n)))
+            .await
+            .unwrap();
         assert_eq!(copied.tables, told);
         assert_eq!(row_counts(&s).await.unwrap(), row_counts(&t).await.unwrap());
-        assert_eq!((copied.count("runs"), copied.count("metrics"), copied.count("superseded_metrics")), (2, 3, 2));
+        assert_eq!(
+            (
+                copied.count("runs"),
+                copied.count("metrics"),
+                copied.count("superseded_metrics")
+            ),
+            (2, 3, 2)
+        );
         for id in ["r1", "r2"] {
             let (a, b) = (s.show_run(id).await.unwrap(), t.show_run(id).await.unwrap());
             assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap());
@@ -458,7 +479,10 @@ mod tests {
         // Again: the runs are there already. Refused, nothing written.
         let before = row_counts(&t).await.unwrap();
         let err = copy_registry(&s, &t, &mut |_, _| {}).await.unwrap_err().to_string();
-        assert!(err.contains("already holds 2 of the 2 run(s) being copied (r1, r2)"), "{err}");
+        assert!(
+            err.contains("already holds 2 of the 2 run(s) being copied (r1, r2)"),
+            "{err}"
+        );
         assert_eq!(row_counts(&t).await.unwrap(), before);
     }
 
@@ -484,7 +508,10 @@ mod tests {
         // A run still running in the source.
         let empty = Fresh::new(Backend::Postgres);
         s.create_run(&test_run("live")).await.unwrap();
-        let err = copy_registry(&s, &empty.open().await, &mut |_, _| {}).await.unwrap_err().to_string();
+        let err = copy_registry(&s, &empty.open().await, &mut |_, _| {})
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("still running (live)"), "{err}");
     }
 }

@@ -47,10 +47,11 @@ impl Registry {
 
     /// The URIs a run recorded as its artifacts and not yet removed.
     pub async fn recorded_uris(&self, run_id: &str) -> Result<HashSet<String>, RegistryError> {
-        let uris: Vec<String> = sqlx::query_scalar("SELECT uri FROM artifacts WHERE run_id = $1 AND removed_at IS NULL")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let uris: Vec<String> =
+            sqlx::query_scalar("SELECT uri FROM artifacts WHERE run_id = $1 AND removed_at IS NULL")
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(uris.into_iter().collect())
     }
 

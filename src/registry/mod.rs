@@ -23,7 +23,7 @@ pub(crate) mod testing;
 use sqlx::AnyPool;
 
 pub use cache::CachedStep;
-pub use copy::{copy_registry, row_counts, CopyProgress, Copied};
+pub use copy::{copy_registry, row_counts, Copied, CopyProgress};
 pub use digests::FileStamp;
 pub use gc::GcRun;
 pub use leases::{lease_owner, HeldLease, LEASE_TTL};
@@ -57,7 +57,6 @@ impl RegistryError {
     pub fn is_unreachable(&self) -> bool {
         match self {
             RegistryError::Query(e) => connect::is_unreachable(e),
-            RegistryError::Open { .. } => true,
             _ => false,
         }
     }
@@ -111,7 +110,11 @@ impl Registry {
     /// Serialises the transactions that decide a model's version numbers and aliases. SQLite
     /// needs nothing: a write transaction holds the whole file. PostgreSQL takes a transaction
     /// advisory lock on the model's name, released at commit or rollback.
-    pub(crate) async fn lock_model(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, name: &str) -> Result<(), sqlx::Error> {
+    pub(crate) async fn lock_model(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        name: &str,
+    ) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(lock_key("model", name))

@@ -114,7 +114,12 @@ impl PostgresServer {
         if let Some((uid, gid)) = run_as {
             let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
             // SAFETY: a valid C string; chown has no other preconditions.
-            assert_eq!(unsafe { libc::chown(c.as_ptr(), uid, gid) }, 0, "chown {}", dir.display());
+            assert_eq!(
+                unsafe { libc::chown(c.as_ptr(), uid, gid) },
+                0,
+                "chown {}",
+                dir.display()
+            );
         }
         let mut server = PostgresServer {
             port: 0,
@@ -149,9 +154,15 @@ impl PostgresServer {
     fn init(&self) {
         let data = self.dir.join("data");
         let mut cmd = self.command("initdb");
-        cmd.arg("-D")
-            .arg(&data)
-            .args(["-U", USER, "-E", "UTF8", "--locale=C", "--no-sync", "--auth-local=trust"]);
+        cmd.arg("-D").arg(&data).args([
+            "-U",
+            USER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--auth-local=trust",
+        ]);
         match self.auth {
             Auth::Trust => {
                 cmd.arg("--auth-host=trust");
@@ -164,7 +175,8 @@ impl PostgresServer {
                     // SAFETY: a valid C string.
                     unsafe { libc::chown(c.as_ptr(), uid, gid) };
                 }
-                cmd.arg("--auth-host=scram-sha-256").arg(format!("--pwfile={}", file.display()));
+                cmd.arg("--auth-host=scram-sha-256")
+                    .arg(format!("--pwfile={}", file.display()));
             }
         }
         let out = cmd.output().expect("run initdb");
@@ -189,7 +201,14 @@ impl PostgresServer {
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-k"])
             .arg(&self.dir)
             // Throwaway data: no fsync. The benchmark runs with PostgreSQL's defaults.
-            .args(["-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=300"])
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -244,7 +263,11 @@ impl PostgresServer {
             cmd.env("PGPASSWORD", pw);
         }
         let out = cmd.output().expect("run createdb");
-        assert!(out.status.success(), "createdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "createdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         name
     }
 }

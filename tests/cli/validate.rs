@@ -9,7 +9,7 @@ experimnet: pumps
 params:
   seed: 42
 storage:
-  registry: postgres://db/registry
+  registry: mysql://db/registry
   artifacts: ftp://host/artifacts
 schedule: {cron: "0 3 * Mon", timezone: Europe/Berlni}
 steps:
