@@ -2,7 +2,7 @@
 batches of 1,000 (`log_batch`, MLflow's limit; N points) and one call at a time (`log_metric`;
 min(N, 1000) points, as one call costs milliseconds). Prints seconds as JSON.
 Usage: python log_metrics_mlflow.py N DIR (a SQLite file per mode in DIR)
-       python log_metrics_mlflow.py N postgresql://USER@HOST:PORT/DB (one empty database)"""
+       python log_metrics_mlflow.py N postgresql+psycopg2://USER@HOST:PORT/DB (one empty database)"""
 import json, sys, tempfile, time
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 n, where = int(sys.argv[1]), sys.argv[2]
 result = {"points": n}
 for mode in ("log_metric", "log_batch"):
-    if where.startswith("postgresql://"):
+    if "://" in where:
         # Both modes in one database, each in its own run (the schema is made on first use).
         uri = where
     else:

@@ -386,7 +386,7 @@ pub async fn row_counts(registry: &Registry) -> Result<BTreeMap<&'static str, i6
 mod tests {
     use super::*;
     use crate::registry::testing::Fresh;
-    use crate::registry::{test_run, Backend, MetricPoint, NewModelVersion, Promotion};
+    use crate::registry::{test_run, test_version, Backend, MetricPoint, Promotion};
 
     fn point(step_id: &str, value: f64, step: i64) -> MetricPoint {
         MetricPoint {
@@ -395,24 +395,6 @@ mod tests {
             value,
             step,
             time_ms: 1_767_225_600_000 + step,
-        }
-    }
-
-    fn version_of(run: &str) -> NewModelVersion {
-        NewModelVersion {
-            name: "pump".into(),
-            run_id: run.into(),
-            model_uri: format!("file:///a/{run}/model.safetensors"),
-            model_sha256: "aa".into(),
-            card_uri: format!("file:///a/{run}/model_card.json"),
-            card_sha256: "bb".into(),
-            data_uri: None,
-            data_sha256: None,
-            metrics: BTreeMap::from([("evaluate.f1".to_string(), 0.8)]),
-            params: serde_json::Map::new(),
-            git_commit: None,
-            pmflow_version: "0".into(),
-            description: None,
         }
     }
 
@@ -444,7 +426,9 @@ mod tests {
             reason: None,
             gate: serde_json::json!({"passed": true}),
         };
-        r.register_model(&version_of("r1"), Some(&promotion)).await.unwrap();
+        r.register_model(&test_version("r1", 0.8), Some(&promotion))
+            .await
+            .unwrap();
     }
 
     async fn copy_between(from: Backend, to: Backend) {
@@ -474,7 +458,10 @@ mod tests {
         assert_eq!(t.alias_history("pump", None).await.unwrap().len(), 1);
         // The target numbers what comes next after what it received.
         t.create_run(&test_run("r3")).await.unwrap();
-        assert_eq!(t.register_model(&version_of("r3"), None).await.unwrap().version, 2);
+        assert_eq!(
+            t.register_model(&test_version("r3", 0.8), None).await.unwrap().version,
+            2
+        );
 
         // Again: the runs are there already. Refused, nothing written.
         let before = row_counts(&t).await.unwrap();
@@ -500,7 +487,7 @@ mod tests {
         // Other runs, but `pump v1` is taken in the target.
         t.create_run(&test_run("other")).await.unwrap();
         t.finish_run("other", "succeeded", None).await.unwrap();
-        t.register_model(&version_of("other"), None).await.unwrap();
+        t.register_model(&test_version("other", 0.8), None).await.unwrap();
         let before = row_counts(&t).await.unwrap();
         let err = copy_registry(&s, &t, &mut |_, _| {}).await.unwrap_err().to_string();
         assert!(err.contains("model version(s) pump v1"), "{err}");

@@ -178,6 +178,26 @@ pub(crate) fn test_run(id: &str) -> NewRun {
     }
 }
 
+/// A model version of `pump` registered from `run`, with `evaluate.f1` = `f1`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_version(run: &str, f1: f64) -> NewModelVersion {
+    NewModelVersion {
+        name: "pump".into(),
+        run_id: run.into(),
+        model_uri: format!("file:///a/{run}/model.safetensors"),
+        model_sha256: "aa".into(),
+        card_uri: format!("file:///a/{run}/model_card.json"),
+        card_sha256: "bb".into(),
+        data_uri: None,
+        data_sha256: None,
+        metrics: std::collections::BTreeMap::from([("evaluate.f1".to_string(), f1)]),
+        params: serde_json::Map::new(),
+        git_commit: None,
+        pmflow_version: "0".into(),
+        description: Some("weekly".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::testing::on_both_backends;

@@ -517,25 +517,7 @@ async fn history_in(
 mod tests {
     use super::*;
     use crate::registry::testing::{on_both_backends, Fresh};
-    use crate::registry::{test_run, RegistryLocation};
-
-    fn version_of(run: &str, f1: f64) -> NewModelVersion {
-        NewModelVersion {
-            name: "pump".into(),
-            run_id: run.into(),
-            model_uri: format!("file:///a/{run}/model.safetensors"),
-            model_sha256: "aa".into(),
-            card_uri: format!("file:///a/{run}/model_card.json"),
-            card_sha256: "bb".into(),
-            data_uri: None,
-            data_sha256: None,
-            metrics: BTreeMap::from([("evaluate.f1".to_string(), f1)]),
-            params: serde_json::Map::new(),
-            git_commit: None,
-            pmflow_version: "0".into(),
-            description: Some("weekly".into()),
-        }
-    }
+    use crate::registry::{test_run, test_version, RegistryLocation};
 
     fn promotion(passed: bool, against: Option<i64>) -> Promotion {
         Promotion {
@@ -560,12 +542,12 @@ mod tests {
     async fn versions_count_up_and_the_gate_decides_the_alias(fresh) {
         let r = registry(&fresh).await;
         let first = r
-            .register_model(&version_of("r1", 0.8), Some(&promotion(true, None)))
+            .register_model(&test_version("r1", 0.8), Some(&promotion(true, None)))
             .await
             .unwrap();
         assert_eq!((first.version, first.promoted), (1, Some(true)));
         let second = r
-            .register_model(&version_of("r2", 0.5), Some(&promotion(false, Some(1))))
+            .register_model(&test_version("r2", 0.5), Some(&promotion(false, Some(1))))
             .await
             .unwrap();
         assert_eq!((second.version, second.promoted), (2, Some(false)));
@@ -575,7 +557,7 @@ mod tests {
             .await
             .unwrap();
         let third = r
-            .register_model(&version_of("r3", 0.9), Some(&promotion(true, Some(1))))
+            .register_model(&test_version("r3", 0.9), Some(&promotion(true, Some(1))))
             .await
             .unwrap();
         assert_eq!(third.promoted, Some(false));
@@ -601,7 +583,7 @@ mod tests {
     async fn rollback_returns_the_alias_to_the_holder_before(fresh) {
         let r = registry(&fresh).await;
         for run in ["r1", "r2", "r3"] {
-            r.register_model(&version_of(run, 0.8), None).await.unwrap();
+            r.register_model(&test_version(run, 0.8), None).await.unwrap();
         }
         let err = r.rollback("pump", "production", "me", None).await.unwrap_err();
         assert!(err.to_string().contains("nothing to roll back"), "{err}");
@@ -641,7 +623,7 @@ mod tests {
             .map(|i| {
                 let r = if i % 2 == 0 { first.clone() } else { second.clone() };
                 tokio::spawn(async move {
-                    let v = r.register_model(&version_of("r1", 0.5), Some(&promotion(true, None))).await.unwrap();
+                    let v = r.register_model(&test_version("r1", 0.5), Some(&promotion(true, None))).await.unwrap();
                     (v.version, v.promoted)
                 })
             })
@@ -718,7 +700,7 @@ mod tests {
         assert_eq!(v.metrics, serde_json::json!({}));
         r.create_run(&test_run("new")).await.unwrap();
         assert_eq!(
-            r.register_model(&version_of("new", 0.5), None).await.unwrap().version,
+            r.register_model(&test_version("new", 0.5), None).await.unwrap().version,
             2
         );
     }

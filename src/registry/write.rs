@@ -31,8 +31,28 @@ pub struct MetricPoint {
     pub time_ms: i64,
 }
 
-/// Metric points per INSERT statement.
+/// Metric points per INSERT statement: 3,000 bound values, well under SQLite's 32,766 and
+/// PostgreSQL's 65,535.
 const METRICS_PER_INSERT: usize = 500;
+
+/// The INSERT of `chunk`'s points. Built by hand: sqlx's QueryBuilder writes `?` placeholders for
+/// `Any`, which PostgreSQL does not read.
+fn insert_metrics<'q>(
+    run_id: &'q str,
+    chunk: &'q [MetricPoint],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_metrics_sql(chunk.len())));
+    for p in chunk {
+        query = query
+            .bind(run_id)
+            .bind(&p.step_id)
+            .bind(&p.key)
+            .bind(p.value)
+            .bind(p.step)
+            .bind(p.time_ms);
+    }
+    query
+}
 
 /// `INSERT INTO metrics ... VALUES ($1, ..., $6), ($7, ...)` for `rows` points. The text only
 /// depends on `rows`, so each size is prepared once per connection.
@@ -195,22 +215,16 @@ impl Registry {
         if points.is_empty() {
             return Ok(());
         }
+        // Multi-row INSERTs, one statement per 500 points, instead of one round trip per
+        // point. A batch that fits one statement needs no transaction around it (a statement is
+        // atomic): one round trip, which is most of a single point's cost on PostgreSQL.
+        if points.len() <= METRICS_PER_INSERT {
+            insert_metrics(run_id, points).execute(&self.pool).await?;
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
-        // Multi-row INSERTs: one statement per 500 points (3,000 bound values, well under
-        // either database's limit) instead of one round trip per point. Built by hand: sqlx's
-        // QueryBuilder writes `?` placeholders for `Any`, which PostgreSQL does not read.
         for chunk in points.chunks(METRICS_PER_INSERT) {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_metrics_sql(chunk.len())));
-            for p in chunk {
-                query = query
-                    .bind(run_id)
-                    .bind(&p.step_id)
-                    .bind(&p.key)
-                    .bind(p.value)
-                    .bind(p.step)
-                    .bind(p.time_ms);
-            }
-            query.execute(&mut *tx).await?;
+            insert_metrics(run_id, chunk).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
