@@ -33,7 +33,7 @@ for round in 1 2 3; do
     echo "bench: round $round, pmflow"
     "$pmflow" bench-registry 10000 "postgres://pmflow@127.0.0.1:$port/pm$round" --single 1000 >> "$out/registry-pg-pm.txt"
     echo "bench: round $round, MLflow $mlflow_version"
-    "$python" bench/log_metrics_mlflow.py 10000 "postgresql://pmflow@127.0.0.1:$port/ml$round" 2>/dev/null >> "$out/registry-pg-ml.txt"
+    "$python" bench/log_metrics_mlflow.py 10000 "postgresql+psycopg2://pmflow@127.0.0.1:$port/ml$round" 2>/dev/null >> "$out/registry-pg-ml.txt"
 done
 
 section=$(python3 - "$out/registry-pg-pm.txt" "$out/registry-pg-ml.txt" "$mlflow_version" "$pg_version" "$build" <<'PY'

@@ -299,13 +299,13 @@ pub async fn copy_registry(
             }
             batch.push(values);
             if batch.len() == per_insert {
-                insert(&mut tx, table.name, &columns, &batch).await?;
+                insert(&mut tx, to.backend, table.name, &columns, &batch).await?;
                 count += batch.len() as u64;
                 batch.clear();
             }
         }
         if !batch.is_empty() {
-            insert(&mut tx, table.name, &columns, &batch).await?;
+            insert(&mut tx, to.backend, table.name, &columns, &batch).await?;
             count += batch.len() as u64;
         }
         progress(table.name, count);
@@ -317,26 +317,16 @@ pub async fn copy_registry(
 
 async fn insert(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: super::Backend,
     table: &str,
     columns: &[&str],
     rows: &[Vec<Value>],
 ) -> Result<(), sqlx::Error> {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut n = 0;
-    for (r, _) in rows.iter().enumerate() {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns.len() {
-            n += 1;
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${n}"));
-        }
-        sql.push(')');
-    }
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        super::values_sql(backend, rows.len(), columns.len())
+    );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for row in rows {
         for value in row {

@@ -38,10 +38,15 @@ const METRICS_PER_INSERT: usize = 500;
 /// The INSERT of `chunk`'s points. Built by hand: sqlx's QueryBuilder writes `?` placeholders for
 /// `Any`, which PostgreSQL does not read.
 fn insert_metrics<'q>(
+    backend: super::Backend,
     run_id: &'q str,
     chunk: &'q [MetricPoint],
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_metrics_sql(chunk.len())));
+    let sql = format!(
+        "INSERT INTO metrics (run_id, step_id, key, value, step, time_ms) VALUES {}",
+        super::values_sql(backend, chunk.len(), 6)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for p in chunk {
         query = query
             .bind(run_id)
@@ -52,28 +57,6 @@ fn insert_metrics<'q>(
             .bind(p.time_ms);
     }
     query
-}
-
-/// `INSERT INTO metrics ... VALUES ($1, ..., $6), ($7, ...)` for `rows` points. The text only
-/// depends on `rows`, so each size is prepared once per connection.
-fn insert_metrics_sql(rows: usize) -> String {
-    let mut sql = String::from("INSERT INTO metrics (run_id, step_id, key, value, step, time_ms) VALUES ");
-    for r in 0..rows {
-        let b = r * 6;
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6
-        ));
-    }
-    sql
 }
 
 impl Registry {
@@ -219,12 +202,12 @@ impl Registry {
         // point. A batch that fits one statement needs no transaction around it (a statement is
         // atomic): one round trip, which is most of a single point's cost on PostgreSQL.
         if points.len() <= METRICS_PER_INSERT {
-            insert_metrics(run_id, points).execute(&self.pool).await?;
+            insert_metrics(self.backend, run_id, points).execute(&self.pool).await?;
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
         for chunk in points.chunks(METRICS_PER_INSERT) {
-            insert_metrics(run_id, chunk).execute(&mut *tx).await?;
+            insert_metrics(self.backend, run_id, chunk).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
