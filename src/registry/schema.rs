@@ -245,6 +245,30 @@ mod tests {
         );
     }
 
+    /// Hosts starting at once on a new PostgreSQL database: every open succeeds, and each
+    /// migration is applied once (sqlx's advisory lock; without it this test fails with a
+    /// duplicate key while creating the tables).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hosts_opening_a_new_database_at_once_migrate_it_once() {
+        let fresh = std::sync::Arc::new(crate::registry::testing::Fresh::new(Backend::Postgres));
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let fresh = fresh.clone();
+                tokio::spawn(async move { crate::registry::Registry::open(&fresh.location).await.map(|_| ()) })
+            })
+            .collect();
+        for open in opens {
+            open.await.unwrap().unwrap();
+        }
+        let r = fresh.open().await;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&r.pool)
+            .await
+            .unwrap();
+        let known: Vec<i64> = SQLITE.iter().map(|m| m.version).collect();
+        assert_eq!(applied, known);
+    }
+
     #[test]
     fn a_construct_without_a_rule_is_refused_not_passed_through() {
         assert_eq!(
