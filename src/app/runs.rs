@@ -190,8 +190,10 @@ fn print_detail(run: &RunDetail) {
         duration(&s.started_at, s.ended_at.as_deref())
     );
     println!(
-        "trigger    {}   pmflow {}   git {}",
+        "trigger    {}   host {} (pid {})   pmflow {}   git {}",
         s.trigger,
+        run.host,
+        run.pid,
         run.pmflow_version,
         run.git_commit.as_deref().unwrap_or("-")
     );

@@ -57,6 +57,9 @@ pub struct RunDetail {
     pub pipeline_hash: String,
     pub git_commit: Option<String>,
     pub pmflow_version: String,
+    /// The host (`PMFLOW_HOST` or the hostname) and process that ran it last.
+    pub host: String,
+    pub pid: i64,
     pub error: Option<String>,
     pub params: serde_json::Map<String, serde_json::Value>,
     /// name -> last value (by step index, then time).
@@ -324,7 +327,7 @@ impl Registry {
     pub async fn show_run(&self, id: &str) -> Result<RunDetail, RegistryError> {
         let row = sqlx::query(
             "SELECT r.id, e.name AS experiment, r.pipeline, r.status, r.trigger, r.started_at, r.ended_at, r.fire_at,
-                    r.pipeline_file, r.pipeline_hash, r.git_commit, r.pmflow_version, r.error
+                    r.pipeline_file, r.pipeline_hash, r.git_commit, r.pmflow_version, r.host, r.pid, r.error
              FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1",
         )
         .bind(id)
@@ -422,6 +425,8 @@ impl Registry {
             pipeline_hash: row.try_get("pipeline_hash")?,
             git_commit: row.try_get("git_commit")?,
             pmflow_version: row.try_get("pmflow_version")?,
+            host: row.try_get("host")?,
+            pid: row.try_get("pid")?,
             error: row.try_get("error")?,
             params,
             metrics,

@@ -15,6 +15,7 @@ fn redactions(p: &Project) -> insta::Settings {
     settings.add_filter(r"\b\d+m\d{2}s\b|\b\d+(\.\d+)?(ms|s)\b", "[DURATION]");
     settings.add_filter(r"write_seconds = \S+", "write_seconds = [SECONDS]");
     settings.add_filter(r"pmflow \d+\.\d+\.\d+", "pmflow [VERSION]");
+    settings.add_filter(r"host \S+ \(pid \d+\)", "host [HOST] (pid [PID])");
     // The report's size follows the durations and times it prints.
     settings.add_filter(r"\s+\d+ B  (\S+/report\.html)", " [BYTES]  $1");
     settings
