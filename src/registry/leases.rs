@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::liveness::stamp;
 use super::{Registry, RegistryError};
 
 /// Who holds a lease: this host and process.
@@ -30,10 +31,6 @@ impl HeldLease {
     }
 }
 
-fn text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 impl Registry {
     /// Takes the lease on `pipeline` for `ttl` when nobody holds it, its holder let it expire,
     /// or `owner` holds it already. One statement, so two processes racing for it cannot both
@@ -45,7 +42,7 @@ impl Registry {
         fire_at: Option<DateTime<Utc>>,
         ttl: chrono::Duration,
     ) -> Result<bool, RegistryError> {
-        let now = Utc::now();
+        let now = self.clock().await?;
         let taken = sqlx::query(
             "INSERT INTO schedule_leases (pipeline, owner, fire_at, taken_at, expires_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (pipeline) DO UPDATE SET owner = excluded.owner, fire_at = excluded.fire_at,
@@ -54,9 +51,9 @@ impl Registry {
         )
         .bind(pipeline)
         .bind(owner)
-        .bind(fire_at.map(text))
-        .bind(text(now))
-        .bind(text(now + ttl))
+        .bind(fire_at.map(stamp))
+        .bind(stamp(now))
+        .bind(stamp(now + ttl))
         .execute(&self.pool)
         .await?;
         Ok(taken.rows_affected() == 1)
@@ -123,7 +120,7 @@ impl Registry {
     /// Extends a lease `owner` holds; false when it lost it (expired and taken over).
     pub async fn renew_lease(&self, pipeline: &str, owner: &str, ttl: chrono::Duration) -> Result<bool, RegistryError> {
         let renewed = sqlx::query("UPDATE schedule_leases SET expires_at = $1 WHERE pipeline = $2 AND owner = $3")
-            .bind(text(Utc::now() + ttl))
+            .bind(stamp(self.clock().await? + ttl))
             .bind(pipeline)
             .bind(owner)
             .execute(&self.pool)
@@ -209,7 +206,7 @@ mod tests {
             r.create_run(&run).await.unwrap();
         }
         let last = r.last_fire("p").await.unwrap().unwrap();
-        assert_eq!(text(last), "2026-11-30T03:00:00.000Z");
+        assert_eq!(stamp(last), "2026-11-30T03:00:00.000Z");
     }
     }
 }

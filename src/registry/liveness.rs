@@ -9,7 +9,12 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::{now_text, Registry, RegistryError};
+use super::{Backend, Registry, RegistryError};
+
+/// A time as the registry stores it (RFC 3339, UTC, milliseconds).
+pub(crate) fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 
 /// How often a running pmflow refreshes its heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
@@ -42,9 +47,24 @@ pub fn pmflow_alive(pid: i64) -> bool {
 }
 
 impl Registry {
+    /// Now by the registry's clock: the database server's on PostgreSQL, so that hosts whose
+    /// clocks disagree still agree on heartbeats and leases; this machine's on SQLite.
+    pub(crate) async fn clock(&self) -> Result<chrono::DateTime<chrono::Utc>, RegistryError> {
+        match self.backend {
+            Backend::Sqlite => Ok(chrono::Utc::now()),
+            Backend::Postgres => {
+                let ms: i64 = sqlx::query_scalar("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(chrono::DateTime::from_timestamp_millis(ms).unwrap_or_else(chrono::Utc::now))
+            }
+        }
+    }
+
     pub async fn heartbeat(&self, run_id: &str) -> Result<(), RegistryError> {
+        let now = self.clock().await?;
         sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'")
-            .bind(now_text())
+            .bind(stamp(now))
             .bind(run_id)
             .execute(&self.pool)
             .await?;
@@ -57,7 +77,7 @@ impl Registry {
             .fetch_all(&self.pool)
             .await?;
         let host = this_host();
-        let now = chrono::Utc::now();
+        let now = self.clock().await?;
         for row in rows {
             let (id, run_host, pid, beat): (String, String, i64, String) = (
                 row.try_get("id")?,
@@ -77,7 +97,7 @@ impl Registry {
             sqlx::query(
                 "UPDATE runs SET status = 'interrupted', ended_at = $1, error = $2 WHERE id = $3 AND status = 'running'",
             )
-            .bind(now_text())
+            .bind(stamp(now))
             .bind(&why)
             .bind(&id)
             .execute(&mut *tx)

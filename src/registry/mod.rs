@@ -179,7 +179,7 @@ pub fn warning_tag_step(key: &str) -> Option<&str> {
 }
 
 pub fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    liveness::stamp(chrono::Utc::now())
 }
 
 /// A minimal run for unit tests that need one in a registry.
