@@ -184,6 +184,12 @@ fn a_local_registry_moves_to_postgres_and_every_command_works_there() {
     assert!(std::fs::read_to_string(p.root().join("report.html"))
         .unwrap()
         .contains("<html"));
+    // gc weighs the runs the registry knows: the model's runs keep their files.
+    let weighed = ok(&p, &url, &["gc", "--keep-last", "1", "--dry-run"]);
+    assert!(
+        !weighed.contains(&run_id),
+        "a registered model's run is kept: {weighed}"
+    );
 
     // A second copy would merge: refused, nothing written.
     let before = whole_database(&url);
