@@ -110,6 +110,9 @@ impl Recorder {
         }
         // Everything else is rare; keep metrics ordered before the event that follows them.
         self.flush().await;
+        if self.gone {
+            return;
+        }
         let warning_key = match event {
             Event::Warning { step, .. } => {
                 let count = self.warnings.entry(step.clone()).or_insert(0);
@@ -152,9 +155,6 @@ impl Recorder {
                 _ => Ok(()),
             }
         };
-        if self.gone {
-            return;
-        }
         let result = retrying(self.wait, write).await;
         self.keep_first_error(result);
     }
@@ -202,6 +202,42 @@ impl Recorder {
 mod tests {
     use super::*;
     use crate::registry::{test_run, RegistryLocation};
+
+    /// A write that fails `failures` times as an unreachable registry would, then succeeds.
+    async fn flaky(tries: &std::sync::atomic::AtomicUsize, failures: usize) -> Result<(), RegistryError> {
+        if tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
+            Err(RegistryError::Query(sqlx::Error::PoolTimedOut))
+        } else {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_registry_is_waited_for_and_then_given_up_on() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Back within the wait: the write lands.
+        let tries = AtomicUsize::new(0);
+        retrying(Duration::from_secs(3), || flaky(&tries, 2)).await.unwrap();
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+        // Gone for longer: given up on once the next pause would pass the wait.
+        let tries = AtomicUsize::new(0);
+        let started = Instant::now();
+        let err = retrying(Duration::from_secs(1), || flaky(&tries, usize::MAX))
+            .await
+            .unwrap_err();
+        assert!(err.is_unreachable());
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(tries.load(Ordering::SeqCst), 2, "tried at 0 s and 0.5 s");
+        // Refused for another reason: not tried again.
+        let tries = AtomicUsize::new(0);
+        let refused = retrying(Duration::from_secs(3), || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(RegistryError::NotFound("no run".into()))
+        })
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(tries.load(Ordering::SeqCst), 1);
+    }
 
     #[tokio::test]
     async fn every_warning_of_a_step_is_kept() {
