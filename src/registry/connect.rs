@@ -60,16 +60,11 @@ async fn open_sqlite(location: &RegistryLocation, path: &Path, access: Access) -
     // failing connection until its timeout), and to switch a new file to WAL, which lets readers
     // work while a run writes (the setting stays with the file).
     let mut probe = options.connect().await.map_err(|e| fail(explain_sqlite(&e)))?;
-    let checked = match access {
-        Access::ReadWrite => sqlx::raw_sql("PRAGMA journal_mode = WAL; SELECT COUNT(*) FROM sqlite_master;")
-            .execute(&mut probe)
-            .await
-            .map(drop),
-        Access::ReadOnly => sqlx::raw_sql("SELECT COUNT(*) FROM sqlite_master;")
-            .execute(&mut probe)
-            .await
-            .map(drop),
+    let check = match access {
+        Access::ReadWrite => "PRAGMA journal_mode = WAL; SELECT COUNT(*) FROM sqlite_master;",
+        Access::ReadOnly => "SELECT COUNT(*) FROM sqlite_master;",
     };
+    let checked = sqlx::raw_sql(check).execute(&mut probe).await;
     let _ = sqlx::Connection::close(probe).await;
     checked.map_err(|e| fail(explain_sqlite(&e)))?;
     // The `Any` driver opens SQLite from a URL, which carries no pragmas: each connection sets
@@ -95,10 +90,7 @@ async fn open_sqlite(location: &RegistryLocation, path: &Path, access: Access) -
         backend: Backend::Sqlite,
         shown: location.url(),
     };
-    match access {
-        Access::ReadWrite => migrate(&registry).await.map_err(|m| fail(explain_sqlite_text(m)))?,
-        Access::ReadOnly => check_schema(&registry).await.map_err(fail)?,
-    }
+    prepare_schema(&registry, access).await.map_err(fail)?;
     drop(guard);
     Ok(registry)
 }
@@ -132,28 +124,29 @@ async fn open_postgres(pg: &PostgresUrl, access: Access) -> Result<Registry, Reg
         backend: Backend::Postgres,
         shown: pg.shown(),
     };
-    match access {
-        Access::ReadWrite => migrate(&registry).await.map_err(fail)?,
-        Access::ReadOnly => check_schema(&registry).await.map_err(fail)?,
-    }
+    prepare_schema(&registry, access).await.map_err(fail)?;
     Ok(registry)
 }
 
-/// Applies the migrations this pmflow knows; a registry a newer pmflow migrated is refused
-/// untouched.
-async fn migrate(registry: &Registry) -> Result<(), String> {
-    schema::migrate(registry.backend, &registry.pool).await
+/// Writable: applies the migrations this pmflow knows. Read-only: the schema must be the one
+/// this pmflow writes. Either way a registry a newer pmflow migrated is refused untouched. A
+/// SQLite file that turns out not to be a registry is said to be so.
+async fn prepare_schema(registry: &Registry, access: Access) -> Result<(), String> {
+    let prepared = match access {
+        Access::ReadWrite => schema::migrate(registry.backend, &registry.pool).await,
+        Access::ReadOnly => check_schema(registry).await,
+    };
+    match registry.backend {
+        Backend::Sqlite => prepared.map_err(explain_sqlite_text),
+        Backend::Postgres => prepared,
+    }
 }
 
-/// For a read-only open: the schema must be the one this pmflow writes.
 async fn check_schema(registry: &Registry) -> Result<(), String> {
     let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
         .fetch_one(&registry.pool)
         .await
-        .map_err(|e| match registry.backend {
-            Backend::Sqlite => explain_sqlite(&e),
-            Backend::Postgres => e.to_string(),
-        })?;
+        .map_err(|e| e.to_string())?;
     match (applied, schema::newest()) {
         (Some(a), Some(k)) if a > k => Err(schema::newer_schema(a)),
         (Some(a), Some(k)) if a < k => Err(
