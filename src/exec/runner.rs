@@ -242,9 +242,7 @@ fn new_run(pipeline: &Pipeline, run_id: &str, steps: &[(String, String)], option
         pipeline_hash: pipeline.source.hash.clone(),
         git_commit: git_commit(&pipeline.source.root),
         trigger: options.trigger,
-        fire_at: options
-            .fire_at
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        fire_at: options.fire_at.map(crate::registry::stamp),
         steps: steps.to_vec(),
         params,
     }

@@ -147,7 +147,7 @@ impl Registry {
     /// Puts a failed or interrupted run back to `running` under this process; its unfinished
     /// steps go back to `pending`.
     pub async fn reopen_run(&self, run_id: &str) -> Result<(), RegistryError> {
-        let now = super::liveness::stamp(self.clock().await?);
+        let now = super::stamp(self.clock().await?);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, host = $1, pid = $2, heartbeat_at = $3 WHERE id = $4",

@@ -5,8 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::liveness::stamp;
-use super::{Registry, RegistryError};
+use super::{stamp, Registry, RegistryError};
 
 /// Who holds a lease: this host and process.
 pub fn lease_owner() -> String {

@@ -9,12 +9,7 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::{Backend, Registry, RegistryError};
-
-/// A time as the registry stores it (RFC 3339, UTC, milliseconds).
-pub(crate) fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+use super::{stamp, Backend, Registry, RegistryError};
 
 /// How often a running pmflow refreshes its heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
@@ -129,8 +124,7 @@ mod tests {
             r.create_run(&test_run(id)).await.unwrap();
             r.step_started(id, "load").await.unwrap();
         }
-        let old = (chrono::Utc::now() - chrono::Duration::minutes(10))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let old = crate::registry::stamp(chrono::Utc::now() - chrono::Duration::minutes(10));
         sqlx::query("UPDATE runs SET host = 'plant-7', pid = 1")
             .execute(&r.pool)
             .await

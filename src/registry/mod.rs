@@ -155,7 +155,6 @@ fn lock_key(kind: &str, name: &str) -> i64 {
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-/// Now, as the registry stores times.
 /// The tag key of a step's `n`-th warning (from 1): `warning.<step>`, then `warning.<step>.2`,
 /// ..., so a second warning does not overwrite the first.
 pub fn warning_tag(step: &str, n: usize) -> String {
@@ -178,8 +177,14 @@ pub fn warning_tag_step(key: &str) -> Option<&str> {
     }
 }
 
+/// Now by this machine's clock, as the registry stores times.
 pub fn now_text() -> String {
-    liveness::stamp(chrono::Utc::now())
+    stamp(chrono::Utc::now())
+}
+
+/// A time as the registry stores it: RFC 3339, UTC, milliseconds (sortable as text).
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A minimal run for unit tests that need one in a registry.

@@ -64,7 +64,7 @@ impl Registry {
     pub async fn create_run(&self, run: &NewRun) -> Result<(), RegistryError> {
         // The registry's clock: runs of several hosts order by when they started, and the
         // first heartbeat is judged by the clock that judges the later ones.
-        let now = super::liveness::stamp(self.clock().await?);
+        let now = super::stamp(self.clock().await?);
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO experiments (name, created_at) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING")
             .bind(&run.experiment)
@@ -118,7 +118,7 @@ impl Registry {
     pub async fn finish_run(&self, run_id: &str, status: &str, error: Option<&str>) -> Result<(), RegistryError> {
         sqlx::query("UPDATE runs SET status = $1, ended_at = $2, error = $3 WHERE id = $4")
             .bind(status)
-            .bind(super::liveness::stamp(self.clock().await?))
+            .bind(super::stamp(self.clock().await?))
             .bind(error)
             .bind(run_id)
             .execute(&self.pool)
