@@ -84,6 +84,11 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// A run or step status as a coloured badge (the stylesheet colours each status class).
+pub fn badge(status: &str) -> String {
+    format!("<span class=\"badge {0}\">{0}</span>", escape(status))
+}
+
 /// A sha256 (or any long digest) by its first 12 characters, the whole on hover.
 pub fn digest(hex: &str) -> String {
     format!(

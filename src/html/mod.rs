@@ -8,7 +8,7 @@ mod markup;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use markup::{digest, escape, number, picture, size, table};
+use markup::{badge, digest, escape, number, picture, size, table};
 use serde_json::Value;
 
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
@@ -60,10 +60,9 @@ pub fn render(input: &ReportInput) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
-        "<header><h1>{} <span class=\"badge {}\">{}</span></h1><div class=\"sub\">run <code>{}</code> · experiment {} · {} trigger · started {}{}</div></header><main>",
+        "<header><h1>{} {}</h1><div class=\"sub\">run <code>{}</code> · experiment {} · {} trigger · started {}{}</div></header><main>",
         escape(&s.pipeline),
-        escape(&s.status),
-        escape(&s.status),
+        badge(&s.status),
         escape(&s.id),
         escape(&s.experiment),
         escape(&s.trigger),
@@ -193,11 +192,7 @@ fn steps(run: &RunDetail) -> String {
             vec![
                 escape(&st.id),
                 escape(&st.kind),
-                format!(
-                    "<span class=\"badge {}\">{}</span>",
-                    escape(&st.status),
-                    escape(&st.status)
-                ),
+                badge(&st.status),
                 if st.cached { "yes".into() } else { String::new() },
                 st.attempts.to_string(),
                 st.duration_ms
