@@ -6,7 +6,7 @@
 //! Left behind on purpose: remembered file digests (paths on the source's machine) and schedule
 //! leases (held by live processes, which renew them where they run).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use futures::TryStreamExt;
 use sqlx::Row;
@@ -360,23 +360,25 @@ fn sample(items: &[String]) -> String {
     }
 }
 
-/// Every table's row count, to compare a copy with its source.
-pub async fn row_counts(registry: &Registry) -> Result<BTreeMap<&'static str, i64>, RegistryError> {
-    let mut counts = BTreeMap::new();
-    for table in std::iter::once("experiments").chain(TABLES.iter().map(|t| t.name)) {
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&registry.pool)
-            .await?;
-        counts.insert(table, n);
-    }
-    Ok(counts)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::registry::testing::Fresh;
     use crate::registry::{test_run, test_version, Backend, MetricPoint, Promotion};
+
+    /// Every table's row count, to compare a copy with its source.
+    async fn row_counts(registry: &Registry) -> Result<BTreeMap<&'static str, i64>, RegistryError> {
+        let mut counts = BTreeMap::new();
+        for table in std::iter::once("experiments").chain(TABLES.iter().map(|t| t.name)) {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&registry.pool)
+                .await?;
+            counts.insert(table, n);
+        }
+        Ok(counts)
+    }
 
     fn point(step_id: &str, value: f64, step: i64) -> MetricPoint {
         MetricPoint {

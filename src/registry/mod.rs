@@ -23,11 +23,11 @@ pub(crate) mod testing;
 use sqlx::AnyPool;
 
 pub use cache::CachedStep;
-pub use copy::{copy_registry, row_counts, Copied, CopyProgress};
+pub use copy::{copy_registry, Copied, CopyProgress};
 pub use digests::FileStamp;
 pub use gc::GcRun;
 pub use leases::{lease_owner, HeldLease, LEASE_TTL};
-pub use liveness::{pmflow_alive, this_host, HEARTBEAT_EVERY};
+pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
 pub use models::{who, AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
 pub use query::{ArtifactView, MetricRecord, RunDetail, RunSummary, StepView};
 pub use write::{MetricPoint, NewRun};
@@ -92,10 +92,6 @@ impl Registry {
     /// this pmflow writes; an older one needs one writable open to be upgraded.
     pub async fn open_read_only(location: &RegistryLocation) -> Result<Registry, RegistryError> {
         connect::open(location, connect::Access::ReadOnly).await
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Where the registry is, as shown to people (no password).
