@@ -68,6 +68,13 @@ async fn command(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// A registry URL given on the command line, resolved against the current directory (as every
+/// command that takes one does); `option` names where it came from in the error.
+pub(crate) fn registry_location(url: &str, option: &str) -> Result<crate::registry::RegistryLocation, CliError> {
+    let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
+    crate::registry::RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("{option}: {e}")))
+}
+
 /// Writes the file `out` through a staging file beside it: `write` fills the staging path,
 /// which is renamed into place when it succeeds and removed when anything fails, so a reader
 /// (a dashboard, a mail attachment, a pipeline) never sees half a file.

@@ -5,11 +5,10 @@ use crate::error::CliError;
 use crate::registry::{copy_registry, Registry, RegistryLocation};
 
 pub async fn copy(from: &str, to: &str) -> Result<(), CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
-    let parse = |url: &str, which: &str| {
-        RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("{which}: {e}")))
-    };
-    let (from_location, to_location) = (parse(from, "FROM")?, parse(to, "TO")?);
+    let (from_location, to_location) = (
+        super::registry_location(from, "FROM")?,
+        super::registry_location(to, "TO")?,
+    );
     if from_location == to_location {
         return Err(CliError::Usage(format!(
             "FROM and TO are the same registry ({}); nothing to copy",

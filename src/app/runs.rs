@@ -7,9 +7,7 @@ use crate::registry::filter::{Filter, OrderKey, Selected, Value};
 use crate::registry::{Registry, RegistryLocation, RunDetail, RunSummary};
 
 pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
-    let location = RegistryLocation::parse(url, &cwd)
-        .map_err(|e| CliError::Usage(format!("--registry (or PMFLOW_REGISTRY): {e}")))?;
+    let location = super::registry_location(url, "--registry (or PMFLOW_REGISTRY)")?;
     let RegistryLocation::Sqlite(path) = &location else {
         // A database server: nothing to check on this machine; the open names what is wrong.
         return Ok(Registry::open(&location).await?);

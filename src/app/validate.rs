@@ -49,9 +49,7 @@ pub fn load(args: &PipelineArgs) -> Result<Pipeline, CliError> {
 /// a registry do, and is not part of the resolved pipeline stored with each run.
 pub fn with_registry(mut pipeline: Pipeline, registry: Option<&str>) -> Result<Pipeline, CliError> {
     if let Some(url) = registry.filter(|u| !u.trim().is_empty()) {
-        let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
-        pipeline.storage.registry = crate::registry::RegistryLocation::parse(url, &cwd)
-            .map_err(|e| CliError::Usage(format!("--registry (or PMFLOW_REGISTRY): {e}")))?;
+        pipeline.storage.registry = super::registry_location(url, "--registry (or PMFLOW_REGISTRY)")?;
     }
     Ok(pipeline)
 }
