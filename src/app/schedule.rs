@@ -29,11 +29,14 @@ use crate::registry::LEASE_TTL as LEASE;
 
 pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     let files = pipeline_files(&args.pipelines)?;
+    let registry = super::validate::registry_override(args.registry.as_deref())?;
     // Each scheduled pipeline with its cron expression, parsed once.
     let mut scheduled: Vec<(PathBuf, Pipeline, croner::Cron)> = Vec::new();
     for file in files {
-        let pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
-        let pipeline = super::validate::with_registry(pipeline, args.registry.as_deref())?;
+        let mut pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
+        if let Some(registry) = &registry {
+            pipeline.storage.registry = registry.clone();
+        }
         if let Some(s) = pipeline.schedule.as_ref().filter(|s| s.enabled) {
             let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
             scheduled.push((file, pipeline, parsed));
@@ -72,10 +75,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     }
 
     let daemon = Arc::new(Daemon {
-        registry: scheduled
-            .first()
-            .filter(|_| args.registry.is_some())
-            .map(|(_, p, _)| p.storage.registry.clone()),
+        registry,
         log,
         owner: crate::registry::lease_owner(),
         state: Mutex::new(HashMap::new()),

@@ -2,6 +2,7 @@
 
 use crate::cli::PipelineArgs;
 use crate::error::CliError;
+use crate::registry::RegistryLocation;
 use crate::steps::{self, Pipeline};
 
 pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
@@ -39,17 +40,20 @@ pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
 
 /// Loads and validates the pipeline named on the command line.
 pub fn load(args: &PipelineArgs) -> Result<Pipeline, CliError> {
-    let pipeline =
+    let mut pipeline =
         steps::load_pipeline(&args.file, &args.overrides, args.root.as_deref()).map_err(CliError::Invalid)?;
-    with_registry(pipeline, args.registry.as_deref())
-}
-
-/// `--registry` (or `PMFLOW_REGISTRY`), when given, in place of the pipeline's
-/// `storage.registry`. It is parsed against the current directory, as the commands that read
-/// a registry do, and is not part of the resolved pipeline stored with each run.
-pub fn with_registry(mut pipeline: Pipeline, registry: Option<&str>) -> Result<Pipeline, CliError> {
-    if let Some(url) = registry.filter(|u| !u.trim().is_empty()) {
-        pipeline.storage.registry = super::registry_location(url, "--registry (or PMFLOW_REGISTRY)")?;
+    if let Some(registry) = registry_override(args.registry.as_deref())? {
+        pipeline.storage.registry = registry;
     }
     Ok(pipeline)
+}
+
+/// `--registry` (or `PMFLOW_REGISTRY`), when given: the registry to use in place of the
+/// pipeline's `storage.registry`. It is parsed against the current directory, as the commands
+/// that read a registry do, and is not part of the resolved pipeline stored with each run.
+pub fn registry_override(registry: Option<&str>) -> Result<Option<RegistryLocation>, CliError> {
+    registry
+        .filter(|u| !u.trim().is_empty())
+        .map(|url| super::registry_location(url, "--registry (or PMFLOW_REGISTRY)"))
+        .transpose()
 }
