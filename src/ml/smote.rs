@@ -72,20 +72,49 @@ impl Origin {
     }
 }
 
-/// `count` synthetic samples, row-major, with where each came from.
-pub fn synthesize(
-    minority: &[f64],
-    dim: usize,
-    neighbours: &[Vec<usize>],
-    count: usize,
-    rng: &mut Rng,
-) -> (Vec<f64>, Vec<Origin>) {
-    let origins = draw(neighbours, count, rng);
-    let values = origins
-        .iter()
-        .flat_map(|o| (0..dim).map(move |c| o.value(minority, dim, c)))
-        .collect();
-    (values, origins)
+/// The synthetic samples as frame columns. A sample is a window of `window` rows of `dim`
+/// values, flattened time-major as in `samples` (row t holds coordinates t*dim..(t+1)*dim);
+/// synthetic sample o fills rows o*window.. of each of the `dim` columns. Samples are split
+/// among the cores, each reading its samples' two parents once, contiguously, and writing its
+/// own rows of every column.
+pub fn synthesize_columns(samples: &[f64], dim: usize, window: usize, origins: &[Origin]) -> Vec<Vec<f64>> {
+    let sample_dim = dim * window;
+    let mut columns: Vec<Vec<f64>> = (0..dim).map(|_| vec![0.0; origins.len() * window]).collect();
+    if origins.is_empty() || sample_dim == 0 {
+        return columns;
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let per_thread = origins.len().div_ceil(threads);
+    let mut parts: Vec<Vec<&mut [f64]>> = Vec::new();
+    for column in &mut columns {
+        for (t, rows) in column.chunks_mut(per_thread * window).enumerate() {
+            if parts.len() == t {
+                parts.push(Vec::with_capacity(dim));
+            }
+            parts[t].push(rows);
+        }
+    }
+    std::thread::scope(|scope| {
+        for (part, mine) in parts.into_iter().zip(origins.chunks(per_thread)) {
+            scope.spawn(move || {
+                let mut part = part;
+                let mut sample = vec![0.0; sample_dim];
+                for (o, origin) in mine.iter().enumerate() {
+                    let a = &samples[origin.sample * sample_dim..(origin.sample + 1) * sample_dim];
+                    let b = &samples[origin.neighbour * sample_dim..(origin.neighbour + 1) * sample_dim];
+                    for (v, (x, y)) in sample.iter_mut().zip(a.iter().zip(b)) {
+                        *v = x + origin.step * (y - x);
+                    }
+                    for (t, row) in sample.chunks_exact(dim).enumerate() {
+                        for (column, v) in part.iter_mut().zip(row) {
+                            column[o * window + t] = *v;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    columns
 }
 
 #[cfg(test)]
@@ -157,8 +186,10 @@ mod tests {
     fn every_synthetic_point_lies_on_a_segment_to_a_neighbour() {
         let points = flat();
         let neighbours = nearest_neighbours(&points, 3, 5);
-        let (synthetic, origins) = synthesize(&points, 3, &neighbours, 500, &mut Rng::new(9));
+        let origins = draw(&neighbours, 500, &mut Rng::new(9));
         assert_eq!(origins.len(), 500);
+        let columns = synthesize_columns(&points, 3, 1, &origins);
+        let synthetic: Vec<f64> = (0..500).flat_map(|r| columns.iter().map(move |c| c[r])).collect();
         for (row, o) in origins.iter().enumerate() {
             assert!(neighbours[o.sample].contains(&o.neighbour));
             assert!((0.0..1.0).contains(&o.step));
@@ -171,9 +202,19 @@ mod tests {
             }
         }
         // Seeded: the same seed gives the same samples.
-        assert_eq!(
-            synthesize(&points, 3, &neighbours, 50, &mut Rng::new(9)).0,
-            synthetic[..150].to_vec()
-        );
+        assert_eq!(draw(&neighbours, 50, &mut Rng::new(9)), origins[..50].to_vec());
+        // Windows of 2 rows x 3 values (6 dimensions: a point and the next one): synthetic
+        // window o fills rows 2o and 2o + 1 of each column.
+        let windows: Vec<f64> = (0..11).flat_map(|i| points[i * 3..(i + 2) * 3].to_vec()).collect();
+        let neighbours = nearest_neighbours(&windows, 6, 3);
+        let origins = draw(&neighbours, 40, &mut Rng::new(2));
+        let columns = synthesize_columns(&windows, 3, 2, &origins);
+        for (o, origin) in origins.iter().enumerate() {
+            for t in 0..2 {
+                for (c, column) in columns.iter().enumerate() {
+                    assert_eq!(column[o * 2 + t], origin.value(&windows, 6, t * 3 + c));
+                }
+            }
+        }
     }
 }

@@ -5,9 +5,8 @@ use polars::prelude::*;
 use serde_json::json;
 
 use crate::frame::{column_f64, numeric_features, Table};
-use crate::ml::parallel;
 use crate::ml::rng::Rng;
-use crate::ml::smote::{draw, nearest_neighbours, synthetic_count};
+use crate::ml::smote::{draw, nearest_neighbours, synthesize_columns, synthetic_count};
 use crate::ml::windows::{flatten_columns, window_ends};
 use crate::model::windows::{binary_labels, series_ranges};
 use crate::pipeline::fields::Fields;
@@ -148,16 +147,7 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
         let cast = out.column(name)?.cast(&DataType::Float64)?;
         out.replace(name, cast)?;
     }
-    // Synthetic values straight into one vector per column, the columns in parallel. A
-    // flattened window is time-major: row t of the window holds coordinates t*dim .. (t+1)*dim.
-    let column_indices: Vec<usize> = (0..dim).collect();
-    let mut synthetic_columns = parallel::map(&column_indices, |&c| {
-        let mut values = Vec::with_capacity(new_rows);
-        for origin in &origins {
-            values.extend((0..p.window).map(|t| origin.value(&samples, sample_dim, t * dim + c)));
-        }
-        values
-    });
+    let mut synthetic_columns = synthesize_columns(&samples, dim, p.window, &origins);
     let mut new_columns: Vec<Column> = Vec::with_capacity(out.width());
     for column in out.columns() {
         let name = column.name().as_str();
@@ -189,15 +179,13 @@ fn oversample(p: &SmoteParams, table: Table, ctx: &StepContext) -> Result<(Table
 
 /// Ids for synthetic windows that no real entity has: `smote-<k>` for text ids, -k for numbers.
 fn synthetic_entities(name: &str, dtype: &DataType, windows: usize, length: usize) -> PolarsResult<Column> {
+    let window_of = |r: usize| r / length + 1;
+    if dtype.is_primitive_numeric() {
+        let ids: Vec<i64> = (0..windows * length).map(|r| -(window_of(r) as i64)).collect();
+        return Column::new(name.into(), ids).cast(dtype);
+    }
     let ids: Vec<String> = (0..windows * length)
-        .map(|r| {
-            let k = r / length + 1;
-            if dtype.is_primitive_numeric() {
-                format!("-{k}")
-            } else {
-                format!("smote-{k}")
-            }
-        })
+        .map(|r| format!("smote-{}", window_of(r)))
         .collect();
     Column::new(name.into(), ids).cast(dtype)
 }
