@@ -28,6 +28,7 @@ bench: setup
     bash bench/drift.sh
     bash bench/predict.sh
     bash bench/registry_pg.sh
+    bash bench/smote_windows.sh
     bash bench/ml.sh
 
 # Batch scoring only: pmflow predict vs a pandas + PyTorch script on 1,000,000 rows.
@@ -38,6 +39,11 @@ bench-predict: setup
 bench-registry: setup
     PMFLOW_BIN= bash bench/registry_pg.sh
 
-# Only the modelling benchmarks (SMOTE, LSTM throughput, quality): bench/ml.sh
+# Only the modelling benchmarks (SMOTE on rows and on windows, LSTM throughput, quality).
 bench-ml: setup
+    bash bench/smote_windows.sh
     bash bench/ml.sh
+
+# SMOTE on windows of 2,016 dimensions only: pmflow (release and dev) vs imbalanced-learn.
+bench-smote: setup
+    bash bench/smote_windows.sh

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Windowed SMOTE, the shape sequence models resample (part of `just bench-ml`; alone:
+# `just bench-smote`): windows of 36 rows x 56 sensors = 2,016 dimensions, k=5, ratio 1.0,
+# pmflow's `smote` step (`window: 36`) against imbalanced-learn's `fit_resample` on the same
+# windows flattened (bench/smote_windows.py), in one run: 10,000 minority windows (three
+# alternating rounds, medians) and 50,000 (one round: imbalanced-learn alone takes minutes).
+# pmflow runs in the release build and in the dev profile `just train` uses.
+# The section goes first in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+out=bench/out
+mkdir -p "$out"
+python=$(bash bench/ml_venv.sh)
+cargo build --release --locked --bin pmflow
+cargo build --locked --bin pmflow
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
+registry="sqlite://$out/smote-windows.db"
+
+resample_seconds() { # BINARY DATA -> the step's in-memory time (frame in, resampled frame out)
+    rm -rf "$out/smote-windows.db"* "$out/smote-windows-artifacts"
+    "$1" --progress quiet run bench/smote_windows.yaml --root . --force --set "params.data=$2" \
+        --set "storage.registry=$registry" --set "storage.artifacts=file://$out/smote-windows-artifacts" >/dev/null
+    "$1" runs show latest --registry "$registry" --format json |
+        python3 -c "import json,sys; print(json.load(sys.stdin)['metrics']['smote.resample_seconds'])"
+}
+
+rows=""
+# NAME UNITS ROWS ROUNDS: every unit gives 50 minority windows (its last 50 rows are positive).
+for shape in "10k 200 300 3" "50k 1000 150 1"; do
+    read -r name units length rounds <<<"$shape"
+    data="$out/smote_windows_$name.parquet"
+    echo "bench-smote: $name minority windows"
+    "$python" bench/smote_windows.py make "$data" "$units" "$length" 56 50 7
+    release=(); dev=(); py=""
+    for round in $(seq "$rounds"); do
+        release+=("$(resample_seconds target/release/pmflow "$data")")
+        dev+=("$(resample_seconds target/debug/pmflow "$data")")
+        py+=$("$python" bench/smote_windows.py run "$data" 36 1.0 5 42)$'\n'
+    done
+    rows+=$(python3 - "${release[*]}" "${dev[*]}" "$py" <<'PY'
+import json, statistics, sys
+release, dev = (statistics.median(float(v) for v in arg.split()) for arg in sys.argv[1:3])
+runs = [json.loads(l) for l in sys.argv[3].splitlines() if l]
+py = statistics.median(r["fit_resample"] for r in runs)
+r = runs[0]
+print(f"| {r['minority']:,} x {r['dim']:,} ({r['windows']:,} windows, {r['synthetic']:,} new) | {release:.2f} | {dev:.2f} "
+      f"| {py:.2f} | **{release / py:.2f}x** | {dev / release:.2f}x |")
+PY
+)$'\n'
+    imblearn=$(echo "$py" | head -1 | python3 -c "import json,sys; print(json.load(sys.stdin)['imblearn'])")
+done
+
+put_section_first "## SMOTE on windows: 36 rows x 56 sensors = 2,016 dimensions ($(date +%F))
+
+Command: \`just bench-smote\` (bench/smote_windows.sh; also in \`just bench-ml\`). Machine: $machine.
+Peer: imbalanced-learn $imblearn \`SMOTE(k_neighbors=5, sampling_strategy=1.0).fit_resample\` on the
+same windows flattened time-major, in the same run. pmflow: the \`smote\` step's
+\`resample_seconds\` (input frame to resampled frame, neighbour search included), release build
+and dev profile (what \`just train\` runs). 10,000: median of 3 alternating rounds; 50,000: one.
+Target: pmflow at most 0.3x imbalanced-learn; the dev profile at most 2x release.
+
+| minority windows x dimensions | pmflow release (s) | pmflow dev (s) | imbalanced-learn (s) | release / imbalanced-learn | dev / release |
+|---|---|---|---|---|---|
+${rows%$'\n'}"
