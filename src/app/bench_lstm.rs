@@ -8,7 +8,7 @@ use tch::{nn, Device};
 
 use crate::cli::BenchLstmArgs;
 use crate::error::CliError;
-use crate::ml::lstm::{Architecture, LstmClassifier};
+use crate::ml::network::{Architecture, Classifier, ModelKind};
 use crate::ml::rng::Rng;
 use crate::ml::training::{fit, FitOptions, WindowSet};
 
@@ -19,9 +19,10 @@ pub fn bench_lstm(a: &BenchLstmArgs) -> Result<(), CliError> {
     // A tiny validation set: its scoring is part of every epoch but not what is measured.
     let val = random_windows(a, 256, 2);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = LstmClassifier::new(
+    let model = Classifier::new(
         &vs.root(),
         Architecture {
+            kind: ModelKind::Lstm,
             features: a.features as i64,
             hidden: a.hidden,
             layers: a.layers,

@@ -221,6 +221,10 @@ fn print_detail(run: &RunDetail) {
             st.id, st.kind, st.status
         );
     }
+    if let Some(verdict) = crate::model::verdict::Verdict::of(&run.metric_values()) {
+        let mark = if verdict.baseline_wins() { "WARNING: " } else { "" };
+        println!("\nBASELINE\n  {mark}{}", verdict.sentence());
+    }
     // Warnings are tags (`registry::warning_tag`): shown first, since a run that succeeded
     // with a warning may still need a look.
     let (warnings, tags): (Vec<_>, Vec<_>) = run

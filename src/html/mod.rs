@@ -11,6 +11,7 @@ use std::fmt::Write;
 use markup::{badge, digest, escape, number, picture, size, table};
 use serde_json::Value;
 
+use crate::model::verdict::Verdict;
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
 use crate::registry::{warning_tag_step, RunDetail, INPUT_TAG};
 
@@ -78,6 +79,7 @@ pub fn render(input: &ReportInput) -> String {
     }
     // What a person looks at first (figures and pictures), then what they look things up in.
     body.push_str(&headline(input));
+    body.push_str(&baseline(run));
     if let Some(vs) = &input.vs {
         body.push_str(&versus(vs));
     }
@@ -425,6 +427,19 @@ fn drift(input: &ReportInput) -> String {
         );
     }
     out
+}
+
+/// The model against its logistic-regression baseline, in one sentence; marked when the
+/// baseline wins.
+fn baseline(run: &RunDetail) -> String {
+    let Some(verdict) = Verdict::of(&run.metric_values()) else {
+        return String::new();
+    };
+    let class = if verdict.baseline_wins() { "worse" } else { "better" };
+    format!(
+        "<section><h2>Against the baseline</h2><p class=\"{class}\">{}</p></section>",
+        escape(&verdict.sentence())
+    )
 }
 
 fn warnings(run: &RunDetail) -> String {

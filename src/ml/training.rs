@@ -4,8 +4,8 @@
 
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
-use super::lstm::{LstmClassifier, WindowEnds};
 use super::metrics::OperatingPoints;
+use super::network::{Classifier, WindowEnds};
 use super::rng::Rng;
 
 /// Why training stopped without a model.
@@ -50,6 +50,12 @@ impl WindowSet {
 
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Each window's last row: [windows, features] (what the linear model reads).
+    pub fn last_rows(&self) -> Tensor {
+        let index = Tensor::from_slice(&self.ends).to_device(self.rows.device()); // [windows]
+        self.rows.index_select(0, &index)
     }
 
     pub fn positives(&self) -> usize {
@@ -132,7 +138,7 @@ struct Best {
 /// Trains `model` (whose variables live in `vs`) and leaves the best epoch's weights in `vs`.
 pub fn fit(
     vs: &nn::VarStore,
-    model: &LstmClassifier,
+    model: &Classifier,
     train: &WindowSet,
     val: &WindowSet,
     opts: &FitOptions,
@@ -217,17 +223,17 @@ pub fn fit(
 }
 
 /// Probabilities of the positive class for every window, in order.
-pub fn predict(model: &LstmClassifier, set: &WindowSet, batch_size: usize) -> Vec<f64> {
+pub fn predict(model: &Classifier, set: &WindowSet, batch_size: usize) -> Vec<f64> {
     evaluate(model, set, None, batch_size).1
 }
 
 /// Probabilities for every window of `set`, as [`predict`] gives them (to about 1e-7), faster:
 /// each row is projected once for all the windows it sits in
-/// ([`LstmClassifier::window_logits`]), and the windows are split among libtorch's threads,
+/// ([`Classifier::window_logits`]), and the windows are split among libtorch's threads,
 /// each scoring its share single-threaded (small matrix products gain little from intra-op
 /// threads; whole batches on each core do).
-pub fn predict_windows(model: &LstmClassifier, set: &WindowSet, batch_size: usize) -> Vec<f64> {
-    if model.architecture().bidirectional || set.is_empty() {
+pub fn predict_windows(model: &Classifier, set: &WindowSet, batch_size: usize) -> Vec<f64> {
+    if !model.reads_projected_rows() || set.is_empty() {
         return predict(model, set, batch_size);
     }
     let threads = tch::get_num_threads().max(1);
@@ -253,7 +259,7 @@ pub fn predict_windows(model: &LstmClassifier, set: &WindowSet, batch_size: usiz
 /// One worker's windows, batch by batch. A run of consecutive windows (one machine's, sliding)
 /// projects the rows it covers and reads them in place; scattered windows (each machine's
 /// latest) gather their own rows.
-fn score_share(model: &LstmClassifier, all_rows: &Tensor, window: i64, ends: &[i64], batch_size: usize) -> Vec<f64> {
+fn score_share(model: &Classifier, all_rows: &Tensor, window: i64, ends: &[i64], batch_size: usize) -> Vec<f64> {
     let device = all_rows.device();
     let batch_size = batch_size.max(1);
     let mut scores = Vec::with_capacity(ends.len());
@@ -302,12 +308,7 @@ fn score_share(model: &LstmClassifier, all_rows: &Tensor, window: i64, ends: &[i
 }
 
 /// Mean loss (weighted as in training) and probabilities, without dropout or gradients.
-fn evaluate(
-    model: &LstmClassifier,
-    set: &WindowSet,
-    pos_weight: Option<&Tensor>,
-    batch_size: usize,
-) -> (f64, Vec<f64>) {
+fn evaluate(model: &Classifier, set: &WindowSet, pos_weight: Option<&Tensor>, batch_size: usize) -> (f64, Vec<f64>) {
     tch::no_grad(|| {
         let all: Vec<usize> = (0..set.len()).collect();
         let mut scores = Vec::with_capacity(set.len());
@@ -348,7 +349,7 @@ fn restore(vs: &nn::VarStore, weights: &[(String, Tensor)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::lstm::Architecture;
+    use crate::ml::network::{Architecture, ModelKind};
 
     /// A separable toy problem: the window's last value of feature 0 tells the class.
     fn toy(n: usize, seed: u64) -> WindowSet {
@@ -396,6 +397,7 @@ mod tests {
         ] {
             let vs = nn::VarStore::new(Device::Cpu);
             let arch = Architecture {
+                kind: ModelKind::Lstm,
                 features: features as i64,
                 hidden: 5,
                 layers,
@@ -403,7 +405,7 @@ mod tests {
                 bidirectional,
                 attention,
             };
-            let model = LstmClassifier::new(&vs.root(), arch);
+            let model = Classifier::new(&vs.root(), arch);
             for ends in [&sliding, &latest] {
                 let labels = vec![0f32; ends.len()];
                 let set = WindowSet::new(&matrix, features, ends.clone(), labels, window, Device::Cpu);
@@ -424,13 +426,14 @@ mod tests {
     /// libtorch's generator is global: tests that seed it must not interleave.
     static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-    fn train_once(seed: u64) -> (FitResult, Vec<f64>) {
+    fn train_once(seed: u64, kind: ModelKind) -> (FitResult, Vec<f64>) {
         let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(seed as i64);
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = LstmClassifier::new(
+        let model = Classifier::new(
             &vs.root(),
             Architecture {
+                kind,
                 features: 2,
                 hidden: 8,
                 layers: 1,
@@ -456,7 +459,13 @@ mod tests {
 
     #[test]
     fn learns_a_separable_problem_and_keeps_the_best_epoch() {
-        let (result, scores) = train_once(7);
+        let (gru, _) = train_once(7, ModelKind::Gru);
+        assert!(
+            gru.history[gru.best_epoch - 1].val_pr_auc > 0.95,
+            "GRU: {:?}",
+            gru.history
+        );
+        let (result, scores) = train_once(7, ModelKind::Lstm);
         let best = &result.history[result.best_epoch - 1];
         assert!(best.val_pr_auc > 0.95, "{:?}", result.history);
         assert!(result.history.iter().all(|e| e.val_pr_auc <= best.val_pr_auc));
@@ -474,8 +483,8 @@ mod tests {
     #[test]
     fn same_seed_same_weights_bit_for_bit() {
         tch::set_num_threads(1);
-        let (a, scores_a) = train_once(3);
-        let (b, scores_b) = train_once(3);
+        let (a, scores_a) = train_once(3, ModelKind::Lstm);
+        let (b, scores_b) = train_once(3, ModelKind::Lstm);
         assert_eq!(a.best_epoch, b.best_epoch);
         assert_eq!(scores_a, scores_b);
     }

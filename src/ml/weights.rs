@@ -76,11 +76,12 @@ pub fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, WeightsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::lstm::{Architecture, LstmClassifier};
+    use crate::ml::network::{Architecture, Classifier, ModelKind};
 
-    fn model() -> (VarStore, LstmClassifier) {
+    fn model() -> (VarStore, Classifier) {
         let vs = VarStore::new(Device::Cpu);
         let arch = Architecture {
+            kind: ModelKind::Lstm,
             features: 3,
             hidden: 4,
             layers: 2,
@@ -88,7 +89,7 @@ mod tests {
             bidirectional: true,
             attention: true,
         };
-        let m = LstmClassifier::new(&vs.root(), arch);
+        let m = Classifier::new(&vs.root(), arch);
         (vs, m)
     }
 
@@ -109,9 +110,10 @@ mod tests {
         let (a, _) = model();
         let bytes = to_safetensors(&a, HashMap::new()).unwrap();
         let other = VarStore::new(Device::Cpu);
-        let _ = LstmClassifier::new(
+        let _ = Classifier::new(
             &other.root(),
             Architecture {
+                kind: ModelKind::Lstm,
                 features: 5,
                 hidden: 4,
                 layers: 2,

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
-use crate::ml::lstm::Architecture;
+use crate::ml::logistic::Logistic;
+use crate::ml::network::Architecture;
 use crate::ml::training::EpochStats;
 
 pub const FORMAT: &str = "pmflow-lstm/1";
@@ -37,6 +38,20 @@ pub struct ModelCard {
     pub seed: u64,
     pub pmflow_version: String,
     pub training: Training,
+    /// The logistic regression fitted beside the model on the same windows' last rows, to
+    /// measure it against; absent in cards written before it existed.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+}
+
+/// The baseline of a model card: a logistic regression with its own validation threshold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Baseline {
+    pub model: Logistic,
+    /// Chosen on validation by the model's own threshold rule.
+    pub threshold: f64,
+    pub val_pr_auc: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,14 +4,14 @@ use tch::{nn, Device};
 
 use super::card::{ModelCard, WEIGHTS};
 use super::ModelError;
-use crate::ml::lstm::LstmClassifier;
+use crate::ml::network::Classifier;
 use crate::ml::training::{predict_windows, WindowSet};
 use crate::ml::weights::load_safetensors;
 
 /// The network of a model card with its weights loaded; the var store must outlive the network.
 pub struct TrainedModel {
     pub card: ModelCard,
-    network: LstmClassifier,
+    network: Classifier,
     _vars: nn::VarStore,
 }
 
@@ -19,7 +19,7 @@ impl TrainedModel {
     /// Builds the card's architecture on `device` and loads `weights` (safetensors) into it.
     pub fn load(card: ModelCard, weights: &[u8], device: Device) -> Result<TrainedModel, ModelError> {
         let vars = nn::VarStore::new(device);
-        let network = LstmClassifier::new(&vars.root(), card.architecture.clone());
+        let network = Classifier::new(&vars.root(), card.architecture.clone());
         load_safetensors(&vars, weights).map_err(|e| ModelError::new(format!("{WEIGHTS}: {e}")))?;
         Ok(TrainedModel {
             card,

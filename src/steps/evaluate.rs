@@ -1,6 +1,8 @@
 //! `evaluate`: the trained model on the test part only, at the threshold tuned on validation:
 //! precision, recall, F1, ROC-AUC, PR-AUC (average precision), false-alarm rate, confusion
-//! matrix; PR, ROC and confusion pictures; per-window predictions as a table.
+//! matrix; the same for the model card's logistic-regression baseline (`baseline_pr_auc`,
+//! `baseline_f1`, `lift_pr_auc` = model minus baseline); PR, ROC and confusion pictures;
+//! per-window predictions as a table.
 
 use serde_json::json;
 
@@ -66,6 +68,13 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
     if roc_auc.is_none() {
         ctx.warn("the test part has one class only: ROC-AUC and PR-AUC are undefined and not logged");
     }
+    let baseline = card.baseline.as_ref().map(|b| {
+        let scores = b.model.probabilities(&windows.set.last_rows());
+        let points = OperatingPoints::new(&labels, &scores);
+        (Confusion::at(&labels, &scores, b.threshold), points)
+    });
+    let baseline_pr_auc = baseline.as_ref().and_then(|(_, p)| p.average_precision());
+    let lift = pr_auc.zip(baseline_pr_auc).map(|(m, b)| m - b);
     let metrics = [
         ("precision", Some(c.precision())),
         ("recall", Some(c.recall())),
@@ -80,6 +89,10 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
         ("fn", Some(c.fn_ as f64)),
         ("support", Some(c.positives() as f64)),
         ("windows", Some(labels.len() as f64)),
+        ("baseline_pr_auc", baseline_pr_auc),
+        ("baseline_roc_auc", baseline.as_ref().and_then(|(_, p)| p.roc_auc())),
+        ("baseline_f1", baseline.as_ref().map(|(c, _)| c.f1())),
+        ("lift_pr_auc", lift),
     ];
     for (key, value) in metrics {
         if let Some(v) = value {
@@ -87,13 +100,17 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
         }
     }
     let report = json!({
+        "model": card.architecture.kind.name(),
         "threshold": card.threshold, "threshold_rule": card.threshold_rule,
         "metrics": metrics.iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v)))).collect::<serde_json::Map<_, _>>(),
         "confusion_matrix": {"rows": "actual [failure, healthy]", "columns": "predicted [alarm, no alarm]",
                              "values": [[c.tp, c.fn_], [c.fp, c.tn]]},
     });
     let pictures = vec![
-        ("pr_curve.svg".to_string(), pr_picture(&points, pr_auc, &c).into_bytes()),
+        (
+            "pr_curve.svg".to_string(),
+            pr_picture(&points, pr_auc, &c, baseline.as_ref().map(|(_, p)| p)).into_bytes(),
+        ),
         ("roc_curve.svg".to_string(), roc_picture(&points, roc_auc).into_bytes()),
         (
             "confusion_matrix.svg".to_string(),
@@ -118,10 +135,20 @@ fn predictions(test: &Table, ends: &[i64], scores: &[f64], threshold: f64) -> Re
     })
 }
 
-fn pr_picture(points: &OperatingPoints, ap: Option<f64>, at: &Confusion) -> String {
+/// The model's precision-recall curve, its operating point and, when there is one, the
+/// baseline's curve beside it.
+fn pr_picture(points: &OperatingPoints, ap: Option<f64>, at: &Confusion, baseline: Option<&OperatingPoints>) -> String {
     let base_rate = points.positives as f64 / (points.positives + points.negatives).max(1) as f64;
     let mut curve = Series::new(format!("model (AP {})", score(ap)), points.pr_curve());
     curve.steps = true;
+    let baseline = baseline.map(|b| {
+        let mut curve = Series::new(
+            format!("logistic-regression baseline (AP {})", score(b.average_precision())),
+            b.pr_curve(),
+        );
+        curve.steps = true;
+        curve
+    });
     let mut chance = Series::new(
         format!("chance ({base_rate:.3})"),
         vec![(0.0, base_rate), (1.0, base_rate)],
@@ -136,7 +163,10 @@ fn pr_picture(points: &OperatingPoints, ap: Option<f64>, at: &Confusion) -> Stri
         x_range: Some((0.0, 1.0)),
         y_range: Some((0.0, 1.02)),
     };
-    line_chart(&chart, &[curve, chance, chosen])
+    let mut series = vec![curve];
+    series.extend(baseline);
+    series.extend([chance, chosen]);
+    line_chart(&chart, &series)
 }
 
 fn roc_picture(points: &OperatingPoints, auc: Option<f64>) -> String {

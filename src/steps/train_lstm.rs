@@ -1,6 +1,8 @@
-//! `train-lstm`: windows of the train and val parts -> LSTM classifier on libtorch, early
-//! stopping on validation PR-AUC (best checkpoint kept), decision threshold tuned on
-//! validation; writes the weights (safetensors), a model card and the loss curve.
+//! `train-lstm`: windows of the train and val parts -> a classifier on libtorch (`model: lstm`,
+//! `gru` or `linear`), early stopping on validation PR-AUC (best checkpoint kept), decision
+//! threshold tuned on validation; beside it, always, a logistic-regression baseline on the
+//! windows' last rows, so `evaluate` can say whether the model earns its keep. Writes the
+//! weights (safetensors), a model card (with the baseline) and the loss curve.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -10,11 +12,12 @@ use tch::nn;
 
 use super::model_io::{parse_device, take_part};
 use crate::frame::numeric_features;
-use crate::ml::lstm::{Architecture, LstmClassifier};
+use crate::ml::logistic::{self, Logistic};
 use crate::ml::metrics::OperatingPoints;
-use crate::ml::training::{fit, FitOptions, Progress};
+use crate::ml::network::{Architecture, Classifier, ModelKind};
+use crate::ml::training::{fit, predict, FitOptions, FitResult, Progress, WindowSet};
 use crate::ml::weights::to_safetensors;
-use crate::model::card::{self as model_card, ModelCard, Training};
+use crate::model::card::{self as model_card, Baseline, ModelCard, Training};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
@@ -37,6 +40,7 @@ pub enum ThresholdRule {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainLstmParams {
+    pub model: ModelKind,
     pub window: usize,
     pub hidden: i64,
     pub layers: i64,
@@ -74,7 +78,12 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
     };
     let device = parse_device(f);
     let clip_norm = f.optional_f64("clip-norm", 0.0, 1e6).unwrap_or(1.0);
+    let model = f
+        .optional_choice("model", &ModelKind::NAMES)
+        .and_then(ModelKind::parse)
+        .unwrap_or_default();
     Some(TrainLstmParams {
+        model,
         window: f.optional_int("window", 1, 100_000).unwrap_or(24) as usize,
         hidden: f.optional_int("hidden", 1, 4096).unwrap_or(64),
         layers: f.optional_int("layers", 1, 16).unwrap_or(2),
@@ -153,6 +162,7 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
     });
 
     let arch = Architecture {
+        kind: p.model,
         features: features.len() as i64,
         hidden: p.hidden,
         layers: p.layers,
@@ -160,65 +170,72 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         bidirectional: p.bidirectional,
         attention: p.attention,
     };
-    let vs = nn::VarStore::new(device);
-    let model = LstmClassifier::new(&vs.root(), arch.clone());
     let opts = FitOptions {
         pos_weight,
         ..p.fit.clone()
     };
     let started = Instant::now();
-    let result = fit(&vs, &model, &train_set, &val_set, &opts, |event| match event {
-        Progress::Batch {
-            epoch,
-            done,
-            total,
-            loss,
-        } => ctx.progress(
-            done as u64,
-            total as u64,
-            format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
-        ),
-        Progress::Epoch(e) => {
-            let at = e.epoch as i64;
-            ctx.metric_at("train_loss", e.train_loss, at);
-            ctx.metric_at("val_loss", e.val_loss, at);
-            ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
-            ctx.metric_at("val_f1", e.val_f1, at);
+    let baseline = fit_logistic(&train_set, pos_weight)?;
+    let vs = nn::VarStore::new(device);
+    let model = Classifier::new(&vs.root(), arch.clone());
+    let result = if p.model == ModelKind::Linear {
+        // The model is the baseline itself, in the network's head.
+        set_linear_weights(&vs, &baseline, device)?;
+        FitResult {
+            history: Vec::new(),
+            best_epoch: 0,
+            stopped_early: false,
+            best_val_scores: predict(&model, &val_set, opts.batch_size.max(256)),
         }
-    })
-    .map_err(|e| StepError::new(e.0))?;
+    } else {
+        fit(&vs, &model, &train_set, &val_set, &opts, |event| match event {
+            Progress::Batch {
+                epoch,
+                done,
+                total,
+                loss,
+            } => ctx.progress(
+                done as u64,
+                total as u64,
+                format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
+            ),
+            Progress::Epoch(e) => {
+                let at = e.epoch as i64;
+                ctx.metric_at("train_loss", e.train_loss, at);
+                ctx.metric_at("val_loss", e.val_loss, at);
+                ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
+                ctx.metric_at("val_f1", e.val_f1, at);
+            }
+        })
+        .map_err(|e| StepError::new(e.0))?
+    };
     let seconds = started.elapsed().as_secs_f64();
     let epochs_run = result.history.len();
 
-    // Threshold on validation, from the best epoch's scores (kept by `fit`, no second pass).
+    // Thresholds on validation, from the kept scores (no second pass), by one rule for both.
     let labels: Vec<bool> = val_set.labels.iter().map(|y| *y == 1.0).collect();
     let points = OperatingPoints::new(&labels, &result.best_val_scores);
-    let (threshold, rule) = match p.threshold {
-        ThresholdRule::MaxF1 => (
-            points.max_f1_threshold().map(|(t, _)| t).unwrap_or(0.5),
-            "max-f1".to_string(),
-        ),
-        ThresholdRule::FalseAlarmRate(rate) => {
-            let t = points.threshold_for_false_alarm_rate(rate).unwrap_or_else(|| {
-                ctx.warn(format!(
-                    "no threshold keeps the validation false-alarm rate at or below {rate}; alarming only above the highest score"
-                ));
-                f64::from(f32::MAX)
-            });
-            (t, format!("false-alarm-rate<={rate}"))
-        }
+    let (threshold, rule) = choose_threshold(p.threshold, &points, "model", ctx);
+    let baseline_points = OperatingPoints::new(&labels, &baseline.probabilities(&val_set.last_rows()));
+    let baseline = Baseline {
+        threshold: choose_threshold(p.threshold, &baseline_points, "baseline", ctx).0,
+        val_pr_auc: baseline_points.average_precision().unwrap_or(0.0),
+        model: baseline,
     };
-    let best = &result.history[result.best_epoch - 1];
-    ctx.metric("best_epoch", result.best_epoch as f64);
-    ctx.metric("best_val_pr_auc", best.val_pr_auc);
+    let val_pr_auc = points.average_precision().unwrap_or(0.0);
+    if let Some(best) = result.history.get(result.best_epoch.wrapping_sub(1)) {
+        ctx.metric("best_epoch", result.best_epoch as f64);
+        ctx.metric(
+            "sequences_per_sec",
+            (train_set.len() * epochs_run) as f64 / seconds.max(1e-9),
+        );
+        debug_assert_eq!(best.val_pr_auc, val_pr_auc);
+    }
+    ctx.metric("best_val_pr_auc", val_pr_auc);
+    ctx.metric("baseline_val_pr_auc", baseline.val_pr_auc);
     ctx.metric("threshold", threshold);
     ctx.metric("train_windows", train_set.len() as f64);
     ctx.metric("val_windows", val_set.len() as f64);
-    ctx.metric(
-        "sequences_per_sec",
-        (train_set.len() * epochs_run) as f64 / seconds.max(1e-9),
-    );
-
     let card = ModelCard {
         format: model_card::FORMAT.into(),
         architecture: arch,
@@ -247,6 +264,7 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
             val_windows: val_set.len(),
             history: result.history.clone(),
         },
+        baseline: Some(baseline),
     };
     let card_json = serde_json::to_vec_pretty(&card).map_err(|e| StepError::new(e.to_string()))?;
     let metadata = HashMap::from([(
@@ -254,18 +272,67 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         String::from_utf8_lossy(&card_json).into_owned(),
     )]);
     let weights = to_safetensors(&vs, metadata).map_err(|e| StepError::new(e.0))?;
+    let mut files = vec![
+        (model_card::WEIGHTS.into(), weights),
+        (model_card::FILE.into(), card_json),
+    ];
+    if !card.training.history.is_empty() {
+        files.push(("loss_curve.svg".into(), loss_curve(&card).into_bytes()));
+    }
     Ok(StepOutput {
-        files: vec![
-            (model_card::WEIGHTS.into(), weights),
-            (model_card::FILE.into(), card_json),
-            ("loss_curve.svg".into(), loss_curve(&card).into_bytes()),
-        ],
+        files,
         reports: vec![(
             "training_report".into(),
             json!({"seconds": seconds, "device": format!("{device:?}"), "threads": p.threads, "epochs_run": epochs_run}),
         )],
         ..Default::default()
     })
+}
+
+/// The logistic regression on the training windows' last rows, positives weighted as the
+/// model's are, with scikit-learn's default regularisation (C = 1).
+fn fit_logistic(train: &WindowSet, pos_weight: Option<f64>) -> Result<Logistic, StepError> {
+    logistic::fit(&train.last_rows(), &train.labels, pos_weight.unwrap_or(1.0), 1.0)
+        .map_err(|e| StepError::new(format!("the logistic-regression baseline: {e}")))
+}
+
+/// Puts a fitted logistic regression into the linear network's head.
+fn set_linear_weights(vs: &nn::VarStore, fitted: &Logistic, device: tch::Device) -> Result<(), StepError> {
+    let variables = vs.variables();
+    let (Some(weight), Some(bias)) = (variables.get("head.weight"), variables.get("head.bias")) else {
+        return Err(StepError::new("the linear model has no head variables (a bug)"));
+    };
+    let coef: Vec<f32> = fitted.coef.iter().map(|&c| c as f32).collect();
+    tch::no_grad(|| {
+        weight.shallow_clone().copy_(
+            &tch::Tensor::from_slice(&coef)
+                .view([1, coef.len() as i64])
+                .to_device(device),
+        );
+        bias.shallow_clone()
+            .copy_(&tch::Tensor::from_slice(&[fitted.intercept as f32]).to_device(device));
+    });
+    Ok(())
+}
+
+/// The decision threshold on validation scores by `rule`, and how it was chosen.
+/// `who` (the model or its baseline) names it in the warning.
+fn choose_threshold(rule: ThresholdRule, points: &OperatingPoints, who: &str, ctx: &StepContext) -> (f64, String) {
+    match rule {
+        ThresholdRule::MaxF1 => (
+            points.max_f1_threshold().map(|(t, _)| t).unwrap_or(0.5),
+            "max-f1".to_string(),
+        ),
+        ThresholdRule::FalseAlarmRate(rate) => {
+            let t = points.threshold_for_false_alarm_rate(rate).unwrap_or_else(|| {
+                ctx.warn(format!(
+                    "no threshold keeps the {who}'s validation false-alarm rate at or below {rate}; alarming only above the highest score"
+                ));
+                f64::from(f32::MAX)
+            });
+            (t, format!("false-alarm-rate<={rate}"))
+        }
+    }
 }
 
 fn loss_curve(card: &ModelCard) -> String {

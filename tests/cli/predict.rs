@@ -368,3 +368,110 @@ steps:
     assert_eq!(code, 0, "{err}");
     assert_eq!(p.show("latest")["metrics"]["score.machines_scored"], 8.0);
 }
+
+/// Every training fits a logistic-regression baseline beside the model and `evaluate` scores
+/// both; `runs show` and the report say who wins; `model: linear` ships that baseline itself
+/// through register and predict, with exactly the baseline's coefficients.
+#[test]
+fn the_baseline_is_scored_beside_the_model_and_linear_ships_it() {
+    let (p, lstm) = trained();
+    let m = &lstm["metrics"];
+    let metric = |run: &serde_json::Value, key: &str| {
+        run["metrics"][key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no {key} in {}", run["metrics"]))
+    };
+    let (model, baseline) = (
+        metric(&lstm, "evaluate.pr_auc"),
+        metric(&lstm, "evaluate.baseline_pr_auc"),
+    );
+    assert!(
+        (metric(&lstm, "evaluate.lift_pr_auc") - (model - baseline)).abs() < 1e-12,
+        "{m}"
+    );
+    assert!((0.0..=1.0).contains(&metric(&lstm, "evaluate.baseline_f1")));
+    assert!(metric(&lstm, "train.baseline_val_pr_auc") > 0.0);
+    let (code, shown, _) = p.output(&["runs", "show", "latest"]);
+    assert_eq!(code, 0);
+    let verdict = if baseline > model {
+        format!(
+            "WARNING: the logistic-regression baseline beats the model: test PR-AUC {baseline:.3} against {model:.3}"
+        )
+    } else {
+        format!("the model beats its logistic-regression baseline: test PR-AUC {model:.3} against {baseline:.3}")
+    };
+    assert!(shown.contains("BASELINE") && shown.contains(&verdict), "{shown}");
+    let report = std::fs::read_to_string(
+        p.root()
+            .join(artifact(&lstm, "", "report.html").trim_start_matches("file://")),
+    )
+    .unwrap();
+    assert!(report.contains("Against the baseline"), "the report says it too");
+    let card = |run: &serde_json::Value| -> serde_json::Value {
+        let uri = artifact(run, "train", "model_card.json");
+        serde_json::from_slice(&std::fs::read(uri.trim_start_matches("file://")).unwrap()).unwrap()
+    };
+    assert_eq!(card(&lstm)["architecture"]["kind"], "lstm");
+
+    // The same pipeline with `model: linear`: the data steps come from the cache, the model is
+    // the baseline (same coefficients), and it is registered and served like any model.
+    let (code, _, err) = p.output(&["run", "pipelines/train.yaml", "--set", "train.with.model=linear"]);
+    assert_eq!(code, 0, "{err}");
+    let linear = p.show("latest");
+    let linear_card = card(&linear);
+    assert_eq!(linear_card["architecture"]["kind"], "linear");
+    assert_eq!(
+        linear_card["baseline"],
+        card(&lstm)["baseline"],
+        "the same baseline from the same data"
+    );
+    let (model, baseline) = (
+        metric(&linear, "evaluate.pr_auc"),
+        metric(&linear, "evaluate.baseline_pr_auc"),
+    );
+    assert!(
+        (model - baseline).abs() < 1e-3,
+        "the linear model is its baseline: {model} vs {baseline}"
+    );
+    assert_eq!(baseline, metric(&lstm, "evaluate.baseline_pr_auc"));
+    let evaluated = scores(&read_parquet(&artifact(&linear, "evaluate", "predictions.parquet")));
+    let mut machines: Vec<String> = evaluated.keys().map(|(m, _)| m.clone()).collect();
+    machines.sort();
+    machines.dedup();
+    p.write("data/test_machines.csv", sensors_of(&p, &machines, |_, _| {}));
+    let (code, _, err) = p.output(&[
+        "predict",
+        "--model",
+        "pumps@production",
+        "--data",
+        "data/test_machines.csv",
+        "--at",
+        "all",
+        "--out",
+        "scores.csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = p.output(&[
+        "predict",
+        "--model",
+        "pumps@production",
+        "--data",
+        "data/test_machines.csv",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["model"]["version"], 2,
+        "the linear model was registered and promoted"
+    );
+    let served = scores(&read_csv(&p.root().join("scores.csv")));
+    assert_eq!(served.len(), evaluated.len());
+    for (key, want) in &evaluated {
+        assert!(
+            (served[key] - want).abs() <= 1e-6,
+            "window {key:?}: {} vs {want}",
+            served[key]
+        );
+    }
+}

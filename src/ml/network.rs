@@ -1,15 +1,54 @@
-//! The sequence classifier: stacked LSTM -> last hidden state or attention pooling -> dropout ->
-//! linear head -> one logit per window. Variable names follow PyTorch's `nn.LSTM`
-//! (`lstm.weight_ih_l0`, ...) so weights can be compared with or moved to PyTorch.
+//! The window classifiers, one logit per window of rows:
+//! - `lstm` / `gru`: a stacked LSTM or GRU -> last hidden state or attention pooling ->
+//!   dropout -> linear head. Variable names follow PyTorch's `nn.LSTM` / `nn.GRU`
+//!   (`lstm.weight_ih_l0`, ...) so weights can be compared with or moved to PyTorch;
+//! - `linear`: the head alone on the window's last row (logistic regression, fitted by
+//!   `ml::logistic`), so the baseline can ship through the same evaluate and predict path.
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+/// Which network reads the windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    #[default]
+    Lstm,
+    Gru,
+    Linear,
+}
+
+impl ModelKind {
+    pub const NAMES: [&'static str; 3] = ["lstm", "gru", "linear"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(name: &str) -> Option<ModelKind> {
+        [ModelKind::Lstm, ModelKind::Gru, ModelKind::Linear]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// Gate blocks per recurrent layer (PyTorch's order), none for the linear model.
+    fn gates(self) -> i64 {
+        match self {
+            ModelKind::Lstm => 4,
+            ModelKind::Gru => 3,
+            ModelKind::Linear => 0,
+        }
+    }
+}
+
 /// The shape of the network; stored in the model card so it can be rebuilt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Architecture {
+    /// Cards written before `model:` existed hold LSTMs.
+    #[serde(default)]
+    pub kind: ModelKind,
     pub features: i64,
     pub hidden: i64,
     pub layers: i64,
@@ -37,22 +76,33 @@ pub enum WindowEnds {
 }
 
 #[derive(Debug)]
-pub struct LstmClassifier {
+pub struct Classifier {
     arch: Architecture,
-    /// Per layer and direction: w_ih, w_hh, b_ih, b_hh (the order `Tensor::lstm` expects).
+    /// Per layer and direction: w_ih, w_hh, b_ih, b_hh (the order `Tensor::lstm` and
+    /// `Tensor::gru` expect); empty for the linear model.
     weights: Vec<Tensor>,
     attention: Option<nn::Linear>,
     head: nn::Linear,
 }
 
-impl LstmClassifier {
+impl Classifier {
     /// Creates the variables under `path`, initialised as PyTorch does: U(-1/sqrt(hidden),
-    /// 1/sqrt(hidden)) for the LSTM, U(-1/sqrt(inputs), 1/sqrt(inputs)) for the linear layers.
-    pub fn new(path: &nn::Path, arch: Architecture) -> LstmClassifier {
+    /// 1/sqrt(hidden)) for the LSTM and GRU, U(-1/sqrt(inputs), 1/sqrt(inputs)) for the
+    /// linear layers.
+    pub fn new(path: &nn::Path, arch: Architecture) -> Classifier {
+        if arch.kind == ModelKind::Linear {
+            let head = nn::linear(path / "head", arch.features, 1, torch_linear_init(arch.features));
+            return Classifier {
+                arch,
+                weights: Vec::new(),
+                attention: None,
+                head,
+            };
+        }
         let bound = 1.0 / (arch.hidden as f64).sqrt();
         let init = nn::Init::Uniform { lo: -bound, up: bound };
-        let lstm = path / "lstm";
-        let gates = 4 * arch.hidden;
+        let lstm = path / arch.kind.name();
+        let gates = arch.kind.gates() * arch.hidden;
         let mut weights = Vec::new();
         for layer in 0..arch.layers {
             for direction in 0..arch.directions() {
@@ -73,7 +123,7 @@ impl LstmClassifier {
             .attention
             .then(|| nn::linear(path / "attention", pooled, 1, torch_linear_init(pooled)));
         let head = nn::linear(path / "head", pooled, 1, torch_linear_init(pooled));
-        LstmClassifier {
+        Classifier {
             arch,
             weights,
             attention,
@@ -85,21 +135,46 @@ impl LstmClassifier {
         &self.arch
     }
 
-    /// Logits for a batch of windows; `train` turns dropout on.
+    /// Whether [`window_logits`](Self::window_logits) can score this network: a
+    /// unidirectional LSTM.
+    pub fn reads_projected_rows(&self) -> bool {
+        self.arch.kind == ModelKind::Lstm && !self.arch.bidirectional
+    }
+
+    /// Logits for a batch of windows x [batch, seq, features]; `train` turns dropout on.
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         let (batch, dirs, layers, hidden) = (x.size()[0], self.arch.directions(), self.arch.layers, self.arch.hidden);
+        if self.arch.kind == ModelKind::Linear {
+            return self.head.forward(&x.select(1, -1)).squeeze_dim(-1); // [batch]
+        }
         let zeros = Tensor::zeros([layers * dirs, batch, hidden], (Kind::Float, x.device())); // [layers*dirs, batch, hidden]
-        let (output, h_n, _c_n) = x.lstm(
-            &[&zeros, &zeros],
-            &self.weights.iter().collect::<Vec<_>>(),
-            true,
-            layers,
-            // Between stacked layers only, as in PyTorch.
-            if layers > 1 { self.arch.dropout } else { 0.0 },
-            train,
-            self.arch.bidirectional,
-            true,
-        ); // output: [batch, seq, hidden*dirs]; h_n: [layers*dirs, batch, hidden]
+        let weights: Vec<&Tensor> = self.weights.iter().collect();
+        // Between stacked layers only, as in PyTorch.
+        let dropout = if layers > 1 { self.arch.dropout } else { 0.0 };
+        let (output, h_n) = if self.arch.kind == ModelKind::Gru {
+            x.gru(
+                &zeros,
+                &weights,
+                true,
+                layers,
+                dropout,
+                train,
+                self.arch.bidirectional,
+                true,
+            )
+        } else {
+            let (output, h_n, _c_n) = x.lstm(
+                &[&zeros, &zeros],
+                &weights,
+                true,
+                layers,
+                dropout,
+                train,
+                self.arch.bidirectional,
+                true,
+            );
+            (output, h_n)
+        }; // output: [batch, seq, hidden*dirs]; h_n: [layers*dirs, batch, hidden]
            // The final state of the top layer in each direction (the backward direction's final
            // state has read the whole window, unlike output[:, -1]).
         let top = h_n.narrow(0, (layers - 1) * dirs, dirs); // [dirs, batch, hidden]
@@ -128,6 +203,7 @@ impl LstmClassifier {
     /// [`forward`](Self::forward) in another order (equal to about 1e-7). A bidirectional
     /// network reads windows backwards too and goes through `forward`.
     /// `projected` is [`project_rows`](Self::project_rows) of the rows the windows read.
+    /// LSTMs only (see [`reads_projected_rows`](Self::reads_projected_rows)).
     pub fn window_logits(&self, projected: &Tensor, ends: &WindowEnds, window: i64) -> Tensor {
         let hidden = self.arch.hidden;
         let batch = match ends {
@@ -205,12 +281,12 @@ impl LstmClassifier {
 
     /// Another handle on the same weights (no copy), for a scoring thread: libtorch tensors
     /// may be read from several threads, but a handle belongs to one.
-    pub fn shallow_copy(&self) -> LstmClassifier {
+    pub fn shallow_copy(&self) -> Classifier {
         let linear = |l: &nn::Linear| nn::Linear {
             ws: l.ws.shallow_clone(),
             bs: l.bs.as_ref().map(Tensor::shallow_clone),
         };
-        LstmClassifier {
+        Classifier {
             arch: self.arch.clone(),
             weights: self.weights.iter().map(Tensor::shallow_clone).collect(),
             attention: self.attention.as_ref().map(linear),
@@ -243,6 +319,7 @@ mod tests {
 
     fn arch(bidirectional: bool, attention: bool) -> Architecture {
         Architecture {
+            kind: ModelKind::Lstm,
             features: 3,
             hidden: 8,
             layers: 2,
@@ -254,24 +331,58 @@ mod tests {
 
     #[test]
     fn one_logit_per_window_in_every_variant() {
-        for (bi, att) in [(false, false), (true, false), (false, true), (true, true)] {
-            let vs = nn::VarStore::new(tch::Device::Cpu);
-            let model = LstmClassifier::new(&vs.root(), arch(bi, att));
-            let x = Tensor::randn([5, 7, 3], (Kind::Float, tch::Device::Cpu)); // [batch, seq, features]
-            assert_eq!(model.forward(&x, true).size(), vec![5]);
-            assert_eq!(model.forward(&x, false).size(), vec![5]);
+        for kind in [ModelKind::Lstm, ModelKind::Gru, ModelKind::Linear] {
+            for (bi, att) in [(false, false), (true, false), (false, true), (true, true)] {
+                let vs = nn::VarStore::new(tch::Device::Cpu);
+                let model = Classifier::new(&vs.root(), Architecture { kind, ..arch(bi, att) });
+                let x = Tensor::randn([5, 7, 3], (Kind::Float, tch::Device::Cpu)); // [batch, seq, features]
+                assert_eq!(model.forward(&x, true).size(), vec![5], "{kind:?}");
+                assert_eq!(model.forward(&x, false).size(), vec![5], "{kind:?}");
+            }
         }
+    }
+
+    #[test]
+    fn the_linear_model_reads_the_last_row_only() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let model = Classifier::new(
+            &vs.root(),
+            Architecture {
+                kind: ModelKind::Linear,
+                ..arch(false, false)
+            },
+        );
+        let x = Tensor::randn([4, 6, 3], (Kind::Float, tch::Device::Cpu)); // [batch, seq, features]
+        let earlier = x.copy();
+        let _ = earlier.narrow(1, 0, 5).fill_(7.0);
+        assert!(model
+            .forward(&x, false)
+            .allclose(&model.forward(&earlier, false), 1e-6, 1e-6, false));
+        let names: Vec<String> = vs.variables().into_keys().collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 
     #[test]
     fn variables_are_named_like_pytorch() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
-        let _ = LstmClassifier::new(&vs.root(), arch(true, false));
+        let _ = Classifier::new(&vs.root(), arch(true, false));
         let mut names: Vec<String> = vs.variables().into_keys().collect();
         names.sort();
         assert!(names.contains(&"lstm.weight_ih_l1_reverse".to_string()), "{names:?}");
         assert!(names.contains(&"head.weight".to_string()));
         // 2 layers x 2 directions x 4 tensors + head weight and bias.
         assert_eq!(names.len(), 18);
+        // nn.GRU: three gate blocks, under `gru`.
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let _ = Classifier::new(
+            &vs.root(),
+            Architecture {
+                kind: ModelKind::Gru,
+                ..arch(false, false)
+            },
+        );
+        let variables = vs.variables();
+        assert_eq!(variables["gru.weight_ih_l0"].size(), vec![3 * 8, 3]);
+        assert_eq!(variables["gru.weight_hh_l1"].size(), vec![3 * 8, 8]);
     }
 }
