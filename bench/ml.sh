@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `just bench-ml` (also the second half of `just bench`): pmflow's modelling side by side with
-# the Python stack it replaces, in one run on this machine, appended to BENCHMARKS.md:
+# the Python stack it replaces, in one run on this machine, first in BENCHMARKS.md:
 #   1. SMOTE, 1,000,000 x 18, 3% minority, k=5: pmflow's `smote` step vs imbalanced-learn;
 #   2. LSTM training throughput (batch 64, window 24, 18 features, hidden 64, 2 layers):
 #      `pmflow bench-lstm` vs the same model and loop in PyTorch, 1 and 2 threads;
@@ -9,6 +9,7 @@
 #   4. the shipped pipelines/train.yaml end to end (target: 3 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 out=bench/out
 mkdir -p "$out"
 seeds="${BENCH_SEEDS:-1 2 3 4 5 6 7 8 9 10}"
@@ -90,7 +91,8 @@ start=$(date +%s.%N)
 train_secs=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 "$pmflow" runs show latest --registry "sqlite://$out/ml-registry.db" --format json > "$out/train_run.json"
 
-python3 - "$pm_smote" "$pm_resample" "$py_smote" "$lstm_rows" "$out/quality.jsonl" "$train_secs" "$out/train_run.json" "$machine" "$seeds" <<'PY' | tee -a BENCHMARKS.md
+section=$(python3 - "$pm_smote" "$pm_resample" "$py_smote" "$lstm_rows" "$out/quality.jsonl" "$train_secs" "$out/train_run.json" "$machine" "$seeds" <<'PY'
+
 import datetime, json, statistics, sys
 pm_smote, pm_resample, py_smote, lstm_rows, quality, train_secs, train_run, machine, seeds = sys.argv[1:]
 py_smote = json.loads(py_smote)
@@ -141,3 +143,5 @@ print(f"""
 {train_secs} s; test F1 {m['evaluate.f1']:.3f}, PR-AUC {m['evaluate.pr_auc']:.3f}, ROC-AUC {m['evaluate.roc_auc']:.3f}, false-alarm rate {m['evaluate.false_alarm_rate']:.4f}.
 """)
 PY
+)
+put_section_first "$section"

@@ -29,6 +29,7 @@ pub fn bench_lstm(a: &BenchLstmArgs) -> Result<(), CliError> {
             dropout: 0.0,
             bidirectional: false,
             attention: false,
+            skip: false,
         },
     );
     let opts = FitOptions {
@@ -40,6 +41,7 @@ pub fn bench_lstm(a: &BenchLstmArgs) -> Result<(), CliError> {
         patience: 1,
         pos_weight: None,
         seed: 1,
+        start_competes: false,
     };
     let run = || fit(&vs, &model, &train, &val, &opts, |_| {}).map_err(|e| CliError::Internal(e.0));
     run()?; // warm-up: allocator and libtorch's lazy initialisation

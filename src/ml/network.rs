@@ -4,6 +4,11 @@
 //!   (`lstm.weight_ih_l0`, ...) so weights can be compared with or moved to PyTorch;
 //! - `linear`: the head alone on the window's last row (logistic regression, fitted by
 //!   `ml::logistic`), so the baseline can ship through the same evaluate and predict path.
+//!
+//! A recurrent network may also have a `skip` path: a fixed linear layer from the window's last
+//! row straight to the logit, added to the head's. Set to the fitted logistic regression with
+//! the head at zero, the network begins as its baseline and learns only what the sequence
+//! adds (see `train-lstm`).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
@@ -55,6 +60,9 @@ pub struct Architecture {
     pub dropout: f64,
     pub bidirectional: bool,
     pub attention: bool,
+    /// A linear path from the last row to the logit (recurrent kinds); absent in older cards.
+    #[serde(default)]
+    pub skip: bool,
 }
 
 impl Architecture {
@@ -83,6 +91,7 @@ pub struct Classifier {
     weights: Vec<Tensor>,
     attention: Option<nn::Linear>,
     head: nn::Linear,
+    skip: Option<nn::Linear>,
 }
 
 impl Classifier {
@@ -97,6 +106,7 @@ impl Classifier {
                 weights: Vec::new(),
                 attention: None,
                 head,
+                skip: None,
             };
         }
         let bound = 1.0 / (arch.hidden as f64).sqrt();
@@ -123,12 +133,53 @@ impl Classifier {
             .attention
             .then(|| nn::linear(path / "attention", pooled, 1, torch_linear_init(pooled)));
         let head = nn::linear(path / "head", pooled, 1, torch_linear_init(pooled));
+        // Not trained: the skip path stays the fitted regression, and the recurrent part
+        // learns only what the sequence adds to it (training it too drifted away from the
+        // regression's optimum and scored lower on validation).
+        let skip = arch.skip.then(|| {
+            let skip = path / "skip";
+            nn::Linear {
+                ws: skip.zeros_no_train("weight", &[1, arch.features]),
+                bs: Some(skip.zeros_no_train("bias", &[1])),
+            }
+        });
         Classifier {
             arch,
             weights,
             attention,
             head,
+            skip,
         }
+    }
+
+    /// Starts the network as the logistic regression `coef`, `intercept`. The linear model
+    /// takes them in its head. A recurrent network with a skip path takes them there, and its
+    /// head is zeroed, so every logit is the regression's until training moves it. False when
+    /// the network has neither.
+    pub fn start_from_linear(&self, coef: &[f64], intercept: f64) -> bool {
+        let (target, zeroed) = match (&self.skip, self.arch.kind) {
+            (_, ModelKind::Linear) => (&self.head, None),
+            (Some(skip), _) => (skip, Some(&self.head)),
+            (None, _) => return false,
+        };
+        let device = target.ws.device();
+        let coef: Vec<f32> = coef.iter().map(|&c| c as f32).collect();
+        tch::no_grad(|| {
+            target
+                .ws
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&coef).view([1, coef.len() as i64]).to_device(device));
+            if let Some(bias) = &target.bs {
+                let _ = bias.shallow_clone().fill_(intercept);
+            }
+            if let Some(head) = zeroed {
+                let _ = head.ws.shallow_clone().zero_();
+                if let Some(bias) = &head.bs {
+                    let _ = bias.shallow_clone().zero_();
+                }
+            }
+        });
+        true
     }
 
     pub fn architecture(&self) -> &Architecture {
@@ -179,12 +230,13 @@ impl Classifier {
            // state has read the whole window, unlike output[:, -1]).
         let top = h_n.narrow(0, (layers - 1) * dirs, dirs); // [dirs, batch, hidden]
         let last = top.permute([1, 0, 2]).reshape([batch, dirs * hidden]); // [batch, hidden*dirs]
-        self.logits(&output, last, train)
+        self.logits(&output, last, &x.select(1, -1), train)
     }
 
     /// The head over the top layer: attention pooling of `output` [batch, seq, hidden*dirs] or
-    /// the final states `last` [batch, hidden*dirs], then dropout and the linear layer.
-    fn logits(&self, output: &Tensor, last: Tensor, train: bool) -> Tensor {
+    /// the final states `last` [batch, hidden*dirs], then dropout and the linear layer, plus
+    /// the skip path on each window's last row `rows` [batch, features].
+    fn logits(&self, output: &Tensor, last: Tensor, rows: &Tensor, train: bool) -> Tensor {
         let pooled = match &self.attention {
             Some(score) => {
                 let weights = score.forward(output).softmax(1, Kind::Float); // [batch, seq, 1]
@@ -193,7 +245,11 @@ impl Classifier {
             None => last,
         };
         let pooled = pooled.dropout(self.arch.dropout, train); // [batch, hidden*dirs]
-        self.head.forward(&pooled).squeeze_dim(-1) // [batch]
+        let logits = self.head.forward(&pooled).squeeze_dim(-1); // [batch]
+        match &self.skip {
+            Some(skip) => logits + skip.forward(rows).squeeze_dim(-1),
+            None => logits,
+        }
     }
 
     /// Inference logits for windows of `window` consecutive rows ending at `ends` (positions in
@@ -202,14 +258,14 @@ impl Classifier {
     /// each window's recurrence gathers its rows' projections: the same arithmetic as
     /// [`forward`](Self::forward) in another order (equal to about 1e-7). A bidirectional
     /// network reads windows backwards too and goes through `forward`.
-    /// `projected` is [`project_rows`](Self::project_rows) of the rows the windows read.
+    /// `projected` is [`project_rows`](Self::project_rows) of `rows`, the rows the windows read.
     /// LSTMs only (see [`reads_projected_rows`](Self::reads_projected_rows)).
-    pub fn window_logits(&self, projected: &Tensor, ends: &WindowEnds, window: i64) -> Tensor {
+    pub fn window_logits(&self, rows: &Tensor, projected: &Tensor, ends: &WindowEnds, window: i64) -> Tensor {
         let hidden = self.arch.hidden;
-        let batch = match ends {
-            WindowEnds::Run { count, .. } => *count,
-            WindowEnds::At(ends) => ends.size()[0],
-        };
+        let (batch, ends_rows) = match ends {
+            WindowEnds::Run { first, count } => (*count, rows.narrow(0, *first, *count)),
+            WindowEnds::At(ends) => (ends.size()[0], rows.index_select(0, ends)),
+        }; // ends_rows: [batch, features], what the skip path reads
         let w_hh = self.weights[1].transpose(0, 1); // [hidden, 4*hidden]
         let collect = self.arch.layers > 1 || self.attention.is_some();
         let mut outputs = Vec::new();
@@ -256,11 +312,11 @@ impl Classifier {
         }
         let last = h.unwrap_or_else(|| Tensor::zeros([batch, hidden], (Kind::Float, projected.device())));
         if !collect {
-            return self.logits(&last, last.shallow_clone(), false);
+            return self.logits(&last, last.shallow_clone(), &ends_rows, false);
         }
         let first = Tensor::stack(&outputs, 1); // [batch, seq, hidden]
         if self.arch.layers == 1 {
-            return self.logits(&first, last, false);
+            return self.logits(&first, last, &ends_rows, false);
         }
         // The layers above the first take its outputs as ordinary sequences.
         let above = self.arch.layers - 1;
@@ -276,7 +332,7 @@ impl Classifier {
             true,
         ); // output: [batch, seq, hidden]; h_n: [layers-1, batch, hidden]
         let last = h_n.get(above - 1); // [batch, hidden]
-        self.logits(&output, last, false)
+        self.logits(&output, last, &ends_rows, false)
     }
 
     /// Another handle on the same weights (no copy), for a scoring thread: libtorch tensors
@@ -291,6 +347,7 @@ impl Classifier {
             weights: self.weights.iter().map(Tensor::shallow_clone).collect(),
             attention: self.attention.as_ref().map(linear),
             head: linear(&self.head),
+            skip: self.skip.as_ref().map(linear),
         }
     }
 
@@ -326,6 +383,7 @@ mod tests {
             dropout: 0.1,
             bidirectional,
             attention,
+            skip: false,
         }
     }
 
@@ -384,5 +442,26 @@ mod tests {
         let variables = vs.variables();
         assert_eq!(variables["gru.weight_ih_l0"].size(), vec![3 * 8, 3]);
         assert_eq!(variables["gru.weight_hh_l1"].size(), vec![3 * 8, 8]);
+    }
+
+    #[test]
+    fn a_network_started_from_a_regression_scores_as_it() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let model = Classifier::new(
+            &vs.root(),
+            Architecture {
+                skip: true,
+                ..arch(false, true)
+            },
+        );
+        assert!(model.start_from_linear(&[0.5, -1.0, 2.0], 0.25));
+        let x = Tensor::randn([4, 6, 3], (Kind::Float, tch::Device::Cpu)); // [batch, seq, features]
+        let want = x.select(1, -1).mv(&Tensor::from_slice(&[0.5f32, -1.0, 2.0])) + 0.25; // [batch]
+        assert!(model.forward(&x, true).allclose(&want, 1e-5, 1e-5, false));
+        // The skip path is saved with the rest but never trained.
+        assert!(vs.variables().contains_key("skip.weight"));
+        assert_eq!(vs.trainable_variables().len() + 2, vs.variables().len());
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        assert!(!Classifier::new(&vs.root(), arch(false, false)).start_from_linear(&[1.0; 3], 0.0));
     }
 }

@@ -94,6 +94,9 @@ pub struct FitOptions {
     /// Weight of positive samples in the loss (negatives / positives for `auto`).
     pub pos_weight: Option<f64>,
     pub seed: u64,
+    /// Whether the weights before training compete for the best epoch (as epoch 0): for a
+    /// network started as its baseline, which training must then beat on validation.
+    pub start_competes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -120,6 +123,7 @@ pub enum Progress<'a> {
 #[derive(Debug, Clone)]
 pub struct FitResult {
     pub history: Vec<EpochStats>,
+    /// 0 when no epoch beat the starting weights (`start_competes`).
     pub best_epoch: usize,
     pub stopped_early: bool,
     /// The best epoch's validation probabilities, window by window (what predicting the
@@ -159,6 +163,17 @@ pub fn fit(
     let mut history: Vec<EpochStats> = Vec::new();
     let mut best: Option<Best> = None;
     let val_labels: Vec<bool> = val.labels.iter().map(|y| *y == 1.0).collect();
+    if opts.start_competes {
+        let (_, scores) = evaluate(model, val, pos_weight.as_ref(), opts.batch_size.max(256));
+        best = Some(Best {
+            epoch: 0,
+            pr_auc: OperatingPoints::new(&val_labels, &scores)
+                .average_precision()
+                .unwrap_or(0.0),
+            weights: snapshot(vs),
+            val_scores: scores,
+        });
+    }
     let mut stopped_early = false;
     for epoch in 1..=opts.epochs {
         rng.shuffle(&mut order);
@@ -266,7 +281,7 @@ fn score_share(model: &Classifier, all_rows: &Tensor, window: i64, ends: &[i64],
     let mut score = |rows: Tensor, at: WindowEnds| {
         let projected = model.project_rows(&rows); // [covered, 4*hidden]
         let probabilities = model
-            .window_logits(&projected, &at, window)
+            .window_logits(&rows, &projected, &at, window)
             .sigmoid()
             .to_kind(Kind::Double)
             .to_device(Device::Cpu); // [batch]
@@ -388,12 +403,14 @@ mod tests {
             .map(|e| e as i64)
             .collect();
         let latest = vec![249i64, 399];
-        for (layers, attention, bidirectional) in [
-            (1, false, false),
-            (2, false, false),
-            (1, true, false),
-            (2, true, false),
-            (1, false, true),
+        for (layers, attention, bidirectional, skip) in [
+            (1, false, false, false),
+            (2, false, false, false),
+            (1, true, false, false),
+            (2, true, false, false),
+            (1, false, true, false),
+            (1, false, false, true),
+            (2, true, false, true),
         ] {
             let vs = nn::VarStore::new(Device::Cpu);
             let arch = Architecture {
@@ -404,8 +421,18 @@ mod tests {
                 dropout: 0.3,
                 bidirectional,
                 attention,
+                skip,
             };
             let model = Classifier::new(&vs.root(), arch);
+            // A skip path with weights of its own, beside the random recurrent part.
+            model.start_from_linear(&[0.3, -0.7, 1.1], 0.2);
+            if skip {
+                tch::no_grad(|| {
+                    let head = &vs.variables()["head.weight"];
+                    head.shallow_clone()
+                        .copy_(&Tensor::randn(head.size(), (Kind::Float, Device::Cpu)));
+                });
+            }
             for ends in [&sliding, &latest] {
                 let labels = vec![0f32; ends.len()];
                 let set = WindowSet::new(&matrix, features, ends.clone(), labels, window, Device::Cpu);
@@ -416,7 +443,7 @@ mod tests {
                     let worst = fast.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
                     assert!(
                         worst < 1e-6,
-                        "layers {layers}, attention {attention}, batch {batch}: {worst}"
+                        "layers {layers}, attention {attention}, skip {skip}, batch {batch}: {worst}"
                     );
                 }
             }
@@ -440,6 +467,7 @@ mod tests {
                 dropout: 0.0,
                 bidirectional: false,
                 attention: false,
+                skip: false,
             },
         );
         let opts = FitOptions {
@@ -451,10 +479,48 @@ mod tests {
             patience: 5,
             pos_weight: None,
             seed,
+            start_competes: false,
         };
         let (train, val) = (toy(400, 1), toy(200, 2));
         let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
         (result, predict(&model, &val, 64))
+    }
+
+    #[test]
+    fn a_start_that_no_epoch_beats_is_kept() {
+        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let arch = Architecture {
+            kind: ModelKind::Lstm,
+            features: 2,
+            hidden: 4,
+            layers: 1,
+            dropout: 0.0,
+            bidirectional: false,
+            attention: false,
+            skip: true,
+        };
+        let model = Classifier::new(&vs.root(), arch);
+        // The toy's signal (feature 0 of the last row) as a regression.
+        assert!(model.start_from_linear(&[3.0, 0.0], -3.0));
+        let (train, val) = (toy(200, 1), toy(100, 2));
+        let start = predict(&model, &val, 64);
+        let opts = FitOptions {
+            epochs: 2,
+            batch_size: 32,
+            lr: 1e-9,
+            weight_decay: 0.0,
+            clip_norm: None,
+            patience: 5,
+            pos_weight: None,
+            seed: 1,
+            start_competes: true,
+        };
+        let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
+        assert_eq!((result.best_epoch, result.history.len()), (0, 2));
+        assert_eq!(predict(&model, &val, 64), start, "the start's weights are restored");
+        assert_eq!(result.best_val_scores, start);
     }
 
     #[test]

@@ -88,6 +88,7 @@ mod tests {
             dropout: 0.0,
             bidirectional: true,
             attention: true,
+            skip: false,
         };
         let m = Classifier::new(&vs.root(), arch);
         (vs, m)
@@ -120,6 +121,7 @@ mod tests {
                 dropout: 0.0,
                 bidirectional: true,
                 attention: true,
+                skip: false,
             },
         );
         assert!(load_safetensors(&other, &bytes)

@@ -47,6 +47,9 @@ pub struct TrainLstmParams {
     pub dropout: f64,
     pub bidirectional: bool,
     pub attention: bool,
+    /// Start the recurrent network as its logistic-regression baseline (a skip path from the
+    /// last row, head at zero) and keep the start unless an epoch beats it on validation.
+    pub skip: bool,
     /// Epochs, batch size, optimiser, clipping, patience and seed; its `pos_weight` is filled in
     /// from `pos_weight` once the training windows are known.
     pub fit: FitOptions,
@@ -90,6 +93,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
         dropout: f.optional_f64("dropout", 0.0, 0.95).unwrap_or(0.2),
         bidirectional: f.optional_bool("bidirectional").unwrap_or(false),
         attention: f.optional_bool("attention").unwrap_or(false),
+        skip: f.optional_bool("skip").unwrap_or(true),
         fit: FitOptions {
             epochs: f.optional_int("epochs", 1, 100_000).unwrap_or(20) as usize,
             batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(64) as usize,
@@ -99,6 +103,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
             patience: f.optional_int("patience", 1, 100_000).unwrap_or(5) as usize,
             pos_weight: None,
             seed: f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64,
+            start_competes: false,
         },
         pos_weight,
         threshold,
@@ -169,18 +174,20 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         dropout: p.dropout,
         bidirectional: p.bidirectional,
         attention: p.attention,
-    };
-    let opts = FitOptions {
-        pos_weight,
-        ..p.fit.clone()
+        skip: p.skip && p.model != ModelKind::Linear,
     };
     let started = Instant::now();
     let baseline = fit_logistic(&train_set, pos_weight)?;
     let vs = nn::VarStore::new(device);
     let model = Classifier::new(&vs.root(), arch.clone());
+    let started_as_baseline = model.start_from_linear(&baseline.coef, baseline.intercept);
+    let opts = FitOptions {
+        pos_weight,
+        start_competes: started_as_baseline,
+        ..p.fit.clone()
+    };
     let result = if p.model == ModelKind::Linear {
-        // The model is the baseline itself, in the network's head.
-        set_linear_weights(&vs, &baseline, device)?;
+        // The model is the baseline itself, in the network's head: nothing to train.
         FitResult {
             history: Vec::new(),
             best_epoch: 0,
@@ -223,13 +230,13 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         model: baseline,
     };
     let val_pr_auc = points.average_precision().unwrap_or(0.0);
-    if let Some(best) = result.history.get(result.best_epoch.wrapping_sub(1)) {
+    if p.model != ModelKind::Linear {
+        // 0: no epoch beat the start (the baseline, with `skip`), which is kept.
         ctx.metric("best_epoch", result.best_epoch as f64);
         ctx.metric(
             "sequences_per_sec",
             (train_set.len() * epochs_run) as f64 / seconds.max(1e-9),
         );
-        debug_assert_eq!(best.val_pr_auc, val_pr_auc);
     }
     ctx.metric("best_val_pr_auc", val_pr_auc);
     ctx.metric("baseline_val_pr_auc", baseline.val_pr_auc);
@@ -294,25 +301,6 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
 fn fit_logistic(train: &WindowSet, pos_weight: Option<f64>) -> Result<Logistic, StepError> {
     logistic::fit(&train.last_rows(), &train.labels, pos_weight.unwrap_or(1.0), 1.0)
         .map_err(|e| StepError::new(format!("the logistic-regression baseline: {e}")))
-}
-
-/// Puts a fitted logistic regression into the linear network's head.
-fn set_linear_weights(vs: &nn::VarStore, fitted: &Logistic, device: tch::Device) -> Result<(), StepError> {
-    let variables = vs.variables();
-    let (Some(weight), Some(bias)) = (variables.get("head.weight"), variables.get("head.bias")) else {
-        return Err(StepError::new("the linear model has no head variables (a bug)"));
-    };
-    let coef: Vec<f32> = fitted.coef.iter().map(|&c| c as f32).collect();
-    tch::no_grad(|| {
-        weight.shallow_clone().copy_(
-            &tch::Tensor::from_slice(&coef)
-                .view([1, coef.len() as i64])
-                .to_device(device),
-        );
-        bias.shallow_clone()
-            .copy_(&tch::Tensor::from_slice(&[fitted.intercept as f32]).to_device(device));
-    });
-    Ok(())
 }
 
 /// The decision threshold on validation scores by `rule`, and how it was chosen.

@@ -412,6 +412,9 @@ fn the_baseline_is_scored_beside_the_model_and_linear_ships_it() {
         serde_json::from_slice(&std::fs::read(uri.trim_start_matches("file://")).unwrap()).unwrap()
     };
     assert_eq!(card(&lstm)["architecture"]["kind"], "lstm");
+    // Started from the baseline by default; epoch 0 is that start.
+    assert_eq!(card(&lstm)["architecture"]["skip"], true);
+    assert!(metric(&lstm, "train.best_epoch") >= 0.0);
 
     // The same pipeline with `model: linear`: the data steps come from the cache, the model is
     // the baseline (same coefficients), and it is registered and served like any model.

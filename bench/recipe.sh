@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Does the shipped recipe beat its logistic-regression baseline on data it was not tuned on?
+# `just bench-recipe`: five sets, BENCH_SEEDS seeds each (default 1-10), every run's test
+# PR-AUC for the model (`evaluate.pr_auc`) and for the baseline fitted in the same run on the
+# same windows (`evaluate.baseline_pr_auc`); mean and standard deviation per set:
+#   fd001       pipelines/cmapss.yaml (C-MAPSS FD001, run to failure)
+#   fd001-cut   bench/recipe/fd001_cut.yaml (FD001's test engines, cut before failure: short
+#               series, 1.7% positives)
+#   ai4i        pipelines/ai4i.yaml (tabular, 3.4% failures)
+#   fleet       pipelines/train.yaml (the generated fleet it ships with)
+#   fleet-rare  pipelines/train.yaml on a fleet generated with 2 failures per machine-year
+# RECIPE_SET adds `--set` overrides to every run (to try a change: RECIPE_SET="train.with.model=gru"),
+# RECIPE_LABEL names the configuration in the section, RECIPE_ONLY="fd001 ai4i" runs only those
+# sets. The section goes first in BENCHMARKS.md; every run's figures are in bench/out/recipe.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+out=bench/out
+mkdir -p "$out"
+seeds="${BENCH_SEEDS:-1 2 3 4 5 6 7 8 9 10}"
+label="${RECIPE_LABEL:-shipped defaults}"
+python=$(bash bench/ml_venv.sh)
+choose_pmflow
+[ -f "$out/fd001_cut.csv" ] || "$python" bench/recipe/fd001_cut.py "$out/fd001_cut.csv"
+[ -f "$out/fleet_rare.csv" ] || "$pmflow" --progress quiet gen-data --equipment 80 --days 120 --interval 1h \
+    --failure-rate 2 --seed 11 --out "$out/fleet_rare.csv"
+extra=()
+for s in ${RECIPE_SET:-}; do extra+=(--set "$s"); done
+registry="$out/recipe-registry.db"
+rm -rf "$registry"* "$out/recipe-artifacts"
+store=(--set "storage.registry=sqlite://$registry" --set "storage.artifacts=file://$out/recipe-artifacts")
+results="$out/recipe.jsonl"
+: > "$results"
+run_set() { # NAME PIPELINE [--set ...]
+    local name=$1 pipeline=$2
+    shift 2
+    if [ -n "${RECIPE_ONLY:-}" ] && [[ " $RECIPE_ONLY " != *" $name "* ]]; then
+        return
+    fi
+    for seed in $seeds; do
+        echo "bench-recipe: $name seed $seed"
+        if ! "$pmflow" --progress quiet run "$pipeline" --root . "${store[@]}" "$@" "${extra[@]}" --set "params.seed=$seed" \
+            > "$out/recipe_run.log" 2>&1; then
+            echo "{\"data\": \"$name\", \"seed\": $seed, \"failed\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-300:]))' "$out/recipe_run.log")}" >> "$results"
+            continue
+        fi
+        "$pmflow" runs show latest --registry "sqlite://$registry" --format json |
+            python3 -c "
+import json, sys
+m = json.load(sys.stdin)['metrics']
+print(json.dumps({'data': sys.argv[1], 'seed': int(sys.argv[2]), 'model': m['evaluate.pr_auc'], 'baseline': m['evaluate.baseline_pr_auc'],
+                  'f1': m['evaluate.f1'], 'baseline_f1': m['evaluate.baseline_f1']}))" "$name" "$seed" >> "$results"
+    done
+}
+run_set fd001 pipelines/cmapss.yaml
+run_set fd001-cut bench/recipe/fd001_cut.yaml
+run_set ai4i pipelines/ai4i.yaml
+run_set fleet pipelines/train.yaml
+run_set fleet-rare pipelines/train.yaml --set "load.with.path=$out/fleet_rare.csv"
+
+table=$(python3 - "$results" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
+ms = lambda v: f"{statistics.mean(v):.3f} ± {sd(v):.3f}"
+print("| data | runs | model PR-AUC | baseline PR-AUC | lift (model - baseline) | model F1 | baseline F1 | model >= baseline |")
+print("|---|---|---|---|---|---|---|---|")
+for data in dict.fromkeys(r["data"] for r in rows):
+    ok = [r for r in rows if r["data"] == data and "model" in r]
+    failed = sum(1 for r in rows if r["data"] == data and "failed" in r)
+    if not ok:
+        print(f"| {data} | 0 ({failed} failed) | | | | | | |")
+        continue
+    m, b = [r["model"] for r in ok], [r["baseline"] for r in ok]
+    lift = [x - y for x, y in zip(m, b)]
+    runs = f"{len(ok)}" + (f" ({failed} failed)" if failed else "")
+    verdict = "yes" if statistics.mean(m) >= statistics.mean(b) else "**no**"
+    print(f"| {data} | {runs} | {ms(m)} | {ms(b)} | {ms(lift)} | {ms([r['f1'] for r in ok])} | {ms([r['baseline_f1'] for r in ok])} | {verdict} |")
+PY
+)
+put_section_first "## Recipe against its baseline: $label ($(date +%F))
+
+Command: \`just bench-recipe\` (bench/recipe.sh)${RECIPE_SET:+ with \`RECIPE_SET=\"$RECIPE_SET\"\`}, $build, seeds $seeds.
+Test PR-AUC of the model and of the logistic-regression baseline fitted in the same run on the
+last rows of the same windows; mean ± standard deviation over the seeds. Target: the model's mean
+at least the baseline's on every set.
+
+$table"
