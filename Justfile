@@ -30,6 +30,7 @@ bench: setup
     bash bench/registry_pg.sh
     bash bench/smote_windows.sh
     bash bench/ml.sh
+    bash bench/recipe.sh
 
 # Batch scoring only: pmflow predict vs a pandas + PyTorch script on 1,000,000 rows.
 bench-predict: setup
