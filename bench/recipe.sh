@@ -9,6 +9,8 @@
 #   ai4i        pipelines/ai4i.yaml (tabular, 3.4% failures)
 #   fleet       pipelines/train.yaml (the generated fleet it ships with)
 #   fleet-rare  pipelines/train.yaml on a fleet generated with 2 failures per machine-year
+# On fd001 and ai4i each run is also repeated by bench/quality_torch.py (imbalanced-learn +
+# PyTorch, the same LSTM from the same split parts) for the parity column; RECIPE_PEER=0 skips it.
 # RECIPE_SET adds `--set` overrides to every run (to try a change: RECIPE_SET="train.with.model=gru"),
 # RECIPE_LABEL names the configuration in the section, RECIPE_ONLY="fd001 ai4i" runs only those
 # sets. The section goes first in BENCHMARKS.md; every run's figures are in bench/out/recipe.jsonl.
@@ -44,12 +46,18 @@ run_set() { # NAME PIPELINE [--set ...]
             echo "{\"data\": \"$name\", \"seed\": $seed, \"failed\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-300:]))' "$out/recipe_run.log")}" >> "$results"
             continue
         fi
-        "$pmflow" runs show latest --registry "sqlite://$registry" --format json |
-            python3 -c "
+        "$pmflow" runs show latest --registry "sqlite://$registry" --format json > "$out/recipe_run.json"
+        peer='{}'
+        if [ "${RECIPE_PEER:-1}" != 0 ] && [[ " fd001 ai4i " == *" $name "* ]]; then
+            peer=$("$python" bench/quality_torch.py "$out/recipe_run.json" "$seed")
+        fi
+        python3 -c "
 import json, sys
-m = json.load(sys.stdin)['metrics']
+m = json.load(open(sys.argv[3]))['metrics']
+peer = json.loads(sys.argv[4])
 print(json.dumps({'data': sys.argv[1], 'seed': int(sys.argv[2]), 'model': m['evaluate.pr_auc'], 'baseline': m['evaluate.baseline_pr_auc'],
-                  'f1': m['evaluate.f1'], 'baseline_f1': m['evaluate.baseline_f1']}))" "$name" "$seed" >> "$results"
+                  'f1': m['evaluate.f1'], 'baseline_f1': m['evaluate.baseline_f1'], 'peer': peer.get('pr_auc')}))" \
+            "$name" "$seed" "$out/recipe_run.json" "$peer" >> "$results"
     done
 }
 run_set fd001 pipelines/cmapss.yaml
@@ -63,19 +71,21 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
 ms = lambda v: f"{statistics.mean(v):.3f} ± {sd(v):.3f}"
-print("| data | runs | model PR-AUC | baseline PR-AUC | lift (model - baseline) | model F1 | baseline F1 | model >= baseline |")
-print("|---|---|---|---|---|---|---|---|")
+print("| data | runs | model PR-AUC | baseline PR-AUC | lift (model - baseline) | model F1 | baseline F1 | model >= baseline | imbalanced-learn + PyTorch PR-AUC |")
+print("|---|---|---|---|---|---|---|---|---|")
 for data in dict.fromkeys(r["data"] for r in rows):
     ok = [r for r in rows if r["data"] == data and "model" in r]
     failed = sum(1 for r in rows if r["data"] == data and "failed" in r)
     if not ok:
-        print(f"| {data} | 0 ({failed} failed) | | | | | | |")
+        print(f"| {data} | 0 ({failed} failed) | | | | | | | |")
         continue
     m, b = [r["model"] for r in ok], [r["baseline"] for r in ok]
     lift = [x - y for x, y in zip(m, b)]
     runs = f"{len(ok)}" + (f" ({failed} failed)" if failed else "")
     verdict = "yes" if statistics.mean(m) >= statistics.mean(b) else "**no**"
-    print(f"| {data} | {runs} | {ms(m)} | {ms(b)} | {ms(lift)} | {ms([r['f1'] for r in ok])} | {ms([r['baseline_f1'] for r in ok])} | {verdict} |")
+    peer = [r["peer"] for r in ok if r.get("peer") is not None]
+    print(f"| {data} | {runs} | {ms(m)} | {ms(b)} | {ms(lift)} | {ms([r['f1'] for r in ok])} | {ms([r['baseline_f1'] for r in ok])} | {verdict} "
+          f"| {ms(peer) if peer else '-'} |")
 PY
 )
 put_section_first "## Recipe against its baseline: $label ($(date +%F))
@@ -83,6 +93,7 @@ put_section_first "## Recipe against its baseline: $label ($(date +%F))
 Command: \`just bench-recipe\` (bench/recipe.sh)${RECIPE_SET:+ with \`RECIPE_SET=\"$RECIPE_SET\"\`}, $build, seeds $seeds.
 Test PR-AUC of the model and of the logistic-regression baseline fitted in the same run on the
 last rows of the same windows; mean ± standard deviation over the seeds. Target: the model's mean
-at least the baseline's on every set.
+at least the baseline's on every set. Last column: bench/quality_torch.py (imbalanced-learn SMOTE
+and the same LSTM in PyTorch, trained from scratch) on the same split parts and seeds.
 
 $table"

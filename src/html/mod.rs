@@ -11,7 +11,7 @@ use std::fmt::Write;
 use markup::{badge, digest, escape, number, picture, size, table};
 use serde_json::Value;
 
-use crate::model::verdict::Verdict;
+use crate::ml::verdict::Verdict;
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
 use crate::registry::{warning_tag_step, RunDetail, INPUT_TAG};
 

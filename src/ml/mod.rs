@@ -17,5 +17,6 @@ pub mod scaler;
 pub mod smote;
 pub mod spectral;
 pub mod training;
+pub mod verdict;
 pub mod weights;
 pub mod windows;

@@ -397,6 +397,9 @@ fn the_baseline_is_scored_beside_the_model_and_linear_ships_it() {
         format!(
             "WARNING: the logistic-regression baseline beats the model: test PR-AUC {baseline:.3} against {model:.3}"
         )
+    } else if baseline == model {
+        // No epoch beat the start, which is the baseline: it is kept as it is.
+        format!("the model scores as its logistic-regression baseline: test PR-AUC {model:.3}")
     } else {
         format!("the model beats its logistic-regression baseline: test PR-AUC {model:.3} against {baseline:.3}")
     };
