@@ -95,7 +95,8 @@ pub struct FitOptions {
     pub pos_weight: Option<f64>,
     pub seed: u64,
     /// Whether the weights before training compete for the best epoch (as epoch 0): for a
-    /// network started as its baseline, which training must then beat on validation.
+    /// network started as its baseline, which an epoch must then beat on validation by more
+    /// than one standard error of the validation PR-AUC (see [`one_standard_error`]).
     pub start_competes: bool,
 }
 
@@ -163,6 +164,9 @@ pub fn fit(
     let mut history: Vec<EpochStats> = Vec::new();
     let mut best: Option<Best> = None;
     let val_labels: Vec<bool> = val.labels.iter().map(|y| *y == 1.0).collect();
+    // What an epoch must add to the start's validation PR-AUC to replace it; later epochs
+    // only have to beat the best so far.
+    let mut margin = 0.0;
     if opts.start_competes {
         let (_, scores) = evaluate(model, val, pos_weight.as_ref(), opts.batch_size.max(256));
         best = Some(Best {
@@ -173,6 +177,7 @@ pub fn fit(
             weights: snapshot(vs),
             val_scores: scores,
         });
+        margin = best.as_ref().map_or(0.0, |b| one_standard_error(b.pr_auc, val));
     }
     let mut stopped_early = false;
     for epoch in 1..=opts.epochs {
@@ -211,7 +216,8 @@ pub fn fit(
             val_f1: points.max_f1_threshold().map(|(_, f1)| f1).unwrap_or(0.0),
         };
         progress(Progress::Epoch(&stats));
-        if best.as_ref().is_none_or(|b| stats.val_pr_auc > b.pr_auc) {
+        let bar = |b: &Best| b.pr_auc + if b.epoch == 0 { margin } else { 0.0 };
+        if best.as_ref().is_none_or(|b| stats.val_pr_auc > bar(b)) {
             best = Some(Best {
                 epoch,
                 pr_auc: stats.val_pr_auc,
@@ -235,6 +241,23 @@ pub fn fit(
         stopped_early,
         best_val_scores: best.val_scores,
     })
+}
+
+/// One standard error of an average precision `ap` measured on `set`: sqrt(ap (1 - ap) / m),
+/// with m the failure events, not the positive windows. Consecutive positive windows (one
+/// machine sliding towards one failure) are one event: they rise and fall together, so a
+/// validation part with 8 failures judges a model as 8 cases would, however many windows they
+/// span. Breiman's one-standard-error rule: keep the simpler model (the baseline the network
+/// starts as) unless the trained one is better by more than the noise of the measurement.
+pub fn one_standard_error(ap: f64, set: &WindowSet) -> f64 {
+    let mut events = 0usize;
+    for (i, (&label, &end)) in set.labels.iter().zip(&set.ends).enumerate() {
+        let continues = i > 0 && set.labels[i - 1] == 1.0 && set.ends[i - 1] + 1 == end;
+        if label == 1.0 && !continues {
+            events += 1;
+        }
+    }
+    (ap * (1.0 - ap) / events.max(1) as f64).sqrt()
 }
 
 /// Probabilities of the positive class for every window, in order.
@@ -484,6 +507,17 @@ mod tests {
         let (train, val) = (toy(400, 1), toy(200, 2));
         let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
         (result, predict(&model, &val, 64))
+    }
+
+    #[test]
+    fn the_standard_error_counts_failure_events_not_windows() {
+        // Ends 0..10 of one machine: positives at 3, 4, 5 (one event) and 8 (another); then a
+        // second machine whose windows end at 20, 21 (positive: one more event).
+        let ends: Vec<i64> = (0..10).chain([20, 21]).collect();
+        let labels: Vec<f32> = [0., 0., 0., 1., 1., 1., 0., 0., 1., 0., 1., 1.].to_vec();
+        let set = WindowSet::new(&[0.0; 22], 1, ends, labels, 1, Device::Cpu);
+        let se = one_standard_error(0.5, &set);
+        assert!((se - (0.25f64 / 3.0).sqrt()).abs() < 1e-12, "{se}");
     }
 
     #[test]
