@@ -300,7 +300,10 @@ fn the_readme_ci_snippet_promotes_a_good_candidate_and_stops_a_weak_one() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(holder(&p), 2);
     // A weakened one: the build fails, and production stays where it was.
-    let (code, out) = run_snippet(&p, "--set train.with.epochs=1 --set train.with.hidden=2");
+    let (code, out) = run_snippet(
+        &p,
+        "--set train.with.epochs=1 --set train.with.hidden=2 --set train.with.skip=false",
+    );
     assert_eq!(code, 1, "{out}");
     assert_eq!(holder(&p), 2);
     let comment = std::fs::read_to_string(p.root().join("compare.md")).unwrap();
