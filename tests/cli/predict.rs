@@ -92,6 +92,34 @@ fn sensors_of(p: &Project, machines: &[String], edit: impl Fn(&mut Vec<String>, 
     out
 }
 
+/// Writes data/test_machines.csv with the sensor rows of every machine `evaluated` scored
+/// (without labels) and returns those machines, sorted.
+fn write_scored_machines(p: &Project, evaluated: &HashMap<(String, String), f64>) -> Vec<String> {
+    let mut machines: Vec<String> = evaluated.keys().map(|(m, _)| m.clone()).collect();
+    machines.sort();
+    machines.dedup();
+    p.write("data/test_machines.csv", sensors_of(p, &machines, |_, _| {}));
+    machines
+}
+
+/// `pmflow predict --model MODEL` on data/test_machines.csv, every window, to scores.csv: the
+/// scores and what it printed.
+fn predict_every_window(p: &Project, model: &str) -> (HashMap<(String, String), f64>, String) {
+    let (code, out, err) = p.output(&[
+        "predict",
+        "--model",
+        model,
+        "--data",
+        "data/test_machines.csv",
+        "--at",
+        "all",
+        "--out",
+        "scores.csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    (scores(&read_csv(&p.root().join("scores.csv"))), out)
+}
+
 fn trained() -> (Project, serde_json::Value) {
     let p = Project::new();
     p.write("pipelines/train.yaml", TRAIN);
@@ -107,25 +135,10 @@ fn predict_scores_the_test_machines_as_evaluate_did_and_ranks_them() {
     let run_id = run["id"].as_str().unwrap().to_string();
     let evaluated = read_parquet(&artifact(&run, "evaluate", "predictions.parquet"));
     let expected = scores(&evaluated);
-    let mut machines: Vec<String> = expected.keys().map(|(m, _)| m.clone()).collect();
-    machines.sort();
-    machines.dedup();
-    p.write("data/test_machines.csv", sensors_of(&p, &machines, |_, _| {}));
+    let machines = write_scored_machines(&p, &expected);
 
     // By run id, every window: the same windows and the same scores as evaluate's.
-    let (code, out, err) = p.output(&[
-        "predict",
-        "--model",
-        &run_id[..12],
-        "--data",
-        "data/test_machines.csv",
-        "--at",
-        "all",
-        "--out",
-        "scores.csv",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let got = scores(&read_csv(&p.root().join("scores.csv")));
+    let (got, out) = predict_every_window(&p, &run_id[..12]);
     assert_eq!(got.len(), expected.len(), "one score per window evaluate scored");
     let worst = expected
         .iter()
@@ -441,22 +454,8 @@ fn the_baseline_is_scored_beside_the_model_and_linear_ships_it() {
     );
     assert_eq!(baseline, metric(&lstm, "evaluate.baseline_pr_auc"));
     let evaluated = scores(&read_parquet(&artifact(&linear, "evaluate", "predictions.parquet")));
-    let mut machines: Vec<String> = evaluated.keys().map(|(m, _)| m.clone()).collect();
-    machines.sort();
-    machines.dedup();
-    p.write("data/test_machines.csv", sensors_of(&p, &machines, |_, _| {}));
-    let (code, _, err) = p.output(&[
-        "predict",
-        "--model",
-        "pumps@production",
-        "--data",
-        "data/test_machines.csv",
-        "--at",
-        "all",
-        "--out",
-        "scores.csv",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    write_scored_machines(&p, &evaluated);
+    let (served, _) = predict_every_window(&p, "pumps@production");
     let (_, out, _) = p.output(&[
         "predict",
         "--model",
@@ -471,7 +470,6 @@ fn the_baseline_is_scored_beside_the_model_and_linear_ships_it() {
         json["model"]["version"], 2,
         "the linear model was registered and promoted"
     );
-    let served = scores(&read_csv(&p.root().join("scores.csv")));
     assert_eq!(served.len(), evaluated.len());
     for (key, want) in &evaluated {
         assert!(

@@ -96,11 +96,8 @@ impl Screen<'_> {
         for (r, i) in rows.clone().enumerate() {
             let first = if rows == cols { i + 1 } else { cols.start };
             let row = &product[r * width + (first - cols.start)..(r + 1) * width];
-            let (norm_i, mine) = (self.norms[i], worst[i]);
-            let low = |g: f32, j: usize| {
-                let norms = norm_i + self.norms[j];
-                norms - 2.0 * g - self.bound * norms
-            };
+            let mine = worst[i];
+            let low = |g: f32, j: usize| self.distance(g, i, j) - self.bound * (self.norms[i] + self.norms[j]);
             let chunks = row.chunks_exact(CHUNK);
             let tail = chunks.remainder().len();
             for (c, chunk) in chunks.enumerate() {
