@@ -96,20 +96,15 @@ impl Screen<'_> {
     /// Offers every pair of `tile` (query i, candidate j > i) that might belong to i's or j's
     /// list, on the widest instruction set the CPU has.
     fn scan(&self, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
-                unsafe { scan_avx512(self, tile, lists, scratch, points) };
-                return;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-                unsafe { scan_avx2(self, tile, lists, scratch, points) };
-                return;
-            }
+        match Isa::detect() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has the instruction set, as detected.
+            Isa::Avx512 => unsafe { scan_avx512(self, tile, lists, scratch, points) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { scan_avx2(self, tile, lists, scratch, points) },
+            Isa::Plain => scan_tile(Isa::Plain, self, tile, lists, scratch, points),
         }
-        scan_tile::<false>(self, tile, lists, scratch, points);
     }
 
     /// The smallest exact (scaled) distance the screened value `d32` of (i, j) allows.
@@ -125,22 +120,56 @@ struct Tile {
     candidates: Range<usize>,
 }
 
+/// The instruction set a copy of the scan runs on. The SIMD kernels are written with explicit
+/// intrinsics rather than left to the auto-vectoriser, which debug builds (opt-level 1, what
+/// `just train` runs) do not run: a plain loop there was 4.5x slower than in release.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Isa {
+    Plain,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("fma") {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    return Isa::Avx512;
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    return Isa::Avx2;
+                }
+            }
+        }
+        Isa::Plain
+    }
+
+    /// Whether sums use fused multiply-add (without the instruction, `mul_add` would be a slow
+    /// library call). Its one rounding stays within the screen's error bound.
+    fn fused(self) -> bool {
+        self != Isa::Plain
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn scan_avx512(screen: &Screen, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
-    scan_tile::<true>(screen, tile, lists, scratch, points);
+    scan_tile(Isa::Avx512, screen, tile, lists, scratch, points);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn scan_avx2(screen: &Screen, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
-    scan_tile::<true>(screen, tile, lists, scratch, points);
+    scan_tile(Isa::Avx2, screen, tile, lists, scratch, points);
 }
 
-/// The scan itself, compiled once per instruction set (`FUSED`: the CPU has fused multiply-add;
-/// without it `mul_add` would be a slow library call).
+/// The scan itself, inlined into each instruction set's copy.
 #[inline(always)]
-fn scan_tile<const FUSED: bool>(screen: &Screen, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
+fn scan_tile(isa: Isa, screen: &Screen, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
     let (n, dim) = (screen.scaled.n, screen.scaled.dim);
     let end = tile.candidates.end;
     for i in tile.queries.clone() {
@@ -150,56 +179,129 @@ fn scan_tile<const FUSED: bool>(screen: &Screen, tile: &Tile, lists: &mut Lists,
         }
         let query = &screen.scaled.rows[i * dim..(i + 1) * dim];
         let row = &mut scratch[..end - from];
-        squared_distances::<FUSED>(&screen.columns, n, from, query, row);
-        offer_row(lists, i, from, row, screen, points, dim);
+        squared_distances(isa, &screen.columns, n, from, query, row);
+        offer_row(isa, lists, i, from, row, screen, points, dim);
     }
 }
 
+/// Candidates per SIMD chunk: their sums are independent chains of additions, enough of them
+/// to keep the FMA units busy (an addition waits ~4 cycles for the one before).
+const WIDE: usize = 64;
+
+/// Screened squared distances from `query` to points `from..from + out.len()`.
 #[inline(always)]
-fn squared_distances<const FUSED: bool>(columns: &[f32], n: usize, from: usize, query: &[f32], out: &mut [f32]) {
-    // Wide chunks of candidates first: their sums are independent chains of additions, enough
-    // of them to keep the FMA units busy (an addition waits ~4 cycles for the one before).
-    let wide = out.len() / 64 * 64;
-    squared_distances_chunked::<64, FUSED>(columns, n, from, query, &mut out[..wide]);
-    let narrow = wide + (out.len() - wide) / 16 * 16;
-    squared_distances_chunked::<16, FUSED>(columns, n, from + wide, query, &mut out[wide..narrow]);
-    for (m, o) in out.iter_mut().enumerate().skip(narrow) {
+fn squared_distances(isa: Isa, columns: &[f32], n: usize, from: usize, query: &[f32], out: &mut [f32]) {
+    let wide = out.len() / WIDE * WIDE;
+    let (chunks, tail) = out.split_at_mut(wide);
+    assert!(query.len() * n <= columns.len() && from + wide <= n);
+    match isa {
+        // SAFETY: the instruction set was detected (`Isa::detect`), and every column has the
+        // chunks' candidates (asserted just above).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { wide_avx512(columns, n, from, query, chunks) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { wide_avx2(columns, n, from, query, chunks) },
+        Isa::Plain => wide_plain(columns, n, from, query, chunks),
+    }
+    for (m, o) in tail.iter_mut().enumerate() {
         let mut sum = 0f32;
         for (d, q) in query.iter().enumerate() {
-            sum = add_square::<FUSED>(columns[d * n + from + m] - q, sum);
+            sum = add_square(isa.fused(), columns[d * n + from + wide + m] - q, sum);
         }
         *o = sum;
     }
 }
 
-/// Distances to `LANES` candidates at a time (`out.len()` a multiple of it), their sums held in
-/// registers across all dimensions.
-#[inline(always)]
-fn squared_distances_chunked<const LANES: usize, const FUSED: bool>(
-    columns: &[f32],
-    n: usize,
-    from: usize,
-    query: &[f32],
-    out: &mut [f32],
-) {
-    for (chunk, start) in out.chunks_exact_mut(LANES).zip((from..).step_by(LANES)) {
-        let mut sums = [0f32; LANES];
+/// `WIDE` candidates at a time in plain Rust, their sums held across all dimensions.
+fn wide_plain(columns: &[f32], n: usize, from: usize, query: &[f32], out: &mut [f32]) {
+    for (chunk, start) in out.chunks_exact_mut(WIDE).zip((from..).step_by(WIDE)) {
+        let mut sums = [0f32; WIDE];
         for (d, q) in query.iter().enumerate() {
-            let values: &[f32; LANES] = columns[d * n + start..d * n + start + LANES]
-                .try_into()
-                .unwrap_or(&[0.0; LANES]);
-            for (sum, x) in sums.iter_mut().zip(values) {
-                *sum = add_square::<FUSED>(x - q, *sum);
+            for (sum, x) in sums.iter_mut().zip(&columns[d * n + start..d * n + start + WIDE]) {
+                *sum = add_square(false, x - q, *sum);
             }
         }
         chunk.copy_from_slice(&sums);
     }
 }
 
-/// sum + diff²; fused, its one rounding stays within the screen's error bound.
+/// `WIDE` candidates at a time in four 16-lane registers.
+///
+/// # Safety
+/// The CPU has AVX-512F and FMA; column d holds `from..from + out.len()` at `d * n`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn wide_avx512(columns: &[f32], n: usize, from: usize, query: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    for (chunk, start) in out.chunks_exact_mut(WIDE).zip((from..).step_by(WIDE)) {
+        let (mut s0, mut s1, mut s2, mut s3) = (
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+        );
+        for (d, &q) in query.iter().enumerate() {
+            let q = _mm512_set1_ps(q);
+            let p = columns.as_ptr().add(d * n + start);
+            let x0 = _mm512_sub_ps(_mm512_loadu_ps(p), q);
+            let x1 = _mm512_sub_ps(_mm512_loadu_ps(p.add(16)), q);
+            let x2 = _mm512_sub_ps(_mm512_loadu_ps(p.add(32)), q);
+            let x3 = _mm512_sub_ps(_mm512_loadu_ps(p.add(48)), q);
+            s0 = _mm512_fmadd_ps(x0, x0, s0);
+            s1 = _mm512_fmadd_ps(x1, x1, s1);
+            s2 = _mm512_fmadd_ps(x2, x2, s2);
+            s3 = _mm512_fmadd_ps(x3, x3, s3);
+        }
+        let o = chunk.as_mut_ptr();
+        _mm512_storeu_ps(o, s0);
+        _mm512_storeu_ps(o.add(16), s1);
+        _mm512_storeu_ps(o.add(32), s2);
+        _mm512_storeu_ps(o.add(48), s3);
+    }
+}
+
+/// `WIDE` candidates at a time in eight 8-lane registers.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; column d holds `from..from + out.len()` at `d * n`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn wide_avx2(columns: &[f32], n: usize, from: usize, query: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    for (chunk, start) in out.chunks_exact_mut(WIDE).zip((from..).step_by(WIDE)) {
+        let mut s = [_mm256_setzero_ps(); 8];
+        for (d, &q) in query.iter().enumerate() {
+            let q = _mm256_set1_ps(q);
+            let p = columns.as_ptr().add(d * n + start);
+            // Written out: debug builds do not unroll a loop over the eight registers.
+            let x0 = _mm256_sub_ps(_mm256_loadu_ps(p), q);
+            let x1 = _mm256_sub_ps(_mm256_loadu_ps(p.add(8)), q);
+            let x2 = _mm256_sub_ps(_mm256_loadu_ps(p.add(16)), q);
+            let x3 = _mm256_sub_ps(_mm256_loadu_ps(p.add(24)), q);
+            let x4 = _mm256_sub_ps(_mm256_loadu_ps(p.add(32)), q);
+            let x5 = _mm256_sub_ps(_mm256_loadu_ps(p.add(40)), q);
+            let x6 = _mm256_sub_ps(_mm256_loadu_ps(p.add(48)), q);
+            let x7 = _mm256_sub_ps(_mm256_loadu_ps(p.add(56)), q);
+            s[0] = _mm256_fmadd_ps(x0, x0, s[0]);
+            s[1] = _mm256_fmadd_ps(x1, x1, s[1]);
+            s[2] = _mm256_fmadd_ps(x2, x2, s[2]);
+            s[3] = _mm256_fmadd_ps(x3, x3, s[3]);
+            s[4] = _mm256_fmadd_ps(x4, x4, s[4]);
+            s[5] = _mm256_fmadd_ps(x5, x5, s[5]);
+            s[6] = _mm256_fmadd_ps(x6, x6, s[6]);
+            s[7] = _mm256_fmadd_ps(x7, x7, s[7]);
+        }
+        let o = chunk.as_mut_ptr();
+        for (m, sum) in s.iter().enumerate() {
+            _mm256_storeu_ps(o.add(8 * m), *sum);
+        }
+    }
+}
+
+/// sum + diff², fused or not.
 #[inline(always)]
-fn add_square<const FUSED: bool>(diff: f32, sum: f32) -> f32 {
-    if FUSED {
+fn add_square(fused: bool, diff: f32, sum: f32) -> f32 {
+    if fused {
         diff.mul_add(diff, sum)
     } else {
         diff * diff + sum
@@ -208,14 +310,27 @@ fn add_square<const FUSED: bool>(diff: f32, sum: f32) -> f32 {
 
 /// Screens `screened` (to points `from`, `from`+1, ...; all after i) against i's list and
 /// theirs; pairs that might belong get their exact distance and are offered to both. Once
-/// lists fill up almost nothing passes, so fixed chunks are tested branch-free first (the
-/// compiler turns the chunk test into a few SIMD instructions).
+/// lists fill up almost nothing passes, so chunks of 16 are tested at once first.
 #[inline(always)]
-fn offer_row(lists: &mut Lists, i: usize, from: usize, screened: &[f32], screen: &Screen, points: &[f64], dim: usize) {
-    const CHUNK: usize = 8;
+#[allow(clippy::too_many_arguments)]
+fn offer_row(
+    isa: Isa,
+    lists: &mut Lists,
+    i: usize,
+    from: usize,
+    screened: &[f32],
+    screen: &Screen,
+    points: &[f64],
+    dim: usize,
+) {
     let norms = &screen.scaled.norms;
-    let norm_i = norms[i];
     let full = screened.len() / CHUNK * CHUNK;
+    let bound = Bound {
+        norm_i: norms[i],
+        worst_i: lists.worst_screened[i],
+        norm_term: screen.norm_term,
+        distance_term: screen.distance_term,
+    };
     for start in (0..full).step_by(CHUNK) {
         let first = from + start;
         let d: &[f32; CHUNK] = screened[start..start + CHUNK].try_into().unwrap_or(&[0.0; CHUNK]);
@@ -223,16 +338,91 @@ fn offer_row(lists: &mut Lists, i: usize, from: usize, screened: &[f32], screen:
             .try_into()
             .unwrap_or(&[f32::INFINITY; CHUNK]);
         let nj: &[f32; CHUNK] = norms[first..first + CHUNK].try_into().unwrap_or(&[0.0; CHUNK]);
-        let mine = lists.worst_screened[i];
-        let mut hit = false;
-        for m in 0..CHUNK {
-            hit |= screen.lower_bound(d[m], norm_i, nj[m]) <= w[m].max(mine);
-        }
+        let hit = match isa {
+            // SAFETY: the instruction set was detected (`Isa::detect`).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { bound.any_avx512(d, nj, w) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { bound.any_avx2(d, nj, w) },
+            Isa::Plain => bound.any(d, nj, w),
+        };
         if hit {
             check(lists, i, first, &screened[start..start + CHUNK], screen, points, dim);
         }
     }
     check(lists, i, from + full, &screened[full..], screen, points, dim);
+}
+
+/// Candidates whose screen is tested at once.
+const CHUNK: usize = 16;
+
+/// Query i's side of [`Screen::lower_bound`], for testing a chunk of candidates j at once.
+struct Bound {
+    norm_i: f32,
+    worst_i: f32,
+    norm_term: f32,
+    distance_term: f32,
+}
+
+impl Bound {
+    /// Whether any pair (i, j) of the chunk might belong to i's list or j's: the screened
+    /// distance's lower bound is at most the worse of the two lists' k-th distances.
+    #[inline(always)]
+    fn any(&self, d: &[f32; CHUNK], norm_j: &[f32; CHUNK], worst_j: &[f32; CHUNK]) -> bool {
+        let mut hit = false;
+        for m in 0..CHUNK {
+            let low = d[m] - self.norm_term * (self.norm_i + norm_j[m]) - self.distance_term * d[m];
+            hit |= low <= worst_j[m].max(self.worst_i);
+        }
+        hit
+    }
+
+    /// [`Bound::any`] in one 16-lane register, with the same operations in the same order.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn any_avx512(&self, d: &[f32; CHUNK], norm_j: &[f32; CHUNK], worst_j: &[f32; CHUNK]) -> bool {
+        use std::arch::x86_64::*;
+        let d = _mm512_loadu_ps(d.as_ptr());
+        let norms = _mm512_add_ps(_mm512_set1_ps(self.norm_i), _mm512_loadu_ps(norm_j.as_ptr()));
+        let low = _mm512_sub_ps(
+            _mm512_sub_ps(d, _mm512_mul_ps(_mm512_set1_ps(self.norm_term), norms)),
+            _mm512_mul_ps(_mm512_set1_ps(self.distance_term), d),
+        );
+        let worst = _mm512_max_ps(_mm512_loadu_ps(worst_j.as_ptr()), _mm512_set1_ps(self.worst_i));
+        _mm512_cmp_ps_mask::<_CMP_LE_OQ>(low, worst) != 0
+    }
+
+    /// [`Bound::any`] in two 8-lane registers.
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn any_avx2(&self, d: &[f32; CHUNK], norm_j: &[f32; CHUNK], worst_j: &[f32; CHUNK]) -> bool {
+        (self.hits_avx2(d, norm_j, worst_j, 0) | self.hits_avx2(d, norm_j, worst_j, 8)) != 0
+    }
+
+    /// The hit mask of lanes `at..at + 8`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn hits_avx2(&self, d: &[f32; CHUNK], norm_j: &[f32; CHUNK], worst_j: &[f32; CHUNK], at: usize) -> i32 {
+        use std::arch::x86_64::*;
+        let d = _mm256_loadu_ps(d.as_ptr().add(at));
+        let norms = _mm256_add_ps(_mm256_set1_ps(self.norm_i), _mm256_loadu_ps(norm_j.as_ptr().add(at)));
+        let low = _mm256_sub_ps(
+            _mm256_sub_ps(d, _mm256_mul_ps(_mm256_set1_ps(self.norm_term), norms)),
+            _mm256_mul_ps(_mm256_set1_ps(self.distance_term), d),
+        );
+        let worst = _mm256_max_ps(_mm256_loadu_ps(worst_j.as_ptr().add(at)), _mm256_set1_ps(self.worst_i));
+        _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(low, worst))
+    }
 }
 
 /// The one-by-one test behind `offer_row`.
@@ -254,11 +444,68 @@ mod tests {
     use super::*;
     use crate::ml::rng::Rng;
 
+    /// Every kernel this CPU can run (AVX-512 CPUs run the AVX2 one too).
+    fn runnable() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut isas = vec![Isa::Plain];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                isas.push(Isa::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+        }
+        isas
+    }
+
     #[test]
-    fn both_kernels_stay_within_the_screens_bound() {
-        // The fused kernel (what AVX2/AVX-512 CPUs run) and the plain one (the others): every
-        // screened distance's lower bound is at most the exact one, over all chunk widths
-        // (64, 16 and the scalar tail: 150 candidates), on values f32 rounds.
+    fn every_chunk_test_agrees_with_the_plain_one() {
+        // Lanes at, just above and just below the bound, infinite lists, one hit in any lane.
+        let mut rng = Rng::new(29);
+        for case in 0..2000 {
+            let bound = Bound {
+                norm_i: rng.next_f64() as f32,
+                worst_i: if case % 3 == 0 {
+                    f32::INFINITY
+                } else {
+                    rng.next_f64() as f32 * 0.5
+                },
+                norm_term: 3e-6,
+                distance_term: 5e-6,
+            };
+            let d: [f32; CHUNK] = std::array::from_fn(|_| 0.2 + rng.next_f64() as f32);
+            let norm_j: [f32; CHUNK] = std::array::from_fn(|_| rng.next_f64() as f32);
+            let mut worst_j: [f32; CHUNK] = std::array::from_fn(|_| rng.next_f64() as f32 * 0.3);
+            let lane = case % CHUNK;
+            let low = d[lane] - bound.norm_term * (bound.norm_i + norm_j[lane]) - bound.distance_term * d[lane];
+            worst_j[lane] = match case % 4 {
+                0 => low,
+                1 => f32::from_bits(low.to_bits() - 1),
+                2 => f32::from_bits(low.to_bits() + 1),
+                _ => worst_j[lane],
+            };
+            let want = bound.any(&d, &norm_j, &worst_j);
+            for isa in runnable() {
+                let got = match isa {
+                    // SAFETY: `runnable` lists only what this CPU has.
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512 => unsafe { bound.any_avx512(&d, &norm_j, &worst_j) },
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx2 => unsafe { bound.any_avx2(&d, &norm_j, &worst_j) },
+                    Isa::Plain => want,
+                };
+                assert_eq!(got, want, "{isa:?}, case {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_stays_within_the_screens_bound() {
+        // The plain kernel and this CPU's SIMD ones (AVX2, AVX-512; fused multiply-add): every
+        // screened distance's lower bound is at most the exact one, in the 64-candidate chunks
+        // and the tail (150 candidates), on values f32 rounds.
         let mut rng = Rng::new(23);
         for dim in [1, 7, 18, 47] {
             let n = 151;
@@ -266,20 +513,26 @@ mod tests {
             let scaled = Scaled::new(&points, dim, n);
             let screen = Screen::new(&scaled);
             let query = &scaled.rows[..dim];
-            let (mut fused, mut plain) = (vec![0f32; n - 1], vec![0f32; n - 1]);
-            squared_distances::<true>(&screen.columns, n, 1, query, &mut fused);
-            squared_distances::<false>(&screen.columns, n, 1, query, &mut plain);
+            let isas = runnable();
+            let screened: Vec<Vec<f32>> = isas
+                .iter()
+                .map(|&isa| {
+                    let mut out = vec![0f32; n - 1];
+                    squared_distances(isa, &screen.columns, n, 1, query, &mut out);
+                    out
+                })
+                .collect();
             for j in 1..n {
                 let exact = (super::super::exact_distance(&points, dim, 0, j) * scaled.scale) as f32;
-                for (name, d) in [("fused", fused[j - 1]), ("plain", plain[j - 1])] {
+                for (isa, d) in isas.iter().zip(screened.iter().map(|s| s[j - 1])) {
                     let low = screen.lower_bound(d, scaled.norms[0], scaled.norms[j]);
                     assert!(
                         low <= exact,
-                        "{name}, dim {dim}, pair (0, {j}): bound {low} above {exact}"
+                        "{isa:?}, dim {dim}, pair (0, {j}): bound {low} above {exact}"
                     );
                     assert!(
                         (d - exact).abs() <= 1e-4 * exact.max(1e-3),
-                        "{name}, dim {dim}: {d} vs {exact}"
+                        "{isa:?}, dim {dim}: {d} vs {exact}"
                     );
                 }
             }
