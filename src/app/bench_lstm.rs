@@ -42,6 +42,7 @@ pub fn bench_lstm(a: &BenchLstmArgs) -> Result<(), CliError> {
         pos_weight: None,
         seed: 1,
         start_competes: false,
+        start_margin: 1.0,
     };
     let run = || fit(&vs, &model, &train, &val, &opts, |_| {}).map_err(|e| CliError::Internal(e.0));
     run()?; // warm-up: allocator and libtorch's lazy initialisation

@@ -6,6 +6,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
 use super::metrics::OperatingPoints;
 use super::network::{Classifier, WindowEnds};
+use super::paired;
 use super::rng::Rng;
 
 /// Why training stopped without a model.
@@ -96,8 +97,11 @@ pub struct FitOptions {
     pub seed: u64,
     /// Whether the weights before training compete for the best epoch (as epoch 0): for a
     /// network started as its baseline, which an epoch must then beat on validation by more
-    /// than one standard error of the validation PR-AUC (see [`one_standard_error`]).
+    /// than `start_margin` standard errors of the difference (a paired bootstrap over failure
+    /// stretches, see [`super::paired`]).
     pub start_competes: bool,
+    /// How many standard errors an epoch must beat the start by (1: Breiman's rule).
+    pub start_margin: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -164,9 +168,6 @@ pub fn fit(
     let mut history: Vec<EpochStats> = Vec::new();
     let mut best: Option<Best> = None;
     let val_labels: Vec<bool> = val.labels.iter().map(|y| *y == 1.0).collect();
-    // What an epoch must add to the start's validation PR-AUC to replace it; later epochs
-    // only have to beat the best so far.
-    let mut margin = 0.0;
     if opts.start_competes {
         let (_, scores) = evaluate(model, val, pos_weight.as_ref(), opts.batch_size.max(256));
         best = Some(Best {
@@ -177,8 +178,8 @@ pub fn fit(
             weights: snapshot(vs),
             val_scores: scores,
         });
-        margin = best.as_ref().map_or(0.0, |b| one_standard_error(b.pr_auc, val));
     }
+    let val_stretches = paired::stretches(&val.ends, &val_labels);
     let mut stopped_early = false;
     for epoch in 1..=opts.epochs {
         rng.shuffle(&mut order);
@@ -216,8 +217,23 @@ pub fn fit(
             val_f1: points.max_f1_threshold().map(|(_, f1)| f1).unwrap_or(0.0),
         };
         progress(Progress::Epoch(&stats));
-        let bar = |b: &Best| b.pr_auc + if b.epoch == 0 { margin } else { 0.0 };
-        if best.as_ref().is_none_or(|b| stats.val_pr_auc > bar(b)) {
+        // Breiman's standard-error rule against the start (the simpler model): an epoch
+        // replaces it only when better by more than the noise of the comparison. Later
+        // epochs only have to beat the best so far.
+        let better = |b: &Best| {
+            let gain = stats.val_pr_auc - b.pr_auc;
+            gain > 0.0
+                && (b.epoch > 0
+                    || gain
+                        > paired::standard_error_of_difference(
+                            &val_labels,
+                            &scores,
+                            &b.val_scores,
+                            &val_stretches,
+                            opts.seed,
+                        ))
+        };
+        if best.as_ref().is_none_or(better) {
             best = Some(Best {
                 epoch,
                 pr_auc: stats.val_pr_auc,
@@ -241,23 +257,6 @@ pub fn fit(
         stopped_early,
         best_val_scores: best.val_scores,
     })
-}
-
-/// One standard error of an average precision `ap` measured on `set`: sqrt(ap (1 - ap) / m),
-/// with m the failure events, not the positive windows. Consecutive positive windows (one
-/// machine sliding towards one failure) are one event: they rise and fall together, so a
-/// validation part with 8 failures judges a model as 8 cases would, however many windows they
-/// span. Breiman's one-standard-error rule: keep the simpler model (the baseline the network
-/// starts as) unless the trained one is better by more than the noise of the measurement.
-pub fn one_standard_error(ap: f64, set: &WindowSet) -> f64 {
-    let mut events = 0usize;
-    for (i, (&label, &end)) in set.labels.iter().zip(&set.ends).enumerate() {
-        let continues = i > 0 && set.labels[i - 1] == 1.0 && set.ends[i - 1] + 1 == end;
-        if label == 1.0 && !continues {
-            events += 1;
-        }
-    }
-    (ap * (1.0 - ap) / events.max(1) as f64).sqrt()
 }
 
 /// Probabilities of the positive class for every window, in order.
@@ -503,21 +502,11 @@ mod tests {
             pos_weight: None,
             seed,
             start_competes: false,
+            start_margin: 1.0,
         };
         let (train, val) = (toy(400, 1), toy(200, 2));
         let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
         (result, predict(&model, &val, 64))
-    }
-
-    #[test]
-    fn the_standard_error_counts_failure_events_not_windows() {
-        // Ends 0..10 of one machine: positives at 3, 4, 5 (one event) and 8 (another); then a
-        // second machine whose windows end at 20, 21 (positive: one more event).
-        let ends: Vec<i64> = (0..10).chain([20, 21]).collect();
-        let labels: Vec<f32> = [0., 0., 0., 1., 1., 1., 0., 0., 1., 0., 1., 1.].to_vec();
-        let set = WindowSet::new(&[0.0; 22], 1, ends, labels, 1, Device::Cpu);
-        let se = one_standard_error(0.5, &set);
-        assert!((se - (0.25f64 / 3.0).sqrt()).abs() < 1e-12, "{se}");
     }
 
     #[test]
@@ -550,6 +539,7 @@ mod tests {
             pos_weight: None,
             seed: 1,
             start_competes: true,
+            start_margin: 1.0,
         };
         let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
         assert_eq!((result.best_epoch, result.history.len()), (0, 2));

@@ -104,6 +104,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
             pos_weight: None,
             seed: f.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64,
             start_competes: false,
+            start_margin: f.optional_f64("start-margin", 0.0, 100.0).unwrap_or(1.0),
         },
         pos_weight,
         threshold,
