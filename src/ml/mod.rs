@@ -10,7 +10,6 @@ pub mod logistic;
 pub mod metrics;
 pub mod network;
 pub mod outliers;
-pub mod paired;
 pub mod parallel;
 pub mod rng;
 pub mod rolling;
