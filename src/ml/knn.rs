@@ -5,8 +5,8 @@
 //! k-th distance of both points' lists; pairs that pass get their exact f64 distance, which
 //! alone decides, so the answer (ties included) is that of the plain definition. Two ways to
 //! screen, by dimension:
-//! - few dimensions (sensor rows): a direct scan summing differences, each pair looked at once
-//!   ([`scan`]);
+//! - few dimensions (sensor rows, short windows): a direct scan summing differences, each pair
+//!   looked at once ([`scan`]);
 //! - many dimensions (flattened windows): |a|² + |b|² - 2ab from a blocked matrix product on
 //!   libtorch's BLAS, which is what decides at thousands of dimensions ([`product`]).
 //!

@@ -1,6 +1,7 @@
 //! The direct scan for few dimensions: every pair's single-precision distance summed over
 //! coordinates, each pair looked at once and offered to both points' lists, candidates in
-//! tiles that stay in cache while a block of queries scans them.
+//! tiles that stay in the L1 cache while a block of queries scans them, with explicit AVX-512 or
+//! AVX2 kernels where the CPU has them.
 
 use std::ops::Range;
 
