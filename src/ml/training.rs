@@ -526,15 +526,14 @@ mod tests {
         assert!((se - (0.25f64 / 3.0).sqrt()).abs() < 1e-12, "{se}");
     }
 
-    #[test]
-    fn a_start_that_no_epoch_beats_is_kept() {
-        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-        tch::manual_seed(5);
+    /// A one-layer LSTM with `hidden` units started as the regression (`coef`, `intercept`) on
+    /// the toy's two features, and options that let that start compete with `margin`.
+    fn started_as(hidden: i64, coef: [f64; 2], intercept: f64, margin: f64) -> (nn::VarStore, Classifier, FitOptions) {
         let vs = nn::VarStore::new(Device::Cpu);
         let arch = Architecture {
             kind: ModelKind::Lstm,
             features: 2,
-            hidden: 4,
+            hidden,
             layers: 1,
             dropout: 0.0,
             bidirectional: false,
@@ -542,22 +541,31 @@ mod tests {
             skip: true,
         };
         let model = Classifier::new(&vs.root(), arch);
-        // The toy's signal (feature 0 of the last row) as a regression.
-        assert!(model.start_from_linear(&[3.0, 0.0], -3.0));
-        let (train, val) = (toy(200, 1), toy(100, 2));
-        let start = predict(&model, &val, 64);
+        assert!(model.start_from_linear(&coef, intercept));
         let opts = FitOptions {
             epochs: 2,
             batch_size: 32,
-            lr: 1e-9,
+            lr: 1e-2,
             weight_decay: 0.0,
             clip_norm: None,
-            patience: 5,
+            patience: 6,
             pos_weight: None,
             seed: 1,
             start_competes: true,
-            start_margin: 1.0,
+            start_margin: margin,
         };
+        (vs, model, opts)
+    }
+
+    #[test]
+    fn a_start_that_no_epoch_beats_is_kept() {
+        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(5);
+        // The toy's signal (feature 0 of the last row) as a regression; a step too small to move.
+        let (vs, model, opts) = started_as(4, [3.0, 0.0], -3.0, 1.0);
+        let opts = FitOptions { lr: 1e-9, ..opts };
+        let (train, val) = (toy(200, 1), toy(100, 2));
+        let start = predict(&model, &val, 64);
         let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
         assert_eq!((result.best_epoch, result.history.len()), (0, 2));
         assert_eq!(predict(&model, &val, 64), start, "the start's weights are restored");
@@ -573,32 +581,8 @@ mod tests {
         let (train, val) = (toy(300, 1), toy(150, 2));
         let run = |margin: f64| {
             tch::manual_seed(9);
-            let vs = nn::VarStore::new(Device::Cpu);
-            let arch = Architecture {
-                kind: ModelKind::Lstm,
-                features: 2,
-                hidden: 8,
-                layers: 1,
-                dropout: 0.0,
-                bidirectional: false,
-                attention: false,
-                skip: true,
-            };
-            let model = Classifier::new(&vs.root(), arch);
-            assert!(model.start_from_linear(&[0.0, 1.0], 0.0));
-            let opts = FitOptions {
-                epochs: 6,
-                batch_size: 32,
-                lr: 1e-2,
-                weight_decay: 0.0,
-                clip_norm: None,
-                patience: 6,
-                pos_weight: None,
-                seed: 1,
-                start_competes: true,
-                start_margin: margin,
-            };
-            fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap()
+            let (vs, model, opts) = started_as(8, [0.0, 1.0], 0.0, margin);
+            fit(&vs, &model, &train, &val, &FitOptions { epochs: 6, ..opts }, |_| {}).unwrap()
         };
         let free = run(0.0);
         assert!(
