@@ -219,14 +219,20 @@ mod tests {
             .collect()
     }
 
-    /// Both screens' answers, each checked against the definition.
+    /// Both screens' answers, each checked against the definition; the scan with every
+    /// instruction set this CPU has.
     fn check_both(points: &[f64], dim: usize, k: usize, what: &str) {
         let want = reference(points, dim, k);
+        for isa in scan::runnable() {
+            let n = points.len() / dim;
+            let lists = scan::search_on(isa, points, dim, k, &Scaled::new(points, dim, n));
+            let got: Vec<Vec<usize>> = (0..want.len()).map(|p| lists.of(p).map(|(_, j)| j).collect()).collect();
+            assert_eq!(got, want, "scan on {isa:?}: {what}");
+        }
         // Blocks of 128: many pairs of blocks, and a short last one.
         let small_blocks: Search = |points, dim, k, scaled| product::blocked(points, dim, k, scaled, 128);
         for (name, how) in [
-            ("scan", scan::search as Search),
-            ("product", product::search),
+            ("product", product::search as Search),
             ("product in blocks", small_blocks),
         ] {
             let lists = search(points, dim, k, how).unwrap();

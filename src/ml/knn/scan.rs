@@ -20,6 +20,11 @@ fn tile_len(dim: usize) -> usize {
 
 /// The lists of every point, from a scan of all pairs on every core.
 pub(super) fn search(points: &[f64], dim: usize, k: usize, scaled: &Scaled) -> Lists {
+    search_on(Isa::detect(), points, dim, k, scaled)
+}
+
+/// [`search`] with the kernels of `isa`, which the CPU must have.
+pub(super) fn search_on(isa: Isa, points: &[f64], dim: usize, k: usize, scaled: &Scaled) -> Lists {
     let n = scaled.n;
     let screen = Screen::new(scaled);
     let blocks: Vec<Range<usize>> = (0..n).step_by(BLOCK).map(|s| s..(s + BLOCK).min(n)).collect();
@@ -41,7 +46,7 @@ pub(super) fn search(points: &[f64], dim: usize, k: usize, scaled: &Scaled) -> L
                                 queries: block.clone(),
                                 candidates: tile..(tile + tile_len).min(n),
                             };
-                            screen.scan(&tile, &mut lists, &mut approximate, points);
+                            screen.scan(isa, &tile, &mut lists, &mut approximate, points);
                         }
                     }
                     lists
@@ -95,9 +100,9 @@ impl Screen<'_> {
     }
 
     /// Offers every pair of `tile` (query i, candidate j > i) that might belong to i's or j's
-    /// list, on the widest instruction set the CPU has.
-    fn scan(&self, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
-        match Isa::detect() {
+    /// list, with the kernels of `isa`.
+    fn scan(&self, isa: Isa, tile: &Tile, lists: &mut Lists, scratch: &mut [f32], points: &[f64]) {
+        match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU has the instruction set, as detected.
             Isa::Avx512 => unsafe { scan_avx512(self, tile, lists, scratch, points) },
@@ -125,7 +130,7 @@ struct Tile {
 /// intrinsics rather than left to the auto-vectoriser, which debug builds (opt-level 1, what
 /// `just train` runs) do not run: a plain loop there was 4.5x slower than in release.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Isa {
+pub(super) enum Isa {
     Plain,
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -440,26 +445,27 @@ fn check(lists: &mut Lists, i: usize, first: usize, screened: &[f32], screen: &S
     }
 }
 
+/// Every instruction set this CPU can run the scan on (AVX-512 CPUs run the AVX2 one too).
+#[cfg(test)]
+pub(super) fn runnable() -> Vec<Isa> {
+    #[allow(unused_mut)]
+    let mut isas = vec![Isa::Plain];
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            isas.push(Isa::Avx2);
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            isas.push(Isa::Avx512);
+        }
+    }
+    isas
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ml::rng::Rng;
-
-    /// Every kernel this CPU can run (AVX-512 CPUs run the AVX2 one too).
-    fn runnable() -> Vec<Isa> {
-        #[allow(unused_mut)]
-        let mut isas = vec![Isa::Plain];
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("fma") {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                isas.push(Isa::Avx2);
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                isas.push(Isa::Avx512);
-            }
-        }
-        isas
-    }
 
     #[test]
     fn every_chunk_test_agrees_with_the_plain_one() {
