@@ -172,17 +172,16 @@ pub fn fit(
     let mut margin = 0.0;
     if opts.start_competes {
         let (_, scores) = evaluate(model, val, pos_weight.as_ref(), opts.batch_size.max(256));
+        let pr_auc = OperatingPoints::new(&val_labels, &scores)
+            .average_precision()
+            .unwrap_or(0.0);
+        margin = opts.start_margin * one_standard_error(pr_auc, val);
         best = Some(Best {
             epoch: 0,
-            pr_auc: OperatingPoints::new(&val_labels, &scores)
-                .average_precision()
-                .unwrap_or(0.0),
+            pr_auc,
             weights: snapshot(vs),
             val_scores: scores,
         });
-        margin = best
-            .as_ref()
-            .map_or(0.0, |b| opts.start_margin * one_standard_error(b.pr_auc, val));
     }
     let mut stopped_early = false;
     for epoch in 1..=opts.epochs {

@@ -139,15 +139,17 @@ fn predictions(test: &Table, ends: &[i64], scores: &[f64], threshold: f64) -> Re
 /// baseline's curve beside it.
 fn pr_picture(points: &OperatingPoints, ap: Option<f64>, at: &Confusion, baseline: Option<&OperatingPoints>) -> String {
     let base_rate = points.positives as f64 / (points.positives + points.negatives).max(1) as f64;
-    let mut curve = Series::new(format!("model (AP {})", score(ap)), points.pr_curve());
-    curve.steps = true;
-    let baseline = baseline.map(|b| {
-        let mut curve = Series::new(
-            format!("logistic-regression baseline (AP {})", score(b.average_precision())),
-            b.pr_curve(),
-        );
+    let stepped = |name: String, points: &OperatingPoints| {
+        let mut curve = Series::new(name, points.pr_curve());
         curve.steps = true;
         curve
+    };
+    let curve = stepped(format!("model (AP {})", score(ap)), points);
+    let baseline = baseline.map(|b| {
+        stepped(
+            format!("logistic-regression baseline (AP {})", score(b.average_precision())),
+            b,
+        )
     });
     let mut chance = Series::new(
         format!("chance ({base_rate:.3})"),

@@ -332,10 +332,9 @@ fn offer_row(
     let norms = &screen.scaled.norms;
     let full = screened.len() / CHUNK * CHUNK;
     let bound = Bound {
+        screen,
         norm_i: norms[i],
         worst_i: lists.worst_screened[i],
-        norm_term: screen.norm_term,
-        distance_term: screen.distance_term,
     };
     for start in (0..full).step_by(CHUNK) {
         let first = from + start;
@@ -363,22 +362,20 @@ fn offer_row(
 const CHUNK: usize = 16;
 
 /// Query i's side of [`Screen::lower_bound`], for testing a chunk of candidates j at once.
-struct Bound {
+struct Bound<'s> {
+    screen: &'s Screen<'s>,
     norm_i: f32,
     worst_i: f32,
-    norm_term: f32,
-    distance_term: f32,
 }
 
-impl Bound {
+impl Bound<'_> {
     /// Whether any pair (i, j) of the chunk might belong to i's list or j's: the screened
     /// distance's lower bound is at most the worse of the two lists' k-th distances.
     #[inline(always)]
     fn any(&self, d: &[f32; CHUNK], norm_j: &[f32; CHUNK], worst_j: &[f32; CHUNK]) -> bool {
         let mut hit = false;
         for m in 0..CHUNK {
-            let low = d[m] - self.norm_term * (self.norm_i + norm_j[m]) - self.distance_term * d[m];
-            hit |= low <= worst_j[m].max(self.worst_i);
+            hit |= self.screen.lower_bound(d[m], self.norm_i, norm_j[m]) <= worst_j[m].max(self.worst_i);
         }
         hit
     }
@@ -394,8 +391,8 @@ impl Bound {
         let d = _mm512_loadu_ps(d.as_ptr());
         let norms = _mm512_add_ps(_mm512_set1_ps(self.norm_i), _mm512_loadu_ps(norm_j.as_ptr()));
         let low = _mm512_sub_ps(
-            _mm512_sub_ps(d, _mm512_mul_ps(_mm512_set1_ps(self.norm_term), norms)),
-            _mm512_mul_ps(_mm512_set1_ps(self.distance_term), d),
+            _mm512_sub_ps(d, _mm512_mul_ps(_mm512_set1_ps(self.screen.norm_term), norms)),
+            _mm512_mul_ps(_mm512_set1_ps(self.screen.distance_term), d),
         );
         let worst = _mm512_max_ps(_mm512_loadu_ps(worst_j.as_ptr()), _mm512_set1_ps(self.worst_i));
         _mm512_cmp_ps_mask::<_CMP_LE_OQ>(low, worst) != 0
@@ -423,8 +420,8 @@ impl Bound {
         let d = _mm256_loadu_ps(d.as_ptr().add(at));
         let norms = _mm256_add_ps(_mm256_set1_ps(self.norm_i), _mm256_loadu_ps(norm_j.as_ptr().add(at)));
         let low = _mm256_sub_ps(
-            _mm256_sub_ps(d, _mm256_mul_ps(_mm256_set1_ps(self.norm_term), norms)),
-            _mm256_mul_ps(_mm256_set1_ps(self.distance_term), d),
+            _mm256_sub_ps(d, _mm256_mul_ps(_mm256_set1_ps(self.screen.norm_term), norms)),
+            _mm256_mul_ps(_mm256_set1_ps(self.screen.distance_term), d),
         );
         let worst = _mm256_max_ps(_mm256_loadu_ps(worst_j.as_ptr().add(at)), _mm256_set1_ps(self.worst_i));
         _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(low, worst))
@@ -471,22 +468,23 @@ mod tests {
     fn every_chunk_test_agrees_with_the_plain_one() {
         // Lanes at, just above and just below the bound, infinite lists, one hit in any lane.
         let mut rng = Rng::new(29);
+        let scaled = Scaled::new(&[0.0, 1.0, 0.5, 2.0], 2, 2);
+        let screen = Screen::new(&scaled);
         for case in 0..2000 {
             let bound = Bound {
+                screen: &screen,
                 norm_i: rng.next_f64() as f32,
                 worst_i: if case % 3 == 0 {
                     f32::INFINITY
                 } else {
                     rng.next_f64() as f32 * 0.5
                 },
-                norm_term: 3e-6,
-                distance_term: 5e-6,
             };
             let d: [f32; CHUNK] = std::array::from_fn(|_| 0.2 + rng.next_f64() as f32);
             let norm_j: [f32; CHUNK] = std::array::from_fn(|_| rng.next_f64() as f32);
             let mut worst_j: [f32; CHUNK] = std::array::from_fn(|_| rng.next_f64() as f32 * 0.3);
             let lane = case % CHUNK;
-            let low = d[lane] - bound.norm_term * (bound.norm_i + norm_j[lane]) - bound.distance_term * d[lane];
+            let low = screen.lower_bound(d[lane], bound.norm_i, norm_j[lane]);
             worst_j[lane] = match case % 4 {
                 0 => low,
                 1 => f32::from_bits(low.to_bits() - 1),
