@@ -80,8 +80,9 @@ pub enum Command {
     /// Print a run's full metric history: every point, per-epoch series included.
     #[command(after_help = EXIT_CODES)]
     Metrics(MetricsArgs),
-    /// Remove artifact files nothing needs: what killed runs left behind, the folders of runs
-    /// the registry no longer knows, and (with --keep-last / --older-than) old runs' files.
+    /// Remove artifact files nothing needs: what killed runs left behind, incomplete run
+    /// folders (no pipeline.json) the registry does not know, old runs' files (with
+    /// --keep-last / --older-than), and complete runs it does not know (with --unknown-runs).
     #[command(after_help = EXIT_CODES)]
     Gc(GcArgs),
     /// Show versions and what libtorch offers here (threads, CUDA), with a self-check.
@@ -454,6 +455,10 @@ pub struct GcArgs {
     /// Print what would be removed, and remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also remove complete runs this registry does not know. They are kept by default: they
+    /// are most likely another registry's (same artifact folder, other `--registry`).
+    #[arg(long)]
+    pub unknown_runs: bool,
     /// Artifact store URL; relative paths resolve against the current directory.
     #[arg(long, env = "PMFLOW_ARTIFACTS", default_value = crate::pipeline::DEFAULT_ARTIFACTS)]
     pub artifacts: String,

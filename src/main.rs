@@ -18,10 +18,11 @@ fn main() {
         }
     };
     let result = runtime.block_on(pmflow::app::main(cli));
-    // Blocking step threads may still be running after an interrupt; do not wait for them.
+    // A step left behind after an interrupt (blocked in a read that never ends) may still be
+    // running; do not wait for it.
     runtime.shutdown_background();
     match result {
-        Ok(()) => std::process::exit(exit::SUCCESS),
+        Ok(()) => exit_now(exit::SUCCESS),
         Err(e) => {
             match &e {
                 CliError::Invalid(diags) => {
@@ -34,9 +35,21 @@ fn main() {
                 }
                 other => eprintln!("error: {other}"),
             }
-            std::process::exit(e.exit_code());
+            exit_now(e.exit_code());
         }
     }
+}
+
+/// Ends the process without running C and C++ exit handlers. libtorch's static destructors
+/// tear down its thread pools and allocators; a step thread left behind in libtorch would then
+/// crash the process (exit 139) after the run was recorded. Everything pmflow must write is
+/// written by now: the registry is closed and only the standard streams need flushing.
+fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process at once; no Rust state is used after it.
+    unsafe { libc::_exit(code) }
 }
 
 /// Rust ignores SIGPIPE, so printing into a closed pipe (`pmflow runs show | head`) panics.

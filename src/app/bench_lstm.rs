@@ -44,7 +44,17 @@ pub fn bench_lstm(a: &BenchLstmArgs) -> Result<(), CliError> {
         start_competes: false,
         start_margin: 1.0,
     };
-    let run = || fit(&vs, &model, &train, &val, &opts, |_| {}).map_err(|e| CliError::Internal(e.0));
+    let run = || {
+        fit(
+            &vs,
+            &model,
+            &train,
+            &val,
+            &opts,
+            |_| std::ops::ControlFlow::Continue(()),
+        )
+        .map_err(|e| CliError::Internal(e.0))
+    };
     run()?; // warm-up: allocator and libtorch's lazy initialisation
     let (wall, cpu) = (Instant::now(), cpu_seconds());
     run()?;

@@ -1,13 +1,16 @@
 //! `pmflow gc`: removes artifact files that nothing needs any more, and says what it removed.
 //!
 //! Three kinds go: the leftovers of killed runs (staging files whose writer is gone, files a
-//! run wrote but never recorded), the folders of runs the registry does not know (deleted, or
-//! written for a registry since reset), and, when asked with `--keep-last` / `--older-than`,
-//! the files of old runs. Never a running run's files, never a run a model version was
-//! registered from, never a file a kept run uses (a step served from the cache reads an
-//! earlier run's tables). Registry records stay; removed files are stamped `removed_at`.
+//! run wrote but never recorded), the files of incomplete run folders the registry does not
+//! know (no `pipeline.json`: a run writes it before anything else), and, when asked with
+//! `--keep-last` / `--older-than`, the files of old runs. Never a running run's files, never a
+//! run a model version was registered from, never a file a kept run uses (a step served from
+//! the cache reads an earlier run's tables). A complete run this registry does not know is
+//! another registry's (a trial `--registry`, a project moved to PostgreSQL that kept its
+//! folder): gc cannot prove it is garbage, so it stays unless `--unknown-runs` names it.
+//! Registry records stay; removed files are stamped `removed_at`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::artifacts::{ArtifactStore, StoredObject};
 use crate::cli::GcArgs;
@@ -22,7 +25,9 @@ use crate::registry::GcRun;
 enum Reason {
     /// A killed run's staging file or unrecorded file.
     Leftover,
-    /// In the folder of a run the registry does not know.
+    /// In a run folder without `pipeline.json` that the registry does not know.
+    IncompleteRun,
+    /// In the folder of a complete run the registry does not know (`--unknown-runs`).
     UnknownRun,
     /// A recorded file of a run that `--keep-last` / `--older-than` selects.
     OldRun,
@@ -32,6 +37,7 @@ impl Reason {
     fn label(self) -> &'static str {
         match self {
             Reason::Leftover => "leftover of a killed run",
+            Reason::IncompleteRun => "incomplete unknown run",
             Reason::UnknownRun => "run unknown to the registry",
             Reason::OldRun => "old run",
         }
@@ -62,27 +68,45 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
     let by_id: HashMap<&str, &GcRun> = runs.iter().map(|r| (r.id.as_str(), r)).collect();
     let objects = store.list("").await.map_err(|e| CliError::Usage(e.to_string()))?;
 
-    // Run folders are `EXPERIMENT/RUN_ID/...`. If the registry knows none of the runs the store
-    // holds, it is most likely not the store's registry: its folders are left alone.
-    let run_of = |o: &StoredObject| -> Option<String> {
+    // Run folders are `EXPERIMENT/RUN_ID/...`.
+    let run_of = |o: &StoredObject| -> Option<(String, String)> {
         let key = store.key_of(&o.uri)?;
-        let run = key.split('/').nth(1)?;
-        is_run_id(run).then(|| run.to_string())
+        let mut parts = key.splitn(3, '/');
+        let (experiment, run) = (parts.next()?, parts.next()?);
+        is_run_id(run).then(|| (run.to_string(), format!("{experiment}/{run}")))
     };
-    let store_runs: HashSet<String> = objects.iter().filter_map(&run_of).collect();
-    let registry_owns_store = store_runs.is_empty() || store_runs.iter().any(|r| by_id.contains_key(r.as_str()));
+    // Every run writes its `pipeline.json` before anything else, and gc keeps it while any file
+    // of the run stays: a folder that holds one is a run, someone's.
+    let complete: HashSet<String> = objects
+        .iter()
+        .filter_map(|o| {
+            let (run, folder) = run_of(o)?;
+            (store.key_of(&o.uri)? == format!("{folder}/pipeline.json")).then_some(run)
+        })
+        .collect();
     let mut recorded: HashMap<String, HashSet<String>> = HashMap::new();
     let mut plan: Vec<(Reason, &StoredObject, Option<String>)> = Vec::new();
+    // Complete runs this registry does not know, left alone: folder -> (files, bytes).
+    let mut foreign: BTreeMap<String, (usize, u64)> = BTreeMap::new();
     for o in &objects {
-        let Some(run_id) = run_of(o) else {
+        let Some((run_id, folder)) = run_of(o) else {
             if is_dead_staging(&o.uri) {
                 plan.push((Reason::Leftover, o, None));
             }
             continue;
         };
         let Some(run) = by_id.get(run_id.as_str()) else {
-            if registry_owns_store {
-                plan.push((Reason::UnknownRun, o, None));
+            if complete.contains(&run_id) {
+                if args.unknown_runs {
+                    plan.push((Reason::UnknownRun, o, None));
+                } else {
+                    let f = foreign.entry(folder).or_default();
+                    f.0 += 1;
+                    f.1 += o.bytes;
+                }
+            } else if staging_pid(&o.uri).is_none() || is_dead_staging(&o.uri) {
+                // A live writer's staging file is left to its writer.
+                plan.push((Reason::IncompleteRun, o, None));
             }
             continue;
         };
@@ -98,7 +122,7 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
             plan.push((Reason::OldRun, o, Some(run_id)));
         }
     }
-
+    keep_markers_of_kept_files(&mut plan, &objects, |o| run_of(o).map(|(run, _)| run));
     let verb = if args.dry_run { "would remove" } else { "removed" };
     let mut totals: HashMap<Reason, (usize, u64)> = HashMap::new();
     let mut removed_of_run: HashMap<String, Vec<String>> = HashMap::new();
@@ -124,10 +148,17 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
         store.prune_empty_folders();
     }
     registry.close().await;
-    if !registry_owns_store {
+    for (folder, (files, bytes)) in &foreign {
+        println!(
+            "kept {:<33} {:>10}  {folder} ({files} file(s))",
+            "run unknown to this registry",
+            megabytes(*bytes)
+        );
+    }
+    if !foreign.is_empty() {
         eprintln!(
-            "gc: the registry knows none of the {} runs in {}; their folders were left alone (is --registry the store's registry?)",
-            store_runs.len(),
+            "gc: kept {} complete run(s) in {} that this registry does not know: another registry's (a `--registry` trial, or a registry moved to PostgreSQL)? Their models may depend on them. Run gc with that registry, or pass --unknown-runs to remove them (see them first with --dry-run)",
+            foreign.len(),
             location.url()
         );
     }
@@ -178,6 +209,26 @@ fn old_runs(runs: &[GcRun], keep_last: Option<usize>, older_than_ms: Option<i64>
         }
     }
     old
+}
+
+/// An old run's `pipeline.json` stays while any other file of its folder stays (a newer run
+/// reuses its tables): it is what tells another registry's gc that the folder is a run.
+fn keep_markers_of_kept_files<'a>(
+    plan: &mut Vec<(Reason, &'a StoredObject, Option<String>)>,
+    objects: &'a [StoredObject],
+    run_of: impl Fn(&StoredObject) -> Option<String>,
+) {
+    let going: HashSet<&str> = plan.iter().map(|(_, o, _)| o.uri.as_str()).collect();
+    let staying: HashSet<String> = objects
+        .iter()
+        .filter(|o| !going.contains(o.uri.as_str()) && !o.uri.ends_with("/pipeline.json"))
+        .filter_map(&run_of)
+        .collect();
+    plan.retain(|(reason, o, run)| {
+        !(*reason == Reason::OldRun
+            && o.uri.ends_with("/pipeline.json")
+            && run.as_ref().is_some_and(|r| staying.contains(r)))
+    });
 }
 
 /// Run ids are uuid v7 in 32 hex digits.

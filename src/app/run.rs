@@ -21,7 +21,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         println!("plan for `{}` ({} steps):", pipeline.name, lines.len());
         for l in lines {
             let what = if l.cached { "cached" } else { "run" };
-            println!("  {:<14} {:<8} {what:<7} {}", l.step, l.kind, l.why);
+            println!("  {:<14} {:<10} {what:<7} {}", l.step, l.kind, l.why);
         }
         return Ok(());
     }

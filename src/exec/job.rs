@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -13,7 +15,7 @@ use super::outside::{ObjectStoreFiles, RegistryReader};
 use crate::artifacts::{ArtifactError, ArtifactStore, StoredArtifact, WriteFailure};
 use crate::frame::{OutputFormat, OutputRef, Table};
 use crate::registry::Registry;
-use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::context::{Cancel, StepContext, StepError, StepOutput};
 use crate::steps::{self, Step};
 
 /// Why one execution of a step failed; shown to the user with the step id.
@@ -27,9 +29,21 @@ pub enum JobError {
     Decode { uri: String, cause: String },
     #[error("timed out after {0} s (`timeout-secs`)")]
     TimedOut(u64),
+    /// Past its timeout, the step did not stop within [`STOP_GRACE`]: it is not retried, so two
+    /// attempts never run at once.
+    #[error("timed out after {0} s (`timeout-secs`) and did not stop within {grace} s (it is blocked outside pmflow's checks, e.g. reading a file or pipe that never ends); not retried", grace = STOP_GRACE.as_secs())]
+    TimedOutStuck(u64),
+    /// The run was interrupted while the step ran.
+    #[error("interrupted")]
+    Interrupted,
     #[error("internal error: the step panicked ({0}); please report this")]
     Panicked(String),
 }
+
+/// How long a step asked to stop (interrupt, timeout) has to return. A step checks between
+/// batches and chunks, so it stops in well under a second; one blocked in a read of a pipe or
+/// socket never does, and is left behind after this long.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// A step's output references, and its tables by artifact URI.
 type Outputs = (Vec<OutputRef>, Vec<(String, Table)>);
@@ -62,6 +76,9 @@ pub struct StepJob {
     pub upstream: Vec<(String, crate::steps::StepParams)>,
     /// False for `--force`d steps and steps downstream of them.
     pub use_cache: bool,
+    /// Raised by the runner when the run is interrupted: the step stops at its next check and
+    /// is not retried.
+    pub interrupted: Arc<AtomicBool>,
     /// Input tables still in memory from the step that just wrote them, by artifact URI: the
     /// same frames the artifacts hold, so reading them back would only cost time. The first
     /// attempt takes them; a retry reads the artifacts.
@@ -75,20 +92,21 @@ impl StepJob {
         }
         // A model or earlier runs' tables the step names join its inputs (and so its cache
         // key); a named model's training chain replaces this pipeline's as what new data is
-        // prepared by.
-        let named = super::references::named_by(&self.step.params, &self.root, &self.registry, &self.store).await?;
-        if let Some((shown, chain)) = named.model {
+        // prepared by. `--dry-run` computes the same key with the same function.
+        let inputs = std::mem::take(&mut self.inputs);
+        let keyed = super::wiring::keyed(&self.step, inputs, &self.root, &self.registry, &self.store).await?;
+        if let Some((shown, chain)) = keyed.model {
             let _ = self.tx.send(Event::Note {
                 step: self.step.id.clone(),
                 message: format!("scoring with {shown}"),
             });
             self.upstream = chain;
         }
-        self.inputs.extend(named.inputs);
-        let files = cache::file_versions(&self.step, &self.root, &self.registry).await.ok();
+        self.inputs = keyed.inputs;
         // The files read from outside the run, with their digests (S3: version), for lineage.
-        if let Some(files) = files.as_ref().filter(|f| !f.is_empty()) {
-            let read: Vec<serde_json::Value> = files
+        if !keyed.files.is_empty() {
+            let read: Vec<serde_json::Value> = keyed
+                .files
                 .iter()
                 .map(|(file, version)| serde_json::json!({"file": file, "sha256": version}))
                 .collect();
@@ -97,7 +115,7 @@ impl StepJob {
                 value: serde_json::Value::Array(read).to_string(),
             });
         }
-        let key = files.map(|files| cache::key(&self.step, &self.inputs, &files));
+        let key = keyed.key.ok();
         if let (Some(key), true) = (&key, self.use_cache) {
             if let Some(done) = self.reuse(key).await {
                 return Ok(done);
@@ -194,6 +212,8 @@ impl StepJob {
             });
             match self.attempt().await {
                 Ok(tables) => return Ok(tables),
+                Err(_) if self.interrupted.load(Ordering::Relaxed) => return Err(JobError::Interrupted),
+                Err(e @ JobError::TimedOutStuck(_)) => return Err(e),
                 Err(e) if attempt < attempts => {
                     let _ = self.tx.send(Event::StepRetrying {
                         step: self.step.id.clone(),
@@ -244,17 +264,27 @@ impl StepJob {
             .iter()
             .map(|(from, t)| (format!("{from}/{}", t.name), t.sha256.clone()))
             .collect();
+        // This attempt's own flag: a timeout stops it without stopping its retry.
+        let timed_out = Arc::new(AtomicBool::new(false));
+        ctx.cancel = Cancel::any_of([self.interrupted.clone(), timed_out.clone()]);
         let step = self.step.clone();
         // Steps are CPU-bound and synchronous: run them off the async threads.
-        let work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));
-        let output: StepOutput = match self.step.timeout {
-            Some(limit) => match tokio::time::timeout(limit, work).await {
+        let mut work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));
+        let joined = match self.step.timeout {
+            Some(limit) => match tokio::time::timeout(limit, &mut work).await {
                 Ok(joined) => joined,
-                Err(_) => return Err(JobError::TimedOut(limit.as_secs())),
+                Err(_) => {
+                    // The retry (or the run's end) waits for this attempt to return.
+                    timed_out.store(true, Ordering::Relaxed);
+                    return match tokio::time::timeout(STOP_GRACE, work).await {
+                        Ok(_) => Err(JobError::TimedOut(limit.as_secs())),
+                        Err(_) => Err(JobError::TimedOutStuck(limit.as_secs())),
+                    };
+                }
             },
             None => work.await,
-        }
-        .map_err(|e| JobError::Panicked(e.to_string()))??;
+        };
+        let output: StepOutput = joined.map_err(|e| JobError::Panicked(e.to_string()))??;
         let started = std::time::Instant::now();
         let stored = self.store_outputs(output).await?;
         // The share of the step's time that went to its artifacts (encoding, digest, storage);

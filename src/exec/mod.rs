@@ -13,3 +13,4 @@ mod references;
 mod register;
 pub mod run_report;
 pub mod runner;
+mod wiring;

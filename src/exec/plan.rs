@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::cache;
+use super::{cache, wiring};
 use crate::artifacts::ArtifactStore;
 use crate::frame::OutputRef;
 use crate::pipeline::graph;
@@ -24,6 +24,7 @@ pub async fn plan(
 ) -> Result<Vec<PlanLine>, RegistryError> {
     let steps = &pipeline.steps;
     let forced = graph::forced(steps, force);
+    let index_of: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let mut known: HashMap<&str, Vec<OutputRef>> = HashMap::new();
     let mut lines = Vec::new();
     for i in graph::order(steps) {
@@ -43,25 +44,24 @@ pub async fn plan(
             lines.push(line(false, format!("always runs: registers a new version of `{name}`")));
             continue;
         }
-        if let Some(up) = step.needs.iter().find(|n| !known.contains_key(n.as_str())) {
-            lines.push(line(false, format!("upstream `{up}` will run")));
-            continue;
-        }
-        let mut inputs: Vec<(String, OutputRef)> = step
-            .needs
-            .iter()
-            .flat_map(|n| known[n.as_str()].iter().map(move |t| (n.clone(), t.clone())))
-            .collect();
+        let known_outputs = |j: usize| known.get(steps[j].id.as_str()).map(Vec::as_slice);
+        let inputs = match wiring::step_inputs(steps, &index_of, i, known_outputs) {
+            Ok(inputs) => inputs,
+            Err(j) => {
+                lines.push(line(false, format!("upstream `{}` will run", steps[j].id)));
+                continue;
+            }
+        };
         // What the run adds to the inputs (and so the key), found the way the run finds it.
-        match super::references::named_by(&step.params, &pipeline.source.root, registry, store).await {
-            Ok(named) => inputs.extend(named.inputs),
+        let keyed = match wiring::keyed(step, inputs, &pipeline.source.root, registry, store).await {
+            Ok(keyed) => keyed,
             Err(e) => {
                 lines.push(line(false, format!("will fail: {e}")));
                 continue;
             }
-        }
-        let key = match cache::file_versions(step, &pipeline.source.root, registry).await {
-            Ok(files) => cache::key(step, &inputs, &files),
+        };
+        let key = match keyed.key {
+            Ok(key) => key,
             Err(e) => {
                 lines.push(line(false, format!("no cache key: {e}")));
                 continue;

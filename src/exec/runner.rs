@@ -3,6 +3,7 @@
 //! happens is emitted as an [`Event`] for the reporter and the registry.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,11 +11,12 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::events::{self, Event, EventReceiver, EventSender, Listener, RunStatus, StepStatus};
-use super::job::{Done, JobError, StepJob};
+use super::job::{Done, JobError, StepJob, STOP_GRACE};
 use super::leftovers;
 use super::recorder::Recorder;
+use super::wiring;
 use crate::artifacts::ArtifactStore;
-use crate::frame::{OutputFormat, OutputRef, Table};
+use crate::frame::{OutputRef, Table};
 use crate::pipeline::graph;
 use crate::registry::{NewRun, Registry, RegistryError};
 use crate::steps::Pipeline;
@@ -338,6 +340,8 @@ impl Scheduler<'_> {
         // and then dropped, so no frame is held while it waits for a later consumer.
         let mut handoff: HashMap<String, Table> = HashMap::new();
         let mut first_error: Option<String> = None;
+        // Raised on an interrupt: running steps stop at their next check.
+        let interrupted = Arc::new(AtomicBool::new(false));
         tokio::pin!(interrupt);
 
         loop {
@@ -356,18 +360,13 @@ impl Scheduler<'_> {
                 if !needs.iter().all(|&j| matches!(state[j], State::Done(_))) {
                     continue;
                 }
-                // Tables of the direct needs; files (weights, scalers) of every ancestor, nearest
-                // first, so a model card can name the scaler that `split` fitted two steps up.
-                let mut inputs: Vec<(String, OutputRef)> = Vec::new();
-                for (distance, j) in graph::ancestors(steps, &index_of, i) {
-                    if let State::Done(outputs) = &state[j] {
-                        let visible = outputs
-                            .iter()
-                            .filter(|t| distance == 1 || t.format == OutputFormat::File)
-                            .map(|t| (steps[j].id.clone(), t.clone()));
-                        inputs.extend(visible);
-                    }
-                }
+                let done_outputs = |j: usize| match &state[j] {
+                    State::Done(outputs) => Some(outputs.as_slice()),
+                    _ => None,
+                };
+                let Ok(inputs) = wiring::step_inputs(steps, &index_of, i, done_outputs) else {
+                    continue;
+                };
                 // Every ancestor's settings in execution order, for steps that prepare a new
                 // file the way the pipeline prepares its own (`drift`'s `current: {path}`).
                 let ancestors: Vec<usize> = graph::ancestors(steps, &index_of, i)
@@ -396,6 +395,7 @@ impl Scheduler<'_> {
                     inputs,
                     upstream,
                     use_cache: !forced.contains(&i),
+                    interrupted: interrupted.clone(),
                     handed: Mutex::new(handed),
                 };
                 running.spawn(async move {
@@ -454,18 +454,8 @@ impl Scheduler<'_> {
                     }
                 }
                 why = &mut interrupt => {
-                    running.abort_all();
-                    for (i, s) in state.iter().enumerate() {
-                        if matches!(s, State::Running) {
-                            let _ = tx.send(Event::StepFinished {
-                                step: steps[i].id.clone(),
-                                status: StepStatus::Interrupted,
-                                duration: Duration::ZERO,
-                                error: Some("interrupted".into()),
-                                cached_from: None,
-                            });
-                        }
-                    }
+                    interrupted.store(true, Ordering::Relaxed);
+                    self.stop(&mut state, &mut running).await;
                     return (RunStatus::Interrupted, Some(why));
                 }
             }
@@ -473,6 +463,81 @@ impl Scheduler<'_> {
         match first_error {
             None => (RunStatus::Succeeded, None),
             Some(e) => (RunStatus::Failed, Some(e)),
+        }
+    }
+
+    /// After an interrupt: waits (up to [`STOP_GRACE`]) for the running steps to reach a check
+    /// and return, so none goes on using libtorch or the store after the run has ended. A step
+    /// that finished meanwhile keeps its outputs (a resume reuses them); the others are
+    /// recorded as interrupted, and one still blocked after the grace is left behind.
+    async fn stop(&self, state: &mut [State], running: &mut JoinSet<(usize, Duration, Result<Done, JobError>)>) {
+        let steps = &self.pipeline.steps;
+        let waiting: Vec<&str> = state
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, State::Running))
+            .map(|(i, _)| steps[i].id.as_str())
+            .collect();
+        if !waiting.is_empty() {
+            let _ = self.tx.send(Event::Note {
+                step: "run".into(),
+                message: format!(
+                    "stopping: waiting up to {} s for {} to stop",
+                    STOP_GRACE.as_secs(),
+                    waiting.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        loop {
+            match tokio::time::timeout_at(deadline, running.join_next()).await {
+                Ok(Some(Ok((i, duration, Ok(done))))) => {
+                    let id = steps[i].id.clone();
+                    let _ = self.tx.send(Event::StepOutputs {
+                        step: id.clone(),
+                        cache_key: done.cache_key,
+                        tables: done.tables.clone(),
+                    });
+                    let _ = self.tx.send(Event::StepFinished {
+                        step: id,
+                        status: StepStatus::Succeeded,
+                        duration,
+                        error: None,
+                        cached_from: done.cached_from,
+                    });
+                    state[i] = State::Done(done.tables);
+                }
+                Ok(Some(Ok((i, duration, Err(_))))) => {
+                    state[i] = State::Failed;
+                    let _ = self.tx.send(Event::StepFinished {
+                        step: steps[i].id.clone(),
+                        status: StepStatus::Interrupted,
+                        duration,
+                        error: Some("interrupted".into()),
+                        cached_from: None,
+                    });
+                }
+                Ok(Some(Err(_))) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    running.abort_all();
+                    break;
+                }
+            }
+        }
+        for (i, s) in state.iter().enumerate() {
+            if matches!(s, State::Running) {
+                let _ = self.tx.send(Event::StepFinished {
+                    step: steps[i].id.clone(),
+                    status: StepStatus::Interrupted,
+                    duration: Duration::ZERO,
+                    error: Some(format!(
+                        "interrupted (still running after {} s; left behind)",
+                        STOP_GRACE.as_secs()
+                    )),
+                    cached_from: None,
+                });
+            }
         }
     }
 }

@@ -2,6 +2,8 @@
 //! logits, Adam, gradient clipping, early stopping on validation PR-AUC with the best
 //! checkpoint restored at the end.
 
+use std::ops::ControlFlow;
+
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
 use super::metrics::OperatingPoints;
@@ -144,13 +146,17 @@ struct Best {
 }
 
 /// Trains `model` (whose variables live in `vs`) and leaves the best epoch's weights in `vs`.
+///
+/// `progress` hears of every batch and epoch and answers whether to go on: `Break` stops the
+/// training at once (a run interrupted or past its timeout), with an error, so the thread that
+/// trains returns within one batch instead of running on after its run has ended.
 pub fn fit(
     vs: &nn::VarStore,
     model: &Classifier,
     train: &WindowSet,
     val: &WindowSet,
     opts: &FitOptions,
-    mut progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<FitResult, FitError> {
     let mut optimizer = nn::Adam {
         wd: opts.weight_decay,
@@ -203,12 +209,15 @@ pub fn fit(
                 )));
             }
             loss_sum += value * picks.len() as f64;
-            progress(Progress::Batch {
+            let flow = progress(Progress::Batch {
                 epoch,
                 done: b + 1,
                 total: batches,
                 loss: value,
             });
+            if flow.is_break() {
+                return Err(stopped(epoch));
+            }
         }
         let (val_loss, scores) = evaluate(model, val, pos_weight.as_ref(), opts.batch_size.max(256));
         let points = OperatingPoints::new(&val_labels, &scores);
@@ -219,7 +228,9 @@ pub fn fit(
             val_pr_auc: points.average_precision().unwrap_or(0.0),
             val_f1: points.max_f1_threshold().map(|(_, f1)| f1).unwrap_or(0.0),
         };
-        progress(Progress::Epoch(&stats));
+        if progress(Progress::Epoch(&stats)).is_break() {
+            return Err(stopped(epoch));
+        }
         let bar = |b: &Best| b.pr_auc + if b.epoch == 0 { margin } else { 0.0 };
         if best.as_ref().is_none_or(|b| stats.val_pr_auc > bar(b)) {
             best = Some(Best {
@@ -245,6 +256,10 @@ pub fn fit(
         stopped_early,
         best_val_scores: best.val_scores,
     })
+}
+
+fn stopped(epoch: usize) -> FitError {
+    FitError(format!("training stopped in epoch {epoch}: the step was cancelled"))
 }
 
 /// One standard error of an average precision `ap` measured on `set`: sqrt(ap (1 - ap) / m),
@@ -510,8 +525,65 @@ mod tests {
             start_margin: 1.0,
         };
         let (train, val) = (toy(400, 1), toy(200, 2));
-        let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
+        let result = fit(&vs, &model, &train, &val, &opts, |_| ControlFlow::Continue(())).unwrap();
         (result, predict(&model, &val, 64))
+    }
+
+    #[test]
+    fn a_break_from_progress_stops_training_within_the_batch() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Classifier::new(
+            &vs.root(),
+            Architecture {
+                kind: ModelKind::Lstm,
+                features: 2,
+                hidden: 4,
+                layers: 1,
+                dropout: 0.0,
+                bidirectional: false,
+                attention: false,
+                skip: false,
+            },
+        );
+        let opts = FitOptions {
+            epochs: 50,
+            batch_size: 32,
+            lr: 0.01,
+            weight_decay: 0.0,
+            clip_norm: None,
+            patience: 50,
+            pos_weight: None,
+            seed: 3,
+            start_competes: false,
+            start_margin: 1.0,
+        };
+        let (train, val) = (toy(400, 1), toy(100, 2));
+        let mut batches = 0;
+        let result = fit(&vs, &model, &train, &val, &opts, |event| match event {
+            Progress::Batch { .. } => {
+                batches += 1;
+                if batches == 15 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            }
+            Progress::Epoch(_) => ControlFlow::Continue(()),
+        });
+        // 13 batches an epoch: the 15th is the second of epoch 2, and nothing runs after it.
+        let e = result.unwrap_err();
+        assert_eq!(batches, 15);
+        assert!(e.0.contains("stopped in epoch 2"), "{e}");
+        let mut epochs = 0;
+        let result = fit(&vs, &model, &train, &val, &opts, |event| match event {
+            Progress::Epoch(_) => {
+                epochs += 1;
+                ControlFlow::Break(())
+            }
+            Progress::Batch { .. } => ControlFlow::Continue(()),
+        });
+        assert!(result.is_err());
+        assert_eq!(epochs, 1);
     }
 
     #[test]
@@ -565,7 +637,7 @@ mod tests {
         let opts = FitOptions { lr: 1e-9, ..opts };
         let (train, val) = (toy(200, 1), toy(100, 2));
         let start = predict(&model, &val, 64);
-        let result = fit(&vs, &model, &train, &val, &opts, |_| {}).unwrap();
+        let result = fit(&vs, &model, &train, &val, &opts, |_| ControlFlow::Continue(())).unwrap();
         assert_eq!((result.best_epoch, result.history.len()), (0, 2));
         assert_eq!(predict(&model, &val, 64), start, "the start's weights are restored");
         assert_eq!(result.best_val_scores, start);
@@ -581,7 +653,10 @@ mod tests {
         let run = |margin: f64| {
             tch::manual_seed(9);
             let (vs, model, opts) = started_as(8, [0.0, 1.0], 0.0, margin);
-            fit(&vs, &model, &train, &val, &FitOptions { epochs: 6, ..opts }, |_| {}).unwrap()
+            fit(&vs, &model, &train, &val, &FitOptions { epochs: 6, ..opts }, |_| {
+                ControlFlow::Continue(())
+            })
+            .unwrap()
         };
         let free = run(0.0);
         assert!(

@@ -21,13 +21,122 @@ pub enum LocationError {
     Unusable(String),
 }
 
+/// Secrets pmflow was given in URLs this process parsed (a PostgreSQL password, in the URL's
+/// spelling and decoded, and password-like query parameters). [`redact`] masks them wherever
+/// they appear, so a message that quotes a password outside a URL's shape (a driver's error, a
+/// URL cut at a quote) still shows none.
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Query parameters that carry a secret (`postgres://h/db?password=...`).
+const SECRET_PARAMETERS: [&str; 5] = ["password", "passwd", "pwd", "sslpassword", "secret"];
+
+/// Remembers `secret` (and its percent-decoded form) for [`redact`]. Very short values are not
+/// masked as free text (every `a` of a message would go); inside a URL they still are.
+fn remember_secret(secret: &str) {
+    let decoded = percent_encoding::percent_decode_str(secret)
+        .decode_utf8_lossy()
+        .into_owned();
+    let mut known = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    for s in [secret.to_string(), decoded] {
+        if s.chars().count() >= 3 && !known.contains(&s) {
+            known.push(s);
+        }
+    }
+    // Longest first: a secret that contains another is masked whole.
+    known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// Remembers the password of the URL `text` and its password-like query parameters, read the
+/// way a driver reads them (the user information runs to the URL's last `@`), before anything
+/// can fail on it: a URL that does not parse is quoted in the error that says so.
+fn remember_secrets_of(text: &str) {
+    let Some((_, rest)) = text.split_once("://") else {
+        return;
+    };
+    // `postgres://u:p/w@host/db`: the last `@` before the query ends the user information,
+    // even where a `/` came first (a URL that will not parse, and is quoted in the error).
+    let before_query = rest.split(['?', '#']).next().unwrap_or(rest);
+    if let Some((userinfo, _)) = before_query.rsplit_once('@') {
+        if let Some((_, password)) = userinfo.split_once(':') {
+            remember_secret(password);
+        }
+    }
+    if let Some((_, query)) = rest.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((key, value)) = pair.split_once('=') {
+                if SECRET_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) {
+                    remember_secret(value.split('#').next().unwrap_or(value));
+                }
+            }
+        }
+    }
+}
+
 /// `text` with the password of every URL in it replaced by `***` (`s3://admin:***@bucket/x`),
-/// and a user given without a password (which may be a token) replaced whole (`***@host`),
-/// but for PostgreSQL URLs, whose user is a login name that errors must show.
+/// a user given without a password (which may be a token) replaced whole (`***@host`), but for
+/// PostgreSQL URLs, whose user is a login name that errors must show, password-like query
+/// parameters masked (`?password=***`), and every secret of a URL pmflow parsed masked wherever
+/// it appears.
 ///
 /// Everything that shows a URL, or an error that may hold one, goes through this, whatever the
 /// scheme: a URL that is refused still has to be shown in the refusal.
 pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut shown = redact_userinfo(text);
+    if let Cow::Owned(masked) = redact_parameters(&shown) {
+        shown = Cow::Owned(masked);
+    }
+    let known = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    for secret in known.iter() {
+        if shown.contains(secret.as_str()) {
+            shown = Cow::Owned(shown.replace(secret.as_str(), "***"));
+        }
+    }
+    shown
+}
+
+/// `?password=VALUE` (and the other [`SECRET_PARAMETERS`]) with VALUE masked, up to the `&`,
+/// `#`, white space or backtick that ends it (a quote may be part of a password: a closing
+/// quote after it is masked too).
+fn redact_parameters(text: &str) -> Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for name in SECRET_PARAMETERS {
+        let needle = format!("{name}=");
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(&needle) {
+            let start = from + found;
+            from = start + needle.len();
+            if start == 0 || !matches!(text.as_bytes()[start - 1], b'?' | b'&' | b';') {
+                continue;
+            }
+            let value_end = text[from..]
+                .find(|c: char| c == '&' || c == '#' || c.is_whitespace() || matches!(c, '`' | '<' | '>'))
+                .map_or(text.len(), |i| from + i);
+            if value_end > from {
+                cuts.push((from, value_end));
+            }
+        }
+    }
+    if cuts.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    cuts.sort();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in cuts {
+        if start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str("***");
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// The user information of every URL in `text` redacted (see [`redact`]).
+fn redact_userinfo(text: &str) -> Cow<'_, str> {
     let mut out = String::new();
     let mut copied = 0;
     let mut from = 0;
@@ -131,7 +240,12 @@ fn userinfo(rest: &str) -> Option<UserInfo> {
             if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            let at = url.rfind('@')?;
+            // A password may hold a quote (`u:ab'cd@host`), which ends the URL above: the
+            // user information then runs to the last `@` before white space.
+            let at = url.rfind('@').or_else(|| {
+                let word = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                rest[..word].rfind('@')
+            })?;
             Some(UserInfo {
                 user_end,
                 has_password: true,
@@ -186,12 +300,31 @@ impl PostgresUrl {
         &self.url
     }
 
-    /// The URL as people see it: the password replaced by `***`.
+    /// The URL as people see it, rebuilt from its parsed parts: the password and any
+    /// password-like query parameter replaced by `***`, whatever characters they hold.
     pub fn shown(&self) -> String {
-        redact(&self.url).into_owned()
+        let Ok(mut url) = url::Url::parse(&self.url) else {
+            return redact(&self.url).into_owned();
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        if url.query().is_some() {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = SECRET_PARAMETERS.contains(&k.to_ascii_lowercase().as_str());
+                    (k.into_owned(), if secret { "***".to_string() } else { v.into_owned() })
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        // `set_password` and the query writer encode `*`; people read `***`.
+        url.to_string().replace("%2A%2A%2A", "***")
     }
 
     fn parse(text: &str) -> Result<PostgresUrl, LocationError> {
+        remember_secrets_of(text);
         let url = url::Url::parse(text).map_err(|e| {
             LocationError::Unusable(format!(
                 "`{}` is not a PostgreSQL URL ({e}); write `postgres://USER@HOST:5432/DATABASE`",
@@ -343,6 +476,47 @@ mod tests {
             redact("cannot open `s3://a:SECRETPW@b/k`: see sqlite://u:SECRETPW@h/r.db now"),
             "cannot open `s3://a:***@b/k`: see sqlite://u:***@h/r.db now"
         );
+    }
+
+    #[test]
+    fn redact_masks_passwords_with_quotes_and_password_parameters() {
+        // A quote ends a URL in a message, but not its user information.
+        assert_eq!(
+            redact("cannot connect to `postgres://app:ab'cd@db:5432/x`: refused"),
+            "cannot connect to `postgres://app:***@db:5432/x`: refused"
+        );
+        assert_eq!(redact("postgres://app:ab\"cd@db/x"), "postgres://app:***@db/x");
+        assert_eq!(
+            redact("postgres://app@db/x?sslmode=require&password=s'3cr3t&application_name=y"),
+            "postgres://app@db/x?sslmode=require&password=***&application_name=y"
+        );
+        assert_eq!(
+            redact("see `postgres://db/x?PassWord=abc`"),
+            "see `postgres://db/x?PassWord=***`"
+        );
+        // Not a parameter: left alone.
+        assert_eq!(redact("the password= setting"), "the password= setting");
+    }
+
+    #[test]
+    fn secrets_of_a_parsed_postgres_url_are_masked_anywhere() {
+        let root = Path::new("/p");
+        let text = "postgres://app:Uq7xy%20z'w@db:5432/x?password=Uq7param";
+        let RegistryLocation::Postgres(pg) = RegistryLocation::parse(text, root).unwrap() else {
+            panic!("not postgres")
+        };
+        let shown = pg.shown();
+        assert_eq!(shown, "postgres://app:***@db:5432/x?password=***");
+        // A driver's message quoting the decoded password, outside any URL.
+        let message = "password authentication failed (sent \"Uq7xy z'w\"); Uq7param rejected";
+        let masked = redact(message);
+        assert!(!masked.contains("Uq7"), "{masked}");
+        // A URL that does not parse still gives up its password first.
+        let e = RegistryLocation::parse("postgres://app:Uq7raw/slash@db/x", root)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("Uq7"), "{e}");
+        assert!(!redact("the password was Uq7raw/slash").contains("Uq7"));
     }
 
     #[test]

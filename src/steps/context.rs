@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::frame::Table;
@@ -30,6 +31,32 @@ impl From<polars::error::PolarsError> for StepError {
 impl From<ModelError> for StepError {
     fn from(e: ModelError) -> Self {
         StepError(e.0)
+    }
+}
+
+/// Asks a running step to stop. The runner raises it on Ctrl-C or SIGTERM and when the step's
+/// `timeout-secs` passes, then waits for the step to return: a thread cannot be killed, so a
+/// step that ran on would keep writing (and using libtorch) after its run ended, or beside its
+/// own retry. Long loops look at it between units of work (a batch, an epoch, a chunk).
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Vec<Arc<AtomicBool>>);
+
+impl Cancel {
+    /// Raised when any of `flags` is (the run's and the attempt's).
+    pub fn any_of(flags: impl IntoIterator<Item = Arc<AtomicBool>>) -> Self {
+        Cancel(flags.into_iter().collect())
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.iter().any(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// An error to return when the step was asked to stop.
+    pub fn check(&self) -> Result<(), StepError> {
+        match self.is_raised() {
+            true => Err(StepError::new("stopped: the step was cancelled")),
+            false => Ok(()),
+        }
     }
 }
 
@@ -125,6 +152,8 @@ pub struct StepContext {
     /// The steps upstream of this one, in execution order, with their settings: what a step
     /// needs to prepare a new file the way the pipeline prepared its own data (`prepare.rs`).
     pub upstream: Vec<(String, super::StepParams)>,
+    /// Raised when the step must stop (see [`Cancel`]); never, unless the runner sets it.
+    pub cancel: Cancel,
     events: StepEvents,
 }
 
@@ -150,6 +179,7 @@ impl StepContext {
             remote: Arc::new(LocalOnly),
             registry: Arc::new(NoRegistry),
             upstream: Vec::new(),
+            cancel: Cancel::default(),
             events,
         }
     }

@@ -59,6 +59,7 @@ pub(super) fn prepare_checked(
             .unwrap_or_default();
         let mut child = StepContext::new(ctx.step_id.clone(), ctx.root.clone(), inputs, events);
         child.remote = ctx.remote.clone();
+        child.cancel = ctx.cancel.clone();
         let fail = |e: StepError| StepError::new(format!("preparing {path} as `{id}` does: {}", e.0));
         let mut out = match params {
             StepParams::Load(p) => {

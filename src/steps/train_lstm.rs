@@ -5,6 +5,7 @@
 //! weights (safetensors), a model card (with the baseline) and the loss curve.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use serde_json::json;
@@ -197,24 +198,32 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
             best_val_scores: predict(&model, &val_set, opts.batch_size.max(256)),
         }
     } else {
-        fit(&vs, &model, &train_set, &val_set, &opts, |event| match event {
-            Progress::Batch {
-                epoch,
-                done,
-                total,
-                loss,
-            } => ctx.progress(
-                done as u64,
-                total as u64,
-                format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
-            ),
-            Progress::Epoch(e) => {
-                let at = e.epoch as i64;
-                ctx.metric_at("train_loss", e.train_loss, at);
-                ctx.metric_at("val_loss", e.val_loss, at);
-                ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
-                ctx.metric_at("val_f1", e.val_f1, at);
+        // Asked to stop (interrupt, timeout): no more batches, and no metric of an epoch the
+        // run will not keep.
+        fit(&vs, &model, &train_set, &val_set, &opts, |event| {
+            if ctx.cancel.is_raised() {
+                return ControlFlow::Break(());
             }
+            match event {
+                Progress::Batch {
+                    epoch,
+                    done,
+                    total,
+                    loss,
+                } => ctx.progress(
+                    done as u64,
+                    total as u64,
+                    format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
+                ),
+                Progress::Epoch(e) => {
+                    let at = e.epoch as i64;
+                    ctx.metric_at("train_loss", e.train_loss, at);
+                    ctx.metric_at("val_loss", e.val_loss, at);
+                    ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
+                    ctx.metric_at("val_f1", e.val_f1, at);
+                }
+            }
+            ControlFlow::Continue(())
         })
         .map_err(|e| StepError::new(e.0))?
     };

@@ -1,5 +1,6 @@
 //! Every pipeline shipped in `pipelines/` is an example a user copies: each one validates, plans
-//! and runs end to end on the shipped data (with one training epoch, so the suite stays fast).
+//! and runs end to end on the shipped data (with one training epoch, so the suite stays fast),
+//! doing what `--dry-run` said it would, cold and warm.
 
 use std::path::{Path, PathBuf};
 
@@ -56,16 +57,45 @@ fn pmflow(root: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The plan `--dry-run` prints, as (step, "run" or "cached").
+fn planned(root: &Path, args: &[&str]) -> Vec<(String, String)> {
+    let mut with_dry_run = args.to_vec();
+    with_dry_run.push("--dry-run");
+    let (ok, plan, err) = pmflow(root, &with_dry_run);
+    assert!(ok && plan.contains("plan for"), "{args:?}: no plan: {err}");
+    plan.lines()
+        .skip(1)
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            (words[0].to_string(), words[2].to_string())
+        })
+        .collect()
+}
+
+/// What the latest run did with each step, as (step, "run" or "cached").
+fn what_ran(root: &Path) -> Vec<(String, String)> {
+    let (ok, out, err) = pmflow(root, &["runs", "show", "latest", "--format", "json"]);
+    assert!(ok, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let what = if s["cached"] == true { "cached" } else { "run" };
+            (s["id"].as_str().unwrap().to_string(), what.to_string())
+        })
+        .collect()
+}
+
 #[test]
-fn every_shipped_pipeline_validates_plans_and_runs() {
+fn every_shipped_pipeline_validates_plans_and_runs_as_planned() {
     for file in shipped_pipelines() {
         let shown = file.display().to_string();
         let (dir, rel) = project_with(&file);
         let root = dir.path();
         let (ok, _, err) = pmflow(root, &["validate", &rel]);
         assert!(ok, "{shown} does not validate: {err}");
-        let (ok, plan, err) = pmflow(root, &["run", &rel, "--dry-run"]);
-        assert!(ok && plan.contains("plan for"), "{shown}: no plan: {err}");
 
         let text = std::fs::read_to_string(&file).unwrap();
         let mut args = vec!["run".to_string(), rel.clone()];
@@ -73,9 +103,19 @@ fn every_shipped_pipeline_validates_plans_and_runs() {
             args.extend(["--set".to_string(), format!("{train}.with.epochs=1")]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (ok, _, err) = pmflow(root, &args);
-        assert!(ok, "{shown} does not run: {err}");
-        assert!(err.contains("run succeeded"), "{shown}: {err}");
+        // Cold, then warm: what `--dry-run` says is what the run then does, step by step.
+        for round in ["cold", "warm"] {
+            let plan = planned(root, &args);
+            let (ok, _, err) = pmflow(root, &args);
+            assert!(ok, "{shown} does not run ({round}): {err}");
+            assert!(err.contains("run succeeded"), "{shown}: {err}");
+            assert_eq!(plan, what_ran(root), "{shown} ({round}): the plan, then the run");
+        }
+        let warm = planned(root, &args);
+        assert!(
+            warm.iter().filter(|(_, what)| what == "cached").count() >= warm.len() - 1,
+            "{shown}: a second run takes every step but `register` from the cache: {warm:?}"
+        );
     }
 }
 
