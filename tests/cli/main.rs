@@ -14,6 +14,7 @@ mod examples;
 mod features;
 mod gen_data;
 mod hardening;
+mod hardening_sensors;
 mod hardening_urls;
 mod interrupt;
 mod layers;
