@@ -248,18 +248,14 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         ))
     });
     let mut sides = Vec::with_capacity(columns.len());
+    // Features with no value on one side (a sensor with no readings in the new file, and the
+    // features made from it): skipped, named in one warning per side.
+    let mut empty: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
     for (c, values) in columns.iter().zip(prepared) {
         let (reference_values, current_values) = values?;
         let missing = reference.frame.height() + current.frame.height() - reference_values.len() - current_values.len();
         if reference_values.is_empty() || current_values.is_empty() {
-            let side = if reference_values.is_empty() {
-                "reference"
-            } else {
-                "current"
-            };
-            ctx.warn(format!(
-                "column `{c}` has no values in the {side} table; it is not compared"
-            ));
+            empty[usize::from(!reference_values.is_empty())].push(c);
             continue;
         }
         for (side, part, values) in [
@@ -279,6 +275,23 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             current: current_values,
             missing,
         });
+    }
+    for ((side, part), names) in [("reference", &reference_name), ("current", &p.current)]
+        .into_iter()
+        .zip(&empty)
+    {
+        let listed: Vec<String> = names.iter().map(|c| format!("`{c}`")).collect();
+        match listed.as_slice() {
+            [] => {}
+            [one] => ctx.warn(format!(
+                "column {one} has no values in the {side} table `{part}`; it is not compared"
+            )),
+            _ => ctx.warn(format!(
+                "{} columns have no values in the {side} table `{part}`: {}; they are not compared",
+                listed.len(),
+                listed.join(", ")
+            )),
+        }
     }
     if sides.is_empty() {
         return Err(StepError::new("no column has values on both sides; nothing to compare"));

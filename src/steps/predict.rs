@@ -170,9 +170,22 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
 
     ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
     let started = std::time::Instant::now();
-    let mut table = prepare_checked(&p.path, ctx, false, &|t| expected.check(t, &p.path))?;
+    let silent = std::cell::RefCell::new(Vec::new());
+    let mut table = prepare_checked(&p.path, ctx, false, &|t| {
+        expected.check(t, &p.path)?;
+        *silent.borrow_mut() = expected.silent(t, &p.path)?;
+        Ok(())
+    })?;
     if let Some(scaler) = &card.scaler {
         apply_scaler(&mut table, scaler)?;
+    }
+    // The chain ran on every machine (the file as training would see it); a machine without
+    // readings of a sensor came out of it without that sensor's features, or with them empty.
+    let silent = silent.into_inner();
+    let silent_what = listed(&silent, "machine(s) without readings of a sensor the model needs");
+    if !silent.is_empty() {
+        leave_out(&mut table, &silent)?;
+        ctx.warn(format!("{}: not scored: {silent_what}", p.path));
     }
     ctx.metric("rows", table.frame.height() as f64);
     let prepare_seconds = started.elapsed().as_secs_f64();
@@ -202,8 +215,13 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         );
         if windows.set.is_empty() || p.short_series == ShortSeries::Error {
             return Err(StepError::new(format!(
-                "{}: {what}; give them more history (the feature step's lags and rolling windows use up the first rows), or set `short-series: skip` to score the others",
-                p.path
+                "{}: {what}; give them more history (the feature step's lags and rolling windows use up the first rows), or set `short-series: skip` to score the others{}",
+                p.path,
+                if silent.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (also not scored: {silent_what})")
+                }
             )));
         }
         ctx.warn(format!("{}: not scored: {what}", p.path));
@@ -251,13 +269,43 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         "warning": count(Risk::Warning),
         "healthy": count(Risk::Healthy),
         "seconds": {"prepare": prepare_seconds, "windows": windows_seconds, "score": score_seconds, "tables": tables_seconds},
-        "not_scored": windows.short.iter().map(|(m, rows)| json!({"machine": m, "rows": rows})).collect::<Vec<_>>(),
+        "not_scored": silent.iter().map(|(m, why)| json!({"machine": m, "reason": why}))
+            .chain(windows.short.iter().map(|(m, rows)| json!({"machine": m, "rows": rows,
+                "reason": format!("{rows} prepared row(s), fewer than the model's window of {}", card.window)})))
+            .collect::<Vec<_>>(),
     });
     Ok(StepOutput {
         tables: vec![("scores".into(), scored), ("machines".into(), machines)],
         reports: vec![("predict_report".into(), report)],
         files: Vec::new(),
     })
+}
+
+/// `N machine(s) WHAT: REASON; REASON` for (machine, reason) pairs, the first five listed.
+fn listed(machines: &[(String, String)], what: &str) -> String {
+    let mut reasons: Vec<&str> = machines.iter().take(5).map(|(_, why)| why.as_str()).collect();
+    let more = machines.len().saturating_sub(reasons.len());
+    let more = format!("and {more} more");
+    if machines.len() > 5 {
+        reasons.push(&more);
+    }
+    format!("{} {what}: {}", machines.len(), reasons.join("; "))
+}
+
+/// Removes the rows of `machines` from the prepared table.
+fn leave_out(table: &mut Table, machines: &[(String, String)]) -> Result<(), StepError> {
+    let Some(entity) = table.roles.entity.as_deref() else {
+        return Ok(());
+    };
+    let gone: std::collections::HashSet<&str> = machines.iter().map(|(m, _)| m.as_str()).collect();
+    let keys = table.frame.column(entity)?.cast(&DataType::String)?;
+    let keep: BooleanChunked = keys
+        .str()?
+        .iter()
+        .map(|k| !k.is_some_and(|k| gone.contains(k)))
+        .collect();
+    table.frame = table.frame.filter(&keep)?;
+    Ok(())
 }
 
 /// A file of the model `model:` names, else of the `train-lstm` step upstream.
@@ -414,6 +462,11 @@ impl Expected {
                     present.join(", ")
                 )));
             };
+            if frame.height() > 0 && column.null_count() == frame.height() {
+                return Err(StepError::new(format!(
+                    "column `{raw}` of {path} is empty on every row; {used_for}. Check the file's export (a sensor disconnected, or a column left blank?)"
+                )));
+            }
             let trained = self
                 .trained_types
                 .iter()
@@ -433,6 +486,70 @@ impl Expected {
             }
         }
         Ok(())
+    }
+
+    /// The machines of the loaded new file with no reading at all of a sensor the model needs,
+    /// in machine order, each with why (`sensor `rpm` has no readings for machine P03`). The
+    /// model's chain cannot make their features: `clean` fills a machine's gaps from that
+    /// machine's own readings only (ffill, bfill, interpolate, and its own mean or median, as
+    /// in training, where such a machine stayed empty too), and no fill value of the training
+    /// data is kept to fill them from. When that is every machine, nothing can be scored: an
+    /// error naming them.
+    fn silent(&self, loaded: &Table, path: &str) -> Result<Vec<(String, String)>, StepError> {
+        let Some(entity) = loaded.roles.entity.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let frame = &loaded.frame;
+        let mut gappy = Vec::new();
+        for (raw, _) in &self.needed {
+            let numeric = frame.column(raw).is_ok_and(|c| c.dtype().is_primitive_numeric());
+            if loaded.roles.is_role(raw) || !numeric {
+                continue;
+            }
+            let values = crate::frame::column_f64_ref(frame, raw)?;
+            if values.iter().any(|v| v.is_nan()) {
+                gappy.push((raw, values));
+            }
+        }
+        if gappy.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = frame.column(entity)?.cast(&DataType::String)?;
+        let keys = keys.str()?;
+        let mut machines = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+        let mut read = std::collections::HashMap::<&str, bool>::new();
+        for (raw, values) in &gappy {
+            read.clear();
+            for (key, v) in keys.iter().zip(values.iter()) {
+                if let Some(key) = key {
+                    *read.entry(key).or_default() |= !v.is_nan();
+                }
+            }
+            for (key, _) in read.iter().filter(|(_, any)| !**any) {
+                machines.entry(key).or_default().push(raw.as_str());
+            }
+        }
+        let silent: Vec<(String, String)> = machines
+            .iter()
+            .map(|(machine, sensors)| {
+                let why = match sensors.as_slice() {
+                    [one] => format!("sensor `{one}` has no readings for machine {machine}"),
+                    many => format!(
+                        "sensors {} have no readings for machine {machine}",
+                        many.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                (machine.to_string(), why)
+            })
+            .collect();
+        // `read` holds every machine of the file (each sensor's pass visits every row).
+        if !silent.is_empty() && silent.len() == read.len() {
+            return Err(StepError::new(format!(
+                "{path}: no machine can be scored: {}; the model's features of a machine are made from that machine's own readings. Check the file's export (sensors disconnected, or columns left blank?)",
+                listed(&silent, "machine(s) without readings of a sensor the model needs")
+            )));
+        }
+        Ok(silent)
     }
 }
 

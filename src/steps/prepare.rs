@@ -77,6 +77,7 @@ pub(super) fn prepare_checked(
                         }
                     }
                     after_load(loaded)?;
+                    numbers_where_empty(loaded)?;
                 }
                 out
             }
@@ -97,6 +98,7 @@ pub(super) fn prepare_checked(
             StepParams::Feature(p) => {
                 let mut p = p.clone();
                 p.label = None;
+                p.keep_rows_of_empty_columns = true;
                 // Columns the pipeline drops because they carry the answer may be absent.
                 let present = child
                     .inputs
@@ -126,6 +128,28 @@ pub(super) fn prepare_checked(
         apply_scaler(&mut table, &scaler)?;
     }
     Ok(table)
+}
+
+/// A column the new file has no value in (a sensor with no readings) has no type of its own:
+/// the CSV reader calls it text, which `clean` would refuse and `feature` would not make
+/// features from. As numbers, all missing, it goes through the steps as the pipeline's data did
+/// (`feature` keeps the rows, `keep_rows_of_empty_columns`), and the reader of the prepared
+/// table names it.
+fn numbers_where_empty(table: &mut Table) -> Result<(), StepError> {
+    let rows = table.frame.height();
+    let empty: Vec<String> = table
+        .frame
+        .columns()
+        .iter()
+        .filter(|c| rows > 0 && c.null_count() == rows && !c.dtype().is_primitive_numeric())
+        .map(|c| c.name().to_string())
+        .filter(|name| !table.roles.is_role(name))
+        .collect();
+    for name in empty {
+        let numbers = table.frame.column(&name)?.cast(&polars::prelude::DataType::Float64)?;
+        table.frame.replace(&name, numbers)?;
+    }
+    Ok(())
 }
 
 /// Whether a `clean` or `feature` step of `chain` lists `column` under `columns`.

@@ -76,7 +76,7 @@ fn scores(frame: &DataFrame) -> HashMap<(String, String), f64> {
 
 /// data/sensors.csv's rows of `machines`, without the label column (new data has none), and
 /// with `edit` applied to each (header, row) pair of fields.
-fn sensors_of(p: &Project, machines: &[String], edit: impl Fn(&mut Vec<String>, bool)) -> String {
+pub(crate) fn sensors_of(p: &Project, machines: &[String], edit: impl Fn(&mut Vec<String>, bool)) -> String {
     let text = std::fs::read_to_string(p.root().join("data/sensors.csv")).unwrap();
     let mut out = String::new();
     for (i, line) in text.lines().enumerate() {
@@ -120,7 +120,7 @@ fn predict_every_window(p: &Project, model: &str) -> (HashMap<(String, String), 
     (scores(&read_csv(&p.root().join("scores.csv"))), out)
 }
 
-fn trained() -> (Project, serde_json::Value) {
+pub(crate) fn trained() -> (Project, serde_json::Value) {
     let p = Project::new();
     p.write("pipelines/train.yaml", TRAIN);
     let (code, _, err) = p.output(&["run", "pipelines/train.yaml"]);

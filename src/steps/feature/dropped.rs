@@ -55,13 +55,18 @@ impl Dropped {
 /// the others are not. `sources` are the feature source columns (NaN where missing): they stay
 /// in the frame as model inputs, so a row missing one is as unusable as a row missing a lag
 /// (a rolling mean skips the gap, so the generated features alone can all be present).
-/// `ranges` are each entity's rows.
+/// `ranges` are each entity's rows. With `skip_empty`, a feature or source missing on every
+/// row is left out of the decision (see `FeatureParams::keep_rows_of_empty_columns`).
 pub(super) fn complete_rows(
     made: &[Made],
     sources: &[&[f64]],
     ranges: &[std::ops::Range<usize>],
     rows: usize,
+    skip_empty: bool,
 ) -> (BooleanChunked, Dropped) {
+    let counts = |values: &[f64]| !(skip_empty && values.iter().all(|v| v.is_nan()));
+    let made: Vec<&Made> = made.iter().filter(|m| counts(&m.values)).collect();
+    let sources: Vec<&[f64]> = sources.iter().copied().filter(|s| counts(s)).collect();
     let mut keep = vec![true; rows];
     let mut infinite = vec![false; rows];
     for m in made {
@@ -70,7 +75,7 @@ pub(super) fn complete_rows(
             *inf |= v.is_infinite();
         }
     }
-    for source in sources {
+    for source in &sources {
         for ((k, inf), v) in keep.iter_mut().zip(infinite.iter_mut()).zip(source.iter()) {
             *k &= v.is_finite();
             *inf |= v.is_infinite();
@@ -118,7 +123,7 @@ mod tests {
         let source = [1.0, 2.0, nan, 4.0, 5.0, 1.0, 2.0, 3.0, 4.0, 5.0];
         let lag = vec![nan, 1.0, 2.0, nan, 4.0, nan, 1.0, 2.0, f64::INFINITY, 4.0];
         let own = vec![1.0, 2.0, nan, 4.0, 5.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-        let (keep, dropped) = complete_rows(&[made(lag), made(own)], &[&source], &[0..5, 5..10], 10);
+        let (keep, dropped) = complete_rows(&[made(lag), made(own)], &[&source], &[0..5, 5..10], 10, false);
         let keep: Vec<bool> = keep.iter().map(|v| v == Some(true)).collect();
         assert_eq!(keep, [false, true, false, false, true, false, true, true, false, true]);
         assert_eq!(
@@ -141,9 +146,26 @@ mod tests {
         let source = [1.0, nan, 3.0];
         let rolling = vec![1.0, 1.0, 2.0];
         let one_machine: Vec<std::ops::Range<usize>> = std::iter::once(0..3).collect();
-        let (keep, dropped) = complete_rows(&[made(rolling)], &[&source], &one_machine, 3);
+        let (keep, dropped) = complete_rows(&[made(rolling)], &[&source], &one_machine, 3, false);
         let keep: Vec<bool> = keep.iter().map(|v| v == Some(true)).collect();
         assert_eq!(keep, [true, false, true]);
         assert_eq!(dropped.missing_input, 1);
+    }
+
+    /// A replay on a file where a sensor has no readings at all: that sensor and its features
+    /// drop no row (in training they would drop every row); a gap in another still does.
+    #[test]
+    fn a_column_missing_on_every_row_drops_no_row_when_asked() {
+        let nan = f64::NAN;
+        let dead = [nan; 4];
+        let alive = [1.0, nan, 3.0, 4.0];
+        let one_machine: Vec<std::ops::Range<usize>> = std::iter::once(0..4).collect();
+        let features = [made(vec![nan; 4]), made(vec![nan, 1.0, 2.0, 3.0])];
+        let (keep, dropped) = complete_rows(&features, &[&dead, &alive], &one_machine, 4, true);
+        let keep: Vec<bool> = keep.iter().map(|v| v == Some(true)).collect();
+        assert_eq!(keep, [false, false, true, true]);
+        assert_eq!((dropped.warm_up, dropped.missing_input), (1, 1));
+        let (keep, _) = complete_rows(&features, &[&dead, &alive], &one_machine, 4, false);
+        assert!(keep.iter().all(|v| v == Some(false)), "in training they drop every row");
     }
 }

@@ -214,7 +214,13 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
             .map(|c| column_f64_ref(&frame, c))
             .collect::<PolarsResult<Vec<_>>>()?;
         let sources: Vec<&[f64]> = sources.iter().map(|s| s.as_ref()).collect();
-        Some(dropped::complete_rows(&made, &sources, &ranges, frame.height()))
+        Some(dropped::complete_rows(
+            &made,
+            &sources,
+            &ranges,
+            frame.height(),
+            p.keep_rows_of_empty_columns,
+        ))
     } else {
         None
     };

@@ -28,6 +28,12 @@ pub struct FeatureParams {
     pub drop_na: bool,
     /// Input columns left out of the output (ids, columns that leak the label, dead sensors).
     pub drop: Vec<String>,
+    /// Set by replays on new data (`steps::prepare`), never from YAML: a column missing on
+    /// every row (a sensor with no readings in the new file) and the features made from it do
+    /// not take every row with them in `drop-na`, so the other features keep the rows training
+    /// would keep and the reader of the table names the empty ones (`drift` skips them). In
+    /// training such a column stays an error to fix.
+    pub keep_rows_of_empty_columns: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,5 +361,6 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         label,
         drop_na,
         drop,
+        keep_rows_of_empty_columns: false,
     })
 }
