@@ -421,17 +421,9 @@ impl Scheduler<'_> {
                     };
                     let id = steps[i].id.clone();
                     match result {
-                        Ok(done) => {
-                            let _ = tx.send(Event::StepOutputs { step: id.clone(), cache_key: done.cache_key, tables: done.tables.clone() });
-                            let _ = tx.send(Event::StepFinished {
-                                step: id,
-                                status: StepStatus::Succeeded,
-                                duration,
-                                error: None,
-                                cached_from: done.cached_from,
-                            });
-                            state[i] = State::Done(done.tables);
-                            handoff.extend(done.frames);
+                        Ok(mut done) => {
+                            handoff.extend(std::mem::take(&mut done.frames));
+                            state[i] = self.succeeded(i, duration, done);
                         }
                         Err(e) => {
                             let message = e.to_string();
@@ -466,6 +458,24 @@ impl Scheduler<'_> {
         }
     }
 
+    /// Records step `i`'s success (its outputs, then its end) and returns its new state.
+    fn succeeded(&self, i: usize, duration: Duration, done: Done) -> State {
+        let id = self.pipeline.steps[i].id.clone();
+        let _ = self.tx.send(Event::StepOutputs {
+            step: id.clone(),
+            cache_key: done.cache_key,
+            tables: done.tables.clone(),
+        });
+        let _ = self.tx.send(Event::StepFinished {
+            step: id,
+            status: StepStatus::Succeeded,
+            duration,
+            error: None,
+            cached_from: done.cached_from,
+        });
+        State::Done(done.tables)
+    }
+
     /// After an interrupt: waits (up to [`STOP_GRACE`]) for the running steps to reach a check
     /// and return, so none goes on using libtorch or the store after the run has ended. A step
     /// that finished meanwhile keeps its outputs (a resume reuses them); the others are
@@ -491,22 +501,7 @@ impl Scheduler<'_> {
         let deadline = tokio::time::Instant::now() + STOP_GRACE;
         loop {
             match tokio::time::timeout_at(deadline, running.join_next()).await {
-                Ok(Some(Ok((i, duration, Ok(done))))) => {
-                    let id = steps[i].id.clone();
-                    let _ = self.tx.send(Event::StepOutputs {
-                        step: id.clone(),
-                        cache_key: done.cache_key,
-                        tables: done.tables.clone(),
-                    });
-                    let _ = self.tx.send(Event::StepFinished {
-                        step: id,
-                        status: StepStatus::Succeeded,
-                        duration,
-                        error: None,
-                        cached_from: done.cached_from,
-                    });
-                    state[i] = State::Done(done.tables);
-                }
+                Ok(Some(Ok((i, duration, Ok(done))))) => state[i] = self.succeeded(i, duration, done),
                 Ok(Some(Ok((i, duration, Err(_))))) => {
                     state[i] = State::Failed;
                     let _ = self.tx.send(Event::StepFinished {

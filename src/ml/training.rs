@@ -495,9 +495,8 @@ mod tests {
     /// libtorch's generator is global: tests that seed it must not interleave.
     static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-    fn train_once(seed: u64, kind: ModelKind) -> (FitResult, Vec<f64>) {
-        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-        tch::manual_seed(seed as i64);
+    /// A small network on the toy problem's two features, and options that train it well.
+    fn small(kind: ModelKind, seed: u64) -> (nn::VarStore, Classifier, FitOptions) {
         let vs = nn::VarStore::new(Device::Cpu);
         let model = Classifier::new(
             &vs.root(),
@@ -524,6 +523,13 @@ mod tests {
             start_competes: false,
             start_margin: 1.0,
         };
+        (vs, model, opts)
+    }
+
+    fn train_once(seed: u64, kind: ModelKind) -> (FitResult, Vec<f64>) {
+        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(seed as i64);
+        let (vs, model, opts) = small(kind, seed);
         let (train, val) = (toy(400, 1), toy(200, 2));
         let result = fit(&vs, &model, &train, &val, &opts, |_| ControlFlow::Continue(())).unwrap();
         (result, predict(&model, &val, 64))
@@ -531,31 +537,11 @@ mod tests {
 
     #[test]
     fn a_break_from_progress_stops_training_within_the_batch() {
-        let vs = nn::VarStore::new(Device::Cpu);
-        let model = Classifier::new(
-            &vs.root(),
-            Architecture {
-                kind: ModelKind::Lstm,
-                features: 2,
-                hidden: 4,
-                layers: 1,
-                dropout: 0.0,
-                bidirectional: false,
-                attention: false,
-                skip: false,
-            },
-        );
+        let (vs, model, opts) = small(ModelKind::Lstm, 3);
         let opts = FitOptions {
             epochs: 50,
-            batch_size: 32,
-            lr: 0.01,
-            weight_decay: 0.0,
-            clip_norm: None,
             patience: 50,
-            pos_weight: None,
-            seed: 3,
-            start_competes: false,
-            start_margin: 1.0,
+            ..opts
         };
         let (train, val) = (toy(400, 1), toy(100, 2));
         let mut batches = 0;
