@@ -108,7 +108,11 @@ pub fn judge(better: Better, baseline: f64, candidate: f64, tolerance: Tolerance
         Verdict::Same
     } else if worse_by < 0.0 {
         Verdict::Better
-    } else if worse_by <= tolerance.atol + tolerance.rtol * baseline.abs() {
+    } else if crate::ml::tolerance::at_most(
+        worse_by,
+        tolerance.atol + tolerance.rtol * baseline.abs(),
+        &[baseline, candidate],
+    ) {
         Verdict::WithinTolerance
     } else {
         Verdict::Regression
@@ -147,6 +151,11 @@ pub struct Comparison {
     pub candidate: Side,
     pub tolerance: Tolerance,
     pub metrics: Vec<Row>,
+    /// The baseline's evaluate metrics the candidate did not log (without `--metric`): each
+    /// fails the gate, as a missing metric fails a register step's gate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// Whether the gate failed: a regression or a missing metric (exit 1).
     pub regression: bool,
 }
 
@@ -211,6 +220,17 @@ fn rows(chosen: Vec<(String, Better)>, baseline: &Side, candidate: &Side, tolera
                 delta: c - b,
             }
         })
+        .collect()
+}
+
+/// The baseline's evaluate metrics (timings aside) that the candidate lacks: a candidate whose
+/// test part had one class logs no PR-AUC, and must not pass on the remaining counts.
+fn lacking(baseline: &Side, candidate: &Side) -> Vec<String> {
+    baseline
+        .evaluated
+        .iter()
+        .filter(|m| !candidate.metrics.contains_key(*m) && !is_timing(m))
+        .cloned()
         .collect()
 }
 
@@ -325,27 +345,45 @@ pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
         &candidate,
         tolerance,
     );
+    // Named metrics are checked on both sides by `chosen`; the default set is the baseline's.
+    let missing = if args.metrics.is_empty() {
+        lacking(&baseline, &candidate)
+    } else {
+        Vec::new()
+    };
     let regressions: Vec<&str> = rows
         .iter()
         .filter(|r| r.verdict == Verdict::Regression)
         .map(|r| r.metric.as_str())
         .collect();
-    let message = (!regressions.is_empty()).then(|| {
-        format!(
+    let mut failures = Vec::new();
+    if !regressions.is_empty() {
+        failures.push(format!(
             "{} of {} metrics regressed from `{}` to `{}`: {}",
             regressions.len(),
             rows.len(),
             args.baseline,
             args.candidate,
             regressions.join(", ")
-        )
-    });
+        ));
+    }
+    if !missing.is_empty() {
+        failures.push(format!(
+            "the candidate `{}` lacks {} metric(s) the baseline `{}` has: {} (a missing metric fails the gate; name the metrics to compare with --metric to leave them out)",
+            args.candidate,
+            missing.len(),
+            args.baseline,
+            missing.join(", ")
+        ));
+    }
+    let message = (!failures.is_empty()).then(|| failures.join("; "));
     let comparison = Comparison {
         baseline,
         candidate,
         tolerance,
         regression: message.is_some(),
         metrics: rows,
+        missing,
     };
     match args.format {
         CompareFormat::Json => super::runs::json(&comparison)?,
@@ -387,7 +425,15 @@ fn table(c: &Comparison) -> String {
         label(&c.baseline),
         label(&c.candidate)
     );
-    let width = c.metrics.iter().map(|r| r.metric.len()).max().unwrap_or(6).max(6);
+    let width = c
+        .metrics
+        .iter()
+        .map(|r| r.metric.as_str())
+        .chain(c.missing.iter().map(String::as_str))
+        .map(str::len)
+        .max()
+        .unwrap_or(6)
+        .max(6);
     out.push_str(&format!(
         "{:<width$}  {:>12}  {:>12}  {:>10}  VERDICT\n",
         "METRIC", "BASELINE", "CANDIDATE", "DELTA"
@@ -402,11 +448,26 @@ fn table(c: &Comparison) -> String {
             r.verdict.text()
         ));
     }
+    for m in &c.missing {
+        out.push_str(&format!(
+            "{m:<width$}  {:>12}  {:>12}  {:>10}  MISSING in the candidate\n",
+            super::models::number(c.baseline.metrics.get(m).copied().unwrap_or(f64::NAN)),
+            "-",
+            "-"
+        ));
+    }
     out
 }
 
 fn markdown(c: &Comparison) -> String {
-    let verdict = if c.regression { "regression" } else { "no regression" };
+    let verdict = match (
+        c.metrics.iter().any(|r| r.verdict == Verdict::Regression),
+        c.missing.is_empty(),
+    ) {
+        (true, _) => "regression",
+        (false, false) => "metrics missing in the candidate",
+        (false, true) => "no regression",
+    };
     let mut out = format!(
         "**pmflow compare**: {verdict}. Baseline {}, candidate {}.\n\n| metric | baseline | candidate | delta | verdict |\n|---|---:|---:|---:|---|\n",
         label(&c.baseline),
@@ -423,6 +484,12 @@ fn markdown(c: &Comparison) -> String {
             super::models::number(r.baseline),
             super::models::number(r.candidate),
             signed(r.delta)
+        ));
+    }
+    for m in &c.missing {
+        out.push_str(&format!(
+            "| `{m}` | {} | - | - | **missing in the candidate** |\n",
+            super::models::number(c.baseline.metrics.get(m).copied().unwrap_or(f64::NAN))
         ));
     }
     out
@@ -448,6 +515,19 @@ mod tests {
         assert_eq!(judge(Better::Higher, 0.5, 0.491, relative), Verdict::WithinTolerance);
         assert_eq!(judge(Better::Higher, 0.5, 0.489, relative), Verdict::Regression);
         assert_eq!(judge(Better::Neither, 100.0, 1.0, STRICT), Verdict::Info);
+    }
+
+    /// A drop equal to the stated tolerance is within it, though binary rounding makes
+    /// 0.8 - 0.79 come out as 0.010000000000000009.
+    #[test]
+    fn a_drop_equal_to_the_tolerance_is_within_it() {
+        let drop = Tolerance { atol: 0.01, rtol: 0.0 };
+        assert_eq!(judge(Better::Higher, 0.8, 0.79, drop), Verdict::WithinTolerance);
+        assert_eq!(judge(Better::Lower, 0.06, 0.07, drop), Verdict::WithinTolerance);
+        assert_eq!(judge(Better::Higher, 0.8, 0.7899, drop), Verdict::Regression);
+        let relative = Tolerance { atol: 0.0, rtol: 0.29 };
+        assert_eq!(judge(Better::Higher, 100.0, 71.0, relative), Verdict::WithinTolerance);
+        assert_eq!(judge(Better::Higher, 100.0, 70.0, relative), Verdict::Regression);
     }
 
     #[test]
@@ -503,11 +583,47 @@ mod tests {
             candidate,
             tolerance,
             metrics,
+            missing: Vec::new(),
             regression: true,
         };
         insta::assert_snapshot!("compare_table", table(&c));
         insta::assert_snapshot!("compare_md", markdown(&c));
         insta::assert_snapshot!("compare_json", serde_json::to_string_pretty(&c).unwrap());
+    }
+
+    /// Without `--metric`, the baseline's evaluate metrics the candidate lacks are listed (and
+    /// fail the gate in `compare`), timings aside.
+    #[test]
+    fn metrics_the_candidate_lacks_are_listed() {
+        let b = side(&[
+            ("evaluate.f1", 0.8),
+            ("evaluate.pr_auc", 0.9),
+            ("evaluate.roc_auc", 0.95),
+            ("evaluate.write_seconds", 0.1),
+        ]);
+        let c = side(&[("evaluate.f1", 0.8)]);
+        assert_eq!(lacking(&b, &c), ["evaluate.pr_auc", "evaluate.roc_auc"]);
+        assert!(lacking(&b, &b).is_empty());
+        let metrics = rows(chosen(&[], &b, &c).unwrap(), &b, &c, STRICT);
+        let comparison = Comparison {
+            missing: lacking(&b, &c),
+            baseline: b,
+            candidate: c,
+            tolerance: STRICT,
+            metrics,
+            regression: true,
+        };
+        let shown = table(&comparison);
+        assert!(
+            shown.contains("evaluate.pr_auc            0.9             -           -  MISSING in the candidate"),
+            "{shown}"
+        );
+        assert!(markdown(&comparison).contains("| `evaluate.roc_auc` | 0.95 | - | - | **missing in the candidate** |"));
+        let json = serde_json::to_value(&comparison).unwrap();
+        assert_eq!(
+            json["missing"],
+            serde_json::json!(["evaluate.pr_auc", "evaluate.roc_auc"])
+        );
     }
 
     #[test]

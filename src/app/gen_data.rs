@@ -34,6 +34,7 @@ pub fn gen_data(args: &GenDataArgs, mode: ProgressMode) -> Result<(), CliError> 
         spike_rate: args.spike_rate,
     };
     opts.validate().map_err(|e| CliError::Usage(e.0))?;
+    super::out_is_a_file(&args.out)?;
     let parquet = match args.out.extension().and_then(|e| e.to_str()) {
         Some("parquet") | Some("pq") => true,
         Some("csv") => false,

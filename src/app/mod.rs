@@ -75,6 +75,18 @@ pub(crate) fn registry_location(url: &str, option: &str) -> Result<crate::regist
     crate::registry::RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("{option}: {e}")))
 }
 
+/// Refuses an `--out` that names an existing folder, before any work is done: renaming a
+/// file onto a folder fails only at the end, and it is the user's slip, not pmflow's.
+pub(crate) fn out_is_a_file(out: &std::path::Path) -> Result<(), CliError> {
+    if out.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--out {} names a folder; give a file",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes the file `out` through a staging file beside it: `write` fills the staging path,
 /// which is renamed into place when it succeeds and removed when anything fails, so a reader
 /// (a dashboard, a mail attachment, a pipeline) never sees half a file.
@@ -82,6 +94,7 @@ pub(crate) fn write_beside<T>(
     out: &std::path::Path,
     write: impl FnOnce(&std::path::Path) -> Result<T, CliError>,
 ) -> Result<T, CliError> {
+    out_is_a_file(out)?;
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -28,15 +28,7 @@ pub async fn command(command: ModelsCommand) -> Result<(), CliError> {
             alias,
             reason,
             registry,
-        } => {
-            let r = open(&registry.registry).await?;
-            let (from, to) = r
-                .rollback(&name, &alias, &crate::registry::who(), reason.as_deref())
-                .await?;
-            r.close().await;
-            println!("`{alias}` of `{name}`: v{from} -> v{to} (rolled back)");
-            Ok(())
-        }
+        } => rollback(&registry.registry, &name, &alias, reason.as_deref()).await,
         ModelsCommand::History {
             name,
             alias,
@@ -201,18 +193,9 @@ async fn promote(url: &str, name: &str, version: &str, alias: &str, reason: Opti
         v => version_number(v)?,
     };
     let v = registry.model_version(name, version).await?;
-    let broken: Vec<String> = check_files(&v)
-        .await
-        .into_iter()
-        .filter(|f| f.state != "ok" && f.state != "unknown")
-        .map(|f| format!("{} {} is {}", f.role, f.uri, f.state))
-        .collect();
-    if !broken.is_empty() {
+    if let Err(e) = intact(&v).await {
         registry.close().await;
-        return Err(CliError::Usage(format!(
-            "`{name}` v{version} is not promoted: {}. It is no longer the model that was registered; register a new version",
-            broken.join("; ")
-        )));
+        return Err(e);
     }
     let previous = registry
         .promote(name, version, alias, &crate::registry::who(), reason)
@@ -225,17 +208,77 @@ async fn promote(url: &str, name: &str, version: &str, alias: &str, reason: Opti
     Ok(())
 }
 
+/// Refuses a version whose files are no longer those registered: an alias never moves to it,
+/// by `promote` or by `rollback`.
+async fn intact(v: &ModelVersionView) -> Result<(), CliError> {
+    let broken: Vec<String> = check_files(v)
+        .await
+        .into_iter()
+        .filter(|f| f.state != "ok" && f.state != "unknown")
+        .map(|f| format!("{} {} is {}", f.role, f.uri, f.state))
+        .collect();
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "`{}` v{} is not promoted: {}. It is no longer the model that was registered; register a new version",
+        v.name,
+        v.version,
+        broken.join("; ")
+    )))
+}
+
+/// Gives `alias` back to its previous holder, once that version's files are checked as
+/// `promote` checks them.
+async fn rollback(url: &str, name: &str, alias: &str, reason: Option<&str>) -> Result<(), CliError> {
+    let registry = open(url).await?;
+    let rolled = async {
+        let target = registry.rollback_target(name, alias).await?;
+        intact(&registry.model_version(name, target.1).await?).await?;
+        Ok::<_, CliError>(
+            registry
+                .rollback(name, alias, target, &crate::registry::who(), reason)
+                .await?,
+        )
+    }
+    .await;
+    registry.close().await;
+    let (from, to) = rolled?;
+    println!("`{alias}` of `{name}`: v{from} -> v{to} (rolled back)");
+    Ok(())
+}
+
 async fn history(url: &str, name: &str, alias: Option<&str>, format: Format) -> Result<(), CliError> {
     let registry = open(url).await?;
     // An unknown model is an error, not an empty history.
     registry.resolve_model(name, None).await?;
     let events = registry.alias_history(name, alias).await?;
+    // For an alias never set: the ones that were, so a typo shows as one.
+    let others = match alias {
+        Some(_) if events.is_empty() => registry.alias_history(name, None).await?,
+        _ => Vec::new(),
+    };
     registry.close().await;
     if format == Format::Json {
         return super::runs::json(&events);
     }
     if events.is_empty() {
-        println!("no alias of `{name}` was ever set");
+        // A refused promotion is in the history but set nothing.
+        let mut set: Vec<&str> = others
+            .iter()
+            .filter(|e| e.action != "refused")
+            .map(|e| e.alias.as_str())
+            .collect();
+        set.sort_unstable();
+        set.dedup();
+        match (alias, set.is_empty()) {
+            (Some(a), false) => println!(
+                "alias `{a}` of `{name}` was never set; aliases that were: {}",
+                set.join(", ")
+            ),
+            (Some(a), true) => println!("alias `{a}` of `{name}` was never set, nor was any other"),
+            (None, _) => println!("no alias of `{name}` was ever set"),
+        }
         return Ok(());
     }
     println!(

@@ -21,6 +21,7 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
         )));
     }
     if let Some(out) = &args.out {
+        super::out_is_a_file(out)?;
         out_format(out)?;
     }
     let registry = open(&args.registry.registry).await?;

@@ -6,6 +6,7 @@ use crate::cli::ReportArgs;
 use crate::error::CliError;
 
 pub async fn report(args: &ReportArgs) -> Result<(), CliError> {
+    super::out_is_a_file(&args.out)?;
     let registry = open(&args.registry.registry).await?;
     let run = registry.resolve_run(&args.run).await?;
     let vs = match &args.vs {

@@ -16,6 +16,7 @@ pub mod rolling;
 pub mod scaler;
 pub mod smote;
 pub mod spectral;
+pub mod tolerance;
 pub mod training;
 pub mod verdict;
 pub mod weights;

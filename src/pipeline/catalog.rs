@@ -17,4 +17,11 @@ pub trait StepCatalog: Debug + Clone + Send + Sync + 'static {
     fn kind(name: &str) -> Option<Self::Kind>;
     /// Reads the `with:` mapping of a step of `kind`; None after reporting problems to `with`.
     fn parse(kind: Self::Kind, with: &mut Fields) -> Option<Self::Params>;
+
+    /// The kinds of which a step with `params` needs one among its ancestors, with what to
+    /// tell the user when none is there; None: it needs none. Checked by `validate`, so a
+    /// pipeline that every run would fail is refused at the step's line.
+    fn needs_upstream(_params: &Self::Params) -> Option<(Vec<Self::Kind>, &'static str)> {
+        None
+    }
 }

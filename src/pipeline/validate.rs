@@ -17,9 +17,14 @@ pub fn validate<C: StepCatalog>(doc: &Node, source: Source, diags: &mut Diagnost
     let mut top = Fields::new(doc, "pipeline", diags)?;
     let name = top.required_str("name", " (a short name such as `pump-failure`)");
     if let (Some(n), Some(node)) = (&name, doc.get("name")) {
-        check_name(&mut top, node.pos, n);
+        check_name(&mut top, "name", node.pos, n);
     }
+    // The experiment names the folder a run's artifacts go to: a name that a path or URL
+    // would spell another way (`%`, `#`, `?`, `.`) writes under one name and reads under another.
     let experiment = top.optional_str("experiment");
+    if let (Some(e), Some(node)) = (&experiment, doc.get("experiment")) {
+        check_name(&mut top, "experiment", node.pos, e);
+    }
     let params = top
         .node("params")
         .map(|n| flatten_params(n, &mut top))
@@ -66,14 +71,21 @@ pub fn validate<C: StepCatalog>(doc: &Node, source: Source, diags: &mut Diagnost
     })
 }
 
-fn check_name(fields: &mut Fields, pos: super::node::Pos, value: &str) {
+/// `name` and `experiment`: letters, digits, `-`, `_` and `.`, and not dots alone (`.` and
+/// `..` are folders already, and the experiment is a folder of the artifact store).
+fn check_name(fields: &mut Fields, key: &str, pos: super::node::Pos, value: &str) {
     let ok = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !ok {
         fields.error(
             pos,
-            format!("`name` may only use letters, digits, `-`, `_` and `.`; found `{value}`"),
+            format!("`{key}` may only use letters, digits, `-`, `_` and `.`; found `{value}`"),
+        );
+    } else if value.chars().all(|c| c == '.') {
+        fields.error(
+            pos,
+            format!("`{key}: {value}` names no folder; use letters or digits in it"),
         );
     }
 }
@@ -280,7 +292,35 @@ fn steps<C: StepCatalog>(node: &Node, diags: &mut Diagnostics) -> Vec<Step<C>> {
         }
     }
     super::graph::check(&out, items, diags);
+    upstream_kinds(&out, items, diags);
     out
+}
+
+/// Each step that needs a kind of step among its ancestors (`predict` without `model:` needs
+/// a training step) and has none: refused at the step, since every run would fail there.
+fn upstream_kinds<C: StepCatalog>(steps: &[Step<C>], items: &[Node], diags: &mut Diagnostics) {
+    let index_of: std::collections::HashMap<&str, usize> =
+        steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    for (i, step) in steps.iter().enumerate() {
+        let Some((kinds, why)) = C::needs_upstream(&step.params) else {
+            continue;
+        };
+        // A `needs` naming no step is reported already; what it meant is unknown.
+        if step.needs.iter().any(|n| !index_of.contains_key(n.as_str())) {
+            continue;
+        }
+        let found = super::graph::ancestors(steps, &index_of, i)
+            .iter()
+            .any(|&(_, j)| kinds.contains(&steps[j].kind));
+        if !found {
+            let pos = items
+                .iter()
+                .find(|n| n.get("id").and_then(Node::as_str) == Some(step.id.as_str()))
+                .map(|n| n.pos)
+                .unwrap_or_default();
+            diags.push(pos, format!("step `{}`: {why}", step.id));
+        }
+    }
 }
 
 fn step<C: StepCatalog>(node: &Node, label: &str, diags: &mut Diagnostics) -> Option<Step<C>> {

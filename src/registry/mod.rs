@@ -13,6 +13,7 @@ mod liveness;
 mod models;
 mod query;
 pub mod schema;
+mod who;
 mod write;
 
 #[cfg(test)]
@@ -28,8 +29,9 @@ pub use digests::FileStamp;
 pub use gc::GcRun;
 pub use leases::{lease_owner, HeldLease, LEASE_TTL};
 pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
-pub use models::{who, AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
+pub use models::{AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
 pub use query::{ArtifactView, MetricRecord, RunDetail, RunSummary, StepView};
+pub use who::who;
 pub use write::{MetricPoint, NewRun};
 
 pub use crate::pipeline::location::RegistryLocation;

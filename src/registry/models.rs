@@ -93,15 +93,6 @@ pub struct AliasEvent {
     pub gate: Option<serde_json::Value>,
 }
 
-/// `user@host`, for the alias history.
-pub fn who() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{user}@{}", super::liveness::this_host())
-}
-
 impl Registry {
     /// Registers a run's model as the next version of its name, and takes the promotion
     /// decision in the same transaction. On SQLite the INSERT comes first, so the transaction
@@ -221,12 +212,21 @@ impl Registry {
         Ok(previous)
     }
 
-    /// Gives `alias` back to the version that held it before its holder was promoted. Returns
-    /// (from, to).
+    /// What rolling `alias` back would do: (its holder now, the version that held it before its
+    /// holder was promoted). Read first, so the caller can check that version's files.
+    pub async fn rollback_target(&self, name: &str, alias: &str) -> Result<(i64, i64), RegistryError> {
+        let mut conn = self.pool.acquire().await?;
+        rollback_in(&mut conn, name, alias).await
+    }
+
+    /// Gives `alias` back to the version that held it before its holder was promoted, when that
+    /// is still `expected` (from [`Self::rollback_target`]; another process may have moved the
+    /// alias since). Returns (from, to).
     pub async fn rollback(
         &self,
         name: &str,
         alias: &str,
+        expected: (i64, i64),
         who: &str,
         reason: Option<&str>,
     ) -> Result<(i64, i64), RegistryError> {
@@ -238,25 +238,13 @@ impl Registry {
             .bind(alias)
             .execute(&mut *tx)
             .await?;
-        let Some(current) = holder_in(&mut tx, name, alias).await? else {
-            return Err(RegistryError::NotFound(format!(
-                "no version of `{name}` holds `{alias}`; nothing to roll back"
-            )));
-        };
-        let before: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT previous FROM model_alias_history
-             WHERE name = $1 AND alias = $2 AND version = $3 AND action = 'promoted' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(name)
-        .bind(alias)
-        .bind(current)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(Some(target)) = before else {
+        let (current, target) = rollback_in(&mut tx, name, alias).await?;
+        if (current, target) != expected {
             return Err(RegistryError::Refused(format!(
-                "`{alias}` of `{name}` had no holder before v{current}; promote a version instead: `pmflow models promote {name} VERSION --alias {alias}`"
+                "`{alias}` of `{name}` moved while v{} was checked (v{current} holds it now); run the rollback again",
+                expected.1
             )));
-        };
+        }
         set_alias_in(&mut tx, name, alias, target, who, &now).await?;
         history_in(
             &mut tx,
@@ -452,6 +440,35 @@ impl Registry {
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
+/// (the holder of `alias` now, the holder before it), or why there is nothing to roll back to.
+async fn rollback_in(conn: &mut sqlx::AnyConnection, name: &str, alias: &str) -> Result<(i64, i64), RegistryError> {
+    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM model_aliases WHERE name = $1 AND alias = $2")
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(current) = current else {
+        return Err(RegistryError::NotFound(format!(
+            "no version of `{name}` holds `{alias}`; nothing to roll back"
+        )));
+    };
+    let before: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT previous FROM model_alias_history
+         WHERE name = $1 AND alias = $2 AND version = $3 AND action = 'promoted' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(name)
+    .bind(alias)
+    .bind(current)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match before {
+        Some(Some(target)) => Ok((current, target)),
+        _ => Err(RegistryError::Refused(format!(
+            "`{alias}` of `{name}` had no holder before v{current}; promote a version instead: `pmflow models promote {name} VERSION --alias {alias}`"
+        ))),
+    }
+}
+
 async fn holder_in(tx: &mut Tx<'_>, name: &str, alias: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT version FROM model_aliases WHERE name = $1 AND alias = $2")
         .bind(name)
@@ -585,20 +602,26 @@ mod tests {
         for run in ["r1", "r2", "r3"] {
             r.register_model(&test_version(run, 0.8), None).await.unwrap();
         }
-        let err = r.rollback("pump", "production", "me", None).await.unwrap_err();
+        let err = r.rollback_target("pump", "production").await.unwrap_err();
         assert!(err.to_string().contains("nothing to roll back"), "{err}");
         r.promote("pump", 1, "production", "me", None).await.unwrap();
-        let err = r.rollback("pump", "production", "me", None).await.unwrap_err();
+        let err = r.rollback_target("pump", "production").await.unwrap_err();
         assert!(err.to_string().contains("had no holder before v1"), "{err}");
         r.promote("pump", 2, "production", "me", None).await.unwrap();
         r.promote("pump", 3, "production", "me", None).await.unwrap();
+        let target = r.rollback_target("pump", "production").await.unwrap();
+        assert_eq!(target, (3, 2));
         assert_eq!(
-            r.rollback("pump", "production", "me", Some("v3 alarms too often"))
+            r.rollback("pump", "production", target, "me", Some("v3 alarms too often"))
                 .await
                 .unwrap(),
             (3, 2)
         );
-        assert_eq!(r.rollback("pump", "production", "me", None).await.unwrap(), (2, 1));
+        // The target was read before the alias moved on: refused, nothing changed.
+        let err = r.rollback("pump", "production", (3, 2), "me", None).await.unwrap_err();
+        assert!(err.to_string().contains("moved while v2 was checked (v2 holds it now)"), "{err}");
+        let target = r.rollback_target("pump", "production").await.unwrap();
+        assert_eq!(r.rollback("pump", "production", target, "me", None).await.unwrap(), (2, 1));
         assert_eq!(r.resolve_model("pump", Some("production")).await.unwrap(), 1);
         assert_eq!(r.resolve_model("pump", Some("v3")).await.unwrap(), 3);
         assert_eq!(r.resolve_model("pump", None).await.unwrap(), 3);

@@ -74,6 +74,13 @@ impl StepCatalog for Builtin {
     fn parse(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         parse_params(kind, with)
     }
+
+    fn needs_upstream(params: &StepParams) -> Option<(Vec<StepKind>, &'static str)> {
+        match params {
+            StepParams::Predict(p) if p.model.is_none() => Some((vec![StepKind::TrainLstm], predict::NO_MODEL)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

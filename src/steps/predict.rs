@@ -26,6 +26,10 @@ pub const MODEL_INPUT: &str = "@model";
 /// found it: the columns and types the model's data had.
 pub const TRAINING_LOAD_REPORT: &str = "training_load_report.json";
 
+/// Why a `predict` step with no `model:` and no training step upstream cannot score.
+pub const NO_MODEL: &str =
+    "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train-lstm` step under `needs:` (directly or further up)";
+
 /// A machine's risk, from its latest window's score against the model's threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Risk {
@@ -153,11 +157,7 @@ pub fn parse(f: &mut Fields) -> Option<PredictParams> {
 
 pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     // The model first: a bad card or weights fail before any data is read.
-    let no_model = || {
-        StepError::new(
-            "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train-lstm` step under `needs:`",
-        )
-    };
+    let no_model = || StepError::new(NO_MODEL);
     let card = ModelCard::parse(model_file(ctx, model_card::FILE).ok_or_else(no_model)?)?;
     let weights = model_file(ctx, model_card::WEIGHTS).ok_or_else(no_model)?.to_vec();
     let device = device::pick(p.device)?;

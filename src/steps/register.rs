@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::pipeline::fields::Fields;
+use crate::pipeline::metric_names::{find, Named};
 use crate::pipeline::node::{Node, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,15 +218,19 @@ pub struct GateOutcome {
 /// The full metric name `name` stands for among `names`: itself, or the one name ending in
 /// `.name`. An error lists the candidates when the suffix is ambiguous.
 pub fn resolve_metric<'a>(name: &str, names: impl IntoIterator<Item = &'a String>) -> Result<String, String> {
-    use crate::pipeline::metric_names::{find, Named};
     match find(name, names) {
         Named::One(full) => Ok(full.to_string()),
         Named::None => Err(format!("no metric `{name}`")),
-        Named::Several(all) => Err(format!(
-            "`{name}` matches several metrics ({}); name one in full",
-            all.join(", ")
-        )),
+        Named::Several(all) => Err(several(name, &all)),
     }
+}
+
+/// Why a suffix names no one metric: the metrics it matches.
+fn several(name: &str, all: &[&str]) -> String {
+    format!(
+        "`{name}` matches several metrics ({}); name one in full",
+        all.join(", ")
+    )
 }
 
 /// Judges `conditions` for a candidate with `metrics`; `holders` gives, per alias named by a
@@ -240,12 +245,11 @@ pub fn judge(
         .iter()
         .map(|c| {
             let condition = describe(c);
-            let (metric, candidate) = match resolve_metric(&c.metric, metrics.keys()) {
-                Ok(full) => {
-                    let v = value_of(metrics, &full);
-                    (full, v)
-                }
-                Err(_) => (c.metric.clone(), None),
+            // An ambiguous suffix is said as such (as `compare --metric` says it), not as missing.
+            let (metric, candidate, ambiguous) = match find(&c.metric, metrics.keys()) {
+                Named::One(full) => (full.to_string(), value_of(metrics, full), None),
+                Named::None => (c.metric.clone(), None, None),
+                Named::Several(all) => (c.metric.clone(), None, Some(several(&c.metric, &all))),
             };
             let mut check = Check {
                 condition,
@@ -257,7 +261,7 @@ pub fn judge(
                 reason: String::new(),
             };
             let Some(value) = candidate else {
-                check.reason = format!("`{}` is missing in this run", c.metric);
+                check.reason = ambiguous.unwrap_or_else(|| format!("`{}` is missing in this run", c.metric));
                 return check;
             };
             let (limit, higher_is_better) = match &c.bound {
@@ -281,10 +285,13 @@ pub fn judge(
                     }
                 }
             };
+            // A value exactly at the limit in decimals meets it, whatever binary rounding did
+            // to `holder - drop`.
+            let figures = [check.holder.unwrap_or(limit), limit];
             check.passed = if higher_is_better {
-                value >= limit
+                crate::ml::tolerance::at_least(value, limit, &figures)
             } else {
-                value <= limit
+                crate::ml::tolerance::at_most(value, limit, &figures)
             };
             let sign = match (higher_is_better, check.passed) {
                 (true, true) => ">=",
@@ -453,6 +460,66 @@ mod tests {
         assert!(judge(&when, &metrics(&[("evaluate.false_alarm_rate", 0.035)]), &h).passed);
         let outcome = judge(&when, &metrics(&[("evaluate.false_alarm_rate", 0.05)]), &h);
         assert_eq!(outcome.checks[0].reason, "0.05 > 0.04 (0.03 on v2 + 0.01)");
+    }
+
+    /// A gate on a suffix two metrics end with says so, as `compare --metric` does, instead of
+    /// calling the metric missing.
+    #[test]
+    fn an_ambiguous_gate_metric_lists_what_it_matches() {
+        let when = parse_with("{promote: {alias: production, when: [{metric: f1, min: 0.5}]}}", parse)
+            .promote
+            .unwrap()
+            .when;
+        let outcome = judge(
+            &when,
+            &metrics(&[("evaluate.f1", 0.9), ("val.f1", 0.8)]),
+            &holders(None),
+        );
+        assert!(!outcome.passed);
+        assert_eq!(
+            outcome.checks[0].reason,
+            "`f1` matches several metrics (evaluate.f1, val.f1); name one in full"
+        );
+    }
+
+    /// A value exactly at a limit written in decimals meets it: 0.07 - 0.01 is
+    /// 0.06000000000000001 and 0.06 + 0.01 is 0.06999999999999999 in binary.
+    #[test]
+    fn a_drop_or_rise_equal_to_the_allowed_one_passes() {
+        let gate = |bound: &str| {
+            parse_with(
+                &format!("{{promote: {{alias: production, when: [{{metric: evaluate.x, {bound}, vs: production}}]}}}}"),
+                parse,
+            )
+            .promote
+            .unwrap()
+            .when
+        };
+        let held = |v: f64| {
+            holders(Some(Holder {
+                version: 1,
+                metrics: metrics(&[("evaluate.x", v)]),
+            }))
+        };
+        let drop = judge(&gate("max-drop: 0.01"), &metrics(&[("evaluate.x", 0.06)]), &held(0.07));
+        assert!(drop.passed, "{drop:?}");
+        assert_eq!(drop.checks[0].reason, "0.06 >= 0.06 (0.07 on v1 - 0.01)");
+        let rise = judge(&gate("max-rise: 0.01"), &metrics(&[("evaluate.x", 0.07)]), &held(0.06));
+        assert!(rise.passed, "{rise:?}");
+        assert!(
+            !judge(
+                &gate("max-drop: 0.01"),
+                &metrics(&[("evaluate.x", 0.0599)]),
+                &held(0.07)
+            )
+            .passed
+        );
+        let min = parse_with("{promote: {alias: p, when: [{metric: evaluate.x, min: 0.3}]}}", parse)
+            .promote
+            .unwrap()
+            .when;
+        // A metric computed as 0.7 - 0.4 is 0.29999999999999993: it meets `min: 0.3`.
+        assert!(judge(&min, &metrics(&[("evaluate.x", 0.7 - 0.4)]), &holders(None)).passed);
     }
 
     #[test]

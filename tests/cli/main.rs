@@ -15,6 +15,7 @@ mod features;
 mod gc_registries;
 mod gen_data;
 mod hardening;
+mod hardening_gates;
 mod hardening_sensors;
 mod hardening_urls;
 mod interrupt;
