@@ -66,11 +66,11 @@ fn unchanged_steps_are_cache_hits_and_changes_are_misses() {
     let (code, out, _) = p.output(&["run", "pipelines/train.yaml", "--dry-run"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("load           load     run     no earlier run with the same inputs"),
+        out.contains("load           load       run     no earlier run with the same inputs"),
         "{out}"
     );
     assert!(
-        out.contains("clean          clean    run     upstream `load` will run"),
+        out.contains("clean          clean      run     upstream `load` will run"),
         "{out}"
     );
     let changed_file = run_ok(&p, &[]);
