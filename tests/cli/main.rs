@@ -14,6 +14,7 @@ mod examples;
 mod features;
 mod gen_data;
 mod hardening;
+mod hardening_schedule;
 mod hardening_urls;
 mod interrupt;
 mod layers;
