@@ -4,8 +4,8 @@
 //!
 //! Fire times follow the zone's wall clock. A local time that does not exist (spring forward)
 //! fires once, at the first instant after the gap (croner does this); a local time that happens
-//! twice (fall back) fires once, at its first occurrence (croner would fire both, so
-//! [`fire_times_after`] drops the repeat).
+//! twice (fall back) fires once, at its first occurrence (croner's iterator would fire both;
+//! [`fire_times_after`] steps through wall-clock times instead).
 
 use croner::parser::{CronParser, Seconds};
 use croner::Cron;
@@ -48,19 +48,22 @@ pub fn fire_times_after(
     tz: chrono_tz::Tz,
     after: chrono::DateTime<chrono::Utc>,
 ) -> impl Iterator<Item = chrono::DateTime<chrono_tz::Tz>> + Send + 'static {
-    // Start a little before `after`, so that a repeated local time whose first occurrence
-    // came before `after` is known and its repeat is not fired. No zone shifts by more than
-    // two hours.
-    let from = (after - chrono::Duration::hours(3)).with_timezone(&tz);
-    let mut last_local: Option<chrono::NaiveDateTime> = None;
-    cron.iter_after(from)
-        .filter(move |t| {
-            let local = t.naive_local();
-            let repeat = last_local == Some(local);
-            last_local = Some(local);
-            !repeat
-        })
-        .skip_while(move |t| t.with_timezone(&chrono::Utc) <= after)
+    // Each fire is the library's next occurrence after the one before, from `after` in whole
+    // seconds (croner keeps the start's fraction in what it finds). (croner 3.0.1's own
+    // `iter_after` steps a second too far after each fire, so a per-second cron lost every
+    // other second, and it hands over both instants of a repeated wall-clock time.)
+    // `find_next_occurrence` walks wall-clock times and names a repeated one by its first
+    // instant: started during the repeat, that instant is already past and skipped, so a
+    // repeated time fires once.
+    let cron = cron.clone();
+    let mut cursor = chrono::DateTime::from_timestamp(after.timestamp(), 0)
+        .unwrap_or(after)
+        .with_timezone(&tz);
+    std::iter::from_fn(move || {
+        cursor = cron.find_next_occurrence(&cursor, false).ok()?;
+        Some(cursor)
+    })
+    .skip_while(move |t| *t <= after)
 }
 
 /// Fires missed between the last recorded fire and `now` (the daemon was down, the machine
@@ -353,6 +356,18 @@ mod tests {
                 true
             ),
             None
+        );
+    }
+
+    #[test]
+    fn a_per_second_schedule_fires_every_second() {
+        assert_eq!(
+            handed_over("* * * * * *", "UTC", "2026-11-25T12:00:00.400Z", "2026-11-25T12:00:04Z"),
+            [
+                "2026-11-25T12:00:01.000Z",
+                "2026-11-25T12:00:02.000Z",
+                "2026-11-25T12:00:03.000Z"
+            ]
         );
     }
 

@@ -65,17 +65,23 @@ fn text(out: &Output) -> String {
 
 /// The runs, as `runs list --format json` gives them.
 fn runs(p: &Project, registry: Option<&str>) -> Vec<serde_json::Value> {
+    listed(p, registry).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn listed(p: &Project, registry: Option<&str>) -> Result<Vec<serde_json::Value>, String> {
     let mut cmd = p.pmflow(&["runs", "list", "--format", "json", "--limit", "1000"]);
     if let Some(url) = registry {
         cmd.env("PMFLOW_REGISTRY", url);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+    if !out.status.success() {
+        return Err(text(&out));
+    }
+    Ok(serde_json::from_slice::<serde_json::Value>(&out.stdout)
         .unwrap()
         .as_array()
         .unwrap()
-        .clone()
+        .clone())
 }
 
 /// Four people start the scheduled pipeline at once with four seeds: four runs, no refusal.
@@ -125,11 +131,13 @@ fn stop(child: Child) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text(&out))
 }
 
-/// The id of the first run seen `running`, waiting up to a minute for it.
+/// The id of the first run seen `running`, waiting up to a minute for it (and for the
+/// registry the run makes).
 fn running_run(p: &Project) -> String {
     let start = Instant::now();
     loop {
-        if let Some(run) = runs(p, None).iter().find(|r| r["status"] == "running") {
+        let runs = listed(p, None).unwrap_or_default();
+        if let Some(run) = runs.iter().find(|r| r["status"] == "running") {
             return run["id"].as_str().unwrap().to_string();
         }
         assert!(start.elapsed() < Duration::from_secs(60), "no run started");
@@ -146,11 +154,10 @@ fn a_fire_during_a_manual_run_follows_overlap() {
     let manual = spawn(&p, None, &["run", "pipelines/slow.yaml"]);
     let id = running_run(&p);
     let daemon = spawn(&p, None, &["schedule", "pipelines/slow.yaml", "--grace-secs", "0"]);
-    std::thread::sleep(Duration::from_millis(2500));
-    let (code, log) = stop(daemon);
-    assert_eq!(code, 0, "{log}");
     let out = manual.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (code, log) = stop(daemon);
+    assert_eq!(code, 0, "{log}");
     assert!(
         log.contains(" slow skipped fire=") && log.contains(&format!("reason=run {id} of this pipeline is running")),
         "{log}"
@@ -167,26 +174,15 @@ fn a_fire_during_a_manual_run_follows_overlap() {
         );
     }
 
-    // Queue: the file is read again at each fire. `--force clean` makes the run slow again.
+    // Queue: the file is read again at each fire. `--force *` makes the run slow again.
     p.write(
         "pipelines/slow.yaml",
         std::fs::read_to_string(p.root().join("pipelines/slow.yaml"))
             .unwrap()
             .replace("overlap: skip", "overlap: queue"),
     );
-    let manual = spawn(&p, None, &["run", "pipelines/slow.yaml", "--force", "clean"]);
-    let start = Instant::now();
-    let id = loop {
-        let running: Vec<serde_json::Value> = runs(&p, None)
-            .into_iter()
-            .filter(|r| r["status"] == "running")
-            .collect();
-        if let Some(run) = running.first() {
-            break run["id"].as_str().unwrap().to_string();
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "no run started");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let manual = spawn(&p, None, &["run", "pipelines/slow.yaml", "--force", "*"]);
+    let id = running_run(&p);
     let daemon = spawn(&p, None, &["schedule", "pipelines/slow.yaml"]);
     let out = manual.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
