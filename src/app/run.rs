@@ -29,22 +29,6 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         Some(spec) => Some(registry.resolve_run_of(spec, &pipeline.name).await?),
         None => None,
     };
-    // A scheduled pipeline run by hand takes the scheduler's lease, so a daemon's fire and
-    // this run never run it at the same moment.
-    let lease = match &pipeline.schedule {
-        Some(_) => match registry.hold_lease(&pipeline.name).await? {
-            Ok(held) => Some(held),
-            Err((holder, fire)) => {
-                registry.close().await;
-                return Err(CliError::Usage(format!(
-                    "`{}` is being run by {holder}{}; run it again when that ends (its schedule's lease expires a minute after a holder dies)",
-                    pipeline.name,
-                    fire.map(|f| format!(" for its scheduled fire at {f}")).unwrap_or_default()
-                )));
-            }
-        },
-        None => None,
-    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -64,9 +48,6 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         shutdown_signal(),
     )
     .await;
-    if let Some(held) = lease {
-        held.release().await;
-    }
     let outcome = outcome?;
     registry.close().await;
     let short = &outcome.run_id[..12.min(outcome.run_id.len())];

@@ -1,8 +1,9 @@
-//! `pmflow schedule`: a foreground daemon that fires each enabled pipeline schedule through
-//! tokio-cron-scheduler. Each fire is a normal tracked run (trigger `schedule`, its fire time
-//! recorded). Which process runs a fire is decided in the registry, not in memory: a lease per
-//! pipeline, and the fire time of the last run, so two daemons (or a daemon and a manual run)
-//! never both run one fire. Missed fires are caught up at most once (`on-missed: run-once`);
+//! `pmflow schedule`: a foreground daemon that fires each enabled pipeline schedule, with
+//! tokio-cron-scheduler as its clock. Each fire is a normal tracked run (trigger `schedule`, its
+//! fire time, the cron's scheduled instant, recorded). Which process runs a fire is decided in
+//! the registry, not in memory: a lease per pipeline, and the fire time of the last run, so two
+//! daemons never both run one fire. Manual runs take no lease; a fire that finds one running
+//! follows `overlap`. Missed fires are caught up at most once (`on-missed: run-once`);
 //! `when: drift` runs the pipeline's drift step first and retrains only when it finds drift.
 
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ use crate::pipeline::model::{OnMissed, Overlap, When};
 
 /// A fire later than this was missed, not merely slow to start.
 const LATE: chrono::Duration = chrono::Duration::seconds(60);
+/// How often a queued fire asks whether the run it waits for has ended.
+const OTHER_RUN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::registry::Registry;
 use crate::steps::{Pipeline, StepKind};
 
@@ -87,7 +90,8 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Internal(format!("the scheduler did not start: {e}")))?;
     let mut runs = tokio::task::JoinSet::new();
     let (fires, mut fired) = tokio::sync::mpsc::unbounded_channel::<(usize, DateTime<Utc>, bool)>();
-    for (index, (file, p, parsed)) in scheduled.iter().enumerate() {
+    let mut calendar = Vec::new();
+    for (index, (_, p, parsed)) in scheduled.iter().enumerate() {
         let s = p.schedule.as_ref().expect("scheduled");
         // Missed fires first: at most one catch-up, from the last fire the registry recorded.
         if s.on_missed == OnMissed::RunOnce {
@@ -103,21 +107,27 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
                 let _ = fires.send((index, t.with_timezone(&Utc), true));
             }
         }
-        let sender = fires.clone();
-        let (tz, own) = (s.timezone, parsed.clone());
-        let job = Job::new_async_tz(cron::with_seconds(&s.cron).as_str(), tz, move |_id, _lock| {
-            // The fire's own time: the latest occurrence at or before now.
-            let now = Utc::now();
-            let at = cron::latest_fire(&own, tz, now).map_or(now, |t| t.with_timezone(&Utc));
-            let _ = sender.send((index, at, false));
-            Box::pin(async {})
-        })
-        .map_err(|e| CliError::Usage(format!("{}: `schedule.cron`: {e}", file.display())))?;
-        scheduler
-            .add(job)
-            .await
-            .map_err(|e| CliError::Internal(format!("the scheduler refused a job: {e}")))?;
+        calendar.push(cron::Fires::after(parsed.clone(), s.timezone, Utc::now()));
     }
+    // tokio-cron-scheduler is the clock, ticking each second in UTC (no zone offset to go
+    // stale); which fire is due, and its name, come from each pipeline's own calendar.
+    let calendar = Mutex::new(calendar);
+    let sender = fires.clone();
+    let tick = Job::new_async("* * * * * *", move |_id, _lock| {
+        let now = Utc::now();
+        let mut calendar = calendar.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, fires) in calendar.iter_mut().enumerate() {
+            if let Some(at) = fires.due(now) {
+                let _ = sender.send((index, at, false));
+            }
+        }
+        Box::pin(async {})
+    })
+    .map_err(|e| CliError::Internal(format!("the scheduler refused its clock: {e}")))?;
+    scheduler
+        .add(tick)
+        .await
+        .map_err(|e| CliError::Internal(format!("the scheduler refused a job: {e}")))?;
     scheduler
         .start()
         .await
@@ -177,8 +187,6 @@ struct Firing {
     running: bool,
     /// A fire waiting for the running one (`overlap: queue`): at most one.
     queued: Option<DateTime<Utc>>,
-    /// The wall-clock time of the last fire, so a time repeated by daylight saving fires once.
-    last_local: Option<chrono::NaiveDateTime>,
 }
 
 struct Daemon {
@@ -288,15 +296,6 @@ impl Daemon {
             self.log.line(name, "missed", &[("fire", &fire), ("reason", &reason)]);
             return;
         }
-        let local = at.with_timezone(&schedule.timezone).naive_local();
-        {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let firing = state.entry(name.to_string()).or_default();
-            if firing.last_local == Some(local) {
-                return; // the wall-clock time repeated by a fall-back transition
-            }
-            firing.last_local = Some(local);
-        }
         let registry = match Registry::open(&pipeline.storage.registry).await {
             Ok(r) => r,
             Err(e) => {
@@ -349,7 +348,14 @@ impl Daemon {
                 std::future::pending::<()>().await
             };
             tokio::pin!(renew);
-            let work = self.run_fire(&registry, &pipeline, schedule.when, at);
+            let work = async {
+                if self
+                    .clear_of_other_runs(&registry, &pipeline.name, schedule.overlap, at)
+                    .await
+                {
+                    self.run_fire(&registry, &pipeline, schedule.when, at).await;
+                }
+            };
             tokio::select! {
                 _ = work => {}
                 _ = &mut renew => {}
@@ -357,6 +363,44 @@ impl Daemon {
         }
         let _ = registry.release_lease(&pipeline.name, &self.owner).await;
         registry.close().await;
+    }
+
+    /// A run of the pipeline that no fire started (by hand, or a resume) is running: the fire
+    /// follows `overlap` as it does for the daemon's own fires. Skip: logged and not run.
+    /// Queue: it waits (the lease renewed meanwhile) until that run ends or dies, or the daemon
+    /// stops. Manual runs take no lease, so they never refuse each other; this check is what
+    /// keeps a fire off them.
+    async fn clear_of_other_runs(&self, registry: &Registry, name: &str, overlap: Overlap, at: DateTime<Utc>) -> bool {
+        let fire = text(at);
+        let mut stop = self.stop.subscribe();
+        let mut waiting = false;
+        loop {
+            let running = match registry.live_run_of(name).await {
+                Ok(None) => return true,
+                Ok(Some(run)) => run,
+                Err(e) => {
+                    self.log
+                        .line(name, "error", &[("fire", &fire), ("reason", &e.to_string())]);
+                    return false;
+                }
+            };
+            let reason = format!("run {running} of this pipeline is running");
+            if overlap == Overlap::Skip {
+                self.log.line(name, "skipped", &[("fire", &fire), ("reason", &reason)]);
+                return false;
+            }
+            if !waiting {
+                self.log.line(name, "queued", &[("fire", &fire), ("reason", &reason)]);
+                waiting = true;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(OTHER_RUN_POLL) => {}
+                _ = stop.wait_for(|s| *s) => {
+                    self.log.line(name, "skipped", &[("fire", &fire), ("reason", "the daemon is stopping")]);
+                    return false;
+                }
+            }
+        }
     }
 
     async fn run_fire(&self, registry: &Registry, pipeline: &Pipeline, when: When, at: DateTime<Utc>) {

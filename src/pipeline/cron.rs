@@ -4,8 +4,8 @@
 //!
 //! Fire times follow the zone's wall clock. A local time that does not exist (spring forward)
 //! fires once, at the first instant after the gap (croner does this); a local time that happens
-//! twice (fall back) fires once, at its first occurrence (croner would fire both, so
-//! [`fire_times_after`] drops the repeat).
+//! twice (fall back) fires once, at its first occurrence (croner's iterator would fire both;
+//! [`fire_times_after`] steps through wall-clock times instead).
 
 use croner::parser::{CronParser, Seconds};
 use croner::Cron;
@@ -47,20 +47,23 @@ pub fn fire_times_after(
     cron: &Cron,
     tz: chrono_tz::Tz,
     after: chrono::DateTime<chrono::Utc>,
-) -> impl Iterator<Item = chrono::DateTime<chrono_tz::Tz>> + '_ {
-    // Start a little before `after`, so that a repeated local time whose first occurrence
-    // came before `after` is known and its repeat is not fired. No zone shifts by more than
-    // two hours.
-    let from = (after - chrono::Duration::hours(3)).with_timezone(&tz);
-    let mut last_local: Option<chrono::NaiveDateTime> = None;
-    cron.iter_after(from)
-        .filter(move |t| {
-            let local = t.naive_local();
-            let repeat = last_local == Some(local);
-            last_local = Some(local);
-            !repeat
-        })
-        .skip_while(move |t| t.with_timezone(&chrono::Utc) <= after)
+) -> impl Iterator<Item = chrono::DateTime<chrono_tz::Tz>> + Send + 'static {
+    // Each fire is the library's next occurrence after the one before, from `after` in whole
+    // seconds (croner keeps the start's fraction in what it finds). (croner 3.0.1's own
+    // `iter_after` steps a second too far after each fire, so a per-second cron lost every
+    // other second, and it hands over both instants of a repeated wall-clock time.)
+    // `find_next_occurrence` walks wall-clock times and names a repeated one by its first
+    // instant: started during the repeat, that instant is already past and skipped, so a
+    // repeated time fires once.
+    let cron = cron.clone();
+    let mut cursor = chrono::DateTime::from_timestamp(after.timestamp(), 0)
+        .unwrap_or(after)
+        .with_timezone(&tz);
+    std::iter::from_fn(move || {
+        cursor = cron.find_next_occurrence(&cursor, false).ok()?;
+        Some(cursor)
+    })
+    .skip_while(move |t| *t <= after)
 }
 
 /// Fires missed between the last recorded fire and `now` (the daemon was down, the machine
@@ -84,15 +87,78 @@ pub fn catch_up(
     latest_fire(cron, tz, now)
 }
 
-/// The latest fire time at or before `now`, in whole seconds (a cron's resolution), so every
-/// process names one fire alike.
+/// The latest fire time at or before `now`, by the cron's forward iterator (whole seconds, a
+/// cron's resolution), so every process names one fire alike. croner's backward search only
+/// says where to start looking: it lands a spring-forward fire on the second before the gap
+/// (`00:59:59Z` for Berlin's 03:00), and on fall-back day it finds a time chrono cannot
+/// truncate (ambiguous), so names taken from it were wrong or fell back to the clock.
 pub fn latest_fire(
     cron: &Cron,
     tz: chrono_tz::Tz,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<chrono::DateTime<chrono_tz::Tz>> {
-    let latest = cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok()?;
-    chrono::Timelike::with_nanosecond(&latest, 0)
+    let hint = cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok()?;
+    let from = chrono::DateTime::from_timestamp(hint.timestamp() - 1, 0)?;
+    fire_times_after(cron, tz, from).take_while(|t| *t <= now).last()
+}
+
+/// A schedule's fires in order, as the daemon hands them over: asked at each tick of a clock,
+/// it names a fire by its scheduled instant, never by the time it was asked. (tokio-cron-
+/// scheduler's own cron jobs keep the UTC offset their zone had when they were added, 0.15.1's
+/// `time_offset_seconds`, so a job added in winter would fire an hour late all summer; here
+/// every fire comes from the zone's calendar, transitions included.)
+pub struct Fires {
+    cron: Cron,
+    tz: chrono_tz::Tz,
+    upcoming: std::iter::Peekable<Upcoming>,
+}
+
+type Upcoming = Box<dyn Iterator<Item = chrono::DateTime<chrono_tz::Tz>> + Send>;
+
+impl Fires {
+    /// The fires strictly after `after`.
+    pub fn after(cron: Cron, tz: chrono_tz::Tz, after: chrono::DateTime<chrono::Utc>) -> Fires {
+        let upcoming = upcoming(&cron, tz, after);
+        Fires { cron, tz, upcoming }
+    }
+
+    /// The fire due at `now`, if one is. After a pause longer than the schedule's interval (the
+    /// machine slept), only the latest fire due is handed over: a pause never causes a storm.
+    pub fn due(&mut self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+        let first = self.upcoming.next_if(|t| *t <= now)?.with_timezone(&chrono::Utc);
+        if self.upcoming.peek().is_none_or(|t| *t > now) {
+            return Some(first);
+        }
+        // Jumped, not walked: a per-second schedule paused for a week missed 600,000 fires.
+        let latest = latest_fire(&self.cron, self.tz, now)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .filter(|latest| *latest > first)
+            .unwrap_or(first);
+        self.upcoming = upcoming(&self.cron, self.tz, latest);
+        Some(latest)
+    }
+}
+
+fn upcoming(cron: &Cron, tz: chrono_tz::Tz, after: chrono::DateTime<chrono::Utc>) -> std::iter::Peekable<Upcoming> {
+    let fires: Upcoming = Box::new(fire_times_after(cron, tz, after));
+    fires.peekable()
+}
+
+/// Refuses a cron that has no fire after `now` in `tz` (30 February, 31 April, a past year):
+/// the daemon would wait forever. Asked of the cron library's own iterator, which gives up at
+/// its search limit.
+pub fn check_fires(
+    expr: &str,
+    cron: &Cron,
+    tz: chrono_tz::Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), CronError> {
+    match fire_times_after(cron, tz, now).next() {
+        Some(_) => Ok(()),
+        None => Err(CronError(format!(
+            "`{expr}` never fires: no date after now matches it (a day the month does not have, such as 30 February or 31 April, or a year that has passed); fix the day, month or year"
+        ))),
+    }
 }
 
 /// The next `n` fire times after now, in the schedule's time zone.
@@ -211,6 +277,126 @@ mod tests {
         let every_second = parse_cron("* * * * * *").unwrap();
         let caught = catch_up(&every_second, tz, Some(at(1, 0)), at(8, 0), true).unwrap();
         assert_eq!(caught.with_timezone(&Utc), at(8, 0));
+    }
+
+    /// What a daemon started at `start` hands over when asked every second (at 300 ms past
+    /// it, as a real tick comes late) until `end`: fire names, UTC.
+    fn handed_over(expr: &str, zone: &str, start: &str, end: &str) -> Vec<String> {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let mut fires = Fires::after(parse_cron(expr).unwrap(), tz, at(start));
+        let mut now = at(start) + chrono::Duration::milliseconds(300);
+        let mut out = Vec::new();
+        while now < at(end) {
+            if let Some(fire) = fires.due(now) {
+                out.push(fire.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            }
+            now += chrono::Duration::seconds(1);
+        }
+        out
+    }
+
+    #[test]
+    fn fires_are_named_by_their_scheduled_instant_across_daylight_saving() {
+        // Berlin, 2026-03-29: 02:30 does not exist; it fires at 03:00 CEST = 01:00Z, named so
+        // (not 00:59:59Z). A daemon started in winter fires at 02:30 CEST the day after
+        // (00:30Z), not an hour late at the winter offset.
+        assert_eq!(
+            handed_over(
+                "0 30 2 * * *",
+                "Europe/Berlin",
+                "2026-03-28T23:00:00Z",
+                "2026-03-30T02:00:00Z"
+            ),
+            ["2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z"]
+        );
+        // 2026-10-25: 02:30 happens twice; it fires once, at the first (00:30Z), and the day
+        // after at 02:30 CET (01:30Z), not at the summer offset.
+        assert_eq!(
+            handed_over(
+                "0 30 2 * * *",
+                "Europe/Berlin",
+                "2026-10-24T23:00:00Z",
+                "2026-10-26T03:00:00Z"
+            ),
+            ["2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z"]
+        );
+        // Hourly through the repeated hour: 02:00 once.
+        assert_eq!(
+            handed_over(
+                "0 0 * * * *",
+                "Europe/Berlin",
+                "2026-10-24T22:30:00Z",
+                "2026-10-25T02:30:00Z"
+            ),
+            [
+                "2026-10-24T23:00:00.000Z",
+                "2026-10-25T00:00:00.000Z",
+                "2026-10-25T02:00:00.000Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_latest_fire_is_the_scheduled_instant_on_both_transition_days() {
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        let cron = parse_cron("0 30 2 * * *").unwrap();
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let latest = |now: &str| latest_fire(&cron, berlin, at(now)).map(|t| t.with_timezone(&Utc));
+        assert_eq!(latest("2026-03-29T01:00:00.412Z"), Some(at("2026-03-29T01:00:00Z")));
+        assert_eq!(latest("2026-10-25T00:30:00.412Z"), Some(at("2026-10-25T00:30:00Z")));
+        assert_eq!(latest("2026-10-25T01:30:00.412Z"), Some(at("2026-10-25T00:30:00Z")));
+        // A restart after the spring-forward fire with `on-missed: run-once`: nothing missed.
+        assert_eq!(
+            catch_up(
+                &cron,
+                berlin,
+                latest("2026-03-29T01:00:00.412Z"),
+                at("2026-03-29T01:05:00Z"),
+                true
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_per_second_schedule_fires_every_second() {
+        assert_eq!(
+            handed_over("* * * * * *", "UTC", "2026-11-25T12:00:00.400Z", "2026-11-25T12:00:04Z"),
+            [
+                "2026-11-25T12:00:01.000Z",
+                "2026-11-25T12:00:02.000Z",
+                "2026-11-25T12:00:03.000Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_paused_daemon_hands_over_only_the_latest_fire() {
+        let mut fires = Fires::after(parse_cron("* * * * * *").unwrap(), chrono_tz::UTC, at_utc(1, 0));
+        assert_eq!(fires.due(at_utc(8, 0)), Some(at_utc(8, 0)));
+        assert_eq!(fires.due(at_utc(8, 0)), None);
+        assert_eq!(
+            fires.due(at_utc(8, 0) + chrono::Duration::seconds(1)),
+            Some(at_utc(8, 0) + chrono::Duration::seconds(1))
+        );
+    }
+
+    fn at_utc(day: u32, hour: u32) -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_cron_that_never_fires_is_refused() {
+        let now = at_utc(25, 12);
+        for expr in ["0 0 0 30 2 *", "0 0 0 31 4 *", "0 0 0 1 1 * 2020"] {
+            let err = check_fires(expr, &parse_cron(expr).unwrap(), chrono_tz::UTC, now).unwrap_err();
+            assert!(err.0.contains(&format!("`{expr}` never fires")), "{err}");
+        }
+        // Leap days and future years fire.
+        for expr in ["0 0 0 29 2 *", "0 0 0 1 1 * 2030", "0 0 3 * * Mon"] {
+            check_fires(expr, &parse_cron(expr).unwrap(), chrono_tz::UTC, now).unwrap();
+        }
     }
 
     #[test]

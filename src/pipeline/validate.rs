@@ -228,13 +228,6 @@ fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
     };
     let enabled = f.optional_bool("enabled").unwrap_or(true);
     f.finish();
-    let cron = cron.and_then(|c| match super::cron::parse_cron(&c) {
-        Ok(_) => Some(c),
-        Err(e) => {
-            diags.push(cron_pos.unwrap_or(node.pos), format!("`schedule.cron`: {e}"));
-            None
-        }
-    });
     let timezone = match tz_text {
         None => Some(chrono_tz::UTC),
         Some(t) => match t.parse::<chrono_tz::Tz>() {
@@ -249,6 +242,20 @@ fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
             }
         },
     };
+    let cron = cron.and_then(|c| {
+        let checked = super::cron::parse_cron(&c).and_then(|parsed| match timezone {
+            // A cron whose every date is impossible or past would leave the daemon idle forever.
+            Some(tz) => super::cron::check_fires(&c, &parsed, tz, chrono::Utc::now()),
+            None => Ok(()),
+        });
+        match checked {
+            Ok(()) => Some(c),
+            Err(e) => {
+                diags.push(cron_pos.unwrap_or(node.pos), format!("`schedule.cron`: {e}"));
+                None
+            }
+        }
+    });
     Some(Schedule {
         cron: cron?,
         timezone: timezone?,

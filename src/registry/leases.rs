@@ -1,6 +1,7 @@
-//! Leases that keep one pipeline from running twice at once across processes and hosts: the
+//! Leases that keep one scheduled fire from running twice across processes and hosts: the
 //! scheduler takes one per fire (two daemons on one registry never both run a fire), and a
 //! holder renews it while it runs. A lease left by a dead process expires and is taken over.
+//! Manual runs take none: people running a pipeline at once are never serialised.
 //! Also the last fire recorded for a pipeline, from which missed fires are computed.
 
 use chrono::{DateTime, Utc};
@@ -14,21 +15,6 @@ pub fn lease_owner() -> String {
 
 /// How long a lease lasts without renewal; holders renew it at a third of that.
 pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(60);
-
-/// A lease this process holds and renews in the background until [`HeldLease::release`].
-pub struct HeldLease {
-    registry: Registry,
-    pipeline: String,
-    owner: String,
-    renewing: tokio::task::JoinHandle<()>,
-}
-
-impl HeldLease {
-    pub async fn release(self) {
-        self.renewing.abort();
-        let _ = self.registry.release_lease(&self.pipeline, &self.owner).await;
-    }
-}
 
 impl Registry {
     /// Takes the lease on `pipeline` for `ttl` when nobody holds it, its holder let it expire,
@@ -58,34 +44,8 @@ impl Registry {
         Ok(taken.rows_affected() == 1)
     }
 
-    /// Takes the lease on `pipeline` for this process and keeps renewing it; None (with the
-    /// holder and the fire it runs) when another process holds it.
-    pub async fn hold_lease(
-        &self,
-        pipeline: &str,
-    ) -> Result<Result<HeldLease, (String, Option<String>)>, RegistryError> {
-        let owner = lease_owner();
-        self.clear_dead_holder(pipeline).await?;
-        if !self.take_lease(pipeline, &owner, None, LEASE_TTL).await? {
-            let holder: Option<(String, Option<String>)> =
-                sqlx::query_as("SELECT owner, fire_at FROM schedule_leases WHERE pipeline = $1")
-                    .bind(pipeline)
-                    .fetch_optional(&self.pool)
-                    .await?;
-            return Ok(Err(holder.unwrap_or_else(|| ("another process".into(), None))));
-        }
-        let (registry, name, who) = (self.clone(), pipeline.to_string(), owner.clone());
-        let renewing = tokio::spawn(async move { registry.renew_until_lost(&name, &who).await });
-        Ok(Ok(HeldLease {
-            registry: self.clone(),
-            pipeline: pipeline.to_string(),
-            owner,
-            renewing,
-        }))
-    }
-
-    /// A lease held by a process of this host that is gone (killed with SIGKILL) is dropped
-    /// now rather than after it expires: a resume right after a kill is not refused.
+    /// A lease held by a process of this host that is gone (a daemon killed with SIGKILL) is
+    /// dropped now rather than after it expires: its restart does not skip a fire.
     pub async fn clear_dead_holder(&self, pipeline: &str) -> Result<(), RegistryError> {
         let holder: Option<String> = sqlx::query_scalar("SELECT owner FROM schedule_leases WHERE pipeline = $1")
             .bind(pipeline)
@@ -189,8 +149,9 @@ mod tests {
         // A holder on this host whose process is gone is cleared at once.
         let gone = format!("{}:{}", crate::registry::liveness::this_host(), i32::MAX);
         assert!(a.take_lease("hourly", &gone, None, minute).await.unwrap());
+        a.clear_dead_holder("hourly").await.unwrap();
         assert!(
-            a.hold_lease("hourly").await.unwrap().is_ok(),
+            b.take_lease("hourly", "b:2", None, minute).await.unwrap(),
             "the dead holder's lease is taken"
         );
         assert!(b.take_lease("weekly", other, None, minute).await.unwrap());

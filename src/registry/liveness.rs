@@ -66,6 +66,19 @@ impl Registry {
         Ok(())
     }
 
+    /// A run of `pipeline` that is `running` in a live process (dead ones are marked
+    /// `interrupted` first), the oldest if several: what a scheduled fire must not overlap.
+    pub async fn live_run_of(&self, pipeline: &str) -> Result<Option<String>, RegistryError> {
+        self.mark_dead_runs().await?;
+        let id = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE pipeline = $1 AND status = 'running' ORDER BY started_at, id LIMIT 1",
+        )
+        .bind(pipeline)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
     /// Marks runs (and their running steps) `interrupted` when their process is gone.
     pub(super) async fn mark_dead_runs(&self) -> Result<(), RegistryError> {
         let rows = sqlx::query("SELECT id, host, pid, heartbeat_at FROM runs WHERE status = 'running'")
@@ -146,6 +159,22 @@ mod tests {
         let beating = other.show_run("beating").await.unwrap();
         assert_eq!(beating.summary.status, "running");
         assert_eq!(beating.steps[0].status, "running");
+    }
+
+    /// What a scheduled fire asks before it runs: a live run of its pipeline, not a dead one.
+    async fn a_live_run_of_a_pipeline_is_found_and_a_dead_one_is_not(fresh) {
+        let r = fresh.open().await;
+        assert_eq!(r.live_run_of("p").await.unwrap(), None);
+        r.create_run(&test_run("dead")).await.unwrap();
+        sqlx::query("UPDATE runs SET host = 'plant-7', heartbeat_at = $1 WHERE id = 'dead'")
+            .bind(crate::registry::stamp(chrono::Utc::now() - chrono::Duration::minutes(10)))
+            .execute(&r.pool)
+            .await
+            .unwrap();
+        assert_eq!(r.live_run_of("p").await.unwrap(), None, "its heartbeat stopped");
+        r.create_run(&test_run("alive")).await.unwrap();
+        assert_eq!(r.live_run_of("p").await.unwrap().as_deref(), Some("alive"));
+        assert_eq!(r.live_run_of("other").await.unwrap(), None);
     }
     }
 }

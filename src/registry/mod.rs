@@ -27,7 +27,7 @@ pub use cache::CachedStep;
 pub use copy::{copy_registry, Copied, CopyProgress};
 pub use digests::FileStamp;
 pub use gc::GcRun;
-pub use leases::{lease_owner, HeldLease, LEASE_TTL};
+pub use leases::{lease_owner, LEASE_TTL};
 pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
 pub use models::{AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
 pub use query::{ArtifactView, MetricRecord, RunDetail, RunSummary, StepView};

