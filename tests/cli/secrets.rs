@@ -68,7 +68,10 @@ fn no_command_shows_a_registry_password_when_it_cannot_connect() {
         ),
     );
     for url in urls(CLOSED, "pmflow") {
-        let commands: Vec<Vec<&str>> = vec![
+        // Every command with the URLs that hold every character at once; two with each of the
+        // others (the suite stays fast).
+        let every = url.contains("e%2Ff") || url.contains("password=") || url.contains("PASSWORD=");
+        let mut commands: Vec<Vec<&str>> = vec![
             vec!["runs", "list"],
             vec!["runs", "show", "latest"],
             vec!["compare", "latest", "latest"],
@@ -84,6 +87,9 @@ fn no_command_shows_a_registry_password_when_it_cannot_connect() {
             vec!["validate", "pipelines/p.yaml"],
             vec!["schedule", "pipelines/scheduled", "--list"],
         ];
+        if !every {
+            commands.retain(|args| matches!(args[0], "runs" | "run"));
+        }
         for args in commands {
             let out = p.pmflow(&args).env("PMFLOW_REGISTRY", &url).output().unwrap();
             let (code, stdout, stderr) = (
