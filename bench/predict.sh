@@ -4,6 +4,7 @@
 # of a generated fleet (100 machines x 10,000 hours) with the model bench/predict.yaml trains.
 # Both read the CSV, score every window (998,586) and write one score per window as CSV.
 # Three rounds, the two alternating; medians. Their scores are compared window by window.
+# The headline row goes to bench/results/predict.tsv, the details to BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -54,6 +55,11 @@ print(f"{int(both.sum())} {int((~both).sum())} {(m.loc[both, 'score_pm'] - m.loc
 PY
 )
 read -r same only_one max_diff <<< "$agreement"
+# Timings of two tools that scored differently compare nothing.
+if [ "$only_one" != 0 ] || python3 -c "import sys; sys.exit(float(sys.argv[1]) <= 1e-4)" "$max_diff"; then
+    echo "bench-predict: the scores disagree ($same windows in both, $only_one in one only, largest difference $max_diff)" >&2
+    exit 1
+fi
 speedup=$(python3 -c "print(f'{$py_wall / $pm_wall:.2f}')")
 throughput() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 section=$(cat <<MD
@@ -61,8 +67,9 @@ section=$(cat <<MD
 
 Command: \`bash bench/predict.sh\` (pmflow: $build). Machine: $(nproc) cores, both tools with 2
 threads. \`pmflow predict --at all --out scores.csv\` against bench/predict_torch.py (pandas 3.1.1 +
-PyTorch 2.13.0: the same clean and feature steps, the card's scaler, sliding windows, \`nn.LSTM\`
-in batches of 1024, the fastest it was measured at), each reading the same CSV and writing one
+PyTorch 2.13.0: the same clean and feature steps, the card's scaler, sliding windows, pmflow's
+network in PyTorch (bench/peer_model.py: \`nn.LSTM\`, head and skip path) in batches of 1024, the
+fastest it was measured at), each reading the same CSV and writing one
 score per window as CSV. Medians of 3 rounds, the two alternating. Wall time is the whole
 process (start-up, model, read, prepare, score, write).
 
@@ -79,4 +86,6 @@ model) is $py_total s.
 
 MD
 )
-put_section_first "$section"
+put_section predict "$section"
+printf 'Batch scoring, 1M rows (every window, LSTM)\t%s s\tpandas + PyTorch script %s s\t%s\n' "$pm_wall" "$py_wall" "$(faster "$pm_wall" "$py_wall")" |
+    put_results predict "just bench-predict"
