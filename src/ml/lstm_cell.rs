@@ -152,7 +152,7 @@ unsafe fn exp(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
         _mm256_set1_ps(0.5),
     ));
     // r = x - n ln 2, with ln 2 in two parts so that n times the first is exact.
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_375), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(355.0 / 512.0), x); // 0.693359375: 9 bits
     let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
     let mut p = _mm256_set1_ps(1.987_569_1e-4);
     for coefficient in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
