@@ -16,8 +16,7 @@ out=bench/out
 mkdir -p "$out"
 seeds="${BENCH_SEEDS:-1 2 3 4 5 6 7 8 9 10}"
 python=$(bash bench/ml_venv.sh)
-cargo build --release --locked --bin pmflow
-pmflow=target/release/pmflow
+choose_pmflow # PMFLOW_BIN, else a release build
 store=(--set "storage.registry=sqlite://$out/ml-registry.db" --set "storage.artifacts=file://$out/ml-artifacts")
 step_seconds() { # RUN_SHOW.json STEP
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(next(s['duration_ms'] for s in r['steps'] if s['id']==sys.argv[2])/1000)" "$1" "$2"

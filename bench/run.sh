@@ -5,7 +5,8 @@
 # Sections (registry_sqlite, sensor_data) and headline rows (bench/results/run.tsv) go to
 # BENCHMARKS.md with the command, machine and date (bench/figures.py).
 # Options (env): BENCH_MACHINES (1000), BENCH_SAMPLES (10000 per machine), BENCH_SKIP_PANDAS=1,
-# PMFLOW_BIN (default: a release build).
+# PMFLOW_BIN (default: a release build). A smaller fleet for a quick check needs enough failures
+# for every split part to hold one (`split` refuses a part without): 200 x 5000 is enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh

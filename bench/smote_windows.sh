@@ -12,8 +12,11 @@ source bench/lib.sh
 out=bench/out
 mkdir -p "$out"
 python=$(bash bench/ml_venv.sh)
-cargo build --release --locked --bin pmflow
-cargo build --locked --bin pmflow
+# PMFLOW_BIN / PMFLOW_DEV_BIN pick the two binaries (default: release and dev builds made here).
+release_bin="${PMFLOW_BIN:-}"
+dev_bin="${PMFLOW_DEV_BIN:-}"
+[ -n "$release_bin" ] || { cargo build --release --locked --bin pmflow; release_bin=target/release/pmflow; }
+[ -n "$dev_bin" ] || { cargo build --locked --bin pmflow; dev_bin=target/debug/pmflow; }
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 registry="sqlite://$out/smote-windows.db"
 
@@ -35,8 +38,8 @@ for shape in "10k 200 300 3" "50k 1000 150 1"; do
     "$python" bench/smote_windows.py make "$data" "$units" "$length" 56 50 7
     release=(); dev=(); py=""
     for round in $(seq "$rounds"); do
-        release+=("$(resample_seconds target/release/pmflow "$data")")
-        dev+=("$(resample_seconds target/debug/pmflow "$data")")
+        release+=("$(resample_seconds "$release_bin" "$data")")
+        dev+=("$(resample_seconds "$dev_bin" "$data")")
         py+=$("$python" bench/smote_windows.py run "$data" 36 1.0 5 42)$'\n'
     done
     rows+=$(python3 - "${release[*]}" "${dev[*]}" "$py" "$out/smote_windows_heads.tsv" <<'PY'
