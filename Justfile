@@ -21,7 +21,9 @@ lint: setup
     cargo fmt --check
     cargo clippy --locked --all-targets -- -D warnings
 
-# Benchmarks side by side with their peers (results appended to BENCHMARKS.md).
+# Benchmarks side by side with their peers: each script writes its headline rows to
+# bench/results/ and its section to BENCHMARKS.md, whose table at the top is rebuilt from them
+# (bench/figures.py); the sections they replace move to bench/history/.
 bench: setup
     bash bench/run.sh
     bash bench/wide.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The drift step on 18 features x 1,000,000 reference vs 1,000,000 current rows, against
 # scipy.stats.ks_2samp over the same arrays read from the same Parquet files, in one run.
-# Inserts a dated section at the top of BENCHMARKS.md. Env: PMFLOW_BIN (default: release build).
+# Puts a dated section and its headline row into BENCHMARKS.md (bench/figures.py). Env: PMFLOW_BIN (default: release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -69,4 +69,7 @@ both reading the same two Parquet files. Medians of $rounds rounds, the two tool
 
 MD
 )
-put_section_first "$section"
+put_section drift "$section"
+printf 'Drift, 18 features x 1M vs 1M rows\t%s s (KS, PSI, Wasserstein)\tscipy ks_2samp %s s (read + KS)\t%s\n' \
+    "$pm_step" "$(python3 -c "print(f'{$sp_read + $sp_ks:.2f}')")" "$(faster "$pm_step" "$(python3 -c "print($sp_read + $sp_ks)")")" |
+    put_results drift "bash bench/drift.sh"

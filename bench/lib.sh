@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts that put their section first in BENCHMARKS.md (source it).
+# Shared by the benchmark scripts (source it): which binary to measure, and how a script puts
+# its figures into BENCHMARKS.md (bench/figures.py).
 
 # Sets `pmflow` to the binary to measure (PMFLOW_BIN, else a fresh release build) and `build`
 # to how it was built, for the section's text.
@@ -14,14 +15,21 @@ choose_pmflow() {
     esac
 }
 
-# Inserts the markdown section $1 after BENCHMARKS.md's introduction, above every older one,
-# and prints it.
-put_section_first() {
-    python3 - "$1" <<'PY'
-import sys
-text = open("BENCHMARKS.md").read()
-head, sep, rest = text.partition("\n## ")
-open("BENCHMARKS.md", "w").write(head.rstrip("\n") + "\n\n" + sys.argv[1].strip() + "\n\n" + sep.lstrip("\n") + rest)
-PY
-    echo "$1"
+# Replaces benchmark $1's section of details in BENCHMARKS.md with the markdown section $2 (the
+# replaced one moves to bench/history/$1.md), and prints it.
+put_section() {
+    printf '%s\n' "$2" | python3 bench/figures.py section "$1"
+    echo "$2"
+}
+
+# Benchmark $1's headline rows, from stdin (`stage<TAB>pmflow<TAB>peer<TAB>ratio` lines), become
+# bench/results/$1.tsv, dated today, with the command $2; the table at the top of BENCHMARKS.md
+# is rebuilt from every results file.
+put_results() {
+    python3 bench/figures.py results "$1" "$2"
+}
+
+# "N.NNx faster" (pmflow's time $1 against the peer's $2) or "N.NNx slower".
+faster() {
+    python3 -c "import sys; p, q = map(float, sys.argv[1:]); print(f'{q / p:.2f}x faster' if q >= p else f'{p / q:.2f}x slower')" "$1" "$2"
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `just bench-ml` (also the second half of `just bench`): pmflow's modelling side by side with
-# the Python stack it replaces, in one run on this machine, first in BENCHMARKS.md:
+# the Python stack it replaces, in one run on this machine (section and headline rows:
+# BENCHMARKS.md, through bench/figures.py):
 #   1. SMOTE, 1,000,000 x 18, 3% minority, k=5: pmflow's `smote` step vs imbalanced-learn;
 #   2. LSTM training throughput (batch 64, window 24, 18 features, hidden 64, 2 layers):
 #      `pmflow bench-lstm` vs the same model and loop in PyTorch, 1 and 2 threads;
 #   3. quality on C-MAPSS FD001 and AI4I: pipelines/{cmapss,ai4i}.yaml vs bench/quality_torch.py
-#      (imbalanced-learn + PyTorch from the same split parts), over BENCH_SEEDS seeds (10);
+#      (imbalanced-learn + pmflow's network in PyTorch from the same split parts), over
+#      BENCH_SEEDS seeds (10);
 #   4. the shipped pipelines/train.yaml end to end (target: 3 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +16,7 @@ out=bench/out
 mkdir -p "$out"
 seeds="${BENCH_SEEDS:-1 2 3 4 5 6 7 8 9 10}"
 python=$(bash bench/ml_venv.sh)
-cargo build --release --locked --bin pmflow
-pmflow=target/release/pmflow
+choose_pmflow # PMFLOW_BIN, else a release build
 store=(--set "storage.registry=sqlite://$out/ml-registry.db" --set "storage.artifacts=file://$out/ml-artifacts")
 step_seconds() { # RUN_SHOW.json STEP
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(next(s['duration_ms'] for s in r['steps'] if s['id']==sys.argv[2])/1000)" "$1" "$2"
@@ -51,19 +52,24 @@ echo "bench-ml: LSTM throughput"
 # The machine is a shared VM whose speed drifts by 2x within a minute: five alternating rounds
 # per thread count, and the median of each side.
 lstm_rows=""
+: > "$out/ml_lstm_heads.tsv"
 for threads in 1 2; do
     pm=""; py=""
     for round in 1 2 3 4 5; do
         pm+=$("$pmflow" bench-lstm --threads "$threads")$'\n'
         py+=$("$python" bench/lstm_torch.py 64 24 18 64 2 20000 "$threads")$'\n'
     done
-    lstm_rows+=$(python3 - "$pm" "$py" <<'PY'
+    lstm_rows+=$(python3 - "$pm" "$py" "$out/ml_lstm_heads.tsv" <<'PY'
 import json, statistics, sys
 pm, py = ([json.loads(l) for l in arg.splitlines() if l] for arg in sys.argv[1:3])
 med = lambda runs, k: statistics.median(r[k] for r in runs)
 w, c = "sequences_per_sec", "sequences_per_cpu_sec"
 print(f"| {pm[0]['threads']} | {med(pm, w):,.0f} | {med(py, w):,.0f} | {med(pm, w)/med(py, w):.2f} "
       f"| {med(pm, c):,.0f} | {med(py, c):,.0f} | {med(pm, c)/med(py, c):.2f} |")
+ratio = med(pm, w) / med(py, w)
+with open(sys.argv[3], "a") as heads:
+    verdict = f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+    heads.write(f"LSTM training, {pm[0]['threads']} thread(s)\t{med(pm, w):,.0f} sequences/s\tPyTorch {med(py, w):,.0f} sequences/s\t{verdict}\n")
 PY
 )$'\n'
 done
@@ -124,7 +130,8 @@ median of five alternating rounds per side).
 
 **Quality** on the test part (seeds {seeds}; mean ± standard deviation). pmflow:
 `pipelines/<data>.yaml --set params.seed=S`. Python: bench/quality_torch.py from the same
-split parts (imbalanced-learn SMOTE, the same LSTM and settings in PyTorch, early stopping on
+split parts (imbalanced-learn SMOTE, pmflow's network and settings in PyTorch from
+bench/peer_model.py, started from the logistic regression as pmflow starts, early stopping on
 validation average precision, max-F1 threshold on validation, scikit-learn metrics).
 """)
 print("| data | metric | pmflow | Python | pmflow - Python |")
@@ -144,4 +151,20 @@ print(f"""
 """)
 PY
 )
-put_section_first "$section"
+put_section ml "$section"
+python3 - "$pm_smote" "$pm_resample" "$py_smote" "$out/quality.jsonl" "$train_secs" <<'PY' > "$out/ml_heads.tsv"
+import json, statistics, sys
+pm_smote, pm_resample, py_smote, quality, train_secs = sys.argv[1:]
+py = json.loads(py_smote)
+x = lambda p, q: f"{q / p:.2f}x faster" if q >= p else f"{p / q:.2f}x slower"
+print(f"SMOTE, 1M x 18 rows, in memory\t{float(pm_resample):.2f} s\timbalanced-learn {py['fit_resample']:.2f} s\t{x(float(pm_resample), py['fit_resample'])}")
+print(f"SMOTE, 1M x 18 rows, with Parquet read and write\t{float(pm_smote):.2f} s\timbalanced-learn {py['total']:.2f} s\t{x(float(pm_smote), py['total'])}")
+rows = [json.loads(l) for l in open(quality)]
+for data in ("cmapss", "ai4i"):
+    sel = [r for r in rows if r["data"] == data]
+    a = statistics.mean(r["pmflow"]["pr_auc"] for r in sel)
+    b = statistics.mean(r["python"]["pr_auc"] for r in sel)
+    print(f"Test PR-AUC, {data} ({len(sel)} seeds)\t{a:.3f}\timbalanced-learn + PyTorch {b:.3f}\t{a - b:+.3f}")
+print(f"pipelines/train.yaml end to end (230,400 rows)\t{train_secs} s\t-\t-")
+PY
+cat "$out/ml_heads.tsv" "$out/ml_lstm_heads.tsv" | put_results ml "just bench-ml"

@@ -2,7 +2,7 @@
 would. Reads raw sensor rows, repeats the training pipeline's `clean` (sort, dedupe, per-machine
 linear interpolation) and `feature` steps (rolling mean/std, lags, diffs, hour, day of week, then
 drop-na), applies the model card's scaler, scores every window of `window` consecutive rows of a
-machine with the LSTM, and writes one score per window (named by its last row).
+machine with pmflow's network (bench/peer_model.py), and writes one score per window (named by its last row).
 
 Which features exist, how each was made (source, window, rows) and their order all come from the
 model card (`features`, `feature-manifest`, `scaler`), so the script follows the pipeline it was
@@ -17,7 +17,6 @@ import time
 
 t_launch = time.perf_counter()
 import json
-import struct
 import sys
 from pathlib import Path
 
@@ -26,7 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv
 import torch
-from torch import nn
+
+import peer_model  # bench/peer_model.py: pmflow's network in PyTorch
 
 model_dir, data_path, out_path = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
@@ -44,45 +44,10 @@ made = [m["name"] for m in manifest]  # what `feature` generated: drop-na looks 
 # The columns `clean` interpolated: the raw inputs of the network and the features' sources.
 sensors = list(dict.fromkeys([f for f in features if f not in made] + [m["source"] for m in manifest if m["source"] != T]))
 scaler = card["scaler"]["columns"]
-if arch["attention"]:
-    sys.exit("attention pooling is not supported by this script")
-
-
-def read_safetensors(path):
-    """name -> tensor from a safetensors file: 8-byte little-endian header length, a JSON header
-    (dtype, shape, byte offsets into the data that follows), raw little-endian tensors."""
-    raw = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    header.pop("__metadata__", None)
-    dtypes = {"F32": np.float32, "F64": np.float64, "F16": np.float16}
-    data = memoryview(raw)[8 + n :]
-    out = {}
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        values = np.frombuffer(data[begin:end], dtype=np.dtype(dtypes[info["dtype"]]).newbyteorder("<"))
-        out[name] = torch.from_numpy(values.astype(np.float32).reshape(info["shape"]))
-    return out
-
-
-class Classifier(nn.Module):
-    """Stacked LSTM -> final hidden state of the top layer -> linear -> one logit per window."""
-
-    def __init__(self):
-        super().__init__()
-        self.dirs = 2 if arch["bidirectional"] else 1
-        self.lstm = nn.LSTM(arch["features"], arch["hidden"], arch["layers"], batch_first=True,
-                            bidirectional=arch["bidirectional"])
-        self.head = nn.Linear(arch["hidden"] * self.dirs, 1)
-
-    def forward(self, x):  # x: [batch, window, features]
-        _, (h_n, _) = self.lstm(x)  # h_n: [layers * dirs, batch, hidden]
-        top = h_n[-self.dirs :].permute(1, 0, 2).reshape(x.shape[0], -1)  # [batch, hidden * dirs]
-        return self.head(top).squeeze(-1)  # [batch]
-
-
-model = Classifier()
-model.load_state_dict(read_safetensors(model_dir / "model.safetensors"))
+# pmflow's network, variable for variable: a mismatch fails here (strict) rather than scoring
+# with a different model.
+model = peer_model.classifier(arch)
+model.load_state_dict(peer_model.read_safetensors(model_dir / "model.safetensors"), strict=True)
 model.eval()
 
 t_start = time.perf_counter()

@@ -1,7 +1,9 @@
 """The Python version of pmflow's modelling steps, for the quality benchmark: from the same
 train/val/test parts that pmflow's `split` step wrote, imbalanced-learn SMOTE (on flattened
-windows when window > 1), a PyTorch LSTM with the same architecture and training settings,
-early stopping on validation average precision (best weights kept), the threshold with the
+windows when window > 1), the same network in PyTorch with the same training settings:
+pmflow's network (bench/peer_model.py, from the model card: with `skip`, started from the
+logistic regression and kept unless an epoch beats it by `start-margin` standard errors), early
+stopping on validation average precision (best weights kept), the threshold with the
 best validation F1, and scikit-learn metrics on the test part.
 
 Usage: python quality_torch.py RUN_SHOW.json SEED -> JSON line of test metrics
@@ -17,8 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 from imblearn.over_sampling import SMOTE
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_curve, roc_auc_score
 from torch import nn
+
+import peer_model  # bench/peer_model.py: pmflow's network in PyTorch
 
 run = json.load(open(sys.argv[1]))
 seed = int(sys.argv[2])
@@ -60,36 +65,35 @@ parts = {p: pd.read_parquet(artifact(split_step, f"{p}.parquet")) for p in ("tra
 data = {}
 for p, frame in parts.items():
     x, ends, y = windows(frame)
-    data[p] = (stack(x, ends), y)
+    data[p] = (stack(x, ends), y, ends)
 
 # SMOTE on the training windows only (flattened, resampled, reshaped).
-xtr, ytr = data["train"]
+xtr, ytr, _ = data["train"]
 if smote:
     flat = xtr.reshape(len(xtr), -1)
     sm = SMOTE(sampling_strategy=float(smote.get("ratio", 1.0)), k_neighbors=int(smote.get("k-neighbors", 5)), random_state=seed)
     flat, ytr = sm.fit_resample(flat.astype(np.float64), ytr.astype(np.int64))
     xtr, ytr = flat.reshape(-1, window, len(features)).astype(np.float32), ytr.astype(np.float32)
 
-hidden, layers = int(train_with.get("hidden", 64)), int(train_with.get("layers", 2))
-dropout = float(train_with.get("dropout", 0.2))
-
-
-class Classifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(len(features), hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 1)
-
-    def forward(self, x):  # x: [batch, seq, features]
-        _, (h_n, _) = self.lstm(x)  # h_n: [layers, batch, hidden]
-        return self.head(self.drop(h_n[-1])).squeeze(-1)  # [batch]
-
-
-model = Classifier()
+# pmflow's network from the card (bench/peer_model.py): the same kind, sizes and skip path.
+arch = card["architecture"]
+model = peer_model.classifier(arch)
+pos_weight = train_with.get("pos-weight")
+if pos_weight == "auto":
+    pos_weight = float((ytr == 0).sum() / max((ytr == 1).sum(), 1))
+start_competes = False
+if arch.get("skip", False) or arch.get("kind", "lstm") == "linear":
+    # As train-lstm: the logistic regression on the training windows' last rows (C = 1,
+    # positives weighted as the network's loss weights them) is where the network starts; the
+    # start then competes with the epochs and is kept unless one beats it by `start-margin`
+    # standard errors of validation PR-AUC.
+    weights = np.where(ytr == 1, float(pos_weight or 1.0), 1.0)
+    baseline = LogisticRegression(C=1.0, max_iter=1000).fit(xtr[:, -1].astype(np.float64), ytr, sample_weight=weights)
+    peer_model.start_from_linear(model, baseline.coef_[0], baseline.intercept_[0])
+    start_competes = True
 optimizer = torch.optim.Adam(model.parameters(), lr=float(train_with.get("lr", 1e-3)),
                              weight_decay=float(train_with.get("weight-decay", 0.0)))
-loss_fn = nn.BCEWithLogitsLoss()
+loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([float(pos_weight)]) if pos_weight else None)
 batch, epochs = int(train_with.get("batch-size", 64)), int(train_with.get("epochs", 20))
 patience, clip = int(train_with.get("patience", 5)), float(train_with.get("clip-norm", 1.0))
 xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
@@ -101,7 +105,21 @@ def scores(x):
         return torch.cat([torch.sigmoid(model(torch.from_numpy(x[i:i + 4096]))) for i in range(0, len(x), 4096)]).numpy()
 
 
-best, best_ap, best_epoch = None, -1.0, 0
+def one_standard_error(ap, labels):
+    """pmflow's one_standard_error: sqrt(ap (1 - ap) / failure events), consecutive positive
+    windows (of one machine) counting as one event."""
+    yv, ends = labels, data["val"][2]
+    events = sum(1 for i in range(len(yv)) if yv[i] == 1 and not (i > 0 and yv[i - 1] == 1 and ends[i - 1] + 1 == ends[i]))
+    return (ap * (1 - ap) / max(events, 1)) ** 0.5
+
+
+best, best_ap, best_epoch, margin = None, -1.0, 0, 0.0
+if start_competes:
+    best_ap = average_precision_score(data["val"][1], scores(data["val"][0]))
+    best = copy.deepcopy(model.state_dict())
+    margin = float(train_with.get("start-margin", 1.0)) * one_standard_error(best_ap, data["val"][1])
+if arch.get("kind", "lstm") == "linear":
+    epochs = 0  # the model is the baseline itself: nothing to train
 for epoch in range(1, epochs + 1):
     model.train()
     order = torch.randperm(len(xtr_t))
@@ -114,7 +132,7 @@ for epoch in range(1, epochs + 1):
             nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
     ap = average_precision_score(data["val"][1], scores(data["val"][0]))
-    if ap > best_ap:
+    if ap > best_ap + (margin if best_epoch == 0 else 0.0):
         best, best_ap, best_epoch = copy.deepcopy(model.state_dict()), ap, epoch
     elif epoch - best_epoch >= patience:
         break

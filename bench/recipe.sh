@@ -10,10 +10,11 @@
 #   fleet       pipelines/train.yaml (the generated fleet it ships with)
 #   fleet-rare  pipelines/train.yaml on a fleet generated with 2 failures per machine-year
 # On fd001 and ai4i each run is also repeated by bench/quality_torch.py (imbalanced-learn +
-# PyTorch, the same LSTM from the same split parts) for the parity column; RECIPE_PEER=0 skips it.
+# PyTorch, pmflow's network from the same split parts) for the parity column; RECIPE_PEER=0 skips it.
 # RECIPE_SET adds `--set` overrides to every run (to try a change: RECIPE_SET="train.with.model=gru"),
 # RECIPE_LABEL names the configuration in the section, RECIPE_ONLY="fd001 ai4i" runs only those
-# sets. The section goes first in BENCHMARKS.md; every run's figures are in bench/out/recipe.jsonl.
+# sets. The section goes to BENCHMARKS.md (the one it replaces to bench/history/recipe.md), the
+# shipped defaults' PR-AUCs to its table; every run's figures are in bench/out/recipe.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -88,12 +89,28 @@ for data in dict.fromkeys(r["data"] for r in rows):
           f"| {ms(peer) if peer else '-'} |")
 PY
 )
-put_section_first "## Recipe against its baseline: $label ($(date +%F))
+# Only the shipped defaults are headline figures; a trial (RECIPE_SET) is a section of its own.
+if [ -z "${RECIPE_SET:-}" ] && [ -z "${RECIPE_ONLY:-}" ]; then
+    python3 - "$results" <<'PY' | put_results recipe "just bench-recipe"
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for data in dict.fromkeys(r["data"] for r in rows):
+    ok = [r for r in rows if r["data"] == data and "model" in r]
+    if not ok:
+        continue
+    m, b = statistics.mean(r["model"] for r in ok), statistics.mean(r["baseline"] for r in ok)
+    peer = [r["peer"] for r in ok if r.get("peer") is not None]
+    peer_cell = f"imbalanced-learn + PyTorch {statistics.mean(peer):.3f}; " if peer else ""
+    print(f"Test PR-AUC, {data} ({len(ok)} seeds)\t{m:.3f}\t{peer_cell}logistic regression {b:.3f}\t{m - b:+.3f} over the regression")
+PY
+fi
+put_section recipe "## Recipe against its baseline: $label ($(date +%F))
 
 Command: \`just bench-recipe\` (bench/recipe.sh)${RECIPE_SET:+ with \`RECIPE_SET=\"$RECIPE_SET\"\`}, $build, seeds $seeds.
 Test PR-AUC of the model and of the logistic-regression baseline fitted in the same run on the
 last rows of the same windows; mean ± standard deviation over the seeds. Target: the model's mean
 at least the baseline's on every set. Last column: bench/quality_torch.py (imbalanced-learn SMOTE
-and the same LSTM in PyTorch, trained from scratch) on the same split parts and seeds.
+and pmflow's network in PyTorch, bench/peer_model.py, started from scikit-learn's logistic
+regression as pmflow starts) on the same split parts and seeds.
 
 $table"

@@ -4,7 +4,7 @@
 # (pmflow: the runner's batching; MLflow: `log_batch`, 1,000 per call, its limit) and 1,000
 # single writes (pmflow: one transaction per point; MLflow: `log_metric`). The server is a fresh
 # cluster on 127.0.0.1 with PostgreSQL's default settings (fsync and synchronous commit on).
-# Medians of 3 rounds, the two tools alternating. The section goes first in BENCHMARKS.md.
+# Medians of 3 rounds, the two tools alternating. Section and headline rows: BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -69,4 +69,15 @@ pmflow's throughput is **{b:.1f}x** MLflow's for batches and **{s:.1f}x** for si
 """)
 PY
 )
-put_section_first "$section"
+put_section registry_pg "$section"
+python3 - "$out/registry-pg-pm.txt" "$out/registry-pg-ml.txt" <<'PY' | put_results registry_pg "just bench-registry"
+import json, statistics, sys
+pm = [json.loads(l) for l in open(sys.argv[1])]
+ml = [json.loads(l) for l in open(sys.argv[2])]
+med = lambda rows, k: statistics.median(r[k] for r in rows)
+n, single, ml_single_n = pm[0]["points"], pm[0]["single"], ml[0]["log_metric_points"]
+batch = (n / med(pm, "seconds")) / (n / med(ml, "log_batch"))
+one = (single / med(pm, "single_seconds")) / (ml_single_n / med(ml, "log_metric"))
+print(f"Metric logging, PostgreSQL, {n:,} points batched\t{n / med(pm, 'seconds'):,.0f} points/s\tMLflow log_batch {n / med(ml, 'log_batch'):,.0f} points/s\t{batch:.1f}x faster")
+print(f"Metric logging, PostgreSQL, single writes\t{single / med(pm, 'single_seconds'):,.0f} points/s\tMLflow log_metric {ml_single_n / med(ml, 'log_metric'):,.0f} points/s\t{one:.1f}x faster")
+PY

@@ -2,10 +2,14 @@
 # `just bench`: side by side, in one run on this machine, for the same 10-million-row fleet:
 #   pmflow (release build) vs a Python-polars and a pandas script doing the same
 #   load -> clean -> feature -> split (bench/feature_*.py); stage times and peak RSS.
-# Results are appended to BENCHMARKS.md with the command, machine and date.
-# Options (env): BENCH_MACHINES (1000), BENCH_SAMPLES (10000 per machine), BENCH_SKIP_PANDAS=1.
+# Sections (registry_sqlite, sensor_data) and headline rows (bench/results/run.tsv) go to
+# BENCHMARKS.md with the command, machine and date (bench/figures.py).
+# Options (env): BENCH_MACHINES (1000), BENCH_SAMPLES (10000 per machine), BENCH_SKIP_PANDAS=1,
+# PMFLOW_BIN (default: a release build). A smaller fleet for a quick check needs enough failures
+# for every split part to hold one (`split` refuses a part without): 200 x 5000 is enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 machines="${BENCH_MACHINES:-1000}"
 samples="${BENCH_SAMPLES:-10000}"
@@ -14,13 +18,13 @@ mkdir -p "$out"
 
 python=$(bash bench/venv.sh bench-venv pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 numpy mlflow-skinny==3.17.2 sqlalchemy alembic)
 
-cargo build --release --locked --bin pmflow
-pmflow=target/release/pmflow
+choose_pmflow
 
 echo "bench: metric logging, pmflow vs MLflow"
 pm_metrics=$("$pmflow" bench-registry 10000 "sqlite://$out/metrics.db")
 ml_metrics=$("$python" bench/log_metrics_mlflow.py 10000 "$out/mlflow" 2>/dev/null)
-python3 - "$pm_metrics" "$ml_metrics" <<'PY' | tee -a BENCHMARKS.md
+section=$(python3 - "$pm_metrics" "$ml_metrics" <<'PY'
+
 import json, sys
 pm, ml = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -37,6 +41,15 @@ Command: `just bench` (bench/run.sh: `pmflow bench-registry` vs bench/log_metric
 | MLflow 3.17.2 | `log_metric`, one call per point | {ml['log_metric_points']} | {ml['log_metric']:.3f} | {ml['log_metric_points']/ml['log_metric']:,.0f} |
 """)
 PY
+)
+put_section registry_sqlite "$section"
+heads=$(python3 - "$pm_metrics" "$ml_metrics" <<'PY'
+import json, sys
+pm, ml = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"Metric logging, SQLite, {pm['points']:,} points batched\t{pm['points']/pm['seconds']:,.0f} points/s"
+      f"\tMLflow log_batch {ml['points']/ml['log_batch']:,.0f} points/s\t{ml['log_batch']/pm['seconds']:.0f}x faster")
+PY
+)
 
 rss() { # peak RSS in MB of a command, from GNU time; "killed (…)" when it did not finish
     if /usr/bin/time -f "%M" -o "$out/rss.txt" "$@" > "$out/stdout.txt"; then
@@ -101,8 +114,7 @@ print(r.get('feature',n)+r.get('split',n)-r.get('write_feature',n)-r.get('write_
 ls_nw=$(nowrite polars)
 ds_nw=$(nowrite pandas)
 
-{
-    echo
+section=$({
     echo "## Sensor data: gen-data, load -> clean -> feature -> split ($(date -u +%Y-%m-%d))"
     echo
     echo "Command: \`just bench\` (bench/run.sh). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB."
@@ -118,4 +130,17 @@ ds_nw=$(nowrite pandas)
     echo "Peak RSS: pmflow ${pm_rss} MB, Python polars ${pl_rss} MB, pandas ${pd_rss} MB."
     echo "pmflow, the same run again with every step a cache hit: ${cached_secs} s (peak RSS ${cached_rss} MB)."
     echo "Parquet written by feature + split: pmflow $(gb "$out"/artifacts/*/*/feature/*.parquet "$out"/artifacts/*/*/split/*.parquet) GB (LZ4), Python polars $(gb "$out"/polars/{feature,train,val,test}.parquet) GB (zstd), pandas $(gb "$out"/pandas/{feature,train,val,test}.parquet) GB (snappy)."
-} | tee -a BENCHMARKS.md
+})
+put_section sensor_data "$section"
+heads+=$'\n'$(python3 - "$(pm load)" "$(py polars load)" "$fs" "$ls" "$ds" "$rows" <<'PY'
+import math, sys
+load, pl_load, fs, ls, ds = map(float, sys.argv[1:6])
+rows = f"{int(sys.argv[6]) / 1e6:g}M rows"
+x = lambda p, q: "n/a" if math.isnan(q) else (f"{q / p:.2f}x faster" if q >= p else f"{p / q:.2f}x slower")
+print(f"Sensor data, load, {rows}\t{load:.2f} s\tPython polars {pl_load:.2f} s\t{x(load, pl_load)}")
+print(f"Sensor data, feature + split, {rows}\t{fs:.2f} s\tPython polars {ls:.2f} s\t{x(fs, ls)}")
+if not math.isnan(ds):
+    print(f"Sensor data, feature + split, {rows}\t{fs:.2f} s\tpandas {ds:.2f} s\t{x(fs, ds)}")
+PY
+)
+echo "$heads" | put_results run "just bench"

@@ -2,7 +2,7 @@
 # `split` on a wide table: 40,000 feature columns x 60 rows (issue 12: the scaler used to take
 # each column out of the frame and put it back, quadratic in columns: 5 min 14 s). pmflow's
 # split step (standard scaler fitted on train) vs pandas doing the same fit and transform.
-# Inserts a dated section at the top of BENCHMARKS.md. Env: PMFLOW_BIN (default: release build),
+# Puts a dated section and its headline row into BENCHMARKS.md (bench/figures.py). Env: PMFLOW_BIN (default: release build),
 # BENCH_WIDE_COLUMNS (40000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,4 +65,7 @@ issue 12 the same split took 5 min 14 s (the issue's measurement).
 
 MD
 )
-put_section_first "$section"
+put_section wide "$section"
+pd=$(printf '%.3f' "$pd")
+printf 'Split, %s columns x 60 rows: fit and apply the scaler\t%s s (%s s with writing its parts)\tpandas %s s (in memory)\t%s\n' \
+    "$columns" "$pm_scale" "$pm_split" "$pd" "$(faster "$pm_scale" "$pd")" | put_results wide "bash bench/wide.sh"

@@ -7,6 +7,7 @@ pub mod impute;
 pub mod knn;
 pub mod ks;
 pub mod logistic;
+pub mod lstm_cell;
 pub mod metrics;
 pub mod network;
 pub mod outliers;

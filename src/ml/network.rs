@@ -12,7 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
+
+use super::lstm_cell;
 
 /// Which network reads the windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,9 +189,12 @@ impl Classifier {
     }
 
     /// Whether [`window_logits`](Self::window_logits) can score this network: a
-    /// unidirectional LSTM.
+    /// unidirectional LSTM whose weights are on the CPU (elsewhere `forward` is libtorch's
+    /// fused kernel already).
     pub fn reads_projected_rows(&self) -> bool {
-        self.arch.kind == ModelKind::Lstm && !self.arch.bidirectional
+        self.arch.kind == ModelKind::Lstm
+            && !self.arch.bidirectional
+            && self.weights.first().is_some_and(|w| w.device() == Device::Cpu)
     }
 
     /// Logits for a batch of windows x [batch, seq, features]; `train` turns dropout on.
@@ -255,11 +260,12 @@ impl Classifier {
     /// Inference logits for windows of `window` consecutive rows ending at `ends` (positions in
     /// `projected`), without building the windows. Every row sits in `window` windows, so
     /// the first layer's input projection (x W_ih + b_ih + b_hh) is computed once per row and
-    /// each window's recurrence gathers its rows' projections: the same arithmetic as
-    /// [`forward`](Self::forward) in another order (equal to about 1e-7). A bidirectional
-    /// network reads windows backwards too and goes through `forward`.
-    /// `projected` is [`project_rows`](Self::project_rows) of `rows`, the rows the windows read.
-    /// LSTMs only (see [`reads_projected_rows`](Self::reads_projected_rows)).
+    /// each window's recurrence reads its rows' projections; each step is one matrix product
+    /// (h W_hh^T) and one fused pass over the gates ([`lstm_cell::step`]), where libtorch takes
+    /// ten calls. The same arithmetic as [`forward`](Self::forward) in another order (equal to
+    /// about 1e-6). `projected` is [`project_rows`](Self::project_rows) of `rows`, the rows
+    /// the windows read. Unidirectional LSTMs on the CPU only (see
+    /// [`reads_projected_rows`](Self::reads_projected_rows)).
     pub fn window_logits(&self, rows: &Tensor, projected: &Tensor, ends: &WindowEnds, window: i64) -> Tensor {
         let hidden = self.arch.hidden;
         let (batch, ends_rows) = match ends {
@@ -268,59 +274,45 @@ impl Classifier {
         }; // ends_rows: [batch, features], what the skip path reads
         let w_hh = self.weights[1].transpose(0, 1); // [hidden, 4*hidden]
         let collect = self.arch.layers > 1 || self.attention.is_some();
+        let options = (Kind::Float, Device::Cpu);
+        let mut h = Tensor::zeros([batch, hidden], options); // [batch, hidden]
+        let mut c = vec![0f32; (batch * hidden) as usize]; // [batch, hidden]
+        let product = Tensor::empty([batch, 4 * hidden], options); // [batch, 4*hidden]: h W_hh^T
         let mut outputs = Vec::new();
-        let (mut h, mut c) = (None::<Tensor>, None::<Tensor>);
         for t in 0..window {
             let back = window - 1 - t;
-            let gates = match (ends, &h) {
+            let step_rows = match ends {
                 // Consecutive windows read consecutive rows at each step: a view, no copy.
-                (WindowEnds::Run { first, count }, Some(h)) => {
-                    projected.narrow(0, first - back, *count).addmm(h, &w_hh)
-                }
-                (WindowEnds::Run { first, count }, None) => projected.narrow(0, first - back, *count).copy(),
-                (WindowEnds::At(ends), h) => {
-                    let mut gates = projected.index_select(0, &(ends - back));
-                    if let Some(h) = h {
-                        let _ = gates.addmm_(h, &w_hh);
-                    }
-                    gates
-                }
-            }; // [batch, 4*hidden]
-               // PyTorch's gate order: input, forget, cell, output. In place: on small batches
-               // the allocations of out-of-place activations cost as much as the arithmetic.
-            let mut parts = gates.chunk(4, 1);
-            let _ = parts[0].sigmoid_();
-            let _ = parts[1].sigmoid_();
-            let _ = parts[2].tanh_();
-            let _ = parts[3].sigmoid_();
-            let (i, f, g, o) = (&parts[0], &parts[1], &parts[2], &parts[3]);
-            let next_c = match c.take() {
-                Some(mut c) => {
-                    let _ = c.g_mul_(f);
-                    let _ = c.addcmul_(i, g);
-                    c
-                }
-                None => i * g,
-            }; // [batch, hidden]
-            let mut next_h = next_c.tanh(); // [batch, hidden]
-            let _ = next_h.g_mul_(o);
-            if collect {
-                outputs.push(next_h.shallow_clone());
+                WindowEnds::Run { first, count } => projected.narrow(0, first - back, *count),
+                WindowEnds::At(ends) => projected.index_select(0, &(ends - back)),
             }
-            h = Some(next_h);
-            c = Some(next_c);
+            .contiguous(); // [batch, 4*hidden]
+                           // h and c start at zero: the first step has no recurrent product.
+            if t > 0 {
+                let _ = h.mm_out(&product, &w_hh);
+            }
+            let recurrent = (t > 0).then(|| f32_values(&product));
+            lstm_cell::step(
+                f32_values(&step_rows),
+                recurrent,
+                &mut c,
+                f32_values_mut(&mut h),
+                hidden as usize,
+            );
+            if collect {
+                outputs.push(h.copy()); // h is overwritten in place by the next step
+            }
         }
-        let last = h.unwrap_or_else(|| Tensor::zeros([batch, hidden], (Kind::Float, projected.device())));
         if !collect {
-            return self.logits(&last, last.shallow_clone(), &ends_rows, false);
+            return self.logits(&h, h.shallow_clone(), &ends_rows, false);
         }
         let first = Tensor::stack(&outputs, 1); // [batch, seq, hidden]
         if self.arch.layers == 1 {
-            return self.logits(&first, last, &ends_rows, false);
+            return self.logits(&first, h, &ends_rows, false);
         }
         // The layers above the first take its outputs as ordinary sequences.
         let above = self.arch.layers - 1;
-        let zeros = Tensor::zeros([above, batch, hidden], (Kind::Float, projected.device())); // [layers-1, batch, hidden]
+        let zeros = Tensor::zeros([above, batch, hidden], options); // [layers-1, batch, hidden]
         let (output, h_n, _c_n) = first.lstm(
             &[&zeros, &zeros],
             &self.weights[4..].iter().collect::<Vec<_>>(),
@@ -356,6 +348,28 @@ impl Classifier {
         let bias = &self.weights[2] + &self.weights[3]; // [4*hidden]
         bias.addmm(rows, &self.weights[0].transpose(0, 1))
     }
+}
+
+/// The values of a contiguous f32 tensor on the CPU, read in place.
+fn f32_values(t: &Tensor) -> &[f32] {
+    assert!(
+        t.kind() == Kind::Float && t.device() == Device::Cpu && t.is_contiguous(),
+        "f32_values: a contiguous f32 CPU tensor"
+    );
+    // SAFETY: such a tensor holds numel() f32 values from data_ptr() (its storage offset
+    // included); the slice borrows `t`, which keeps that storage alive.
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) }
+}
+
+/// As [`f32_values`], writable: `t` must own its storage alone (no view of it is read while the
+/// slice lives).
+fn f32_values_mut(t: &mut Tensor) -> &mut [f32] {
+    assert!(
+        t.kind() == Kind::Float && t.device() == Device::Cpu && t.is_contiguous(),
+        "f32_values_mut: a contiguous f32 CPU tensor"
+    );
+    // SAFETY: as in f32_values; the exclusive borrow of `t` stands for its storage.
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) }
 }
 
 /// PyTorch's `nn.Linear` initialisation (Kaiming-uniform with a = sqrt(5), which comes down to

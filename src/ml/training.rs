@@ -458,7 +458,8 @@ mod tests {
             let arch = Architecture {
                 kind: ModelKind::Lstm,
                 features: features as i64,
-                hidden: 5,
+                // Past the fused step's 8 lanes, with a tail.
+                hidden: 13,
                 layers,
                 dropout: 0.3,
                 bidirectional,

@@ -7,6 +7,7 @@ mod support;
 mod pg_server;
 
 mod bad_inputs;
+mod bench_peers;
 mod cache;
 mod concurrency;
 mod drift;
