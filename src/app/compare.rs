@@ -189,12 +189,13 @@ async fn side(registry: &Registry, spec: &str) -> Result<Side, CliError> {
     })
 }
 
-/// The names of the metrics a run's `evaluate` steps logged.
+/// The names of the metrics a run's model-measuring (`evaluate`) steps logged.
 fn evaluate_metrics(detail: &crate::registry::RunDetail) -> Vec<String> {
+    let measuring = crate::steps::StepKind::names_with(crate::steps::Effect::ModelQuality);
     let steps: Vec<String> = detail
         .steps
         .iter()
-        .filter(|s| s.kind == "evaluate")
+        .filter(|s| measuring.contains(&s.kind.as_str()))
         .map(|s| format!("{}.", s.id))
         .collect();
     detail

@@ -26,7 +26,7 @@ const LATE: chrono::Duration = chrono::Duration::seconds(60);
 /// How often a queued fire asks whether the run it waits for has ended.
 const OTHER_RUN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::registry::Registry;
-use crate::steps::{Pipeline, StepKind};
+use crate::steps::{Effect, Pipeline};
 
 use crate::registry::LEASE_TTL as LEASE;
 
@@ -423,7 +423,7 @@ impl Daemon {
             let drift_step = check
                 .steps
                 .iter()
-                .find(|s| s.kind == StepKind::Drift)
+                .find(|s| s.kind.effect() == Effect::DriftVerdict)
                 .map(|s| s.id.clone())
                 .unwrap_or_default();
             let metrics = registry.show_run(&run_id).await.map(|r| r.metrics).unwrap_or_default();
@@ -511,7 +511,10 @@ impl Daemon {
 
 /// The pipeline cut down to its drift step and what that step needs.
 fn up_to_drift(pipeline: &Pipeline) -> Option<Pipeline> {
-    let drift = pipeline.steps.iter().find(|s| s.kind == StepKind::Drift)?;
+    let drift = pipeline
+        .steps
+        .iter()
+        .find(|s| s.kind.effect() == Effect::DriftVerdict)?;
     let mut keep: Vec<String> = vec![drift.id.clone()];
     let mut i = 0;
     while i < keep.len() {

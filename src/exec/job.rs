@@ -87,7 +87,7 @@ pub struct StepJob {
 
 impl StepJob {
     pub async fn run(mut self) -> Result<Done, JobError> {
-        if let steps::StepParams::Register(params) = &self.step.params {
+        if let Some(params) = self.step.params.as_register() {
             return self.register(params).await;
         }
         // A model or earlier runs' tables the step names join its inputs (and so its cache
@@ -285,6 +285,15 @@ impl StepJob {
             None => work.await,
         };
         let output: StepOutput = joined.map_err(|e| JobError::Panicked(e.to_string()))??;
+        let undeclared = steps::ports(&self.step.params).undeclared(&output);
+        if !undeclared.is_empty() {
+            return Err(StepError::new(format!(
+                "internal error: a `{}` step wrote {}, which its kind does not declare among its outputs; please report this",
+                self.step.kind.name(),
+                undeclared.join(", ")
+            ))
+            .into());
+        }
         let started = std::time::Instant::now();
         let stored = self.store_outputs(output).await?;
         // The share of the step's time that went to its artifacts (encoding, digest, storage);

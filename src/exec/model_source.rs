@@ -8,12 +8,13 @@ use std::path::Path;
 use super::cache::stored_sha256;
 use crate::artifacts::store_for_url;
 use crate::frame::{OutputFormat, OutputRef, Roles};
+use crate::model::bundle::{self, TRAINING_LOAD_REPORT};
+use crate::model::formats::OUTLIER_FENCES;
 use crate::pipeline::graph;
 use crate::registry::Registry;
-use crate::steps::clean::FENCES_FILE;
 use crate::steps::context::StepError;
-use crate::steps::predict::{CARD_FILE, MODEL_INPUT, TRAINING_LOAD_REPORT, WEIGHTS_FILE};
-use crate::steps::StepParams;
+use crate::steps::ports::MODEL_INPUT;
+use crate::steps::{ports, Input, StepParams};
 
 /// A model ready to be handed to a step.
 pub struct ModelSource {
@@ -70,7 +71,7 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
                     .find(|r| r.format == OutputFormat::File && r.name == name)
                     .cloned()
             };
-            Some((step.clone(), file(CARD_FILE)?, file(WEIGHTS_FILE)?))
+            Some((step.clone(), file(bundle::CARD)?, file(bundle::WEIGHTS)?))
         })
         .collect();
     if let Some(((card_uri, _), (weights_uri, _))) = &wanted {
@@ -87,7 +88,8 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
         0 => {
             return Err(StepError::new(format!(
                 "{shown} ({status}) has no trained model: no succeeded `train-lstm` step wrote {} and {}",
-                CARD_FILE, WEIGHTS_FILE
+                bundle::CARD,
+                bundle::WEIGHTS
             )))
         }
         _ => {
@@ -136,10 +138,11 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
         (MODEL_INPUT.to_string(), card_ref),
         (MODEL_INPUT.to_string(), weights_ref),
     ];
-    for (id, _) in chain.iter().filter(|(_, p)| matches!(p, StepParams::Clean(_))) {
+    // The fences the chain's steps fitted, which new data is cleaned with.
+    for (id, _) in chain.iter().filter(|(_, p)| ports(p).writes_state(OUTLIER_FENCES)) {
         let fitted = outputs.get(id).and_then(|refs| {
             refs.iter()
-                .find(|r| r.format == OutputFormat::File && r.name == FENCES_FILE)
+                .find(|r| r.format == OutputFormat::File && r.name == OUTLIER_FENCES)
         });
         if let Some(fences) = fitted {
             checked(fences, &shown, registry).await?;
@@ -161,7 +164,15 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
 /// The training run's `load_report.json` (the columns and types its data had), as a file input
 /// named [`TRAINING_LOAD_REPORT`]; None when it is not recorded.
 async fn load_report(registry: &Registry, run_id: &str, chain: &[(String, StepParams)]) -> Option<OutputRef> {
-    let load = chain.iter().find(|(_, p)| matches!(p, StepParams::Load(_)))?.0.clone();
+    // The step that read the data from outside the run (its `load`).
+    let load = chain
+        .iter()
+        .find(|(_, p)| {
+            let ports = ports(p);
+            ports.external().is_some() && !ports.inputs.contains(&Input::Tables)
+        })?
+        .0
+        .clone();
     let detail = registry.show_run(run_id).await.ok()?;
     let a = detail
         .artifacts
@@ -234,8 +245,7 @@ pub async fn predict(
     ctx.remote = std::sync::Arc::new(super::outside::ObjectStoreFiles);
     ctx.files = files;
     ctx.upstream = model.chain.clone();
-    let step = StepParams::Predict(params);
-    let output = tokio::task::spawn_blocking(move || crate::steps::run(&step, &mut ctx))
+    let output = tokio::task::spawn_blocking(move || crate::steps::predict::run(&params, &mut ctx))
         .await
         .map_err(|e| StepError::new(format!("internal error: scoring panicked ({e}); please report this")))
         .and_then(|scored| scored)

@@ -39,7 +39,7 @@ pub async fn plan(
             lines.push(line(false, "forced (--force)".into()));
             continue;
         }
-        if let crate::steps::StepParams::Register(p) = &step.params {
+        if let Some(p) = step.params.as_register() {
             let name = p.model.clone().unwrap_or_else(|| pipeline.name.clone());
             lines.push(line(false, format!("always runs: registers a new version of `{name}`")));
             continue;

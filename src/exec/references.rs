@@ -32,12 +32,13 @@ pub async fn named_by(
         inputs: Vec::new(),
         model: None,
     };
-    if let Some(spec) = crate::steps::model_named(params) {
+    let ports = crate::steps::ports(params);
+    if let Some(spec) = ports.model() {
         let model = super::model_source::resolve(spec, root, registry).await?;
         named.inputs.extend(model.files);
         named.model = Some((model.shown, model.chain));
     }
-    for wanted in crate::steps::run_tables(params) {
+    for wanted in ports.run_tables() {
         let table = resolve(&wanted, registry, store).await?;
         named.inputs.push((wanted.input.to_string(), table));
     }

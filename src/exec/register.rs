@@ -10,6 +10,7 @@ use super::events::{Event, EventSender};
 use super::job::JobError;
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
+use crate::model::bundle;
 use crate::registry::{NewModelVersion, Promotion, Registry};
 use crate::steps::context::StepError;
 use crate::steps::register::{self, Holder, RegisterParams};
@@ -48,7 +49,7 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
                 ))
             })
     };
-    let (weights, card) = (file(register::WEIGHTS_FILE)?, file(register::CARD_FILE)?);
+    let (weights, card) = (file(bundle::WEIGHTS)?, file(bundle::CARD)?);
 
     // Everything the steps before sent is in the registry before the run is read back.
     let written = Arc::new(tokio::sync::Notify::new());

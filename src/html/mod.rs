@@ -12,6 +12,7 @@ use markup::{badge, digest, escape, number, picture, size, table};
 use serde_json::Value;
 
 use crate::ml::verdict::Verdict;
+use crate::model::bundle;
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
 use crate::registry::{warning_tag_step, RunDetail, INPUT_TAG};
 
@@ -49,10 +50,8 @@ pub struct VersusRow {
 /// Files the report reads (pictures and JSON reports), by name.
 pub fn wanted(name: &str) -> bool {
     name.ends_with(".svg")
-        || matches!(
-            name,
-            "drift_report.json" | "model_card.json" | "evaluation.json" | "predict_report.json"
-        )
+        || matches!(name, "drift_report.json" | "evaluation.json" | "predict_report.json")
+        || name == bundle::CARD
 }
 
 pub fn render(input: &ReportInput) -> String {
@@ -561,7 +560,7 @@ fn lineage(input: &ReportInput) -> String {
     }
     // What each model was trained on, from its card.
     for ((step, name), bytes) in &input.files {
-        if name != "model_card.json" {
+        if name != bundle::CARD {
             continue;
         }
         let Ok(card) = serde_json::from_slice::<Value>(bytes) else {

@@ -1,6 +1,6 @@
 //! The model card: everything needed to serve a trained model with exactly the training-time
 //! inputs (architecture, window, feature order, scaler, threshold) and to trace where it came
-//! from (data digests, seed, pmflow version). Written by `train-lstm`, read by `evaluate`.
+//! from (data digests, seed, pmflow version). Stored in a [`super::ModelBundle`].
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +10,6 @@ use crate::ml::network::Architecture;
 use crate::ml::training::EpochStats;
 
 pub const FORMAT: &str = "pmflow-lstm/1";
-pub const FILE: &str = "model_card.json";
-pub const WEIGHTS: &str = "model.safetensors";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

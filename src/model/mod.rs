@@ -3,11 +3,14 @@
 //! `register` and `predict` when they come), so training and serving cannot drift apart.
 //! No storage, no registry: bytes in, scores out.
 
+pub mod bundle;
 pub mod card;
 pub mod device;
+pub mod formats;
 pub mod scoring;
 pub mod windows;
 
+pub use bundle::ModelBundle;
 pub use card::ModelCard;
 
 /// Why a model cannot be read or fed, as shown to the user (the step adds its id).

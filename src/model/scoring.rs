@@ -2,7 +2,8 @@
 
 use tch::{nn, Device};
 
-use super::card::{ModelCard, WEIGHTS};
+use super::bundle::WEIGHTS;
+use super::card::ModelCard;
 use super::ModelError;
 use crate::ml::network::Classifier;
 use crate::ml::training::{predict_windows, WindowSet};

@@ -18,10 +18,15 @@ pub trait StepCatalog: Debug + Clone + Send + Sync + 'static {
     /// Reads the `with:` mapping of a step of `kind`; None after reporting problems to `with`.
     fn parse(kind: Self::Kind, with: &mut Fields) -> Option<Self::Params>;
 
-    /// The kinds of which a step with `params` needs one among its ancestors, with what to
-    /// tell the user when none is there; None: it needs none. Checked by `validate`, so a
-    /// pipeline that every run would fail is refused at the step's line.
-    fn needs_upstream(_params: &Self::Params) -> Option<(Vec<Self::Kind>, &'static str)> {
+    /// What a step with `params` lacks among the settings of its ancestors (`ancestors`), as
+    /// what to tell the user; None: nothing. Checked by `validate`, so a pipeline that every
+    /// run would fail is refused at the step's line.
+    fn missing_upstream(_params: &Self::Params, _ancestors: &[&Self::Params]) -> Option<&'static str> {
         None
+    }
+
+    /// Whether a step with `params` gives a drift verdict (what `schedule.when: drift` reads).
+    fn judges_drift(_params: &Self::Params) -> bool {
+        false
     }
 }

@@ -45,8 +45,7 @@ pub fn validate<C: StepCatalog>(doc: &Node, source: Source, diags: &mut Diagnost
     let _ = top.optional_str("description");
     if let (Some(s), Some(node)) = (&schedule, top.node("schedule")) {
         // `when: drift` retrains on the verdict of a drift step: without one it could not fire.
-        let drift = C::kind("drift");
-        if s.when == When::Drift && !steps.iter().any(|step| Some(step.kind) == drift) {
+        if s.when == When::Drift && !steps.iter().any(|step| C::judges_drift(&step.params)) {
             let pos = node.get("when").map(|n| n.pos).unwrap_or(node.pos);
             top.error(
                 pos,
@@ -303,23 +302,22 @@ fn steps<C: StepCatalog>(node: &Node, diags: &mut Diagnostics) -> Vec<Step<C>> {
     out
 }
 
-/// Each step that needs a kind of step among its ancestors (`predict` without `model:` needs
-/// a training step) and has none: refused at the step, since every run would fail there.
+/// Each step that needs something of its ancestors (`predict` without `model:`, `evaluate` and
+/// `register` need a trained model) and has none: refused at the step, since every run would
+/// fail there.
 fn upstream_kinds<C: StepCatalog>(steps: &[Step<C>], items: &[Node], diags: &mut Diagnostics) {
     let index_of: std::collections::HashMap<&str, usize> =
         steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     for (i, step) in steps.iter().enumerate() {
-        let Some((kinds, why)) = C::needs_upstream(&step.params) else {
-            continue;
-        };
         // A `needs` naming no step is reported already; what it meant is unknown.
         if step.needs.iter().any(|n| !index_of.contains_key(n.as_str())) {
             continue;
         }
-        let found = super::graph::ancestors(steps, &index_of, i)
+        let ancestors: Vec<&C::Params> = super::graph::ancestors(steps, &index_of, i)
             .iter()
-            .any(|&(_, j)| kinds.contains(&steps[j].kind));
-        if !found {
+            .map(|&(_, j)| &steps[j].params)
+            .collect();
+        if let Some(why) = C::missing_upstream(&step.params, &ancestors) {
             let pos = items
                 .iter()
                 .find(|n| n.get("id").and_then(Node::as_str) == Some(step.id.as_str()))

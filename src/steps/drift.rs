@@ -10,9 +10,11 @@ use serde_json::json;
 use crate::frame::{numeric_features, Table};
 use crate::ml::drift::{psi, sorted_numbers, std_population, Correction};
 use crate::ml::ks::ks_2samp_of_gap;
+use crate::model::formats::SCALER;
 use crate::pipeline::fields::Fields;
 use crate::plot::{drift_picture, DriftBar, DriftCurves};
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Input, Output, OutputKind, Ports, RunTable, TableSource};
 
 /// Normed Wasserstein distance at which a feature drifts under `verdict: wasserstein`
 /// (Evidently's default threshold).
@@ -49,6 +51,17 @@ pub enum Reference {
     /// The table a registered model version trained on (`{model: NAME@ALIAS}`), or with
     /// `part`, that table of the version's run; handed over as [`RUN_INPUT`]`/PART`.
     Model { model: String, part: Option<String> },
+}
+
+/// Whether step `step` scaled the tables it made: the scaler it wrote (`split`'s) names a
+/// kind (`scaler: none` writes one with none).
+fn scaled_by(ctx: &StepContext, step: &str) -> bool {
+    let key = format!("{step}/{SCALER}");
+    ctx.files
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, bytes)| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        .is_some_and(|scaler| !scaler["kind"].is_null())
 }
 
 /// `train` of `split/train`: the name a table has among its step's outputs.
@@ -217,10 +230,8 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         Some(path) => {
             // A new file is scaled as the reference was: by the scaler of the split that made
             // the reference, and not at all when the reference was taken before any split.
-            let scaled_by_split = ctx.upstream.iter().any(|(id, params)| {
-                *id == reference_step && matches!(params, crate::steps::StepParams::Split(s) if s.scaler.is_some())
-            });
-            if !matches!(p.reference, Reference::Part(_)) && ctx.file("scaler.json").is_some() {
+            let scaled_by_split = scaled_by(ctx, &reference_step);
+            if !matches!(p.reference, Reference::Part(_)) && ctx.file(SCALER).is_some() {
                 return Err(StepError::new(
                     "`current: {path}` with `reference: {run: ...}` would scale the new file with this pipeline's scaler, not the referenced run's; compare the file with a part of this pipeline, or drop the scaler",
                 ));
@@ -497,6 +508,38 @@ fn ecdf(sorted: &[f64]) -> Vec<(f64, f64)> {
         .collect();
     points.push((sorted[n - 1], 1.0));
     points
+}
+
+/// Reads a reference and a current table (upstream parts, a new file, an earlier run's table);
+/// its metrics are a drift verdict.
+pub fn ports(p: &DriftParams) -> Ports<'_> {
+    let mut ports = Ports::on_tables(vec![
+        Output::of(OutputKind::Report, "drift_report"),
+        Output::of(OutputKind::Picture, "drift.svg"),
+    ]);
+    if let Some(path) = &p.current_path {
+        ports = ports.and(Input::External {
+            key: "with.current.path",
+            path,
+        });
+    }
+    let earlier = match &p.reference {
+        Reference::Part(_) => None,
+        Reference::Run { run, part } => Some(RunTable {
+            source: TableSource::Run(run.clone()),
+            part: Some(part.clone()),
+            input: RUN_INPUT,
+        }),
+        Reference::Model { model, part } => Some(RunTable {
+            source: TableSource::Model(model.clone()),
+            part: part.clone(),
+            input: RUN_INPUT,
+        }),
+    };
+    match earlier {
+        Some(table) => ports.and(Input::RunTable(table)),
+        None => ports,
+    }
 }
 
 #[cfg(test)]

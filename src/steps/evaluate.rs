@@ -9,13 +9,14 @@ use serde_json::json;
 use super::model_io::{parse_device, scored_rows, take_part};
 use crate::frame::{numeric_features, Table};
 use crate::ml::metrics::{Confusion, OperatingPoints};
-use crate::model::card::{self as model_card, ModelCard};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::scoring::TrainedModel;
 use crate::model::windows as sequences;
+use crate::model::ModelBundle;
 use crate::pipeline::fields::Fields;
 use crate::plot::{confusion_matrix, line_chart, Chart, Series};
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Input, Output, OutputKind, Ports, NO_UPSTREAM_MODEL};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluateParams {
@@ -33,9 +34,8 @@ pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
 }
 
 pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let no_model = || StepError::new("needs a `train-lstm` step upstream (under `needs:`, directly or further up)");
-    let card = ModelCard::parse(ctx.file(model_card::FILE).ok_or_else(no_model)?)?;
-    let weights = ctx.file(model_card::WEIGHTS).ok_or_else(no_model)?.to_vec();
+    let ModelBundle { card, weights } =
+        ModelBundle::find(|name| ctx.file(name))?.ok_or_else(|| StepError::new(NO_UPSTREAM_MODEL))?;
     let test = take_part(ctx, "test")?;
     let device = device::pick(p.device)?;
     tch::set_num_threads(p.threads as i32);
@@ -187,4 +187,18 @@ fn roc_picture(points: &OperatingPoints, auc: Option<f64>) -> String {
 
 fn score(value: Option<f64>) -> String {
     value.map(|v| format!("{v:.3}")).unwrap_or_else(|| "undefined".into())
+}
+
+/// Reads the test part and the model trained upstream; measures it.
+pub fn ports(_: &EvaluateParams) -> Ports<'static> {
+    Ports::on_tables(vec![
+        Output::table("predictions"),
+        Output::of(OutputKind::Report, "evaluation"),
+        Output::of(OutputKind::Picture, "pr_curve.svg"),
+        Output::of(OutputKind::Picture, "roc_curve.svg"),
+        Output::of(OutputKind::Picture, "confusion_matrix.svg"),
+    ])
+    .and(Input::UpstreamModel {
+        missing: NO_UPSTREAM_MODEL,
+    })
 }

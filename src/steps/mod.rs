@@ -15,6 +15,7 @@ pub mod load;
 mod model_io;
 #[cfg(test)]
 mod parity;
+pub mod ports;
 pub mod predict;
 mod prepare;
 pub mod register;
@@ -29,6 +30,7 @@ pub mod train_lstm;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::StepCatalog;
 use context::{RemoteFiles, StepContext, StepError, StepOutput};
+pub use ports::{Effect, Input, Ports, RunTable, TableSource};
 
 /// The built-in step kinds, as the pipeline format sees them.
 #[derive(Debug, Clone, Copy)]
@@ -75,11 +77,14 @@ impl StepCatalog for Builtin {
         parse_params(kind, with)
     }
 
-    fn needs_upstream(params: &StepParams) -> Option<(Vec<StepKind>, &'static str)> {
-        match params {
-            StepParams::Predict(p) if p.model.is_none() => Some((vec![StepKind::TrainLstm], predict::NO_MODEL)),
-            _ => None,
-        }
+    fn missing_upstream(params: &StepParams, ancestors: &[&StepParams]) -> Option<&'static str> {
+        let missing = ports(params).needs_upstream_model()?;
+        let trained = ancestors.iter().any(|p| ports(p).writes_model());
+        (!trained).then_some(missing)
+    }
+
+    fn judges_drift(params: &StepParams) -> bool {
+        ports(params).effect == Effect::DriftVerdict
     }
 }
 
@@ -97,30 +102,51 @@ pub enum StepKind {
     Predict,
 }
 
-const ALL: &[(StepKind, &str)] = &[
-    (StepKind::Load, "load"),
-    (StepKind::Clean, "clean"),
-    (StepKind::Feature, "feature"),
-    (StepKind::Split, "split"),
-    (StepKind::Smote, "smote"),
-    (StepKind::TrainLstm, "train-lstm"),
-    (StepKind::Evaluate, "evaluate"),
-    (StepKind::Drift, "drift"),
-    (StepKind::Register, "register"),
-    (StepKind::Predict, "predict"),
+/// Every kind: its name in pipeline files and what it does besides writing its outputs.
+const ALL: &[(StepKind, &str, Effect)] = &[
+    (StepKind::Load, "load", Effect::None),
+    (StepKind::Clean, "clean", Effect::None),
+    (StepKind::Feature, "feature", Effect::None),
+    (StepKind::Split, "split", Effect::None),
+    (StepKind::Smote, "smote", Effect::None),
+    (StepKind::TrainLstm, "train-lstm", Effect::None),
+    (StepKind::Evaluate, "evaluate", Effect::ModelQuality),
+    (StepKind::Drift, "drift", Effect::DriftVerdict),
+    (StepKind::Register, "register", Effect::RegisterModel),
+    (StepKind::Predict, "predict", Effect::None),
 ];
 
 impl StepKind {
     pub fn names() -> Vec<&'static str> {
-        ALL.iter().map(|(_, n)| *n).collect()
+        ALL.iter().map(|(_, n, _)| *n).collect()
     }
 
     pub fn from_name(name: &str) -> Option<StepKind> {
-        ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+        ALL.iter().find(|(_, n, _)| *n == name).map(|(k, _, _)| *k)
     }
 
     pub fn name(self) -> &'static str {
-        ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("?")
+        ALL.iter()
+            .find(|(k, _, _)| *k == self)
+            .map(|(_, n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    /// What a step of this kind does besides writing its outputs.
+    pub fn effect(self) -> Effect {
+        ALL.iter()
+            .find(|(k, _, _)| *k == self)
+            .map(|(_, _, e)| *e)
+            .unwrap_or(Effect::None)
+    }
+
+    /// The names of the kinds with `effect` (for code that knows a recorded step only by its
+    /// kind's name, as `compare` does).
+    pub fn names_with(effect: Effect) -> Vec<&'static str> {
+        ALL.iter()
+            .filter(|(_, _, e)| *e == effect)
+            .map(|(_, n, _)| *n)
+            .collect()
     }
 }
 
@@ -155,22 +181,67 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
     }
 }
 
-/// The path (or pattern, or `s3://` URL) a step reads from outside the run, with the `with`
-/// key that names it: `load`'s data and `feature`'s failure log.
-fn input_path(params: &StepParams) -> Option<(&'static str, &str)> {
+impl StepParams {
+    /// The kind these are the settings of.
+    pub fn kind(&self) -> StepKind {
+        match self {
+            StepParams::Load(_) => StepKind::Load,
+            StepParams::Clean(_) => StepKind::Clean,
+            StepParams::Feature(_) => StepKind::Feature,
+            StepParams::Split(_) => StepKind::Split,
+            StepParams::Smote(_) => StepKind::Smote,
+            StepParams::TrainLstm(_) => StepKind::TrainLstm,
+            StepParams::Evaluate(_) => StepKind::Evaluate,
+            StepParams::Drift(_) => StepKind::Drift,
+            StepParams::Register(_) => StepKind::Register,
+            StepParams::Predict(_) => StepKind::Predict,
+        }
+    }
+
+    /// A `register` step's settings (the runner registers; no step does).
+    pub fn as_register(&self) -> Option<&register::RegisterParams> {
+        match self {
+            StepParams::Register(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// A step that prepares the pipeline's data, as `prepare` replays it on a new file: the
+/// source that reads it, then the cleaning and the features, in the order they ran.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Preparer<'a> {
+    Source(&'a load::LoadParams),
+    Cleaner(&'a clean::CleanParams),
+    Features(&'a feature::FeatureParams),
+}
+
+/// How a step with `params` prepares data; None: it does not (it splits, trains, measures).
+pub(crate) fn preparer(params: &StepParams) -> Option<Preparer<'_>> {
     match params {
-        StepParams::Load(p) => Some(("with.path", &p.path)),
-        StepParams::Feature(feature::FeatureParams {
-            label: Some(feature::LabelSpec::Log { log, .. }),
-            ..
-        }) => Some(("with.label.from-log", &log.path)),
-        StepParams::Drift(drift::DriftParams {
-            current_path: Some(path),
-            ..
-        }) => Some(("with.current.path", path)),
-        StepParams::Predict(p) => Some(("with.path", &p.path)),
+        StepParams::Load(p) => Some(Preparer::Source(p)),
+        StepParams::Clean(p) => Some(Preparer::Cleaner(p)),
+        StepParams::Feature(p) => Some(Preparer::Features(p)),
         _ => None,
     }
+}
+
+/// What a step with `params` reads, writes and does: the contract the engine runs it by.
+pub fn ports(params: &StepParams) -> Ports<'_> {
+    let mut ports = match params {
+        StepParams::Load(p) => load::ports(p),
+        StepParams::Clean(p) => clean::ports(p),
+        StepParams::Feature(p) => feature::ports(p),
+        StepParams::Split(p) => split::ports(p),
+        StepParams::Smote(p) => smote::ports(p),
+        StepParams::TrainLstm(p) => train_lstm::ports(p),
+        StepParams::Evaluate(p) => evaluate::ports(p),
+        StepParams::Drift(p) => drift::ports(p),
+        StepParams::Register(p) => register::ports(p),
+        StepParams::Predict(p) => predict::ports(p),
+    };
+    ports.effect = params.kind().effect();
+    ports
 }
 
 /// Files (paths, or `s3://` URLs) outside the run's artifacts that a step reads; their content
@@ -178,7 +249,8 @@ fn input_path(params: &StepParams) -> Option<(&'static str, &str)> {
 pub fn external_inputs(params: &StepParams, root: &std::path::Path, remote: &dyn RemoteFiles) -> Vec<String> {
     // Every file a pattern matches now: a file added, removed or changed is a new input.
     // A pattern that cannot be listed gives no key part here; the step itself reports it.
-    input_path(params)
+    ports(params)
+        .external()
         .map(|(_, path)| sources::expand(path, root, remote).unwrap_or_default())
         .unwrap_or_default()
 }
@@ -186,7 +258,7 @@ pub fn external_inputs(params: &StepParams, root: &std::path::Path, remote: &dyn
 /// Why the local files a step reads cannot be read now, for `pmflow validate`: a missing file
 /// or a pattern that matches nothing. S3 inputs are left to the run (they need credentials).
 pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String> {
-    let Some((key, path)) = input_path(params) else {
+    let Some((key, path)) = ports(params).external() else {
         return Vec::new();
     };
     if path.starts_with("s3://") {
@@ -199,60 +271,6 @@ pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String
             .filter(|f| !std::path::Path::new(f).is_file())
             .map(|f| format!("`{key}`: no file {f} (relative paths start at the project root)"))
             .collect(),
-    }
-}
-
-/// A table of an earlier run that a step reads (`drift`'s `reference: {run: RUN}`): the runner
-/// finds it in the registry, checks its digest, and adds it to the step's inputs as
-/// `input/part`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunTable {
-    pub source: TableSource,
-    /// The table's name among that run's step outputs: `train`, or `split/train`; None: the
-    /// table a model version recorded as its training data.
-    pub part: Option<String>,
-    /// The input step name the table is handed over under.
-    pub input: &'static str,
-}
-
-/// Whose table a step reads.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TableSource {
-    /// A run id, a unique prefix of one, or `latest`.
-    Run(String),
-    /// `NAME@ALIAS`, `NAME@vN` or `NAME`: a registered model version.
-    Model(String),
-}
-
-/// The earlier runs' tables a step reads.
-pub fn run_tables(params: &StepParams) -> Vec<RunTable> {
-    match params {
-        StepParams::Drift(drift::DriftParams {
-            reference: drift::Reference::Run { run, part },
-            ..
-        }) => vec![RunTable {
-            source: TableSource::Run(run.clone()),
-            part: Some(part.clone()),
-            input: drift::RUN_INPUT,
-        }],
-        StepParams::Drift(drift::DriftParams {
-            reference: drift::Reference::Model { model, part },
-            ..
-        }) => vec![RunTable {
-            source: TableSource::Model(model.clone()),
-            part: part.clone(),
-            input: drift::RUN_INPUT,
-        }],
-        _ => Vec::new(),
-    }
-}
-
-/// The registered model (or run) a step scores with (`predict`'s `model:`): the runner finds
-/// it, checks its files' digests and hands them over as [`predict::MODEL_INPUT`]`/...`.
-pub fn model_named(params: &StepParams) -> Option<&str> {
-    match params {
-        StepParams::Predict(p) => p.model.as_deref(),
-        _ => None,
     }
 }
 

@@ -9,22 +9,17 @@ use serde_json::json;
 use super::model_io::{parse_device, scored_rows};
 use super::prepare::{apply_scaler, prepare_checked};
 use crate::frame::Table;
-use crate::model::card::{self as model_card, ModelCard};
+use crate::model::bundle::{ModelBundle, TRAINING_LOAD_REPORT};
+use crate::model::card::ModelCard;
 use crate::model::device::{self, DeviceChoice};
 use crate::model::scoring::TrainedModel;
 use crate::model::windows::{self as sequences, WindowsAt};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::pipeline::fields::Fields;
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Effect, Input, Output, OutputKind, Ports};
 
-/// The file names of a trained model, for the runner that finds them.
-pub use crate::model::card::{FILE as CARD_FILE, WEIGHTS as WEIGHTS_FILE};
-
-/// The input name under which the runner hands over the files of a model named by `model:`.
-pub const MODEL_INPUT: &str = "@model";
-/// The training run's `load_report.json`, handed over with the model's files when the runner
-/// found it: the columns and types the model's data had.
-pub const TRAINING_LOAD_REPORT: &str = "training_load_report.json";
+pub use super::ports::MODEL_INPUT;
 
 /// Why a `predict` step with no `model:` and no training step upstream cannot score.
 pub const NO_MODEL: &str =
@@ -157,9 +152,8 @@ pub fn parse(f: &mut Fields) -> Option<PredictParams> {
 
 pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     // The model first: a bad card or weights fail before any data is read.
-    let no_model = || StepError::new(NO_MODEL);
-    let card = ModelCard::parse(model_file(ctx, model_card::FILE).ok_or_else(no_model)?)?;
-    let weights = model_file(ctx, model_card::WEIGHTS).ok_or_else(no_model)?.to_vec();
+    let ModelBundle { card, weights } =
+        ModelBundle::find(|name| model_file(ctx, name))?.ok_or_else(|| StepError::new(NO_MODEL))?;
     let device = device::pick(p.device)?;
     if p.threads > 0 {
         tch::set_num_threads(p.threads as i32);
@@ -550,6 +544,30 @@ impl Expected {
             )));
         }
         Ok(silent)
+    }
+}
+
+/// Reads a new file and a model: the one `model:` names, else the one trained upstream; writes
+/// the scores.
+pub fn ports(p: &PredictParams) -> Ports<'_> {
+    let model = match &p.model {
+        Some(spec) => Input::Model { spec },
+        None => Input::UpstreamModel { missing: NO_MODEL },
+    };
+    Ports {
+        inputs: vec![
+            Input::External {
+                key: "with.path",
+                path: &p.path,
+            },
+            model,
+        ],
+        outputs: vec![
+            Output::table("scores"),
+            Output::table("machines"),
+            Output::of(OutputKind::Report, "predict_report"),
+        ],
+        effect: Effect::None,
     }
 }
 

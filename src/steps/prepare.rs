@@ -10,10 +10,11 @@ use serde::Deserialize;
 
 use super::clean::FENCES_FILE;
 use super::context::{StepContext, StepError, StepEvent, StepEvents};
-use super::predict::MODEL_INPUT;
-use super::{clean, feature, load, StepParams};
+use super::ports::MODEL_INPUT;
+use super::{clean, feature, load, preparer, Preparer};
 use crate::frame::Table;
 use crate::ml::scaler::ColumnScale;
+use crate::model::formats::SCALER;
 
 /// Runs the `load`, `clean` and `feature` steps of `upstream` (in order) on `path`, then, when
 /// `scale` says the data being compared with was scaled, applies the `scaler.json` among
@@ -31,19 +32,19 @@ pub(super) fn prepare_checked(
     scale: bool,
     after_load: &dyn Fn(&Table) -> Result<(), StepError>,
 ) -> Result<Table, StepError> {
-    let chain: Vec<&(String, StepParams)> = ctx
+    let chain: Vec<(&String, Preparer)> = ctx
         .upstream
         .iter()
-        .filter(|(_, p)| matches!(p, StepParams::Load(_) | StepParams::Clean(_) | StepParams::Feature(_)))
+        .filter_map(|(id, p)| Some((id, preparer(p)?)))
         .collect();
-    if !matches!(chain.first(), Some((_, StepParams::Load(_)))) {
+    if !matches!(chain.first(), Some((_, Preparer::Source(_)))) {
         return Err(StepError::new(format!(
             "cannot prepare {path}: no `load` step upstream to read it the way the pipeline reads its data"
         )));
     }
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let mut table: Option<Table> = None;
-    for (id, params) in chain.iter().copied() {
+    for &(id, params) in &chain {
         let collected = warnings.clone();
         let step = id.clone();
         let events: StepEvents = Box::new(move |e| {
@@ -62,7 +63,7 @@ pub(super) fn prepare_checked(
         child.cancel = ctx.cancel.clone();
         let fail = |e: StepError| StepError::new(format!("preparing {path} as `{id}` does: {}", e.0));
         let mut out = match params {
-            StepParams::Load(p) => {
+            Preparer::Source(p) => {
                 let mut p = p.clone();
                 p.path = path.to_string();
                 // New data has no label yet; a label column it does carry is dropped, or it
@@ -81,7 +82,7 @@ pub(super) fn prepare_checked(
                 }
                 out
             }
-            StepParams::Clean(p) => {
+            Preparer::Cleaner(p) => {
                 // The fences the step fitted on the pipeline's data (a named model's first).
                 let mut p = p.clone();
                 let fitted = [
@@ -95,7 +96,7 @@ pub(super) fn prepare_checked(
                 }
                 clean::run(&p, &mut child).map_err(fail)?
             }
-            StepParams::Feature(p) => {
+            Preparer::Features(p) => {
                 let mut p = p.clone();
                 p.label = None;
                 p.keep_rows_of_empty_columns = true;
@@ -114,7 +115,6 @@ pub(super) fn prepare_checked(
                 p.drop.retain(|c| present.contains(c));
                 feature::run(&p, &mut child).map_err(fail)?
             }
-            _ => unreachable!("filtered above"),
         };
         table = out.tables.drain(..).find(|(name, _)| name == "frame").map(|(_, t)| t);
     }
@@ -122,7 +122,7 @@ pub(super) fn prepare_checked(
         ctx.warn(format!("preparing {path}: {w}"));
     }
     let mut table = table.ok_or_else(|| StepError::new(format!("preparing {path} produced no table")))?;
-    if let (true, Some(bytes)) = (scale, ctx.file("scaler.json")) {
+    if let (true, Some(bytes)) = (scale, ctx.file(SCALER)) {
         let scaler = serde_json::from_slice(bytes)
             .map_err(|e| StepError::new(format!("the pipeline's scaler.json cannot be read: {e}")))?;
         apply_scaler(&mut table, &scaler)?;
@@ -153,12 +153,12 @@ fn numbers_where_empty(table: &mut Table) -> Result<(), StepError> {
 }
 
 /// Whether a `clean` or `feature` step of `chain` lists `column` under `columns`.
-fn named_by_a_step(chain: &[&(String, StepParams)], column: &str) -> bool {
+fn named_by_a_step(chain: &[(&String, Preparer)], column: &str) -> bool {
     chain.iter().any(|(_, p)| {
         let columns = match p {
-            StepParams::Clean(c) => c.columns.as_ref(),
-            StepParams::Feature(f) => f.columns.as_ref(),
-            _ => None,
+            Preparer::Cleaner(c) => c.columns.as_ref(),
+            Preparer::Features(f) => f.columns.as_ref(),
+            Preparer::Source(_) => None,
         };
         columns.is_some_and(|c| c.iter().any(|n| n == column))
     })
@@ -190,7 +190,7 @@ pub(super) fn apply_scaler(table: &mut Table, scaler: &serde_json::Value) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::{parse_params, StepKind};
+    use crate::steps::{parse_params, StepKind, StepParams};
 
     fn step(kind: StepKind, with: &str) -> StepParams {
         crate::steps::parse_with(with, |f| parse_params(kind, f))

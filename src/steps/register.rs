@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::metric_names::{find, Named};
 use crate::pipeline::node::{Node, Value};
+use crate::steps::ports::{Effect, Input, Output, OutputKind, Ports, NO_UPSTREAM_MODEL};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterParams {
@@ -172,9 +173,6 @@ fn parse_condition(c: &mut Fields) -> Option<Condition> {
     }
     Some(Condition { metric: metric?, bound })
 }
-
-/// The files a model version points at, as the training step names them.
-pub use crate::model::card::{FILE as CARD_FILE, WEIGHTS as WEIGHTS_FILE};
 
 /// The table the model trained on, from its card: (`step`, `part`, sha256) of the input whose
 /// part is `train` (after SMOTE, when SMOTE ran). None when the card names no such input.
@@ -338,6 +336,18 @@ fn figure(v: f64) -> String {
         "0".into()
     } else {
         text.to_string()
+    }
+}
+
+/// Reads the model trained upstream and its run's metrics; registers it.
+pub fn ports(_: &RegisterParams) -> Ports<'static> {
+    Ports {
+        inputs: vec![Input::UpstreamModel {
+            missing: NO_UPSTREAM_MODEL,
+        }],
+        // Written by the runner, which registers.
+        outputs: vec![Output::of(OutputKind::Report, "registration")],
+        effect: Effect::None,
     }
 }
 

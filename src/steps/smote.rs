@@ -11,6 +11,7 @@ use crate::ml::windows::{flatten_columns, window_ends};
 use crate::model::windows::{binary_labels, series_ranges};
 use crate::pipeline::fields::Fields;
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Output, OutputKind, Ports};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmoteParams {
@@ -188,6 +189,11 @@ fn synthetic_entities(name: &str, dtype: &DataType, windows: usize, length: usiz
         .map(|r| format!("smote-{}", window_of(r)))
         .collect();
     Column::new(name.into(), ids).cast(dtype)
+}
+
+/// Reads split parts; passes them on with the train part resampled.
+pub fn ports(_: &SmoteParams) -> Ports<'static> {
+    Ports::on_tables(vec![Output::parts(), Output::of(OutputKind::Report, "smote_report")])
 }
 
 #[cfg(test)]

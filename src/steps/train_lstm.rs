@@ -18,13 +18,16 @@ use crate::ml::metrics::OperatingPoints;
 use crate::ml::network::{Architecture, Classifier, ModelKind};
 use crate::ml::training::{fit, predict, FitOptions, FitResult, Progress, WindowSet};
 use crate::ml::weights::to_safetensors;
+use crate::model::bundle::{self, ModelBundle};
 use crate::model::card::{self as model_card, Baseline, ModelCard, Training};
 use crate::model::device::{self, DeviceChoice};
+use crate::model::formats::{FEATURE_MANIFEST, SCALER};
 use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
 use crate::plot::{line_chart, Chart, Series};
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Output, OutputKind, Ports};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PosWeight {
@@ -264,10 +267,8 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         timestamp: train.roles.timestamp.clone(),
         threshold,
         threshold_rule: rule,
-        feature_manifest: ctx
-            .file("feature_manifest.json")
-            .and_then(|b| serde_json::from_slice(b).ok()),
-        scaler: ctx.file("scaler.json").and_then(|b| serde_json::from_slice(b).ok()),
+        feature_manifest: ctx.file(FEATURE_MANIFEST).and_then(|b| serde_json::from_slice(b).ok()),
+        scaler: ctx.file(SCALER).and_then(|b| serde_json::from_slice(b).ok()),
         training_data: ctx.digests.clone(),
         seed: opts.seed,
         pmflow_version: env!("CARGO_PKG_VERSION").into(),
@@ -284,16 +285,15 @@ pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         },
         baseline: Some(baseline),
     };
-    let card_json = serde_json::to_vec_pretty(&card).map_err(|e| StepError::new(e.to_string()))?;
+    let card_json = bundle::card_json(&card)?;
     let metadata = HashMap::from([(
         "pmflow.model_card".to_string(),
         String::from_utf8_lossy(&card_json).into_owned(),
     )]);
     let weights = to_safetensors(&vs, metadata).map_err(|e| StepError::new(e.0))?;
-    let mut files = vec![
-        (model_card::WEIGHTS.into(), weights),
-        (model_card::FILE.into(), card_json),
-    ];
+    let model = ModelBundle { card, weights };
+    let mut files = model.files()?;
+    let card = model.card;
     if !card.training.history.is_empty() {
         files.push(("loss_curve.svg".into(), loss_curve(&card).into_bytes()));
     }
@@ -350,4 +350,14 @@ fn loss_curve(card: &ModelCard) -> String {
         &chart,
         &[series("train", |e| e.train_loss), series("validation", |e| e.val_loss)],
     )
+}
+
+/// Reads the train and val parts (and the upstream recipe and scaler, for the card); writes the
+/// trained model.
+pub fn ports(_: &TrainLstmParams) -> Ports<'static> {
+    Ports::on_tables(vec![
+        Output::of(OutputKind::Model, "model"),
+        Output::of(OutputKind::Report, "training_report"),
+        Output::of(OutputKind::Picture, "loss_curve.svg"),
+    ])
 }

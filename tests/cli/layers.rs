@@ -31,8 +31,11 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("cli", &["report", "pipeline"]),
     ("error", &["registry", "pipeline"]),
     ("report", &["exec"]),
-    ("exec", &["html", "registry", "artifacts", "steps", "frame", "pipeline"]),
-    ("html", &["registry", "plot", "ml"]),
+    (
+        "exec",
+        &["html", "registry", "artifacts", "steps", "model", "frame", "pipeline"],
+    ),
+    ("html", &["registry", "model", "plot", "ml"]),
     ("registry", &["frame", "pipeline"]),
     ("artifacts", &["frame", "pipeline"]),
     ("steps", &["model", "plot", "frame", "pipeline", "ml"]),
@@ -140,4 +143,83 @@ fn the_checker_sees_grouped_and_nested_paths() {
         ["steps", "registry"]
     );
     assert!(named_modules("use super::csv;").is_empty());
+}
+
+/// Each `src/` file's lines up to its unit tests (`mod tests`), with 1-based numbers, comments
+/// left out: what the contract rules below read.
+fn code_lines(file: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines()
+        .enumerate()
+        .take_while(|(_, l)| !l.trim_start().starts_with("mod tests"))
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .map(|(n, l)| (n + 1, l.to_string()))
+        .collect()
+}
+
+fn src_files() -> Vec<(String, PathBuf)> {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .into_iter()
+        .map(|f| (f.strip_prefix(&src).unwrap().display().to_string(), f))
+        .collect()
+}
+
+/// A step kind's abilities live in one dispatch: the engine and the commands read a step
+/// through its ports (`steps::ports`), so a new kind is its own folder plus one arm there.
+#[test]
+fn only_the_step_dispatch_names_a_step_kind() {
+    let mut found = Vec::new();
+    for (rel, file) in src_files() {
+        if rel == "steps/mod.rs" {
+            continue;
+        }
+        for (n, line) in code_lines(&file) {
+            for name in ["StepKind::", "StepParams::"] {
+                let named_variant = line
+                    .match_indices(name)
+                    .any(|(at, _)| line[at + name.len()..].starts_with(|c: char| c.is_ascii_uppercase()));
+                if named_variant {
+                    found.push(format!("src/{rel}:{n}: {}", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "code outside src/steps/mod.rs names a step kind (declare what it needs in the kind's ports, src/steps/ports.rs, and read them):\n{}",
+        found.join("\n")
+    );
+}
+
+/// A model is a bundle (`model::bundle`) and the state new data is prepared with has its
+/// names in `model::formats`: a new model kind or state file is named in one place.
+#[test]
+fn only_model_names_a_models_files() {
+    const NAMES: &[&str] = &[
+        "\"model_card.json\"",
+        "\"model.safetensors\"",
+        "\"training_load_report.json\"",
+        "\"scaler.json\"",
+        "\"feature_manifest.json\"",
+        "\"outlier_fences.json\"",
+    ];
+    let mut found = Vec::new();
+    for (rel, file) in src_files() {
+        if rel.starts_with("model/") {
+            continue;
+        }
+        for (n, line) in code_lines(&file) {
+            if NAMES.iter().any(|name| line.contains(name)) {
+                found.push(format!("src/{rel}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a model's or a fitted state's file named outside src/model/ (use model::bundle or model::formats):\n{}",
+        found.join("\n")
+    );
 }

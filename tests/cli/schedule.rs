@@ -176,10 +176,11 @@ steps:
 /// The scheduled runs' decisions and whether each ran the step after the drift check.
 fn decisions(p: &Project) -> Vec<(Option<String>, bool)> {
     let (_, out, _) = p.output(&["runs", "list", "--format", "json", "--limit", "1000"]);
-    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // No registry yet (before the first fire): no runs.
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
     runs.as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .map(|r| {
             let shown = p.show(r["id"].as_str().unwrap());
             let decision = shown["tags"]["schedule.decision"].as_str().map(str::to_string);
@@ -187,6 +188,14 @@ fn decisions(p: &Project) -> Vec<(Option<String>, bool)> {
             (decision, retrained)
         })
         .collect()
+}
+
+/// Waits (at most a minute) until the scheduled runs' decisions satisfy `done`.
+fn decided(p: &Project, done: impl Fn(&[(Option<String>, bool)]) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done(&decisions(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]
@@ -198,7 +207,8 @@ fn a_drift_gated_fire_retrains_only_on_drift() {
 
     p.write("pipelines/watch.yaml", GATED_BY_DRIFT.replace("CURRENT", "same"));
     let quiet = daemon(&p, &["pipelines/watch.yaml"]);
-    std::thread::sleep(Duration::from_millis(1600));
+    // Until a fire has decided (a fixed wait misses every fire when the machine is busy).
+    decided(&p, |seen| seen.iter().any(|(d, _)| d.is_some()));
     let (code, log) = stop(quiet);
     assert_eq!(code, 0, "{log}");
     let seen = decisions(&p);
@@ -218,7 +228,9 @@ fn a_drift_gated_fire_retrains_only_on_drift() {
     p.write("pipelines/watch.yaml", GATED_BY_DRIFT.replace("CURRENT", "hotter"));
     let before = seen.len();
     let drifting = daemon(&p, &["pipelines/watch.yaml"]);
-    std::thread::sleep(Duration::from_millis(1600));
+    decided(&p, |seen| {
+        seen.len() > before && seen.iter().any(|(_, retrained)| *retrained)
+    });
     let (code, log) = stop(drifting);
     assert_eq!(code, 0, "{log}");
     let seen = decisions(&p);

@@ -12,6 +12,7 @@ use crate::ml::outliers::{clip, fences, outlier_indices, Fences, OutlierRule};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Output, OutputKind, Ports};
 use resample::{Aggregate, Resample};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,7 @@ pub struct CleanParams {
 }
 
 /// The file `clean` writes its whole-table fences to, for replays of the step on new data.
-pub const FENCES_FILE: &str = "outlier_fences.json";
+pub use crate::model::formats::OUTLIER_FENCES as FENCES_FILE;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outliers {
@@ -407,6 +408,16 @@ pub fn parse_fences(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, F
         };
     }
     Ok(out)
+}
+
+/// Reads one frame; writes it cleaned, with the outlier fences it fitted (new data is cleaned
+/// with them).
+pub fn ports(_: &CleanParams) -> Ports<'static> {
+    Ports::on_tables(vec![
+        Output::table("frame"),
+        Output::of(OutputKind::Report, "clean_report"),
+        Output::of(OutputKind::State, FENCES_FILE),
+    ])
 }
 
 #[cfg(test)]

@@ -13,8 +13,10 @@ use serde_json::json;
 
 use crate::frame::{column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
 use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
+use crate::model::formats::FEATURE_MANIFEST;
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Input, Output, OutputKind, Ports};
 use crate::steps::spans::WindowSpec;
 use label::{label_sources, make_label};
 use row as row_features;
@@ -293,7 +295,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         tables: vec![("frame".into(), Table { frame, roles })],
         // A file, not a report: `train-lstm` copies it into the model card.
         files: vec![(
-            "feature_manifest.json".into(),
+            FEATURE_MANIFEST.into(),
             serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
         )],
         ..Default::default()
@@ -361,6 +363,22 @@ impl WindowSpec {
             WindowSpec::Rows(n) => n.to_string(),
             WindowSpec::Duration { text, .. } => text.clone(),
         }
+    }
+}
+
+/// Reads one frame (and a failure log, when the label comes from one); writes the features
+/// with the recipe that made them.
+pub fn ports(p: &FeatureParams) -> Ports<'_> {
+    let ports = Ports::on_tables(vec![
+        Output::table("frame"),
+        Output::of(OutputKind::State, FEATURE_MANIFEST),
+    ]);
+    match &p.label {
+        Some(LabelSpec::Log { log, .. }) => ports.and(Input::External {
+            key: "with.label.from-log",
+            path: &log.path,
+        }),
+        _ => ports,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::frame::{Roles, Table};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::pipeline::fields::Fields;
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Effect, Input, Output, OutputKind, Ports};
 use crate::steps::sources;
 use crate::steps::timestamps::{self, EpochUnit, TimeSpec};
 use csv::{preamble_lines, read_csv};
@@ -494,6 +495,18 @@ fn label_error(label: &str, shown: &str, what: &str) -> StepError {
     StepError::new(format!(
         "{shown}: label column `{label}` {what}; a label must be 0 or 1 (or true/false, yes/no) on every row"
     ))
+}
+
+/// Reads the file (or files) `path` names; writes the frame and what it found.
+pub fn ports(p: &LoadParams) -> Ports<'_> {
+    Ports {
+        inputs: vec![Input::External {
+            key: "with.path",
+            path: &p.path,
+        }],
+        outputs: vec![Output::table("frame"), Output::of(OutputKind::Report, "load_report")],
+        effect: Effect::None,
+    }
 }
 
 #[cfg(test)]

@@ -14,9 +14,11 @@ use serde_json::json;
 use crate::frame::{column_f64, entity_ranges, numeric_features, time_values, Table};
 use crate::ml::rng::Rng;
 use crate::ml::scaler::{ColumnScale, ScalerKind};
+use crate::model::formats::SCALER;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
 use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::ports::{Output, OutputKind, Ports};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitBy {
@@ -258,7 +260,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         )],
         // A file, not a report: later steps (train-lstm's model card) read it.
         files: vec![(
-            "scaler.json".into(),
+            SCALER.into(),
             serde_json::to_vec_pretty(&json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}))
                 .unwrap_or_default(),
         )],
@@ -359,6 +361,15 @@ fn cut_points(n: usize, fractions: &[f64; 3]) -> [usize; 2] {
     let first = ((n as f64 * fractions[0]).round() as usize).clamp(usize::from(n > 0), n - need_val - need_test);
     let second = ((n as f64 * (fractions[0] + fractions[1])).round() as usize).clamp(first + need_val, n - need_test);
     [first, second]
+}
+
+/// Reads one frame; writes its parts and the scaler fitted on the train part.
+pub fn ports(_: &SplitParams) -> Ports<'static> {
+    Ports::on_tables(vec![
+        Output::parts(),
+        Output::of(OutputKind::Report, "split_report"),
+        Output::of(OutputKind::State, SCALER),
+    ])
 }
 
 #[cfg(test)]

@@ -1,0 +1,62 @@
+//! A trained model as the files it is stored as: its card and its weights. The only code that
+//! knows those files' names: the training step writes a bundle, `evaluate` and `predict` read
+//! one, and the engine finds one among a run's outputs (`register`, `pmflow predict`) by asking
+//! here which files make it. A new model kind (gradient boosting, a user's own) is a new card
+//! format behind the same bundle, not a new set of file names across the crate.
+
+use super::card::ModelCard;
+use super::ModelError;
+
+/// The model card's file name (architecture, features, scaler, threshold, provenance).
+pub const CARD: &str = "model_card.json";
+/// The weights' file name (safetensors, the card also in its metadata).
+pub const WEIGHTS: &str = "model.safetensors";
+/// The training run's `load_report.json`, handed over beside a named model's files: the
+/// columns and types the model's data had.
+pub const TRAINING_LOAD_REPORT: &str = "training_load_report.json";
+
+/// The files of one trained model, in the order they are written and looked up.
+pub const FILES: [&str; 2] = [WEIGHTS, CARD];
+
+/// A trained model: its card, read and checked, and its weights' bytes.
+pub struct ModelBundle {
+    pub card: ModelCard,
+    pub weights: Vec<u8>,
+}
+
+impl ModelBundle {
+    /// The bundle among files found by name (`find(CARD)`, `find(WEIGHTS)`); None when either
+    /// is not there (no model upstream), an error when the card cannot be read.
+    pub fn find<'a>(find: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Option<ModelBundle>, ModelError> {
+        let (Some(card), Some(weights)) = (find(CARD), find(WEIGHTS)) else {
+            return Ok(None);
+        };
+        Ok(Some(ModelBundle {
+            card: ModelCard::parse(card)?,
+            weights: weights.to_vec(),
+        }))
+    }
+
+    /// The files to store, by name: the weights, then the card (pretty JSON).
+    pub fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ModelError> {
+        Ok(vec![
+            (WEIGHTS.into(), self.weights.clone()),
+            (CARD.into(), self.card_json()?),
+        ])
+    }
+
+    /// The card as stored (also the weights' metadata, so the weights alone say what they are).
+    pub fn card_json(&self) -> Result<Vec<u8>, ModelError> {
+        card_json(&self.card)
+    }
+}
+
+/// A card as its file holds it.
+pub fn card_json(card: &ModelCard) -> Result<Vec<u8>, ModelError> {
+    serde_json::to_vec_pretty(card).map_err(|e| ModelError::new(format!("the model card cannot be written: {e}")))
+}
+
+/// Whether `name` is one of a model's files.
+pub fn is_model_file(name: &str) -> bool {
+    FILES.contains(&name)
+}
