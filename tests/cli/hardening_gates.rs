@@ -373,3 +373,38 @@ fn a_predict_step_without_a_model_is_refused_by_validate() {
     let (code, out, err) = p.output(&["validate", "pipelines/trained.yaml"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// `evaluate` and `register` read the model a step upstream trained (their ports say so):
+/// without one every run fails there, so `validate` refuses the pipeline at the step.
+#[test]
+fn evaluate_and_register_without_a_trained_model_are_refused_by_validate() {
+    let p = Project::new();
+    let head = "name: pumps\nsteps:\n  - {id: load, kind: load, with: {path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}\n  - {id: split, kind: split, needs: [load], with: {by: entity}}\n";
+    p.write(
+        "pipelines/eval.yaml",
+        format!("{head}  - {{id: evaluate, kind: evaluate, needs: [split]}}\n"),
+    );
+    let (code, out, err) = p.output(&["validate", "pipelines/eval.yaml"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("pipelines/eval.yaml:5:5: step `evaluate`: needs a `train-lstm` step upstream (under `needs:`, directly or further up)"),
+        "{err}"
+    );
+    p.write(
+        "pipelines/reg.yaml",
+        format!("{head}  - {{id: register, kind: register, needs: [split]}}\n"),
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/reg.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("pipelines/reg.yaml:5:5: step `register`: needs a `train-lstm` step upstream"),
+        "{err}"
+    );
+    // With the training step in between: valid.
+    p.write(
+        "pipelines/ok.yaml",
+        format!("{head}  - {{id: train, kind: train-lstm, needs: [split]}}\n  - {{id: evaluate, kind: evaluate, needs: [train, split]}}\n  - {{id: register, kind: register, needs: [evaluate]}}\n"),
+    );
+    let (code, out, err) = p.output(&["validate", "pipelines/ok.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
