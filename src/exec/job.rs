@@ -5,45 +5,18 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::cache;
 use super::events::{Event, EventSender};
+use super::job_error::{JobError, STOP_GRACE};
 use super::outside::{ObjectStoreFiles, RegistryReader};
 use crate::artifacts::{ArtifactError, ArtifactStore, StoredArtifact, WriteFailure};
 use crate::frame::{OutputFormat, OutputRef, Table};
 use crate::registry::Registry;
 use crate::steps::context::{Cancel, StepContext, StepError, StepOutput};
 use crate::steps::{self, Step};
-
-/// Why one execution of a step failed; shown to the user with the step id.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error("{0}")]
-    Step(#[from] StepError),
-    #[error("{0}")]
-    Artifact(#[from] ArtifactError),
-    #[error("cannot read {uri}: {cause}")]
-    Decode { uri: String, cause: String },
-    #[error("timed out after {0} s (`timeout-secs`)")]
-    TimedOut(u64),
-    /// Past its timeout, the step did not stop within [`STOP_GRACE`]: it is not retried, so two
-    /// attempts never run at once.
-    #[error("timed out after {0} s (`timeout-secs`) and did not stop within {grace} s (it is blocked outside pmflow's checks, e.g. reading a file or pipe that never ends); not retried", grace = STOP_GRACE.as_secs())]
-    TimedOutStuck(u64),
-    /// The run was interrupted while the step ran.
-    #[error("interrupted")]
-    Interrupted,
-    #[error("internal error: the step panicked ({0}); please report this")]
-    Panicked(String),
-}
-
-/// How long a step asked to stop (interrupt, timeout) has to return. A step checks between
-/// batches and chunks, so it stops in well under a second; one blocked in a read of a pipe or
-/// socket never does, and is left behind after this long.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// A step's output references, and its tables by artifact URI.
 type Outputs = (Vec<OutputRef>, Vec<(String, Table)>);

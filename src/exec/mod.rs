@@ -1,9 +1,10 @@
-//! Running a validated pipeline: the scheduler loop, one job per step, the step cache, the event
+//! Running a validated pipeline: the step loop, one job per step, the step cache, the event
 //! bus and its recorder, and the views of the world outside a run that a step is handed.
 
 mod cache;
 pub mod events;
 mod job;
+mod job_error;
 pub mod leftovers;
 pub mod model_source;
 mod outside;

@@ -61,7 +61,7 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
         Some((name, v)) => format!("`{name}` v{v} (run {run_id})"),
         None => format!("run {run_id}"),
     };
-    let (_, status, outputs) = registry.resumable(&run_id).await.map_err(fail)?;
+    let (_, status, outputs) = registry.succeeded_outputs(&run_id).await.map_err(fail)?;
     // The step whose files these are: the registered URIs, or a run's one trained model.
     let mut trained: Vec<(String, OutputRef, OutputRef)> = outputs
         .iter()

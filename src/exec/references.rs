@@ -78,7 +78,7 @@ pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactSto
         None => (None, part.clone()),
     };
     let (_, status, outputs) = registry
-        .resumable(&run)
+        .succeeded_outputs(&run)
         .await
         .map_err(|e| StepError::new(format!("`with.reference`: {e}")))?;
     let mut found: Vec<(String, OutputRef)> = outputs
@@ -115,7 +115,7 @@ pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactSto
 /// The output of `run` stored at `uri` with digest `sha256`, as that run recorded it.
 async fn recorded_table(registry: &Registry, run: &str, uri: &str, sha256: &str) -> Result<OutputRef, StepError> {
     let (_, _, outputs) = registry
-        .resumable(run)
+        .succeeded_outputs(run)
         .await
         .map_err(|e| StepError::new(format!("`with.reference`: {e}")))?;
     outputs

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::events::{Event, EventSender};
-use super::job::JobError;
+use super::job_error::JobError;
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
 use crate::model::bundle;
@@ -194,7 +194,7 @@ async fn training_data(r: &Registration<'_>, card: &OutputRef) -> Result<(Option
     let Some((step, part, sha256)) = register::training_table(&bytes)? else {
         return Ok((None, None));
     };
-    let (_, _, outputs) = r.registry.resumable(r.run_id).await.map_err(registry_error)?;
+    let (_, _, outputs) = r.registry.succeeded_outputs(r.run_id).await.map_err(registry_error)?;
     let uri = outputs
         .get(&step)
         .and_then(|tables| tables.iter().find(|t| t.name == part && t.sha256 == sha256))

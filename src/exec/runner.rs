@@ -11,7 +11,8 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::events::{self, Event, EventReceiver, EventSender, Listener, RunStatus, StepStatus};
-use super::job::{Done, JobError, StepJob, STOP_GRACE};
+use super::job::{Done, StepJob};
+use super::job_error::{JobError, STOP_GRACE};
 use super::leftovers;
 use super::recorder::Recorder;
 use super::wiring;
@@ -58,7 +59,7 @@ async fn reopen(
     registry: &Registry,
     run_id: &str,
 ) -> Result<HashMap<String, Vec<OutputRef>>, RegistryError> {
-    let (hash, status, done) = registry.resumable(run_id).await?;
+    let (hash, status, done) = registry.succeeded_outputs(run_id).await?;
     if status != "failed" && status != "interrupted" {
         return Err(RegistryError::Refused(format!(
             "run {run_id} is {status}; only failed or interrupted runs can be resumed"
@@ -162,7 +163,7 @@ pub async fn run(
                     stored,
                 });
             }
-            let scheduler = Scheduler {
+            let step_loop = StepLoop {
                 pipeline,
                 registry: registry.clone(),
                 store,
@@ -170,7 +171,7 @@ pub async fn run(
                 run_id: run_id.clone(),
                 tx: tx.clone(),
             };
-            scheduler.run(&order, &options, reused, stop).await
+            step_loop.run(&order, &options, reused, stop).await
         }
         Err(e) => (
             RunStatus::Failed,
@@ -301,8 +302,9 @@ async fn consume(
     recorder.error
 }
 
-/// The scheduling loop and what it shares with every step job.
-struct Scheduler<'a> {
+/// The step loop (start every ready step, wait for one to end, repeat) and what it shares
+/// with every step job. Not the cron daemon: that is `app::schedule`.
+struct StepLoop<'a> {
     pipeline: &'a Pipeline,
     registry: Registry,
     store: ArtifactStore,
@@ -312,7 +314,7 @@ struct Scheduler<'a> {
     tx: EventSender,
 }
 
-impl Scheduler<'_> {
+impl StepLoop<'_> {
     /// Starts every ready step (up to `jobs`), waits for one to end, repeats.
     async fn run(
         &self,

@@ -120,8 +120,9 @@ impl Registry {
         Ok(())
     }
 
-    /// For `--resume`: the run's pipeline hash, status, and the outputs of its succeeded steps.
-    pub async fn resumable(
+    /// The run's pipeline hash, status, and the outputs of its succeeded steps: what `--resume`
+    /// reuses, and where a named model or an earlier run's table is found.
+    pub async fn succeeded_outputs(
         &self,
         run_id: &str,
     ) -> Result<(String, String, HashMap<String, Vec<OutputRef>>), RegistryError> {
