@@ -39,7 +39,8 @@ def artifact(step, name):
 
 pipeline = json.load(open(artifact("", "pipeline.json")))
 settings = {s["kind"]: s.get("with", {}) for s in pipeline["steps"]}
-smote, train_with = settings.get("smote", {}), settings["train-lstm"]
+# `train` was called `train-lstm` before; pipelines of either age.
+smote, train_with = settings.get("smote", {}), settings.get("train", settings.get("train-lstm"))
 card = json.load(open(artifact("train", "model_card.json")))
 features, label, entity, window = card["features"], card["label"], card["entity"], card["window"]
 split_step = next(s["id"] for s in pipeline["steps"] if s["kind"] == "split")
@@ -83,7 +84,7 @@ if pos_weight == "auto":
     pos_weight = float((ytr == 0).sum() / max((ytr == 1).sum(), 1))
 start_competes = False
 if arch.get("skip", False) or arch.get("kind", "lstm") == "linear":
-    # As train-lstm: the logistic regression on the training windows' last rows (C = 1,
+    # As `train`: the logistic regression on the training windows' last rows (C = 1,
     # positives weighted as the network's loss weights them) is where the network starts; the
     # start then competes with the epochs and is kept unless one beats it by `start-margin`
     # standard errors of validation PR-AUC.

@@ -1,5 +1,5 @@
 //! `pmflow bench-lstm` (hidden): trains the LSTM classifier through the same training loop as
-//! `train-lstm` on random windows (one warm-up epoch, one timed epoch) and prints sequences per
+//! `train` on random windows (one warm-up epoch, one timed epoch) and prints sequences per
 //! second of wall time and of CPU time as JSON, for `just bench` to compare with PyTorch.
 
 use std::time::Instant;

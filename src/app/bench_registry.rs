@@ -26,7 +26,7 @@ pub async fn bench_registry(points: i64, registry: &str, single: i64) -> Result<
         git_commit: None,
         trigger: "manual",
         fire_at: None,
-        steps: vec![("train".into(), "train-lstm".into())],
+        steps: vec![("train".into(), "train".into())],
         params: Vec::new(),
     };
     registry.create_run(&run).await?;

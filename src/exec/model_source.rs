@@ -87,7 +87,7 @@ pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<Mod
         }
         0 => {
             return Err(StepError::new(format!(
-                "{shown} ({status}) has no trained model: no succeeded `train-lstm` step wrote {} and {}",
+                "{shown} ({status}) has no trained model: no succeeded `train` step wrote {} and {}",
                 bundle::CARD,
                 bundle::WEIGHTS
             )))

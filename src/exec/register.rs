@@ -45,7 +45,7 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
             .map(|(_, t)| t.clone())
             .ok_or_else(|| {
                 StepError::new(format!(
-                    "no `{wanted}` upstream: `register` needs a training step (`train-lstm`) before it in `needs`"
+                    "no `{wanted}` upstream: `register` needs a training step (`train`) before it in `needs`"
                 ))
             })
     };

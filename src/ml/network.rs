@@ -8,7 +8,7 @@
 //! A recurrent network may also have a `skip` path: a fixed linear layer from the window's last
 //! row straight to the logit, added to the head's. Set to the fitted logistic regression with
 //! the head at zero, the network begins as its baseline and learns only what the sequence
-//! adds (see `train-lstm`).
+//! adds (see `train`).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};

@@ -1,5 +1,5 @@
 //! The trained-model bundle: its card (architecture, features, scaler, threshold, baseline), the
-//! windows it reads, the device it runs on, and scoring. Used by `train-lstm` and `evaluate` (and by
+//! windows it reads, the device it runs on, and scoring. Used by `train` and `evaluate` (and by
 //! `register` and `predict` when they come), so training and serving cannot drift apart.
 //! No storage, no registry: bytes in, scores out.
 

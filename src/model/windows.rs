@@ -1,4 +1,4 @@
-//! Tables to LSTM windows, shared by `train-lstm` and `evaluate`: features in a fixed order,
+//! Tables to LSTM windows, shared by `train` and `evaluate`: features in a fixed order,
 //! 0/1 labels, windows that never leave an entity (and so never a split part).
 
 use std::ops::Range;

@@ -359,7 +359,7 @@ mod tests {
             let r = fresh.open().await;
             let mut new = run("aa");
             new.steps = vec![
-                ("train".into(), "train-lstm".into()),
+                ("train".into(), "train".into()),
                 ("evaluate".into(), "evaluate".into()),
             ];
             r.create_run(&new).await.unwrap();

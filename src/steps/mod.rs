@@ -25,7 +25,7 @@ mod sources;
 mod spans;
 pub mod split;
 mod timestamps;
-pub mod train_lstm;
+pub mod train;
 
 use crate::pipeline::fields::Fields;
 use crate::pipeline::StepCatalog;
@@ -95,7 +95,7 @@ pub enum StepKind {
     Feature,
     Split,
     Smote,
-    TrainLstm,
+    Train,
     Evaluate,
     Drift,
     Register,
@@ -109,12 +109,15 @@ const ALL: &[(StepKind, &str, Effect)] = &[
     (StepKind::Feature, "feature", Effect::None),
     (StepKind::Split, "split", Effect::None),
     (StepKind::Smote, "smote", Effect::None),
-    (StepKind::TrainLstm, "train-lstm", Effect::None),
+    (StepKind::Train, "train", Effect::None),
     (StepKind::Evaluate, "evaluate", Effect::ModelQuality),
     (StepKind::Drift, "drift", Effect::DriftVerdict),
     (StepKind::Register, "register", Effect::RegisterModel),
     (StepKind::Predict, "predict", Effect::None),
 ];
+
+/// Earlier names of kinds, still read: pipelines and registries written before the rename.
+const ALIASES: &[(&str, &str)] = &[("train-lstm", "train")];
 
 impl StepKind {
     pub fn names() -> Vec<&'static str> {
@@ -122,6 +125,10 @@ impl StepKind {
     }
 
     pub fn from_name(name: &str) -> Option<StepKind> {
+        let name = ALIASES
+            .iter()
+            .find(|(old, _)| *old == name)
+            .map_or(name, |(_, new)| *new);
         ALL.iter().find(|(_, n, _)| *n == name).map(|(k, _, _)| *k)
     }
 
@@ -158,7 +165,7 @@ pub enum StepParams {
     Feature(feature::FeatureParams),
     Split(split::SplitParams),
     Smote(smote::SmoteParams),
-    TrainLstm(train_lstm::TrainLstmParams),
+    Train(train::TrainParams),
     Evaluate(evaluate::EvaluateParams),
     Drift(drift::DriftParams),
     Register(register::RegisterParams),
@@ -173,7 +180,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::Feature => feature::parse(with).map(StepParams::Feature),
         StepKind::Split => split::parse(with).map(StepParams::Split),
         StepKind::Smote => smote::parse(with).map(StepParams::Smote),
-        StepKind::TrainLstm => train_lstm::parse(with).map(StepParams::TrainLstm),
+        StepKind::Train => train::parse(with).map(StepParams::Train),
         StepKind::Evaluate => evaluate::parse(with).map(StepParams::Evaluate),
         StepKind::Drift => drift::parse(with).map(StepParams::Drift),
         StepKind::Register => register::parse(with).map(StepParams::Register),
@@ -190,7 +197,7 @@ impl StepParams {
             StepParams::Feature(_) => StepKind::Feature,
             StepParams::Split(_) => StepKind::Split,
             StepParams::Smote(_) => StepKind::Smote,
-            StepParams::TrainLstm(_) => StepKind::TrainLstm,
+            StepParams::Train(_) => StepKind::Train,
             StepParams::Evaluate(_) => StepKind::Evaluate,
             StepParams::Drift(_) => StepKind::Drift,
             StepParams::Register(_) => StepKind::Register,
@@ -234,7 +241,7 @@ pub fn ports(params: &StepParams) -> Ports<'_> {
         StepParams::Feature(p) => feature::ports(p),
         StepParams::Split(p) => split::ports(p),
         StepParams::Smote(p) => smote::ports(p),
-        StepParams::TrainLstm(p) => train_lstm::ports(p),
+        StepParams::Train(p) => train::ports(p),
         StepParams::Evaluate(p) => evaluate::ports(p),
         StepParams::Drift(p) => drift::ports(p),
         StepParams::Register(p) => register::ports(p),
@@ -282,7 +289,7 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::Feature(p) => feature::run(p, ctx),
         StepParams::Split(p) => split::run(p, ctx),
         StepParams::Smote(p) => smote::run(p, ctx),
-        StepParams::TrainLstm(p) => train_lstm::run(p, ctx),
+        StepParams::Train(p) => train::run(p, ctx),
         StepParams::Evaluate(p) => evaluate::run(p, ctx),
         StepParams::Drift(p) => drift::run(p, ctx),
         StepParams::Predict(p) => predict::run(p, ctx),

@@ -1,4 +1,4 @@
-//! What the model steps (`train-lstm`, `evaluate`, `predict`) share: the split part they read,
+//! What the model steps (`train`, `evaluate`, `predict`) share: the split part they read,
 //! the `device` key, and scored windows as rows.
 
 use polars::prelude::*;

@@ -12,7 +12,7 @@ use crate::model::bundle;
 pub const MODEL_INPUT: &str = "@model";
 
 /// What `evaluate` and `register` tell the user when no step upstream trained a model.
-pub const NO_UPSTREAM_MODEL: &str = "needs a `train-lstm` step upstream (under `needs:`, directly or further up)";
+pub const NO_UPSTREAM_MODEL: &str = "needs a `train` step upstream (under `needs:`, directly or further up)";
 
 /// What a step reads, writes and does.
 #[derive(Debug, Clone, PartialEq)]

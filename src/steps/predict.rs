@@ -23,7 +23,7 @@ pub use super::ports::MODEL_INPUT;
 
 /// Why a `predict` step with no `model:` and no training step upstream cannot score.
 pub const NO_MODEL: &str =
-    "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train-lstm` step under `needs:` (directly or further up)";
+    "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train` step under `needs:` (directly or further up)";
 
 /// A machine's risk, from its latest window's score against the model's threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,7 +82,7 @@ pub enum ShortSeries {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictParams {
-    /// `NAME@ALIAS`, `NAME@vN`, `NAME` or a run id; None: the `train-lstm` step upstream.
+    /// `NAME@ALIAS`, `NAME@vN`, `NAME` or a run id; None: the `train` step upstream.
     pub model: Option<String>,
     pub path: String,
     pub levels: Levels,
@@ -302,7 +302,7 @@ fn leave_out(table: &mut Table, machines: &[(String, String)]) -> Result<(), Ste
     Ok(())
 }
 
-/// A file of the model `model:` names, else of the `train-lstm` step upstream.
+/// A file of the model `model:` names, else of the `train` step upstream.
 fn model_file<'a>(ctx: &'a StepContext, name: &str) -> Option<&'a [u8]> {
     let named = format!("{MODEL_INPUT}/{name}");
     ctx.files

@@ -24,7 +24,7 @@ fn training_step(text: &str) -> Option<String> {
         let line = line.trim().trim_start_matches("- ");
         if let Some(rest) = line.strip_prefix("id:") {
             id = Some(rest.trim().to_string());
-        } else if line.strip_prefix("kind:").map(str::trim) == Some("train-lstm") {
+        } else if matches!(line.strip_prefix("kind:").map(str::trim), Some("train" | "train-lstm")) {
             return id;
         }
     }

@@ -387,7 +387,7 @@ fn evaluate_and_register_without_a_trained_model_are_refused_by_validate() {
     let (code, out, err) = p.output(&["validate", "pipelines/eval.yaml"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("pipelines/eval.yaml:5:5: step `evaluate`: needs a `train-lstm` step upstream (under `needs:`, directly or further up)"),
+        err.contains("pipelines/eval.yaml:5:5: step `evaluate`: needs a `train` step upstream (under `needs:`, directly or further up)"),
         "{err}"
     );
     p.write(
@@ -397,7 +397,7 @@ fn evaluate_and_register_without_a_trained_model_are_refused_by_validate() {
     let (code, _, err) = p.output(&["run", "pipelines/reg.yaml"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("pipelines/reg.yaml:5:5: step `register`: needs a `train-lstm` step upstream"),
+        err.contains("pipelines/reg.yaml:5:5: step `register`: needs a `train` step upstream"),
         "{err}"
     );
     // With the training step in between: valid.

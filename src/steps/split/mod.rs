@@ -258,7 +258,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             "split_report".into(),
             json!({"by": by, "seed": p.seed, "fractions": p.fractions, "parts": report}),
         )],
-        // A file, not a report: later steps (train-lstm's model card) read it.
+        // A file, not a report: later steps (train's model card) read it.
         files: vec![(
             SCALER.into(),
             serde_json::to_vec_pretty(&json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}))

@@ -1,4 +1,4 @@
-//! `train-lstm`: windows of the train and val parts -> a classifier on libtorch (`model: lstm`,
+//! `train` (formerly `train-lstm`, still read): windows of the train and val parts -> a classifier on libtorch (`model: lstm`,
 //! `gru` or `linear`), early stopping on validation PR-AUC (best checkpoint kept), decision
 //! threshold tuned on validation; beside it, always, a logistic-regression baseline on the
 //! windows' last rows, so `evaluate` can say whether the model earns its keep. Writes the
@@ -43,7 +43,7 @@ pub enum ThresholdRule {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrainLstmParams {
+pub struct TrainParams {
     pub model: ModelKind,
     pub window: usize,
     pub hidden: i64,
@@ -65,7 +65,7 @@ pub struct TrainLstmParams {
     pub columns: Option<Vec<String>>,
 }
 
-pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
+pub fn parse(f: &mut Fields) -> Option<TrainParams> {
     let pos_weight = match f.node("pos-weight").map(|n| (n, &n.value)) {
         None | Some((_, Value::Null)) => None,
         Some((_, Value::Str(s))) if s == "auto" => Some(PosWeight::Auto),
@@ -89,7 +89,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
         .optional_choice("model", &ModelKind::NAMES)
         .and_then(ModelKind::parse)
         .unwrap_or_default();
-    Some(TrainLstmParams {
+    Some(TrainParams {
         model,
         window: f.optional_int("window", 1, 100_000).unwrap_or(24) as usize,
         hidden: f.optional_int("hidden", 1, 4096).unwrap_or(64),
@@ -118,7 +118,7 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
     })
 }
 
-pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
+pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let train = take_part(ctx, "train")?;
     let val = take_part(ctx, "val")?;
     let device = device::pick(p.device)?;
@@ -354,7 +354,7 @@ fn loss_curve(card: &ModelCard) -> String {
 
 /// Reads the train and val parts (and the upstream recipe and scaler, for the card); writes the
 /// trained model.
-pub fn ports(_: &TrainLstmParams) -> Ports<'static> {
+pub fn ports(_: &TrainParams) -> Ports<'static> {
     Ports::on_tables(vec![
         Output::of(OutputKind::Model, "model"),
         Output::of(OutputKind::Report, "training_report"),
