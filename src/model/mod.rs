@@ -7,11 +7,13 @@ pub mod bundle;
 pub mod card;
 pub mod device;
 pub mod formats;
+pub mod scorer;
 pub mod scoring;
 pub mod windows;
 
 pub use bundle::ModelBundle;
 pub use card::ModelCard;
+pub use scorer::Scorer;
 
 /// Why a model cannot be read or fed, as shown to the user (the step adds its id).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

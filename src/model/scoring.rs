@@ -1,4 +1,5 @@
-//! A trained model made ready to score: its card and weights loaded onto a device.
+//! A libtorch network made ready to score (the [`super::scorer::Scorer`] of LSTM, GRU and linear
+//! models): its card and weights loaded onto a device.
 
 use tch::{nn, Device};
 
@@ -10,27 +11,32 @@ use crate::ml::training::{predict_windows, WindowSet};
 use crate::ml::weights::load_safetensors;
 
 /// The network of a model card with its weights loaded; the var store must outlive the network.
-pub struct TrainedModel {
+pub struct TorchNetwork {
     pub card: ModelCard,
     network: Classifier,
     _vars: nn::VarStore,
 }
 
-impl TrainedModel {
+impl TorchNetwork {
     /// Builds the card's architecture on `device` and loads `weights` (safetensors) into it.
-    pub fn load(card: ModelCard, weights: &[u8], device: Device) -> Result<TrainedModel, ModelError> {
+    pub fn load(card: ModelCard, weights: &[u8], device: Device) -> Result<TorchNetwork, ModelError> {
         let vars = nn::VarStore::new(device);
         let network = Classifier::new(&vars.root(), card.architecture.clone());
         load_safetensors(&vars, weights).map_err(|e| ModelError::new(format!("{WEIGHTS}: {e}")))?;
-        Ok(TrainedModel {
+        Ok(TorchNetwork {
             card,
             network,
             _vars: vars,
         })
     }
+}
 
-    /// The failure probability of every window, in window order.
-    pub fn score(&self, windows: &WindowSet, batch_size: usize) -> Vec<f64> {
+impl super::scorer::Scorer for TorchNetwork {
+    fn card(&self) -> &ModelCard {
+        &self.card
+    }
+
+    fn score(&self, windows: &WindowSet, batch_size: usize) -> Vec<f64> {
         predict_windows(&self.network, windows, batch_size)
     }
 }

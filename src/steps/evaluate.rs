@@ -10,7 +10,6 @@ use super::model_io::{parse_device, scored_rows, take_part};
 use crate::frame::{numeric_features, Table};
 use crate::ml::metrics::{Confusion, OperatingPoints};
 use crate::model::device::{self, DeviceChoice};
-use crate::model::scoring::TrainedModel;
 use crate::model::windows as sequences;
 use crate::model::ModelBundle;
 use crate::pipeline::fields::Fields;
@@ -34,8 +33,8 @@ pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
 }
 
 pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let ModelBundle { card, weights } =
-        ModelBundle::find(|name| ctx.file(name))?.ok_or_else(|| StepError::new(NO_UPSTREAM_MODEL))?;
+    let bundle = ModelBundle::find(|name| ctx.file(name))?.ok_or_else(|| StepError::new(NO_UPSTREAM_MODEL))?;
+    let card = &bundle.card;
     let test = take_part(ctx, "test")?;
     let device = device::pick(p.device)?;
     tch::set_num_threads(p.threads as i32);
@@ -57,8 +56,8 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
             card.window
         )));
     }
-    let model = TrainedModel::load(card, &weights, device)?;
-    let card = &model.card;
+    let model = bundle.scorer(device)?;
+    let card = model.card();
     let scores = model.score(&windows.set, p.batch_size);
     let labels: Vec<bool> = windows.set.labels.iter().map(|y| *y == 1.0).collect();
 

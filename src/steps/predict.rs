@@ -12,7 +12,6 @@ use crate::frame::Table;
 use crate::model::bundle::{ModelBundle, TRAINING_LOAD_REPORT};
 use crate::model::card::ModelCard;
 use crate::model::device::{self, DeviceChoice};
-use crate::model::scoring::TrainedModel;
 use crate::model::windows::{self as sequences, WindowsAt};
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::pipeline::fields::Fields;
@@ -152,14 +151,13 @@ pub fn parse(f: &mut Fields) -> Option<PredictParams> {
 
 pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     // The model first: a bad card or weights fail before any data is read.
-    let ModelBundle { card, weights } =
-        ModelBundle::find(|name| model_file(ctx, name))?.ok_or_else(|| StepError::new(NO_MODEL))?;
+    let bundle = ModelBundle::find(|name| model_file(ctx, name))?.ok_or_else(|| StepError::new(NO_MODEL))?;
     let device = device::pick(p.device)?;
     if p.threads > 0 {
         tch::set_num_threads(p.threads as i32);
     }
-    let model = TrainedModel::load(card, &weights, device)?;
-    let card = &model.card;
+    let model = bundle.scorer(device)?;
+    let card = model.card();
     let expected = Expected::of(card, model_file(ctx, TRAINING_LOAD_REPORT));
 
     ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
