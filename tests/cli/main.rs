@@ -9,6 +9,7 @@ mod pg_server;
 mod bad_inputs;
 mod bench_peers;
 mod cache;
+mod compat;
 mod concurrency;
 mod drift;
 mod examples;
