@@ -38,6 +38,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         force: args.force.clone(),
         resume,
         fire_at: None,
+        body: Default::default(),
     };
     let outcome = runner::run(
         &pipeline,

@@ -477,6 +477,7 @@ impl Daemon {
             force: Vec::new(),
             resume: None,
             fire_at: Some(at),
+            body: Default::default(),
         };
         let mut stop = self.stop.subscribe();
         let grace = self.grace;

@@ -56,6 +56,8 @@ pub struct StepJob {
     /// same frames the artifacts hold, so reading them back would only cost time. The first
     /// attempt takes them; a retry reads the artifacts.
     pub handed: Mutex<HashMap<String, Table>>,
+    /// What does the step's work.
+    pub body: super::runner::StepBody,
 }
 
 impl StepJob {
@@ -241,8 +243,9 @@ impl StepJob {
         let timed_out = Arc::new(AtomicBool::new(false));
         ctx.cancel = Cancel::any_of([self.interrupted.clone(), timed_out.clone()]);
         let step = self.step.clone();
+        let body = self.body.0.clone();
         // Steps are CPU-bound and synchronous: run them off the async threads.
-        let mut work = tokio::task::spawn_blocking(move || steps::run(&step.params, &mut ctx));
+        let mut work = tokio::task::spawn_blocking(move || body(&step.params, &mut ctx));
         let joined = match self.step.timeout {
             Some(limit) => match tokio::time::timeout(limit, &mut work).await {
                 Ok(joined) => joined,

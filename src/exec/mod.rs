@@ -14,4 +14,6 @@ mod references;
 mod register;
 pub mod run_report;
 pub mod runner;
+#[cfg(test)]
+mod runner_tests;
 mod wiring;

@@ -20,7 +20,23 @@ use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputRef, Table};
 use crate::pipeline::graph;
 use crate::registry::{NewRun, Registry, RegistryError};
-use crate::steps::Pipeline;
+use crate::steps::context::{StepContext, StepError, StepOutput};
+use crate::steps::{Pipeline, StepParams};
+
+/// What does a step's work once the runner has its inputs: `steps::run` in pmflow; a fake in
+/// the runner's own tests, which then exercise caching, retries, cancellation and resume
+/// without training anything.
+#[derive(Clone)]
+pub struct StepBody(pub Arc<StepWork>);
+
+/// A step's work: its settings and context in, its outputs out.
+pub type StepWork = dyn Fn(&StepParams, &mut StepContext) -> Result<StepOutput, StepError> + Send + Sync;
+
+impl Default for StepBody {
+    fn default() -> Self {
+        StepBody(Arc::new(crate::steps::run))
+    }
+}
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -31,6 +47,8 @@ pub struct RunOptions {
     pub resume: Option<String>,
     /// The schedule fire this run belongs to.
     pub fire_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What runs each step ([`StepBody::default`]: the step kinds).
+    pub body: StepBody,
 }
 
 pub struct RunOutcome {
@@ -399,6 +417,7 @@ impl StepLoop<'_> {
                     use_cache: !forced.contains(&i),
                     interrupted: interrupted.clone(),
                     handed: Mutex::new(handed),
+                    body: options.body.clone(),
                 };
                 running.spawn(async move {
                     let started = Instant::now();
