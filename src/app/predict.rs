@@ -48,7 +48,7 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
     // Plain lines on stderr (stdout is the result, for other tools), one per phase.
     let quiet = matches!(progress, crate::cli::Progress::Quiet);
     let shown = std::time::Instant::now();
-    let scored = crate::exec::model_source::predict(
+    let scored = crate::exec::predict::predict(
         &args.model,
         params,
         &root,
@@ -62,7 +62,7 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
     )
     .await;
     registry.close().await;
-    use crate::exec::model_source::PredictError;
+    use crate::exec::predict::PredictError;
     let (model, mut output) = scored.map_err(|e| match e {
         PredictError::Model(e) => CliError::Usage(format!("--model {}: {e}", args.model)),
         PredictError::Data(e) => CliError::RunFailed(format!("--data {}: {e}", args.data)),

@@ -6,12 +6,12 @@ pub mod events;
 mod job;
 mod job_error;
 pub mod leftovers;
-pub mod model_source;
 mod outside;
 pub mod plan;
+pub mod predict;
 mod recorder;
-mod references;
 mod register;
+mod resolve;
 pub mod run_report;
 pub mod runner;
 #[cfg(test)]

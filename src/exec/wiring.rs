@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::cache::{self, CacheMiss};
-use super::references::{self, Named};
+use super::resolve::{self, Named};
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
 use crate::pipeline::graph;
@@ -57,7 +57,7 @@ pub async fn keyed(
     registry: &Registry,
     store: &ArtifactStore,
 ) -> Result<Keyed, StepError> {
-    let Named { inputs: named, model } = references::named_by(&step.params, root, registry, store).await?;
+    let Named { inputs: named, model } = resolve::named_by(&step.params, root, registry, store).await?;
     inputs.extend(named);
     let (files, key) = match cache::file_versions(step, root, registry).await {
         Ok(files) => {

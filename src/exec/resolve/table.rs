@@ -1,50 +1,16 @@
-//! What a step names outside its pipeline: tables of earlier runs (`drift`'s `reference: {run:
-//! RUN}` or `{model: NAME@ALIAS}`) and a model to score with (`predict`'s `model:`, through
-//! `model_source`), found through the registry and checked against the digest recorded when they
-//! were written, before the step sees them. A table changed or deleted since is an error that
-//! says so: comparing with something other than what that run produced would be a silent lie.
+//! An earlier run's table a step names (`drift`'s `reference: {run: RUN}` or `{model:
+//! NAME@ALIAS}`), found through the registry and checked against the digest recorded when it
+//! was written. A table changed or deleted since is an error that says so: comparing with
+//! something other than what that run produced would be a silent lie.
 
-use std::path::Path;
-
-use super::cache::stored_sha256;
+use super::{digest_of, Digest};
 use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputFormat, OutputRef};
 use crate::registry::Registry;
 use crate::steps::context::StepError;
-use crate::steps::{RunTable, StepParams, TableSource};
+use crate::steps::{RunTable, TableSource};
 
-/// What a step names outside its pipeline, resolved and digest-checked: the inputs it adds
-/// (a named model's files first, then earlier runs' tables), which are part of its cache key,
-/// and for a named model how to call it and the chain its new data is prepared by.
-pub struct Named {
-    pub inputs: Vec<(String, OutputRef)>,
-    pub model: Option<(String, Vec<(String, StepParams)>)>,
-}
-
-/// The run and `--dry-run` both call this, so the key a plan predicts is the key a run uses.
-pub async fn named_by(
-    params: &StepParams,
-    root: &Path,
-    registry: &Registry,
-    store: &ArtifactStore,
-) -> Result<Named, StepError> {
-    let mut named = Named {
-        inputs: Vec::new(),
-        model: None,
-    };
-    let ports = crate::steps::ports(params);
-    if let Some(spec) = ports.model() {
-        let model = super::model_source::resolve(spec, root, registry).await?;
-        named.inputs.extend(model.files);
-        named.model = Some((model.shown, model.chain));
-    }
-    for wanted in ports.run_tables() {
-        let table = resolve(&wanted, registry, store).await?;
-        named.inputs.push((wanted.input.to_string(), table));
-    }
-    Ok(named)
-}
-
+/// The table `wanted` names, digest-checked.
 pub async fn resolve(wanted: &RunTable, registry: &Registry, store: &ArtifactStore) -> Result<OutputRef, StepError> {
     let (run, part, what) = match &wanted.source {
         TableSource::Run(spec) => {
@@ -136,12 +102,12 @@ async fn checked(
     store: &ArtifactStore,
     registry: &Registry,
 ) -> Result<OutputRef, StepError> {
-    match stored_sha256(&table.uri, store, registry).await {
-        Ok(sha256) if sha256 == table.sha256 => Ok(table),
-        Ok(_) => Err(StepError::new(format!(
+    match digest_of(&table, store, registry).await {
+        Digest::AsRecorded => Ok(table),
+        Digest::Changed => Err(StepError::new(format!(
             "`with.reference`: {what} ({}) changed since that run recorded it; it no longer is the data that run used",
             table.uri
         ))),
-        Err(e) => Err(StepError::new(format!("`with.reference`: {what} cannot be read: {e}"))),
+        Digest::Unreadable(e) => Err(StepError::new(format!("`with.reference`: {what} cannot be read: {e}"))),
     }
 }

@@ -1,11 +1,11 @@
-//! The model a `predict` names (`NAME@ALIAS`, `NAME@vN`, `NAME`, or a run id), found through the
-//! registry, its files checked against the digests recorded when they were written, and the
-//! training run's own preparation chain: everything scoring needs, settled before any data is
-//! read.
+//! The model a step or `pmflow predict` names (`NAME@ALIAS`, `NAME@vN`, `NAME`, or a run id),
+//! found through the registry, its files checked against the digests recorded when they were
+//! written, and the training run's own preparation chain: everything scoring needs, settled
+//! before any data is read.
 
 use std::path::Path;
 
-use super::cache::stored_sha256;
+use super::{digest_of, Digest};
 use crate::artifacts::store_for_url;
 use crate::frame::{OutputFormat, OutputRef, Roles};
 use crate::model::bundle::{self, TRAINING_LOAD_REPORT};
@@ -31,7 +31,7 @@ pub struct ModelSource {
     pub chain: Vec<(String, StepParams)>,
 }
 
-pub async fn resolve(spec: &str, root: &Path, registry: &Registry) -> Result<ModelSource, StepError> {
+pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<ModelSource, StepError> {
     let fail = |e: crate::registry::RegistryError| StepError::new(format!("model `{spec}`: {e}"));
     let is_model = spec.contains('@')
         || registry
@@ -191,64 +191,12 @@ async fn load_report(registry: &Registry, run_id: &str, chain: &[(String, StepPa
 /// model may come from another artifact store than the pipeline's).
 async fn checked(file: &OutputRef, shown: &str, registry: &Registry) -> Result<(), StepError> {
     let store = store_for_url(&file.uri).map_err(|e| StepError::new(format!("{shown}: {e}")))?;
-    match stored_sha256(&file.uri, &store, registry).await {
-        Ok(sha256) if sha256 == file.sha256 => Ok(()),
-        Ok(_) => Err(StepError::new(format!(
+    match digest_of(file, &store, registry).await {
+        Digest::AsRecorded => Ok(()),
+        Digest::Changed => Err(StepError::new(format!(
             "{shown}: {} ({}) changed since it was recorded (sha256 differs); it is not the model that was trained and registered",
             file.name, file.uri
         ))),
-        Err(e) => Err(StepError::new(format!("{shown}: {} cannot be read: {e}", file.name))),
+        Digest::Unreadable(e) => Err(StepError::new(format!("{shown}: {} cannot be read: {e}", file.name))),
     }
-}
-
-/// Why `pmflow predict` could not score: the model named, or the data given.
-#[derive(Debug, thiserror::Error)]
-pub enum PredictError {
-    #[error("{0}")]
-    Model(StepError),
-    #[error("{0}")]
-    Data(StepError),
-}
-
-/// `pmflow predict`: resolves `spec`, reads its files (checked again as read), and runs the
-/// `predict` step on `params.path` outside any pipeline. Warnings go to `on_warning`, progress
-/// messages to `on_progress`.
-pub async fn predict(
-    spec: &str,
-    params: crate::steps::predict::PredictParams,
-    root: &Path,
-    registry: &Registry,
-    on_warning: impl Fn(String) + Send + 'static,
-    on_progress: impl Fn(String) + Send + 'static,
-) -> Result<(ModelSource, crate::steps::context::StepOutput), PredictError> {
-    use sha2::{Digest, Sha256};
-    let model = resolve(spec, root, registry).await.map_err(PredictError::Model)?;
-    let unreadable = |e: String| PredictError::Model(StepError::new(e));
-    let mut files = Vec::new();
-    for (from, f) in &model.files {
-        let store = store_for_url(&f.uri).map_err(|e| unreadable(e.to_string()))?;
-        let bytes = store.get(&f.uri).await.map_err(|e| unreadable(e.to_string()))?;
-        if hex::encode(Sha256::digest(&bytes)) != f.sha256 {
-            return Err(unreadable(format!(
-                "{}: {} changed while it was read; try again",
-                model.shown, f.name
-            )));
-        }
-        files.push((format!("{from}/{}", f.name), bytes.to_vec()));
-    }
-    let events: crate::steps::context::StepEvents = Box::new(move |e| match e {
-        crate::steps::context::StepEvent::Warning { message } => on_warning(message),
-        crate::steps::context::StepEvent::Progress { message, .. } => on_progress(message),
-        crate::steps::context::StepEvent::Metric { .. } => {}
-    });
-    let mut ctx = crate::steps::context::StepContext::new("predict".into(), root.to_path_buf(), Vec::new(), events);
-    ctx.remote = std::sync::Arc::new(super::outside::ObjectStoreFiles);
-    ctx.files = files;
-    ctx.upstream = model.chain.clone();
-    let output = tokio::task::spawn_blocking(move || crate::steps::predict::run(&params, &mut ctx))
-        .await
-        .map_err(|e| StepError::new(format!("internal error: scoring panicked ({e}); please report this")))
-        .and_then(|scored| scored)
-        .map_err(PredictError::Data)?;
-    Ok((model, output))
 }
