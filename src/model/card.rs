@@ -30,7 +30,7 @@ pub struct ModelCard {
     /// How `feature` made each column from raw sensor data, if a `feature` step ran upstream.
     pub feature_manifest: Option<serde_json::Value>,
     /// The scaler `split` fitted on train (apply it to new data before the model), if any.
-    pub scaler: Option<serde_json::Value>,
+    pub scaler: Option<super::formats::Scaler>,
     /// sha256 of every input the step read, as `step/name`.
     pub training_data: Vec<(String, String)>,
     pub seed: u64,

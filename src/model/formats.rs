@@ -8,3 +8,78 @@ pub const OUTLIER_FENCES: &str = "outlier_fences.json";
 pub const SCALER: &str = "scaler.json";
 /// How `feature` made each column from raw sensor data.
 pub const FEATURE_MANIFEST: &str = "feature_manifest.json";
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+use crate::ml::scaler::{ColumnScale, ScalerKind};
+
+/// The scaler `split` fitted on the train part: [`SCALER`], and a model card's `scaler`.
+/// Fields in name order, as the file has always had them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    /// Each scaled column's transform; the others are left as they are.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnScale>,
+    /// The part it was fitted on (`train`).
+    #[serde(default)]
+    pub fitted_on: String,
+    /// None: `scaler: none`, nothing scaled.
+    #[serde(default)]
+    pub kind: Option<ScalerKind>,
+}
+
+impl Scaler {
+    pub fn parse(bytes: &[u8]) -> Result<Scaler, ModelError> {
+        serde_json::from_slice(bytes).map_err(|e| ModelError::new(format!("{SCALER} cannot be read: {e}")))
+    }
+
+    /// Whether it scales anything (a `split` with `scaler: none` writes one that does not).
+    pub fn scales(&self) -> bool {
+        self.kind.is_some()
+    }
+}
+
+/// The outlier fences a `clean` step fitted (clip or drop): [`OUTLIER_FENCES`], each column's
+/// `[low, high]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutlierFences {
+    pub columns: BTreeMap<String, (f64, f64)>,
+}
+
+impl OutlierFences {
+    pub fn parse(bytes: &[u8]) -> Result<OutlierFences, ModelError> {
+        serde_json::from_slice(bytes).map_err(|e| ModelError::new(format!("{OUTLIER_FENCES} cannot be read: {e}")))
+    }
+}
+
+/// A state file as stored: pretty JSON.
+pub fn to_json(state: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec_pretty(state).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_files_read_back_as_written_before_they_were_typed() {
+        // As `split` wrote `scaler.json` with `json!` (keys in name order).
+        let old = br#"{"columns": {"t": {"offset": 1.5, "scale": 2.0}}, "fitted_on": "train", "kind": "standard"}"#;
+        let scaler = Scaler::parse(old).unwrap();
+        assert!(scaler.scales());
+        let value: serde_json::Value = serde_json::from_slice(old).unwrap();
+        assert_eq!(
+            to_json(&scaler),
+            serde_json::to_vec_pretty(&value).unwrap(),
+            "same bytes"
+        );
+        let none = Scaler::parse(br#"{"columns": {}, "fitted_on": "train", "kind": null}"#).unwrap();
+        assert!(!none.scales());
+        let fences = OutlierFences::parse(br#"{"columns": {"t": [-1.0, 4.5]}}"#).unwrap();
+        assert_eq!(fences.columns["t"], (-1.0, 4.5));
+        assert!(OutlierFences::parse(br#"{"columns": {"t": [1.0]}}"#).is_err());
+    }
+}

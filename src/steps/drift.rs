@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::frame::{numeric_features, Table};
 use crate::ml::drift::{psi, sorted_numbers, std_population, Correction};
 use crate::ml::ks::ks_2samp_of_gap;
-use crate::model::formats::SCALER;
+use crate::model::formats::{Scaler, SCALER};
 use crate::pipeline::fields::Fields;
 use crate::plot::{drift_picture, DriftBar, DriftCurves};
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -60,8 +60,8 @@ fn scaled_by(ctx: &StepContext, step: &str) -> bool {
     ctx.files
         .iter()
         .find(|(k, _)| *k == key)
-        .and_then(|(_, bytes)| serde_json::from_slice::<serde_json::Value>(bytes).ok())
-        .is_some_and(|scaler| !scaler["kind"].is_null())
+        .and_then(|(_, bytes)| Scaler::parse(bytes).ok())
+        .is_some_and(|scaler| scaler.scales())
 }
 
 /// `train` of `split/train`: the name a table has among its step's outputs.

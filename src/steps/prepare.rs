@@ -6,15 +6,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde::Deserialize;
-
 use super::clean::FENCES_FILE;
 use super::context::{StepContext, StepError, StepEvent, StepEvents};
 use super::ports::MODEL_INPUT;
 use super::{clean, feature, load, preparer, Preparer};
 use crate::frame::Table;
-use crate::ml::scaler::ColumnScale;
-use crate::model::formats::SCALER;
+use crate::model::formats::{Scaler, SCALER};
 
 /// Runs the `load`, `clean` and `feature` steps of `upstream` (in order) on `path`, then, when
 /// `scale` says the data being compared with was scaled, applies the `scaler.json` among
@@ -123,8 +120,7 @@ pub(super) fn prepare_checked(
     }
     let mut table = table.ok_or_else(|| StepError::new(format!("preparing {path} produced no table")))?;
     if let (true, Some(bytes)) = (scale, ctx.file(SCALER)) {
-        let scaler = serde_json::from_slice(bytes)
-            .map_err(|e| StepError::new(format!("the pipeline's scaler.json cannot be read: {e}")))?;
+        let scaler = Scaler::parse(bytes).map_err(|e| StepError::new(format!("the pipeline's {e}")))?;
         apply_scaler(&mut table, &scaler)?;
     }
     Ok(table)
@@ -167,14 +163,7 @@ fn named_by_a_step(chain: &[(&String, Preparer)], column: &str) -> bool {
 /// Applies `split`'s scaler (`{"columns": {name: {offset, scale}}}`, as `scaler.json` and the
 /// model card hold it) to the columns it names; a named column the table lacks is an error
 /// naming it.
-pub(super) fn apply_scaler(table: &mut Table, scaler: &serde_json::Value) -> Result<(), StepError> {
-    #[derive(serde::Deserialize)]
-    struct Scaler {
-        #[serde(default)]
-        columns: std::collections::BTreeMap<String, ColumnScale>,
-    }
-    let scaler = Scaler::deserialize(scaler)
-        .map_err(|e| StepError::new(format!("the scaler the model was trained with cannot be read: {e}")))?;
+pub(super) fn apply_scaler(table: &mut Table, scaler: &Scaler) -> Result<(), StepError> {
     for (name, scale) in &scaler.columns {
         let values = crate::frame::column_f64(&table.frame, name).map_err(|_| {
             StepError::new(format!(

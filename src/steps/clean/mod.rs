@@ -35,6 +35,7 @@ pub struct CleanParams {
 
 /// The file `clean` writes its whole-table fences to, for replays of the step on new data.
 pub use crate::model::formats::OUTLIER_FENCES as FENCES_FILE;
+use crate::model::formats::{self, OutlierFences};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outliers {
@@ -295,14 +296,13 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     // Fences that change data (clip, drop) are part of what the step learned from its data.
     let files = match &p.outliers {
         Some(o) if !o.per_entity && o.action != OutlierAction::Report && !fitted.is_empty() => {
-            let fences: serde_json::Map<String, serde_json::Value> = fitted
-                .iter()
-                .map(|(c, f): (&String, &Fences)| (c.clone(), serde_json::json!([f.low, f.high])))
-                .collect();
-            vec![(
-                FENCES_FILE.to_string(),
-                serde_json::to_vec_pretty(&serde_json::json!({ "columns": fences })).unwrap_or_default(),
-            )]
+            let fences = OutlierFences {
+                columns: fitted
+                    .iter()
+                    .map(|(c, f): (&String, &Fences)| (c.clone(), (f.low, f.high)))
+                    .collect(),
+            };
+            vec![(FENCES_FILE.to_string(), formats::to_json(&fences))]
         }
         _ => Vec::new(),
     };
@@ -393,21 +393,12 @@ fn to_f64(frame: &DataFrame, name: &str) -> Result<Vec<f64>, StepError> {
 
 /// Reads a [`FENCES_FILE`] back (`{"columns": {name: [low, high]}}`).
 pub fn parse_fences(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, Fences>, StepError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| StepError::new(format!("{FENCES_FILE} cannot be read: {e}")))?;
-    let mut out = std::collections::BTreeMap::new();
-    for (name, pair) in value["columns"].as_object().into_iter().flatten() {
-        let bound = |i: usize| pair.get(i).and_then(serde_json::Value::as_f64);
-        match (bound(0), bound(1)) {
-            (Some(low), Some(high)) => out.insert(name.clone(), Fences { low, high }),
-            _ => {
-                return Err(StepError::new(format!(
-                    "{FENCES_FILE}: the fences of `{name}` are not [low, high]"
-                )))
-            }
-        };
-    }
-    Ok(out)
+    let fences = OutlierFences::parse(bytes)?;
+    Ok(fences
+        .columns
+        .into_iter()
+        .map(|(name, (low, high))| (name, Fences { low, high }))
+        .collect())
 }
 
 /// Reads one frame; writes it cleaned, with the outlier fences it fitted (new data is cleaned

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::frame::{column_f64, entity_ranges, numeric_features, time_values, Table};
 use crate::ml::rng::Rng;
 use crate::ml::scaler::{ColumnScale, ScalerKind};
-use crate::model::formats::SCALER;
+use crate::model::formats::{self, Scaler, SCALER};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -207,7 +207,11 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     }
 
     let mut frame = frame;
-    let mut scaler_report = serde_json::Map::new();
+    let mut scaler = Scaler {
+        fitted_on: "train".into(),
+        kind: p.scaler,
+        ..Default::default()
+    };
     if let Some(kind) = p.scaler {
         let columns = match &p.columns {
             Some(c) => c.clone(),
@@ -227,7 +231,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             let column = std::mem::replace(&mut all[at], Column::new_empty(PlSmallStr::EMPTY, &DataType::Null));
             let (scaled, scale) = scale_column(column, &part_of, kind).ok_or_else(not_numeric)??;
             all[at] = scaled;
-            scaler_report.insert(c.clone(), json!(scale));
+            scaler.columns.insert(c.clone(), scale);
         }
         frame = DataFrame::new(height, all)?;
     }
@@ -259,11 +263,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             json!({"by": by, "seed": p.seed, "fractions": p.fractions, "parts": report}),
         )],
         // A file, not a report: later steps (train's model card) read it.
-        files: vec![(
-            SCALER.into(),
-            serde_json::to_vec_pretty(&json!({"kind": p.scaler, "fitted_on": "train", "columns": scaler_report}))
-                .unwrap_or_default(),
-        )],
+        files: vec![(SCALER.into(), formats::to_json(&scaler))],
     })
 }
 

@@ -21,7 +21,7 @@ use crate::ml::weights::to_safetensors;
 use crate::model::bundle::{self, ModelBundle};
 use crate::model::card::{self as model_card, Baseline, ModelCard, Training};
 use crate::model::device::{self, DeviceChoice};
-use crate::model::formats::{FEATURE_MANIFEST, SCALER};
+use crate::model::formats::{Scaler, FEATURE_MANIFEST, SCALER};
 use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
@@ -268,7 +268,7 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         threshold,
         threshold_rule: rule,
         feature_manifest: ctx.file(FEATURE_MANIFEST).and_then(|b| serde_json::from_slice(b).ok()),
-        scaler: ctx.file(SCALER).and_then(|b| serde_json::from_slice(b).ok()),
+        scaler: ctx.file(SCALER).and_then(|b| Scaler::parse(b).ok()),
         training_data: ctx.digests.clone(),
         seed: opts.seed,
         pmflow_version: env!("CARGO_PKG_VERSION").into(),
