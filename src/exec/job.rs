@@ -16,7 +16,22 @@ use crate::artifacts::{ArtifactError, ArtifactStore, StoredArtifact, WriteFailur
 use crate::frame::{OutputFormat, OutputRef, Table};
 use crate::registry::Registry;
 use crate::steps::context::{Cancel, StepContext, StepError, StepOutput};
-use crate::steps::{self, Step};
+use crate::steps::{self, Step, StepParams};
+
+/// What does a step's work once the runner has its inputs: `steps::run` in pmflow; a fake in
+/// the runner's own tests, which then exercise caching, retries, cancellation and resume
+/// without training anything.
+#[derive(Clone)]
+pub struct StepBody(pub Arc<StepWork>);
+
+/// A step's work: its settings and context in, its outputs out.
+pub type StepWork = dyn Fn(&StepParams, &mut StepContext) -> Result<StepOutput, StepError> + Send + Sync;
+
+impl Default for StepBody {
+    fn default() -> Self {
+        StepBody(Arc::new(crate::steps::run))
+    }
+}
 
 /// A step's output references, and its tables by artifact URI.
 type Outputs = (Vec<OutputRef>, Vec<(String, Table)>);
@@ -57,7 +72,7 @@ pub struct StepJob {
     /// attempt takes them; a retry reads the artifacts.
     pub handed: Mutex<HashMap<String, Table>>,
     /// What does the step's work.
-    pub body: super::runner::StepBody,
+    pub body: StepBody,
 }
 
 impl StepJob {

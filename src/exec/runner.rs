@@ -11,6 +11,7 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::events::{self, Event, EventReceiver, EventSender, Listener, RunStatus, StepStatus};
+pub use super::job::StepBody;
 use super::job::{Done, StepJob};
 use super::job_error::{JobError, STOP_GRACE};
 use super::leftovers;
@@ -20,23 +21,7 @@ use crate::artifacts::ArtifactStore;
 use crate::frame::{OutputRef, Table};
 use crate::pipeline::graph;
 use crate::registry::{NewRun, Registry, RegistryError};
-use crate::steps::context::{StepContext, StepError, StepOutput};
-use crate::steps::{Pipeline, StepParams};
-
-/// What does a step's work once the runner has its inputs: `steps::run` in pmflow; a fake in
-/// the runner's own tests, which then exercise caching, retries, cancellation and resume
-/// without training anything.
-#[derive(Clone)]
-pub struct StepBody(pub Arc<StepWork>);
-
-/// A step's work: its settings and context in, its outputs out.
-pub type StepWork = dyn Fn(&StepParams, &mut StepContext) -> Result<StepOutput, StepError> + Send + Sync;
-
-impl Default for StepBody {
-    fn default() -> Self {
-        StepBody(Arc::new(crate::steps::run))
-    }
-}
+use crate::steps::Pipeline;
 
 pub struct RunOptions {
     pub jobs: usize,

@@ -4,7 +4,11 @@
 //! here which files make it. A new model kind (gradient boosting, a user's own) is a new card
 //! format behind the same bundle, not a new set of file names across the crate.
 
+use tch::Device;
+
 use super::card::ModelCard;
+use super::scorer::Scorer;
+use super::scoring::TorchNetwork;
 use super::ModelError;
 
 /// The model card's file name (architecture, features, scaler, threshold, provenance).
@@ -35,6 +39,15 @@ impl ModelBundle {
             card: ModelCard::parse(card)?,
             weights: weights.to_vec(),
         }))
+    }
+
+    /// The model ready to score on `device`: the kind its card names, behind [`Scorer`].
+    pub fn scorer(self, device: Device) -> Result<Box<dyn Scorer>, ModelError> {
+        // One kind today (a libtorch network: LSTM, GRU or linear); the card's `format` is
+        // where a second kind is told apart.
+        let network = TorchNetwork::load(self.card, &self.weights, device)
+            .map_err(|e| ModelError::new(format!("{WEIGHTS}: {e}")))?;
+        Ok(Box::new(network))
     }
 
     /// The files to store, by name: the weights, then the card (pretty JSON).

@@ -3,7 +3,6 @@
 
 use tch::{nn, Device};
 
-use super::bundle::WEIGHTS;
 use super::card::ModelCard;
 use super::ModelError;
 use crate::ml::network::Classifier;
@@ -18,11 +17,12 @@ pub struct TorchNetwork {
 }
 
 impl TorchNetwork {
-    /// Builds the card's architecture on `device` and loads `weights` (safetensors) into it.
+    /// Builds the card's architecture on `device` and loads `weights` (safetensors) into it; the
+    /// error says what is wrong with the weights (the caller names the file).
     pub fn load(card: ModelCard, weights: &[u8], device: Device) -> Result<TorchNetwork, ModelError> {
         let vars = nn::VarStore::new(device);
         let network = Classifier::new(&vars.root(), card.architecture.clone());
-        load_safetensors(&vars, weights).map_err(|e| ModelError::new(format!("{WEIGHTS}: {e}")))?;
+        load_safetensors(&vars, weights).map_err(|e| ModelError::new(e.to_string()))?;
         Ok(TorchNetwork {
             card,
             network,
