@@ -57,7 +57,7 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
     let location = ArtifactLocation::parse(&args.artifacts, &cwd)
         .map_err(|e| CliError::Usage(format!("--artifacts (or PMFLOW_ARTIFACTS): {e}")))?;
     let store = ArtifactStore::open(&location).map_err(|e| CliError::Usage(e.to_string()))?;
-    let registry = super::runs::open(&args.registry.registry).await?;
+    let registry = super::shared::open_registry(&args.registry.registry).await?;
     let runs = registry.gc_runs().await?;
     let now_ms = chrono::Utc::now().timestamp_millis();
     let collected = old_runs(&runs, args.keep_last, older_than_ms, now_ms);

@@ -15,6 +15,8 @@ mod report;
 mod run;
 mod runs;
 mod schedule;
+mod shared;
+mod sides;
 mod validate;
 
 use crate::cli::{Cli, Command, RegistryCommand, RunsCommand};
@@ -66,49 +68,6 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         }
         Command::Metrics(args) => metrics::metrics(&args).await,
     }
-}
-
-/// A registry URL given on the command line, resolved against the current directory (as every
-/// command that takes one does); `option` names where it came from in the error.
-pub(crate) fn registry_location(url: &str, option: &str) -> Result<crate::registry::RegistryLocation, CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
-    crate::registry::RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("{option}: {e}")))
-}
-
-/// Refuses an `--out` that names an existing folder, before any work is done: renaming a
-/// file onto a folder fails only at the end, and it is the user's slip, not pmflow's.
-pub(crate) fn out_is_a_file(out: &std::path::Path) -> Result<(), CliError> {
-    if out.is_dir() {
-        return Err(CliError::Usage(format!(
-            "--out {} names a folder; give a file",
-            out.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Writes the file `out` through a staging file beside it: `write` fills the staging path,
-/// which is renamed into place when it succeeds and removed when anything fails, so a reader
-/// (a dashboard, a mail attachment, a pipeline) never sees half a file.
-pub(crate) fn write_beside<T>(
-    out: &std::path::Path,
-    write: impl FnOnce(&std::path::Path) -> Result<T, CliError>,
-) -> Result<T, CliError> {
-    out_is_a_file(out)?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staging = out.with_file_name(format!("{name}.partial-{}", std::process::id()));
-    let written = write(&staging).and_then(|value| {
-        std::fs::rename(&staging, out)
-            .map(|_| value)
-            .map_err(|e| CliError::Internal(format!("cannot move {} into place: {e}", out.display())))
-    });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&staging);
-    }
-    written
 }
 
 /// `e` with [`redact`](crate::pipeline::location::redact) applied to every message, and to the

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::runs::open;
+use super::shared::open_registry;
 use crate::cli::{PredictArgs, PredictAt, PredictFormat};
 use crate::error::CliError;
 use crate::model::windows::WindowsAt;
@@ -21,10 +21,10 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
         )));
     }
     if let Some(out) = &args.out {
-        super::out_is_a_file(out)?;
+        super::shared::out_is_a_file(out)?;
         out_format(out)?;
     }
-    let registry = open(&args.registry.registry).await?;
+    let registry = open_registry(&args.registry.registry).await?;
     let root = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
     let params = PredictParams {
         model: None,
@@ -128,7 +128,7 @@ fn out_format(out: &Path) -> Result<bool, CliError> {
 /// dashboard would read it.
 fn write_scores(out: &Path, frame: &mut DataFrame) -> Result<(), CliError> {
     let parquet = out_format(out)?;
-    super::write_beside(out, |staging| {
+    super::shared::write_beside(out, |staging| {
         let fail = |e: String| CliError::RunFailed(format!("cannot write {}: {e}", out.display()));
         let mut file = std::fs::File::create(staging).map_err(|e| fail(e.to_string()))?;
         if parquet {

@@ -1,38 +1,11 @@
 //! `pmflow runs list` (with `--where` and `--order-by`) and `pmflow runs show`: tables for
 //! people, JSON for scripts.
 
+use super::shared::{open_registry, print_json};
 use crate::cli::Format;
 use crate::error::CliError;
 use crate::registry::filter::{Filter, OrderKey, Selected, Value};
-use crate::registry::{Registry, RegistryLocation, RunDetail, RunSummary};
-
-pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
-    let location = super::registry_location(url, "--registry (or PMFLOW_REGISTRY)")?;
-    let RegistryLocation::Sqlite(path) = &location else {
-        // A database server: nothing to check on this machine; the open names what is wrong.
-        return Ok(Registry::open(&location).await?);
-    };
-    if !path.exists() {
-        return Err(CliError::Usage(format!(
-            "no registry at {}; run a pipeline first, or point --registry (or PMFLOW_REGISTRY) at one",
-            path.display()
-        )));
-    }
-    // A registry that cannot be written (read-only file or mount, `chattr +i`) can still be
-    // read: listing runs must not need the lock and migrations a writer takes.
-    let writable = std::fs::OpenOptions::new().append(true).open(path).is_ok();
-    if writable {
-        Ok(Registry::open(&location).await?)
-    } else {
-        Ok(Registry::open_read_only(&location).await?)
-    }
-}
-
-pub(super) fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
-    println!("{text}");
-    Ok(())
-}
+use crate::registry::{RunDetail, RunSummary};
 
 /// What `runs list` selects: `--experiment`, `--where`, `--order-by`, `--limit`.
 pub struct Query<'a> {
@@ -59,7 +32,7 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
         .iter()
         .map(|text| OrderKey::parse(text).map_err(|e| CliError::Usage(format!("--order-by: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let runs = if filter.is_empty() && order.is_empty() {
         registry.list_runs(query.experiment, query.limit).await.map(|runs| {
             runs.into_iter()
@@ -78,7 +51,7 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
     let runs: Vec<Selected> = runs?;
     if format == Format::Json {
         if order.is_empty() {
-            return json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
+            return print_json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
         }
         let listed: Vec<Listed> = runs
             .iter()
@@ -92,7 +65,7 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
                     .collect(),
             })
             .collect();
-        return json(&listed);
+        return print_json(&listed);
     }
     if runs.is_empty() {
         println!("no runs");
@@ -161,12 +134,12 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
 }
 
 pub async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let id = registry.resolve_run(spec).await?;
     let run = registry.show_run(&id).await?;
     registry.close().await;
     if format == Format::Json {
-        return json(&run);
+        return print_json(&run);
     }
     print_detail(&run);
     Ok(())
@@ -200,7 +173,7 @@ fn print_detail(run: &RunDetail) {
         .iter()
         .find(|a| a.step.is_empty() && a.name == crate::html::FILE && a.removed_at.is_none());
     match report {
-        Some(a) => println!("report     {}", super::run::shown_location(&a.uri)),
+        Some(a) => println!("report     {}", super::shared::shown_location(&a.uri)),
         None => println!(
             "report     none yet; make one with `pmflow report {}`",
             &s.id[..12.min(s.id.len())]

@@ -32,7 +32,7 @@ use crate::registry::LEASE_TTL as LEASE;
 
 pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     let files = pipeline_files(&args.pipelines)?;
-    let registry = super::validate::registry_override(args.registry.as_deref())?;
+    let registry = super::shared::registry_override(args.registry.as_deref())?;
     // Each scheduled pipeline with its cron expression, parsed once.
     let mut scheduled: Vec<(PathBuf, Pipeline, croner::Cron)> = Vec::new();
     for file in files {
@@ -136,7 +136,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
         .log
         .line("-", "started", &[("pipelines", &scheduled.len().to_string())]);
 
-    let signal = super::run::shutdown_signal();
+    let signal = super::shared::shutdown_signal();
     tokio::pin!(signal);
     loop {
         tokio::select! {
