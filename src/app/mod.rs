@@ -33,7 +33,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Validate(args) => validate::validate(&args),
         Command::Gc(args) => gc::gc(&args).await,
         Command::Info => info::info(),
-        Command::GenData(args) => gen_data::gen_data(&args, cli.progress.into()),
+        Command::GenData(args) => gen_data::gen_data(&args, cli.progress),
         Command::BenchRegistry {
             points,
             registry,
@@ -41,7 +41,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         } => bench_registry::bench_registry(points, &registry, single).await,
         Command::Registry(RegistryCommand::Copy { from, to }) => registry_copy::copy(&from, &to).await,
         Command::BenchLstm(args) => bench_lstm::bench_lstm(&args),
-        Command::Run(args) => run::run(&args, cli.progress.into()).await,
+        Command::Run(args) => run::run(&args, cli.progress).await,
         Command::Models(command) => models::command(command).await,
         Command::Compare(args) => compare::compare(&args).await,
         Command::Predict(args) => predict::predict(&args, cli.progress).await,

@@ -13,7 +13,7 @@ use crate::error::CliError;
 use crate::model::windows::WindowsAt;
 use crate::steps::predict::{Levels, PredictParams, ShortSeries};
 
-pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Result<(), CliError> {
+pub async fn predict(args: &PredictArgs, progress: crate::report::ProgressMode) -> Result<(), CliError> {
     if !(args.warning > 0.0 && args.warning <= 1.0) {
         return Err(CliError::Usage(format!(
             "--warning {} must be above 0 and at most 1 (a multiple of the model's threshold, below `critical` at 1x)",
@@ -46,7 +46,7 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
     };
     let started = std::time::Instant::now();
     // Plain lines on stderr (stdout is the result, for other tools), one per phase.
-    let quiet = matches!(progress, crate::cli::Progress::Quiet);
+    let quiet = matches!(progress, crate::report::ProgressMode::Quiet);
     let shown = std::time::Instant::now();
     let scored = crate::exec::model_source::predict(
         &args.model,
