@@ -6,59 +6,10 @@
 use serde::Serialize;
 
 use super::shared::{number, open_registry, print_json};
-use super::sides::{direction_of, is_timing, label, side, Better, Side};
+use super::sides::{label, side, Side};
 use crate::cli::{CompareArgs, CompareFormat};
 use crate::error::CliError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Tolerance {
-    pub atol: f64,
-    pub rtol: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Better,
-    Same,
-    WithinTolerance,
-    Regression,
-    Info,
-}
-
-impl Verdict {
-    fn text(self) -> &'static str {
-        match self {
-            Verdict::Better => "better",
-            Verdict::Same => "same",
-            Verdict::WithinTolerance => "worse, within tolerance",
-            Verdict::Regression => "REGRESSION",
-            Verdict::Info => "not judged",
-        }
-    }
-}
-
-/// How `candidate` compares with `baseline` for a metric better in direction `better`.
-pub fn judge(better: Better, baseline: f64, candidate: f64, tolerance: Tolerance) -> Verdict {
-    let worse_by = match better {
-        Better::Higher => baseline - candidate,
-        Better::Lower => candidate - baseline,
-        Better::Neither => return Verdict::Info,
-    };
-    if worse_by == 0.0 {
-        Verdict::Same
-    } else if worse_by < 0.0 {
-        Verdict::Better
-    } else if crate::ml::tolerance::at_most(
-        worse_by,
-        tolerance.atol + tolerance.rtol * baseline.abs(),
-        &[baseline, candidate],
-    ) {
-        Verdict::WithinTolerance
-    } else {
-        Verdict::Regression
-    }
-}
+use crate::ml::gate::{direction_of, is_timing, judge, resolve_metric, Better, Tolerance, Verdict};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -143,7 +94,7 @@ fn chosen(args: &[String], baseline: &Side, candidate: &Side) -> Result<Vec<(Str
             }
             None => (arg.as_str(), None),
         };
-        let full = crate::steps::register::resolve_metric(name, baseline.metrics.keys())
+        let full = resolve_metric(name, baseline.metrics.keys())
             .map_err(|e| CliError::Usage(format!("--metric {name}: {e} in the baseline `{}`", baseline.spec)))?;
         if !candidate.metrics.contains_key(&full) {
             return Err(CliError::Usage(format!(
@@ -327,45 +278,6 @@ mod tests {
     use super::*;
 
     const STRICT: Tolerance = Tolerance { atol: 0.0, rtol: 0.0 };
-
-    #[test]
-    fn verdicts_follow_direction_and_tolerance() {
-        assert_eq!(judge(Better::Higher, 0.8, 0.81, STRICT), Verdict::Better);
-        assert_eq!(judge(Better::Higher, 0.8, 0.8, STRICT), Verdict::Same);
-        assert_eq!(judge(Better::Higher, 0.8, 0.79, STRICT), Verdict::Regression);
-        let drop = Tolerance { atol: 0.02, rtol: 0.0 };
-        assert_eq!(judge(Better::Higher, 0.8, 0.79, drop), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Lower, 0.05, 0.04, STRICT), Verdict::Better);
-        assert_eq!(judge(Better::Lower, 0.05, 0.06, STRICT), Verdict::Regression);
-        // rtol scales with the baseline: 2% of 0.5 is 0.01.
-        let relative = Tolerance { atol: 0.0, rtol: 0.02 };
-        assert_eq!(judge(Better::Higher, 0.5, 0.491, relative), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Higher, 0.5, 0.489, relative), Verdict::Regression);
-        assert_eq!(judge(Better::Neither, 100.0, 1.0, STRICT), Verdict::Info);
-    }
-
-    /// A drop equal to the stated tolerance is within it, though binary rounding makes
-    /// 0.8 - 0.79 come out as 0.010000000000000009.
-    #[test]
-    fn a_drop_equal_to_the_tolerance_is_within_it() {
-        let drop = Tolerance { atol: 0.01, rtol: 0.0 };
-        assert_eq!(judge(Better::Higher, 0.8, 0.79, drop), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Lower, 0.06, 0.07, drop), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Higher, 0.8, 0.7899, drop), Verdict::Regression);
-        let relative = Tolerance { atol: 0.0, rtol: 0.29 };
-        assert_eq!(judge(Better::Higher, 100.0, 71.0, relative), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Higher, 100.0, 70.0, relative), Verdict::Regression);
-    }
-
-    #[test]
-    fn directions_come_from_the_last_name_segment() {
-        assert_eq!(direction_of("evaluate.f1"), Better::Higher);
-        assert_eq!(direction_of("evaluate.false_alarm_rate"), Better::Lower);
-        assert_eq!(direction_of("train.val_loss"), Better::Lower);
-        assert_eq!(direction_of("evaluate.fn"), Better::Lower);
-        assert_eq!(direction_of("evaluate.windows"), Better::Neither);
-        assert_eq!(direction_of("train.write_seconds"), Better::Lower);
-    }
 
     fn side(metrics: &[(&str, f64)]) -> Side {
         Side {

@@ -2,9 +2,10 @@
 //! registry and the run's files (a run killed before it could write its own gets one too).
 
 use super::shared::open_registry;
-use super::sides::{direction_of, is_timing, label, side, Better};
+use super::sides::{label, side};
 use crate::cli::ReportArgs;
 use crate::error::CliError;
+use crate::ml::gate::{direction_of, is_timing, Better};
 use crate::registry::Registry;
 
 pub async fn report(args: &ReportArgs) -> Result<(), CliError> {

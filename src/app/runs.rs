@@ -194,7 +194,7 @@ fn print_detail(run: &RunDetail) {
             st.id, st.kind, st.status
         );
     }
-    if let Some(verdict) = crate::ml::verdict::Verdict::of(&run.metric_values()) {
+    if let Some(verdict) = crate::ml::verdict::BaselineVerdict::of(&run.metric_values()) {
         let mark = if verdict.baseline_wins() { "WARNING: " } else { "" };
         println!("\nBASELINE\n  {mark}{}", verdict.sentence());
     }

@@ -6,64 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::CliError;
+
 use crate::registry::Registry;
-
-/// Which way a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum Better {
-    Higher,
-    Lower,
-    /// Counts that describe the data, not the model (`windows`, `support`): shown, not judged.
-    Neither,
-}
-
-/// Metrics (by their last name segment) for which lower is better.
-const LOWER_IS_BETTER: &[&str] = &[
-    "loss",
-    "val_loss",
-    "train_loss",
-    "false_alarm_rate",
-    "fp",
-    "fn",
-    "fpr",
-    "fnr",
-    "miss_rate",
-    "brier",
-    "log_loss",
-    "mae",
-    "mse",
-    "rmse",
-    "ece",
-];
-/// Metrics that describe the data or a setting, not how good the model is.
-const NEITHER: &[&str] = &[
-    "windows",
-    "support",
-    "threshold",
-    "rows",
-    "positives",
-    "epochs",
-    "best_epoch",
-];
-
-/// The default direction of a metric, from the last segment of its name.
-pub(super) fn direction_of(name: &str) -> Better {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    if LOWER_IS_BETTER.contains(&last) || last.ends_with("_seconds") || last.ends_with("loss") {
-        Better::Lower
-    } else if NEITHER.contains(&last) {
-        Better::Neither
-    } else {
-        Better::Higher
-    }
-}
-
-/// How long something took: machine noise, not model quality, so never compared by default.
-pub(super) fn is_timing(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    last.ends_with("_seconds") || last.ends_with("_per_sec")
-}
 
 /// One side of a comparison: what the spec named and the metrics it has.
 #[derive(Debug, Serialize)]

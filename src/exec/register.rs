@@ -1,7 +1,7 @@
 //! The `register` step, carried out by the runner (steps never write the registry): the run's
 //! model becomes the next version of its name, pointing at the files the run wrote (nothing is
 //! copied), and the promotion gate decides whether an alias moves. The gate itself is pure
-//! (`steps::register::judge`); this gathers its figures and records the outcome.
+//! (`ml::gate::check_conditions`); this gathers its figures and records the outcome.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -81,7 +81,7 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
             };
             holders.insert(alias.to_string(), holder);
         }
-        outcome = Some(register::judge(&promote.when, &metrics, &holders));
+        outcome = Some(register::check_conditions(&promote.when, &metrics, &holders));
     }
     let promotion = match (&p.promote, &outcome) {
         (Some(promote), Some(o)) => Some(Promotion {

@@ -572,7 +572,7 @@ impl RunFacts {
     /// The metric `name` names in this run: the one called so, else the only one whose name
     /// ends with `.name`. `None` when the run has neither.
     pub fn metric(&self, name: &str, option: &'static str) -> Result<Option<(&str, f64)>, Ambiguous> {
-        use crate::pipeline::metric_names::{find, Named};
+        use crate::ml::gate::{find, Named};
         match find(name, self.metrics.keys()) {
             Named::One(full) => Ok(self.metrics.get_key_value(full).map(|(k, v)| (k.as_str(), *v))),
             Named::None => Ok(None),

@@ -33,7 +33,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("report", &["exec"]),
     ("exec", &["html", "registry", "artifacts", "steps", "frame", "pipeline"]),
     ("html", &["registry", "plot", "ml"]),
-    ("registry", &["frame", "pipeline"]),
+    ("registry", &["frame", "pipeline", "ml"]),
     ("artifacts", &["frame", "pipeline"]),
     ("steps", &["model", "plot", "frame", "pipeline", "ml"]),
     ("model", &["frame", "ml"]),
