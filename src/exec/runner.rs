@@ -40,7 +40,7 @@ pub struct RunOutcome {
     /// A registry write that failed during the run (the run itself may have succeeded).
     pub registry_error: Option<RegistryError>,
     /// Where the run's `report.html` went, or why it could not be written.
-    pub report: Result<String, String>,
+    pub report: Result<String, super::run_report::ReportError>,
 }
 
 enum State {
@@ -189,7 +189,7 @@ pub async fn run(
     // After the recorder has written everything, so the page shows the run as it ended.
     let report = match &registry_error {
         None => super::run_report::write(&registry, &report_store, &report_prefix, &run_id).await,
-        Some(e) => Err(format!("the run's records are incomplete: {e}")),
+        Some(e) => Err(super::run_report::ReportError::Incomplete(e.to_string())),
     };
     Ok(RunOutcome {
         report,
