@@ -6,21 +6,8 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::filter::{self, Filter, Needs, OrderKey, RunFacts, Selected};
+use super::run_summary::RunSummary;
 use super::{Registry, RegistryError};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSummary {
-    pub id: String,
-    pub experiment: String,
-    pub pipeline: String,
-    pub status: String,
-    pub trigger: String,
-    pub started_at: String,
-    pub ended_at: Option<String>,
-    /// The schedule fire a scheduled run belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fire_at: Option<String>,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepView {
