@@ -33,7 +33,24 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
         .map(|text| OrderKey::parse(text).map_err(|e| CliError::Usage(format!("--order-by: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let registry = open_registry(url).await?;
-    let runs = if filter.is_empty() && order.is_empty() {
+    let runs = select(&registry, query, &filter, &order).await;
+    registry.close().await;
+    let runs: Vec<Selected> = runs?;
+    if format == Format::Json {
+        return print_listed(&runs, &order);
+    }
+    print_table(&runs, &order);
+    Ok(())
+}
+
+/// The runs `query` selects: listed plainly, or searched when there is a filter or sort key.
+async fn select(
+    registry: &crate::registry::Registry,
+    query: &Query<'_>,
+    filter: &Filter,
+    order: &[OrderKey],
+) -> Result<Vec<Selected>, crate::registry::RegistryError> {
+    if filter.is_empty() && order.is_empty() {
         registry.list_runs(query.experiment, query.limit).await.map(|runs| {
             runs.into_iter()
                 .map(|summary| Selected {
@@ -45,31 +62,35 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
     } else {
         // A negative limit is no limit, as SQLite's LIMIT reads it on the path above.
         let limit = usize::try_from(query.limit).ok();
-        registry.search_runs(query.experiment, &filter, &order, limit).await
-    };
-    registry.close().await;
-    let runs: Vec<Selected> = runs?;
-    if format == Format::Json {
-        if order.is_empty() {
-            return print_json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
-        }
-        let listed: Vec<Listed> = runs
-            .iter()
-            .map(|r| Listed {
-                summary: &r.summary,
-                order_by: order
-                    .iter()
-                    .zip(&r.order_values)
-                    // A missing value, or one JSON cannot hold (infinity), is null.
-                    .map(|(key, value)| (key.text.clone(), serde_json::to_value(value).unwrap_or_default()))
-                    .collect(),
-            })
-            .collect();
-        return print_json(&listed);
+        registry.search_runs(query.experiment, filter, order, limit).await
     }
+}
+
+/// `runs list --format json`: the summaries, with the sort keys' values when there are any.
+fn print_listed(runs: &[Selected], order: &[OrderKey]) -> Result<(), CliError> {
+    if order.is_empty() {
+        return print_json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
+    }
+    let listed: Vec<Listed> = runs
+        .iter()
+        .map(|r| Listed {
+            summary: &r.summary,
+            order_by: order
+                .iter()
+                .zip(&r.order_values)
+                // A missing value, or one JSON cannot hold (infinity), is null.
+                .map(|(key, value)| (key.text.clone(), serde_json::to_value(value).unwrap_or_default()))
+                .collect(),
+        })
+        .collect();
+    print_json(&listed)
+}
+
+/// `runs list` as a table, the sort keys' values as extra columns.
+fn print_table(runs: &[Selected], order: &[OrderKey]) {
     if runs.is_empty() {
         println!("no runs");
-        return Ok(());
+        return;
     }
     // The sort keys' values as extra columns, as wide as their longest entry.
     let extra: Vec<(usize, Vec<String>)> = order
@@ -96,7 +117,7 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
     let extra_cells = |row: Option<usize>| -> String {
         extra
             .iter()
-            .zip(&order)
+            .zip(order)
             .map(|((width, cells), key)| {
                 let cell = row.map_or(key.text.as_str(), |r| cells[r].as_str());
                 format!("  {cell:<width$}")
@@ -130,7 +151,6 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
         );
         println!("{}", line.trim_end());
     }
-    Ok(())
 }
 
 pub async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
