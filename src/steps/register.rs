@@ -2,7 +2,7 @@
 //! registry, which steps never open, so the runner carries the step out (`exec::register`); the
 //! gate is judged by the pure `ml::gate` (`check_conditions`), as `compare` judges there too.
 
-pub use crate::ml::gate::{check_conditions, Bound, Condition, Holder};
+pub use crate::ml::gate::{check_conditions, Bound, Condition, GateOutcome, Holder};
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::{Node, Value};
 
