@@ -280,17 +280,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     let drifted: Vec<&Figures> = figures.iter().filter(|f| f.drifted).collect();
     let share = drifted.len() as f64 / figures.len() as f64;
     let dataset_drift = !drifted.is_empty() && share >= p.share;
-    for f in &figures {
-        ctx.metric(format!("{}.ks", f.feature), f.statistic);
-        ctx.metric(format!("{}.p", f.feature), f.p_corrected);
-        ctx.metric(format!("{}.psi", f.feature), f.psi);
-        ctx.metric(format!("{}.wasserstein", f.feature), f.wasserstein);
-        ctx.metric(format!("{}.drifted", f.feature), f64::from(u8::from(f.drifted)));
-    }
-    ctx.metric("features", figures.len() as f64);
-    ctx.metric("drifted_features", drifted.len() as f64);
-    ctx.metric("share", share);
-    ctx.metric("dataset_drift", f64::from(u8::from(dataset_drift)));
+    log_metrics(&figures, drifted.len(), share, dataset_drift, ctx);
 
     let report = json!({
         "reference": reference_name,
@@ -386,6 +376,21 @@ fn compared_sides(
         return Err(StepError::new("no column has values on both sides; nothing to compare"));
     }
     Ok(sides)
+}
+
+/// Each feature's figures and the dataset's verdict, as metrics.
+fn log_metrics(figures: &[Figures], drifted: usize, share: f64, dataset_drift: bool, ctx: &StepContext) {
+    for f in figures {
+        ctx.metric(format!("{}.ks", f.feature), f.statistic);
+        ctx.metric(format!("{}.p", f.feature), f.p_corrected);
+        ctx.metric(format!("{}.psi", f.feature), f.psi);
+        ctx.metric(format!("{}.wasserstein", f.feature), f.wasserstein);
+        ctx.metric(format!("{}.drifted", f.feature), f64::from(u8::from(f.drifted)));
+    }
+    ctx.metric("features", figures.len() as f64);
+    ctx.metric("drifted_features", drifted as f64);
+    ctx.metric("share", share);
+    ctx.metric("dataset_drift", f64::from(u8::from(dataset_drift)));
 }
 
 /// The drifted features in one message, the largest moves first: an error, a warning or

@@ -115,6 +115,9 @@ pub fn parse(f: &mut Fields) -> Option<TrainLstmParams> {
     })
 }
 
+// why: over clippy's 100 lines (178); the lead's step-boundary rework (issue 28) reshapes this
+// step around the model bundle into `steps/train/`, so it is split there, not twice.
+#[allow(clippy::too_many_lines)]
 pub fn run(p: &TrainLstmParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let train = take_part(ctx, "train")?;
     let val = take_part(ctx, "val")?;

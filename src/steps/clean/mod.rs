@@ -234,20 +234,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         }
         report.insert(name.clone(), entry);
     }
-    let dropped = drop_rows.iter().filter(|d| **d).count();
-    if dropped > 0 {
-        let keep: BooleanChunked = drop_rows.iter().map(|d| !d).collect();
-        frame = frame.filter(&keep)?;
-    }
-    if p.outliers.as_ref().is_some_and(|o| o.action == OutlierAction::Drop) {
-        ctx.metric("outlier_rows_dropped", dropped as f64);
-    }
-    ctx.metric("rows_out", frame.height() as f64);
-    if frame.height() == 0 {
-        return Err(StepError::new(
-            "no rows are left after cleaning; loosen `outliers` or check the input",
-        ));
-    }
+    let (frame, dropped) = drop_marked_rows(p, frame, &drop_rows, ctx)?;
     let summary = serde_json::json!({
         "rows_in": rows_in,
         "rows_out": frame.height(),
@@ -273,6 +260,31 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         reports: vec![("clean_report".into(), summary)],
         files,
     })
+}
+
+/// The rows outliers marked for dropping removed, with the counts as metrics; refused when no
+/// row is left.
+fn drop_marked_rows(
+    p: &CleanParams,
+    mut frame: DataFrame,
+    drop_rows: &[bool],
+    ctx: &StepContext,
+) -> Result<(DataFrame, usize), StepError> {
+    let dropped = drop_rows.iter().filter(|d| **d).count();
+    if dropped > 0 {
+        let keep: BooleanChunked = drop_rows.iter().map(|d| !d).collect();
+        frame = frame.filter(&keep)?;
+    }
+    if p.outliers.as_ref().is_some_and(|o| o.action == OutlierAction::Drop) {
+        ctx.metric("outlier_rows_dropped", dropped as f64);
+    }
+    ctx.metric("rows_out", frame.height() as f64);
+    if frame.height() == 0 {
+        return Err(StepError::new(
+            "no rows are left after cleaning; loosen `outliers` or check the input",
+        ));
+    }
+    Ok((frame, dropped))
 }
 
 /// `sort` (by entity, then timestamp) and `dedupe` (rows repeated whole; rows that repeat only
