@@ -16,33 +16,11 @@ const EXIT_CODES: &str = "Exit codes:
 #[command(name = "pmflow", version, about = "Predictive-maintenance ML pipelines from YAML: run, track, register, schedule.", after_help = EXIT_CODES)]
 pub struct Cli {
     /// How to show progress.
-    #[arg(long, value_enum, default_value_t = Progress::Auto, global = true)]
-    pub progress: Progress,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, global = true)]
+    pub progress: ProgressMode,
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// `--progress`: the reporter's [`ProgressMode`], as the command line spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Progress {
-    /// Bars on a terminal, plain lines otherwise (and always in CI).
-    Auto,
-    Bars,
-    Plain,
-    /// Nothing but warnings and the final summary.
-    Quiet,
-}
-
-impl From<Progress> for ProgressMode {
-    fn from(p: Progress) -> Self {
-        match p {
-            Progress::Auto => ProgressMode::Auto,
-            Progress::Bars => ProgressMode::Bars,
-            Progress::Plain => ProgressMode::Plain,
-            Progress::Quiet => ProgressMode::Quiet,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]

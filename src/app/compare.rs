@@ -3,121 +3,13 @@
 //! run or model, a named metric missing on one side) exits 2. `--format md` is a table for a
 //! pull-request comment, `--format json` the stable contract for scripts.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use super::runs::open;
+use super::shared::{number, open_registry, print_json};
+use super::sides::{label, side, Side};
 use crate::cli::{CompareArgs, CompareFormat};
 use crate::error::CliError;
-use crate::registry::Registry;
-
-/// Which way a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Better {
-    Higher,
-    Lower,
-    /// Counts that describe the data, not the model (`windows`, `support`): shown, not judged.
-    Neither,
-}
-
-/// Metrics (by their last name segment) for which lower is better.
-const LOWER_IS_BETTER: &[&str] = &[
-    "loss",
-    "val_loss",
-    "train_loss",
-    "false_alarm_rate",
-    "fp",
-    "fn",
-    "fpr",
-    "fnr",
-    "miss_rate",
-    "brier",
-    "log_loss",
-    "mae",
-    "mse",
-    "rmse",
-    "ece",
-];
-/// Metrics that describe the data or a setting, not how good the model is.
-const NEITHER: &[&str] = &[
-    "windows",
-    "support",
-    "threshold",
-    "rows",
-    "positives",
-    "epochs",
-    "best_epoch",
-];
-
-/// The default direction of a metric, from the last segment of its name.
-pub fn direction_of(name: &str) -> Better {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    if LOWER_IS_BETTER.contains(&last) || last.ends_with("_seconds") || last.ends_with("loss") {
-        Better::Lower
-    } else if NEITHER.contains(&last) {
-        Better::Neither
-    } else {
-        Better::Higher
-    }
-}
-
-/// How long something took: machine noise, not model quality, so never compared by default.
-fn is_timing(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    last.ends_with("_seconds") || last.ends_with("_per_sec")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Tolerance {
-    pub atol: f64,
-    pub rtol: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Better,
-    Same,
-    WithinTolerance,
-    Regression,
-    Info,
-}
-
-impl Verdict {
-    fn text(self) -> &'static str {
-        match self {
-            Verdict::Better => "better",
-            Verdict::Same => "same",
-            Verdict::WithinTolerance => "worse, within tolerance",
-            Verdict::Regression => "REGRESSION",
-            Verdict::Info => "not judged",
-        }
-    }
-}
-
-/// How `candidate` compares with `baseline` for a metric better in direction `better`.
-pub fn judge(better: Better, baseline: f64, candidate: f64, tolerance: Tolerance) -> Verdict {
-    let worse_by = match better {
-        Better::Higher => baseline - candidate,
-        Better::Lower => candidate - baseline,
-        Better::Neither => return Verdict::Info,
-    };
-    if worse_by == 0.0 {
-        Verdict::Same
-    } else if worse_by < 0.0 {
-        Verdict::Better
-    } else if crate::ml::tolerance::at_most(
-        worse_by,
-        tolerance.atol + tolerance.rtol * baseline.abs(),
-        &[baseline, candidate],
-    ) {
-        Verdict::WithinTolerance
-    } else {
-        Verdict::Regression
-    }
-}
+use crate::ml::gate::{direction_of, is_timing, judge, resolve_metric, Better, Tolerance, Verdict};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -127,22 +19,6 @@ pub struct Row {
     pub candidate: f64,
     pub delta: f64,
     pub verdict: Verdict,
-}
-
-/// One side of a comparison: what the spec named and the metrics it has.
-#[derive(Debug, Serialize)]
-pub struct Side {
-    pub spec: String,
-    pub run: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    #[serde(skip)]
-    metrics: BTreeMap<String, f64>,
-    /// Metric names logged by `evaluate` steps: the default set.
-    #[serde(skip)]
-    evaluated: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -157,53 +33,6 @@ pub struct Comparison {
     pub missing: Vec<String>,
     /// Whether the gate failed: a regression or a missing metric (exit 1).
     pub regression: bool,
-}
-
-async fn side(registry: &Registry, spec: &str) -> Result<Side, CliError> {
-    let (run, model, version) = if spec.contains('@') {
-        let v = super::models::resolve(registry, spec).await?;
-        (v.run_id, Some(v.name), Some(v.version))
-    } else {
-        let run = match spec.strip_prefix("latest:") {
-            Some(experiment) => registry
-                .list_runs(Some(experiment), 1)
-                .await?
-                .into_iter()
-                .next()
-                .map(|r| r.id)
-                .ok_or_else(|| CliError::Usage(format!("no run in experiment `{experiment}`")))?,
-            None => registry.resolve_run(spec).await?,
-        };
-        (run, None, None)
-    };
-    // A model version is judged by its run's own records, not the version's JSON copy of
-    // them: exact to the last bit.
-    let detail = registry.show_run(&run).await?;
-    Ok(Side {
-        spec: spec.to_string(),
-        metrics: detail.metric_values(),
-        evaluated: evaluate_metrics(&detail),
-        run,
-        model,
-        version,
-    })
-}
-
-/// The names of the metrics a run's model-measuring (`evaluate`) steps logged.
-fn evaluate_metrics(detail: &crate::registry::RunDetail) -> Vec<String> {
-    let measuring = crate::steps::StepKind::names_with(crate::steps::Effect::ModelQuality);
-    let steps: Vec<String> = detail
-        .steps
-        .iter()
-        .filter(|s| measuring.contains(&s.kind.as_str()))
-        .map(|s| format!("{}.", s.id))
-        .collect();
-    detail
-        .metrics
-        .keys()
-        .filter(|k| steps.iter().any(|s| k.starts_with(s.as_str())))
-        .cloned()
-        .collect()
 }
 
 /// Each chosen metric judged: both values, the change and the verdict.
@@ -265,7 +94,7 @@ fn chosen(args: &[String], baseline: &Side, candidate: &Side) -> Result<Vec<(Str
             }
             None => (arg.as_str(), None),
         };
-        let full = crate::steps::register::resolve_metric(name, baseline.metrics.keys())
+        let full = resolve_metric(name, baseline.metrics.keys())
             .map_err(|e| CliError::Usage(format!("--metric {name}: {e} in the baseline `{}`", baseline.spec)))?;
         if !candidate.metrics.contains_key(&full) {
             return Err(CliError::Usage(format!(
@@ -282,46 +111,6 @@ fn chosen(args: &[String], baseline: &Side, candidate: &Side) -> Result<Vec<(Str
     Ok(out)
 }
 
-/// `pmflow report --vs SPEC`: the run's metrics beside SPEC's (every metric both have, the
-/// evaluate ones first), each marked better or worse by its direction.
-pub(super) async fn versus(registry: &Registry, spec: &str, run: &str) -> Result<crate::html::Versus, CliError> {
-    let baseline = side(registry, spec).await?;
-    let candidate = side(registry, run).await?;
-    // The evaluate metrics when both have them (what a promotion is judged on), else all.
-    let common = |names: &mut dyn Iterator<Item = &String>| -> Vec<String> {
-        names
-            .filter(|m| candidate.metrics.contains_key(*m) && !is_timing(m))
-            .cloned()
-            .collect()
-    };
-    let mut names = common(&mut baseline.evaluated.iter());
-    if names.is_empty() {
-        names = common(&mut baseline.metrics.keys());
-    }
-    let rows = names
-        .into_iter()
-        .map(|m| {
-            let (b, c) = (baseline.metrics[&m], candidate.metrics[&m]);
-            let better = match direction_of(&m) {
-                _ if b == c => None,
-                Better::Higher => Some(c > b),
-                Better::Lower => Some(c < b),
-                Better::Neither => None,
-            };
-            crate::html::VersusRow {
-                metric: m,
-                baseline: Some(b),
-                value: Some(c),
-                better,
-            }
-        })
-        .collect();
-    Ok(crate::html::Versus {
-        label: label(&baseline),
-        rows,
-    })
-}
-
 pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let tolerance = match (args.max_drop, args.rtol, args.atol) {
         (Some(d), _, _) => Tolerance { atol: d, rtol: 0.0 },
@@ -336,7 +125,7 @@ pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
     {
         return Err(CliError::Usage("tolerances must be numbers >= 0".into()));
     }
-    let registry = open(&args.registry.registry).await?;
+    let registry = open_registry(&args.registry.registry).await?;
     let baseline = side(&registry, &args.baseline).await?;
     let candidate = side(&registry, &args.candidate).await?;
     registry.close().await;
@@ -387,7 +176,7 @@ pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
         missing,
     };
     match args.format {
-        CompareFormat::Json => super::runs::json(&comparison)?,
+        CompareFormat::Json => print_json(&comparison)?,
         CompareFormat::Md => print!("{}", markdown(&comparison)),
         CompareFormat::Table => print!("{}", table(&comparison)),
     }
@@ -397,20 +186,8 @@ pub async fn compare(args: &CompareArgs) -> Result<(), CliError> {
     }
 }
 
-fn label(s: &Side) -> String {
-    match (&s.model, s.version) {
-        (Some(m), Some(v)) if s.spec.ends_with(&format!("@v{v}")) => format!("{m} v{v} (run {})", short(&s.run)),
-        (Some(_), Some(v)) => format!("{} = v{v} (run {})", s.spec, short(&s.run)),
-        _ => format!("run {}", short(&s.run)),
-    }
-}
-
-fn short(run: &str) -> &str {
-    &run[..12.min(run.len())]
-}
-
 fn signed(x: f64) -> String {
-    let text = super::models::number(x.abs());
+    let text = number(x.abs());
     if x > 0.0 {
         format!("+{text}")
     } else if x < 0.0 {
@@ -443,8 +220,8 @@ fn table(c: &Comparison) -> String {
         out.push_str(&format!(
             "{:<width$}  {:>12}  {:>12}  {:>10}  {}\n",
             r.metric,
-            super::models::number(r.baseline),
-            super::models::number(r.candidate),
+            number(r.baseline),
+            number(r.candidate),
             signed(r.delta),
             r.verdict.text()
         ));
@@ -452,7 +229,7 @@ fn table(c: &Comparison) -> String {
     for m in &c.missing {
         out.push_str(&format!(
             "{m:<width$}  {:>12}  {:>12}  {:>10}  MISSING in the candidate\n",
-            super::models::number(c.baseline.metrics.get(m).copied().unwrap_or(f64::NAN)),
+            number(c.baseline.metrics.get(m).copied().unwrap_or(f64::NAN)),
             "-",
             "-"
         ));
@@ -482,15 +259,15 @@ fn markdown(c: &Comparison) -> String {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {verdict} |\n",
             r.metric,
-            super::models::number(r.baseline),
-            super::models::number(r.candidate),
+            number(r.baseline),
+            number(r.candidate),
             signed(r.delta)
         ));
     }
     for m in &c.missing {
         out.push_str(&format!(
             "| `{m}` | {} | - | - | **missing in the candidate** |\n",
-            super::models::number(c.baseline.metrics.get(m).copied().unwrap_or(f64::NAN))
+            number(c.baseline.metrics.get(m).copied().unwrap_or(f64::NAN))
         ));
     }
     out
@@ -501,45 +278,6 @@ mod tests {
     use super::*;
 
     const STRICT: Tolerance = Tolerance { atol: 0.0, rtol: 0.0 };
-
-    #[test]
-    fn verdicts_follow_direction_and_tolerance() {
-        assert_eq!(judge(Better::Higher, 0.8, 0.81, STRICT), Verdict::Better);
-        assert_eq!(judge(Better::Higher, 0.8, 0.8, STRICT), Verdict::Same);
-        assert_eq!(judge(Better::Higher, 0.8, 0.79, STRICT), Verdict::Regression);
-        let drop = Tolerance { atol: 0.02, rtol: 0.0 };
-        assert_eq!(judge(Better::Higher, 0.8, 0.79, drop), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Lower, 0.05, 0.04, STRICT), Verdict::Better);
-        assert_eq!(judge(Better::Lower, 0.05, 0.06, STRICT), Verdict::Regression);
-        // rtol scales with the baseline: 2% of 0.5 is 0.01.
-        let relative = Tolerance { atol: 0.0, rtol: 0.02 };
-        assert_eq!(judge(Better::Higher, 0.5, 0.491, relative), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Higher, 0.5, 0.489, relative), Verdict::Regression);
-        assert_eq!(judge(Better::Neither, 100.0, 1.0, STRICT), Verdict::Info);
-    }
-
-    /// A drop equal to the stated tolerance is within it, though binary rounding makes
-    /// 0.8 - 0.79 come out as 0.010000000000000009.
-    #[test]
-    fn a_drop_equal_to_the_tolerance_is_within_it() {
-        let drop = Tolerance { atol: 0.01, rtol: 0.0 };
-        assert_eq!(judge(Better::Higher, 0.8, 0.79, drop), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Lower, 0.06, 0.07, drop), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Higher, 0.8, 0.7899, drop), Verdict::Regression);
-        let relative = Tolerance { atol: 0.0, rtol: 0.29 };
-        assert_eq!(judge(Better::Higher, 100.0, 71.0, relative), Verdict::WithinTolerance);
-        assert_eq!(judge(Better::Higher, 100.0, 70.0, relative), Verdict::Regression);
-    }
-
-    #[test]
-    fn directions_come_from_the_last_name_segment() {
-        assert_eq!(direction_of("evaluate.f1"), Better::Higher);
-        assert_eq!(direction_of("evaluate.false_alarm_rate"), Better::Lower);
-        assert_eq!(direction_of("train.val_loss"), Better::Lower);
-        assert_eq!(direction_of("evaluate.fn"), Better::Lower);
-        assert_eq!(direction_of("evaluate.windows"), Better::Neither);
-        assert_eq!(direction_of("train.write_seconds"), Better::Lower);
-    }
 
     fn side(metrics: &[(&str, f64)]) -> Side {
         Side {

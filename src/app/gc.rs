@@ -57,7 +57,7 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
     let location = ArtifactLocation::parse(&args.artifacts, &cwd)
         .map_err(|e| CliError::Usage(format!("--artifacts (or PMFLOW_ARTIFACTS): {e}")))?;
     let store = ArtifactStore::open(&location).map_err(|e| CliError::Usage(e.to_string()))?;
-    let registry = super::runs::open(&args.registry.registry).await?;
+    let registry = super::shared::open_registry(&args.registry.registry).await?;
     let runs = registry.gc_runs().await?;
     let now_ms = chrono::Utc::now().timestamp_millis();
     let collected = old_runs(&runs, args.keep_last, older_than_ms, now_ms);
@@ -124,10 +124,33 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
     }
     keep_markers_of_kept_files(&mut plan, &objects, |o| run_of(o).map(|(run, _)| run));
     let verb = if args.dry_run { "would remove" } else { "removed" };
+    let (totals, removed_of_run) = remove(&plan, &store, verb, args.dry_run).await?;
+    for (run, uris) in &removed_of_run {
+        registry.mark_removed(run, uris).await?;
+    }
+    if !args.dry_run {
+        store.prune_empty_folders();
+    }
+    registry.close().await;
+    print_foreign(&foreign, &location.url());
+    print_totals(verb, &totals, &collected, &removed_of_run, args.dry_run);
+    Ok(())
+}
+
+/// Removal totals by reason, and the files removed per old run (to mark in the registry).
+type Removed = (HashMap<Reason, (usize, u64)>, HashMap<String, Vec<String>>);
+
+/// Removes the planned files (or, on a dry run, only says it would), one line each.
+async fn remove(
+    plan: &[(Reason, &StoredObject, Option<String>)],
+    store: &ArtifactStore,
+    verb: &str,
+    dry_run: bool,
+) -> Result<Removed, CliError> {
     let mut totals: HashMap<Reason, (usize, u64)> = HashMap::new();
     let mut removed_of_run: HashMap<String, Vec<String>> = HashMap::new();
-    for (reason, o, run) in &plan {
-        if !args.dry_run {
+    for (reason, o, run) in plan {
+        if !dry_run {
             store
                 .delete(&o.uri)
                 .await
@@ -141,14 +164,12 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
         t.0 += 1;
         t.1 += o.bytes;
     }
-    for (run, uris) in &removed_of_run {
-        registry.mark_removed(run, uris).await?;
-    }
-    if !args.dry_run {
-        store.prune_empty_folders();
-    }
-    registry.close().await;
-    for (folder, (files, bytes)) in &foreign {
+    Ok((totals, removed_of_run))
+}
+
+/// The complete runs this registry does not know, kept: one line each, and what to do.
+fn print_foreign(foreign: &BTreeMap<String, (usize, u64)>, store_url: &str) {
+    for (folder, (files, bytes)) in foreign {
         println!(
             "kept {:<33} {:>10}  {folder} ({files} file(s))",
             "run unknown to this registry",
@@ -159,9 +180,19 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
         eprintln!(
             "gc: kept {} complete run(s) in {} that this registry does not know: another registry's (a `--registry` trial, or a registry moved to PostgreSQL)? Their models may depend on them. Run gc with that registry, or pass --unknown-runs to remove them (see them first with --dry-run)",
             foreign.len(),
-            location.url()
+            store_url
         );
     }
+}
+
+/// The closing line: files and bytes removed, by reason, and old runs kept whole.
+fn print_totals(
+    verb: &str,
+    totals: &HashMap<Reason, (usize, u64)>,
+    collected: &HashSet<String>,
+    removed_of_run: &HashMap<String, Vec<String>>,
+    dry_run: bool,
+) {
     let (files, bytes) = totals.values().fold((0, 0), |(f, b), (n, s)| (f + n, b + s));
     let mut reasons: Vec<(&Reason, &(usize, u64))> = totals.iter().collect();
     reasons.sort();
@@ -178,13 +209,12 @@ pub async fn gc(args: &GcArgs) -> Result<(), CliError> {
         } else {
             format!(": {}", parts.join(", "))
         },
-        if args.dry_run || kept == 0 || collected.is_empty() {
+        if dry_run || kept == 0 || collected.is_empty() {
             String::new()
         } else {
             format!("; {kept} old run(s) kept every file (used by newer runs)")
         }
     );
-    Ok(())
 }
 
 /// The runs whose files go: beyond the newest `keep_last` of their pipeline and started more

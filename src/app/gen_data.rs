@@ -34,7 +34,7 @@ pub fn gen_data(args: &GenDataArgs, mode: ProgressMode) -> Result<(), CliError> 
         spike_rate: args.spike_rate,
     };
     opts.validate().map_err(|e| CliError::Usage(e.0))?;
-    super::out_is_a_file(&args.out)?;
+    super::shared::out_is_a_file(&args.out)?;
     let parquet = match args.out.extension().and_then(|e| e.to_str()) {
         Some("parquet") | Some("pq") => true,
         Some("csv") => false,
@@ -44,7 +44,7 @@ pub fn gen_data(args: &GenDataArgs, mode: ProgressMode) -> Result<(), CliError> 
         std::fs::create_dir_all(dir).map_err(|e| usage("--out", &format!("cannot create {}: {e}", dir.display())))?;
     }
     // Never a half-written data set.
-    let rows = super::write_beside(&args.out, |partial| write(&opts, partial, parquet, args.threads, mode))?;
+    let rows = super::shared::write_beside(&args.out, |partial| write(&opts, partial, parquet, args.threads, mode))?;
     println!(
         "wrote {} rows ({} machines) to {}",
         rows,

@@ -8,7 +8,7 @@ use crate::error::CliError;
 use crate::registry::MetricRecord;
 
 pub async fn metrics(args: &MetricsArgs) -> Result<(), CliError> {
-    let registry = super::runs::open(&args.registry.registry).await?;
+    let registry = super::shared::open_registry(&args.registry.registry).await?;
     let history = match registry.resolve_run(&args.run).await {
         Ok(id) => registry.metric_history(&id).await,
         Err(e) => Err(e),

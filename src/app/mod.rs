@@ -15,6 +15,8 @@ mod report;
 mod run;
 mod runs;
 mod schedule;
+mod shared;
+mod sides;
 mod validate;
 
 use crate::cli::{Cli, Command, RegistryCommand, RunsCommand};
@@ -31,7 +33,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         Command::Validate(args) => validate::validate(&args),
         Command::Gc(args) => gc::gc(&args).await,
         Command::Info => info::info(),
-        Command::GenData(args) => gen_data::gen_data(&args, cli.progress.into()),
+        Command::GenData(args) => gen_data::gen_data(&args, cli.progress),
         Command::BenchRegistry {
             points,
             registry,
@@ -39,7 +41,7 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         } => bench_registry::bench_registry(points, &registry, single).await,
         Command::Registry(RegistryCommand::Copy { from, to }) => registry_copy::copy(&from, &to).await,
         Command::BenchLstm(args) => bench_lstm::bench_lstm(&args),
-        Command::Run(args) => run::run(&args, cli.progress.into()).await,
+        Command::Run(args) => run::run(&args, cli.progress).await,
         Command::Models(command) => models::command(command).await,
         Command::Compare(args) => compare::compare(&args).await,
         Command::Predict(args) => predict::predict(&args, cli.progress).await,
@@ -66,49 +68,6 @@ async fn command(cli: Cli) -> Result<(), CliError> {
         }
         Command::Metrics(args) => metrics::metrics(&args).await,
     }
-}
-
-/// A registry URL given on the command line, resolved against the current directory (as every
-/// command that takes one does); `option` names where it came from in the error.
-pub(crate) fn registry_location(url: &str, option: &str) -> Result<crate::registry::RegistryLocation, CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
-    crate::registry::RegistryLocation::parse(url, &cwd).map_err(|e| CliError::Usage(format!("{option}: {e}")))
-}
-
-/// Refuses an `--out` that names an existing folder, before any work is done: renaming a
-/// file onto a folder fails only at the end, and it is the user's slip, not pmflow's.
-pub(crate) fn out_is_a_file(out: &std::path::Path) -> Result<(), CliError> {
-    if out.is_dir() {
-        return Err(CliError::Usage(format!(
-            "--out {} names a folder; give a file",
-            out.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Writes the file `out` through a staging file beside it: `write` fills the staging path,
-/// which is renamed into place when it succeeds and removed when anything fails, so a reader
-/// (a dashboard, a mail attachment, a pipeline) never sees half a file.
-pub(crate) fn write_beside<T>(
-    out: &std::path::Path,
-    write: impl FnOnce(&std::path::Path) -> Result<T, CliError>,
-) -> Result<T, CliError> {
-    out_is_a_file(out)?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staging = out.with_file_name(format!("{name}.partial-{}", std::process::id()));
-    let written = write(&staging).and_then(|value| {
-        std::fs::rename(&staging, out)
-            .map(|_| value)
-            .map_err(|e| CliError::Internal(format!("cannot move {} into place: {e}", out.display())))
-    });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&staging);
-    }
-    written
 }
 
 /// `e` with [`redact`](crate::pipeline::location::redact) applied to every message, and to the

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::runs::open;
+use super::shared::{number, open_registry, print_json};
 use crate::cli::{Format, ModelsCommand};
 use crate::error::CliError;
 use crate::registry::{ModelVersionView, Registry};
@@ -44,11 +44,11 @@ pub async fn resolve(registry: &Registry, spec: &str) -> Result<ModelVersionView
 }
 
 async fn list(url: &str, format: Format) -> Result<(), CliError> {
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let models = registry.list_models().await?;
     registry.close().await;
     if format == Format::Json {
-        return super::runs::json(&models);
+        return print_json(&models);
     }
     if models.is_empty() {
         println!("no models; a pipeline's `register` step adds them");
@@ -112,7 +112,7 @@ pub async fn check_files(v: &ModelVersionView) -> Vec<FileCheck> {
 }
 
 async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let v = resolve(&registry, spec).await?;
     let files = check_files(&v).await;
     registry.close().await;
@@ -125,7 +125,7 @@ async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
             intact: bool,
         }
         let intact = files.iter().all(|f| f.state == "ok" || f.state == "unknown");
-        return super::runs::json(&Shown {
+        return print_json(&Shown {
             version: &v,
             files: &files,
             intact,
@@ -164,15 +164,6 @@ async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A metric value as people read it: up to 6 significant decimals, no trailing zeros.
-pub fn number(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e15 {
-        return format!("{x:.0}");
-    }
-    let text = format!("{x:.6}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// `7` or `v7`.
 fn version_number(text: &str) -> Result<i64, CliError> {
     text.strip_prefix('v')
@@ -187,7 +178,7 @@ async fn promote(url: &str, name: &str, version: &str, alias: &str, reason: Opti
             "`{alias}` is not an alias name: use letters, digits, `-`, `_` and `.`, and not `v` and a number"
         )));
     }
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let version = match version {
         "latest" => registry.resolve_model(name, Some("latest")).await?,
         v => version_number(v)?,
@@ -231,7 +222,7 @@ async fn intact(v: &ModelVersionView) -> Result<(), CliError> {
 /// Gives `alias` back to its previous holder, once that version's files are checked as
 /// `promote` checks them.
 async fn rollback(url: &str, name: &str, alias: &str, reason: Option<&str>) -> Result<(), CliError> {
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let rolled = async {
         let target = registry.rollback_target(name, alias).await?;
         intact(&registry.model_version(name, target.1).await?).await?;
@@ -249,7 +240,7 @@ async fn rollback(url: &str, name: &str, alias: &str, reason: Option<&str>) -> R
 }
 
 async fn history(url: &str, name: &str, alias: Option<&str>, format: Format) -> Result<(), CliError> {
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     // An unknown model is an error, not an empty history.
     registry.resolve_model(name, None).await?;
     let events = registry.alias_history(name, alias).await?;
@@ -260,7 +251,7 @@ async fn history(url: &str, name: &str, alias: Option<&str>, format: Format) -> 
     };
     registry.close().await;
     if format == Format::Json {
-        return super::runs::json(&events);
+        return print_json(&events);
     }
     if events.is_empty() {
         // A refused promotion is in the history but set nothing.

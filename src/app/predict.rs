@@ -7,13 +7,13 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::runs::open;
+use super::shared::open_registry;
 use crate::cli::{PredictArgs, PredictAt, PredictFormat};
 use crate::error::CliError;
 use crate::model::windows::WindowsAt;
 use crate::steps::predict::{Levels, PredictParams, ShortSeries};
 
-pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Result<(), CliError> {
+pub async fn predict(args: &PredictArgs, progress: crate::report::ProgressMode) -> Result<(), CliError> {
     if !(args.warning > 0.0 && args.warning <= 1.0) {
         return Err(CliError::Usage(format!(
             "--warning {} must be above 0 and at most 1 (a multiple of the model's threshold, below `critical` at 1x)",
@@ -21,10 +21,10 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
         )));
     }
     if let Some(out) = &args.out {
-        super::out_is_a_file(out)?;
+        super::shared::out_is_a_file(out)?;
         out_format(out)?;
     }
-    let registry = open(&args.registry.registry).await?;
+    let registry = open_registry(&args.registry.registry).await?;
     let root = std::env::current_dir().map_err(|e| CliError::Internal(e.to_string()))?;
     let params = PredictParams {
         model: None,
@@ -46,7 +46,7 @@ pub async fn predict(args: &PredictArgs, progress: crate::cli::Progress) -> Resu
     };
     let started = std::time::Instant::now();
     // Plain lines on stderr (stdout is the result, for other tools), one per phase.
-    let quiet = matches!(progress, crate::cli::Progress::Quiet);
+    let quiet = matches!(progress, crate::report::ProgressMode::Quiet);
     let shown = std::time::Instant::now();
     let scored = crate::exec::predict::predict(
         &args.model,
@@ -128,7 +128,7 @@ fn out_format(out: &Path) -> Result<bool, CliError> {
 /// dashboard would read it.
 fn write_scores(out: &Path, frame: &mut DataFrame) -> Result<(), CliError> {
     let parquet = out_format(out)?;
-    super::write_beside(out, |staging| {
+    super::shared::write_beside(out, |staging| {
         let fail = |e: String| CliError::RunFailed(format!("cannot write {}: {e}", out.display()));
         let mut file = std::fs::File::create(staging).map_err(|e| fail(e.to_string()))?;
         if parquet {

@@ -6,8 +6,8 @@ use crate::registry::{copy_registry, Registry, RegistryLocation};
 
 pub async fn copy(from: &str, to: &str) -> Result<(), CliError> {
     let (from_location, to_location) = (
-        super::registry_location(from, "FROM")?,
-        super::registry_location(to, "TO")?,
+        super::shared::registry_location(from, "FROM")?,
+        super::shared::registry_location(to, "TO")?,
     );
     if from_location == to_location {
         return Err(CliError::Usage(format!(

@@ -11,7 +11,7 @@ use crate::report::{self, format_duration, ProgressMode};
 use crate::steps::Pipeline;
 
 pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError> {
-    let pipeline = super::validate::load(&args.pipeline)?;
+    let pipeline = super::shared::load_pipeline(&args.pipeline)?;
     check_force(&pipeline, &args.force)?;
     let registry = Registry::open(&pipeline.storage.registry).await?;
     let store = ArtifactStore::open(&pipeline.storage.artifacts).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -46,7 +46,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         store,
         report::reporter(progress, |text| crate::pipeline::location::redact(text).into_owned()),
         options,
-        shutdown_signal(),
+        super::shared::shutdown_signal(),
     )
     .await;
     let outcome = outcome?;
@@ -59,7 +59,7 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
         format_duration(outcome.duration)
     );
     match &outcome.report {
-        Ok(uri) => println!("report: {}", shown_location(uri)),
+        Ok(uri) => println!("report: {}", super::shared::shown_location(uri)),
         Err(e) => eprintln!("warning: the run's report could not be written: {e}"),
     }
     if let Some(e) = outcome.registry_error {
@@ -83,13 +83,6 @@ pub async fn run(args: &RunArgs, progress: ProgressMode) -> Result<(), CliError>
     }
 }
 
-/// A local artifact as a path a person can open; other URIs as they are.
-pub(super) fn shown_location(uri: &str) -> String {
-    uri.strip_prefix("file://")
-        .map(str::to_string)
-        .unwrap_or_else(|| uri.to_string())
-}
-
 /// `--force STEP` must name a step of the pipeline.
 fn check_force(pipeline: &Pipeline, force: &[String]) -> Result<(), CliError> {
     for f in force.iter().filter(|f| *f != "*") {
@@ -103,28 +96,4 @@ fn check_force(pipeline: &Pipeline, force: &[String]) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub(super) async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

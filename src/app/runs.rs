@@ -1,38 +1,11 @@
 //! `pmflow runs list` (with `--where` and `--order-by`) and `pmflow runs show`: tables for
 //! people, JSON for scripts.
 
+use super::shared::{open_registry, print_json};
 use crate::cli::Format;
 use crate::error::CliError;
 use crate::registry::filter::{Filter, OrderKey, Selected, Value};
-use crate::registry::{Registry, RegistryLocation, RunDetail, RunSummary};
-
-pub(super) async fn open(url: &str) -> Result<Registry, CliError> {
-    let location = super::registry_location(url, "--registry (or PMFLOW_REGISTRY)")?;
-    let RegistryLocation::Sqlite(path) = &location else {
-        // A database server: nothing to check on this machine; the open names what is wrong.
-        return Ok(Registry::open(&location).await?);
-    };
-    if !path.exists() {
-        return Err(CliError::Usage(format!(
-            "no registry at {}; run a pipeline first, or point --registry (or PMFLOW_REGISTRY) at one",
-            path.display()
-        )));
-    }
-    // A registry that cannot be written (read-only file or mount, `chattr +i`) can still be
-    // read: listing runs must not need the lock and migrations a writer takes.
-    let writable = std::fs::OpenOptions::new().append(true).open(path).is_ok();
-    if writable {
-        Ok(Registry::open(&location).await?)
-    } else {
-        Ok(Registry::open_read_only(&location).await?)
-    }
-}
-
-pub(super) fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Internal(e.to_string()))?;
-    println!("{text}");
-    Ok(())
-}
+use crate::registry::{RunDetail, RunSummary};
 
 /// What `runs list` selects: `--experiment`, `--where`, `--order-by`, `--limit`.
 pub struct Query<'a> {
@@ -59,8 +32,25 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
         .iter()
         .map(|text| OrderKey::parse(text).map_err(|e| CliError::Usage(format!("--order-by: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let registry = open(url).await?;
-    let runs = if filter.is_empty() && order.is_empty() {
+    let registry = open_registry(url).await?;
+    let runs = select(&registry, query, &filter, &order).await;
+    registry.close().await;
+    let runs: Vec<Selected> = runs?;
+    if format == Format::Json {
+        return print_listed(&runs, &order);
+    }
+    print_table(&runs, &order);
+    Ok(())
+}
+
+/// The runs `query` selects: listed plainly, or searched when there is a filter or sort key.
+async fn select(
+    registry: &crate::registry::Registry,
+    query: &Query<'_>,
+    filter: &Filter,
+    order: &[OrderKey],
+) -> Result<Vec<Selected>, crate::registry::RegistryError> {
+    if filter.is_empty() && order.is_empty() {
         registry.list_runs(query.experiment, query.limit).await.map(|runs| {
             runs.into_iter()
                 .map(|summary| Selected {
@@ -72,31 +62,35 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
     } else {
         // A negative limit is no limit, as SQLite's LIMIT reads it on the path above.
         let limit = usize::try_from(query.limit).ok();
-        registry.search_runs(query.experiment, &filter, &order, limit).await
-    };
-    registry.close().await;
-    let runs: Vec<Selected> = runs?;
-    if format == Format::Json {
-        if order.is_empty() {
-            return json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
-        }
-        let listed: Vec<Listed> = runs
-            .iter()
-            .map(|r| Listed {
-                summary: &r.summary,
-                order_by: order
-                    .iter()
-                    .zip(&r.order_values)
-                    // A missing value, or one JSON cannot hold (infinity), is null.
-                    .map(|(key, value)| (key.text.clone(), serde_json::to_value(value).unwrap_or_default()))
-                    .collect(),
-            })
-            .collect();
-        return json(&listed);
+        registry.search_runs(query.experiment, filter, order, limit).await
     }
+}
+
+/// `runs list --format json`: the summaries, with the sort keys' values when there are any.
+fn print_listed(runs: &[Selected], order: &[OrderKey]) -> Result<(), CliError> {
+    if order.is_empty() {
+        return print_json(&runs.iter().map(|r| &r.summary).collect::<Vec<_>>());
+    }
+    let listed: Vec<Listed> = runs
+        .iter()
+        .map(|r| Listed {
+            summary: &r.summary,
+            order_by: order
+                .iter()
+                .zip(&r.order_values)
+                // A missing value, or one JSON cannot hold (infinity), is null.
+                .map(|(key, value)| (key.text.clone(), serde_json::to_value(value).unwrap_or_default()))
+                .collect(),
+        })
+        .collect();
+    print_json(&listed)
+}
+
+/// `runs list` as a table, the sort keys' values as extra columns.
+fn print_table(runs: &[Selected], order: &[OrderKey]) {
     if runs.is_empty() {
         println!("no runs");
-        return Ok(());
+        return;
     }
     // The sort keys' values as extra columns, as wide as their longest entry.
     let extra: Vec<(usize, Vec<String>)> = order
@@ -123,7 +117,7 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
     let extra_cells = |row: Option<usize>| -> String {
         extra
             .iter()
-            .zip(&order)
+            .zip(order)
             .map(|((width, cells), key)| {
                 let cell = row.map_or(key.text.as_str(), |r| cells[r].as_str());
                 format!("  {cell:<width$}")
@@ -157,16 +151,15 @@ pub async fn list(url: &str, query: &Query<'_>, format: Format) -> Result<(), Cl
         );
         println!("{}", line.trim_end());
     }
-    Ok(())
 }
 
 pub async fn show(url: &str, spec: &str, format: Format) -> Result<(), CliError> {
-    let registry = open(url).await?;
+    let registry = open_registry(url).await?;
     let id = registry.resolve_run(spec).await?;
     let run = registry.show_run(&id).await?;
     registry.close().await;
     if format == Format::Json {
-        return json(&run);
+        return print_json(&run);
     }
     print_detail(&run);
     Ok(())
@@ -200,7 +193,7 @@ fn print_detail(run: &RunDetail) {
         .iter()
         .find(|a| a.step.is_empty() && a.name == crate::html::FILE && a.removed_at.is_none());
     match report {
-        Some(a) => println!("report     {}", super::run::shown_location(&a.uri)),
+        Some(a) => println!("report     {}", super::shared::shown_location(&a.uri)),
         None => println!(
             "report     none yet; make one with `pmflow report {}`",
             &s.id[..12.min(s.id.len())]
@@ -221,7 +214,7 @@ fn print_detail(run: &RunDetail) {
             st.id, st.kind, st.status
         );
     }
-    if let Some(verdict) = crate::ml::verdict::Verdict::of(&run.metric_values()) {
+    if let Some(verdict) = crate::ml::verdict::BaselineVerdict::of(&run.metric_values()) {
         let mark = if verdict.baseline_wins() { "WARNING: " } else { "" };
         println!("\nBASELINE\n  {mark}{}", verdict.sentence());
     }

@@ -32,47 +32,10 @@ use crate::registry::LEASE_TTL as LEASE;
 
 pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     let files = pipeline_files(&args.pipelines)?;
-    let registry = super::validate::registry_override(args.registry.as_deref())?;
-    // Each scheduled pipeline with its cron expression, parsed once.
-    let mut scheduled: Vec<(PathBuf, Pipeline, croner::Cron)> = Vec::new();
-    for file in files {
-        let mut pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
-        if let Some(registry) = &registry {
-            pipeline.storage.registry = registry.clone();
-        }
-        if let Some(s) = pipeline.schedule.as_ref().filter(|s| s.enabled) {
-            let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
-            scheduled.push((file, pipeline, parsed));
-        }
-    }
-    if scheduled.is_empty() {
-        return Err(CliError::Usage(
-            "none of the given pipelines has an enabled `schedule`; add `schedule: {cron: \"0 0 3 * * Mon\"}` to one"
-                .into(),
-        ));
-    }
+    let registry = super::shared::registry_override(args.registry.as_deref())?;
+    let scheduled = scheduled(files, registry.as_ref())?;
     let log = Log(args.log_format);
-    for (file, p, parsed) in &scheduled {
-        let s = p.schedule.as_ref().expect("only scheduled pipelines are kept");
-        let next: Vec<String> = cron::next_fire_times(parsed, s.timezone, 3)
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} ({})",
-                    t.format("%Y-%m-%d %H:%M:%S %Z"),
-                    t.with_timezone(&Utc).format("%H:%M:%S UTC")
-                )
-            })
-            .collect();
-        println!(
-            "{} ({}): `{}` in {}; next {}",
-            p.name,
-            file.display(),
-            s.cron,
-            s.timezone,
-            next.join(", ")
-        );
-    }
+    print_next_fires(&scheduled);
     if args.list {
         return Ok(());
     }
@@ -136,7 +99,7 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
         .log
         .line("-", "started", &[("pipelines", &scheduled.len().to_string())]);
 
-    let signal = super::run::shutdown_signal();
+    let signal = super::shared::shutdown_signal();
     tokio::pin!(signal);
     loop {
         tokio::select! {
@@ -158,6 +121,57 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<(), CliError> {
     while runs.join_next().await.is_some() {}
     daemon.log.line("-", "stopped", &[]);
     Ok(())
+}
+
+/// The pipelines to fire, each with its file and its cron expression parsed once.
+type Scheduled = Vec<(PathBuf, Pipeline, croner::Cron)>;
+
+/// The pipelines of `files` with an enabled schedule (on `registry` when given); refused when
+/// none has one.
+fn scheduled(files: Vec<PathBuf>, registry: Option<&crate::registry::RegistryLocation>) -> Result<Scheduled, CliError> {
+    let mut scheduled: Vec<(PathBuf, Pipeline, croner::Cron)> = Vec::new();
+    for file in files {
+        let mut pipeline = crate::steps::load_pipeline(&file, &[], None).map_err(CliError::Invalid)?;
+        if let Some(registry) = registry {
+            pipeline.storage.registry = registry.clone();
+        }
+        if let Some(s) = pipeline.schedule.as_ref().filter(|s| s.enabled) {
+            let parsed = cron::parse_cron(&s.cron).map_err(|e| CliError::Usage(e.to_string()))?;
+            scheduled.push((file, pipeline, parsed));
+        }
+    }
+    if scheduled.is_empty() {
+        return Err(CliError::Usage(
+            "none of the given pipelines has an enabled `schedule`; add `schedule: {cron: \"0 0 3 * * Mon\"}` to one"
+                .into(),
+        ));
+    }
+    Ok(scheduled)
+}
+
+/// Each scheduled pipeline's next three fires, in its zone and in UTC.
+fn print_next_fires(scheduled: &Scheduled) {
+    for (file, p, parsed) in scheduled {
+        let s = p.schedule.as_ref().expect("only scheduled pipelines are kept");
+        let next: Vec<String> = cron::next_fire_times(parsed, s.timezone, 3)
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({})",
+                    t.format("%Y-%m-%d %H:%M:%S %Z"),
+                    t.with_timezone(&Utc).format("%H:%M:%S UTC")
+                )
+            })
+            .collect();
+        println!(
+            "{} ({}): `{}` in {}; next {}",
+            p.name,
+            file.display(),
+            s.cron,
+            s.timezone,
+            next.join(", ")
+        );
+    }
 }
 
 /// The files named: each file as is, each folder's `*.yaml` and `*.yml` files in name order.
@@ -249,45 +263,9 @@ impl Daemon {
     /// One fire: re-read the file, take the lease, check nobody ran this fire yet, run.
     async fn fire_once(&self, file: &Path, name: &str, at: DateTime<Utc>, catching_up: bool) {
         let fire = text(at);
-        // An edited pipeline takes effect at the next fire; one that no longer validates is
-        // logged and this fire is skipped.
-        let pipeline = match crate::steps::load_pipeline(file, &[], None) {
-            Ok(mut p) => {
-                if let Some(registry) = &self.registry {
-                    p.storage.registry = registry.clone();
-                }
-                p
-            }
-            Err(diags) => {
-                let problems = diags.to_string();
-                let first = problems.lines().next().unwrap_or("invalid").to_string();
-                self.log.line(
-                    name,
-                    "error",
-                    &[
-                        ("fire", &fire),
-                        ("reason", &format!("the pipeline no longer validates: {first}")),
-                    ],
-                );
-                return;
-            }
-        };
-        let Some(schedule) = pipeline.schedule.clone() else {
-            self.log.line(
-                name,
-                "skipped",
-                &[("fire", &fire), ("reason", "the file has no schedule any more")],
-            );
+        let Some((pipeline, schedule)) = self.fresh_pipeline(file, name, &fire) else {
             return;
         };
-        if !schedule.enabled {
-            self.log.line(
-                name,
-                "skipped",
-                &[("fire", &fire), ("reason", "the schedule is disabled")],
-            );
-            return;
-        }
         // A fire handed over long after its time was missed (the machine slept through it):
         // it follows `on-missed` like fires missed while the daemon was down.
         let late = Utc::now() - at;
@@ -363,6 +341,56 @@ impl Daemon {
         }
         let _ = registry.release_lease(&pipeline.name, &self.owner).await;
         registry.close().await;
+    }
+
+    /// The pipeline as its file is now, with its schedule; None (logged) when the file no
+    /// longer validates or its schedule is gone or disabled.
+    fn fresh_pipeline(
+        &self,
+        file: &Path,
+        name: &str,
+        fire: &str,
+    ) -> Option<(Pipeline, crate::pipeline::model::Schedule)> {
+        // An edited pipeline takes effect at the next fire; one that no longer validates is
+        // logged and this fire is skipped.
+        let pipeline = match crate::steps::load_pipeline(file, &[], None) {
+            Ok(mut p) => {
+                if let Some(registry) = &self.registry {
+                    p.storage.registry = registry.clone();
+                }
+                p
+            }
+            Err(diags) => {
+                let problems = diags.to_string();
+                let first = problems.lines().next().unwrap_or("invalid").to_string();
+                self.log.line(
+                    name,
+                    "error",
+                    &[
+                        ("fire", fire),
+                        ("reason", &format!("the pipeline no longer validates: {first}")),
+                    ],
+                );
+                return None;
+            }
+        };
+        let Some(schedule) = pipeline.schedule.clone() else {
+            self.log.line(
+                name,
+                "skipped",
+                &[("fire", fire), ("reason", "the file has no schedule any more")],
+            );
+            return None;
+        };
+        if !schedule.enabled {
+            self.log.line(
+                name,
+                "skipped",
+                &[("fire", fire), ("reason", "the schedule is disabled")],
+            );
+            return None;
+        }
+        Some((pipeline, schedule))
     }
 
     /// A run of the pipeline that no fire started (by hand, or a resume) is running: the fire

@@ -2,11 +2,10 @@
 
 use crate::cli::PipelineArgs;
 use crate::error::CliError;
-use crate::registry::RegistryLocation;
-use crate::steps::{self, Pipeline};
+use crate::steps;
 
 pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
-    let p = load(args)?;
+    let p = super::shared::load_pipeline(args)?;
     // A run would stop at once on an input that is not there: say so now.
     let mut missing = crate::pipeline::diagnostic::Diagnostics::new(args.file.display().to_string(), Vec::new());
     for step in &p.steps {
@@ -36,24 +35,4 @@ pub fn validate(args: &PipelineArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// Loads and validates the pipeline named on the command line.
-pub fn load(args: &PipelineArgs) -> Result<Pipeline, CliError> {
-    let mut pipeline =
-        steps::load_pipeline(&args.file, &args.overrides, args.root.as_deref()).map_err(CliError::Invalid)?;
-    if let Some(registry) = registry_override(args.registry.as_deref())? {
-        pipeline.storage.registry = registry;
-    }
-    Ok(pipeline)
-}
-
-/// `--registry` (or `PMFLOW_REGISTRY`), when given: the registry to use in place of the
-/// pipeline's `storage.registry`. It is parsed against the current directory, as the commands
-/// that read a registry do, and is not part of the resolved pipeline stored with each run.
-pub fn registry_override(registry: Option<&str>) -> Result<Option<RegistryLocation>, CliError> {
-    registry
-        .filter(|u| !u.trim().is_empty())
-        .map(|url| super::registry_location(url, "--registry (or PMFLOW_REGISTRY)"))
-        .transpose()
 }

@@ -1,7 +1,7 @@
 //! The `register` step, carried out by the runner (steps never write the registry): the run's
 //! model becomes the next version of its name, pointing at the files the run wrote (nothing is
 //! copied), and the promotion gate decides whether an alias moves. The gate itself is pure
-//! (`steps::register::judge`); this gathers its figures and records the outcome.
+//! (`ml::gate::check_conditions`); this gathers its figures and records the outcome.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -60,30 +60,14 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
     let metrics = run.metric_values();
     let (data_uri, data_sha256) = training_data(&r, &card).await?;
 
-    let mut holders: BTreeMap<String, Option<Holder>> = BTreeMap::new();
-    let mut outcome = None;
-    if let Some(promote) = &p.promote {
-        let aliases = std::iter::once(promote.alias.as_str()).chain(promote.when.iter().filter_map(|c| c.bound.vs()));
-        for alias in aliases {
-            if holders.contains_key(alias) {
-                continue;
-            }
-            let holder = match r.registry.alias_holder(&name, alias).await.map_err(registry_error)? {
-                Some(version) => {
-                    let held = r.registry.model_version(&name, version).await.map_err(registry_error)?;
-                    // The holder's run as recorded (its metrics are final), exact to the bit.
-                    let held_run = r.registry.show_run(&held.run_id).await.map_err(registry_error)?;
-                    Some(Holder {
-                        version,
-                        metrics: held_run.metric_values(),
-                    })
-                }
-                None => None,
-            };
-            holders.insert(alias.to_string(), holder);
+    let (holders, outcome) = match &p.promote {
+        Some(promote) => {
+            let holders = holders_of(&r, &name, promote).await?;
+            let outcome = register::check_conditions(&promote.when, &metrics, &holders);
+            (holders, Some(outcome))
         }
-        outcome = Some(register::judge(&promote.when, &metrics, &holders));
-    }
+        None => (BTreeMap::new(), None),
+    };
     let promotion = match (&p.promote, &outcome) {
         (Some(promote), Some(o)) => Some(Promotion {
             alias: promote.alias.clone(),
@@ -116,6 +100,68 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
         .await
         .map_err(registry_error)?;
 
+    tell(
+        &r,
+        &name,
+        &registered,
+        p.promote.as_ref().zip(outcome.as_ref()),
+        &holders,
+    );
+    Ok(serde_json::json!({
+        "model": name,
+        "version": registered.version,
+        "run": r.run_id,
+        "model_uri": weights.uri,
+        "card_uri": card.uri,
+        "data_uri": version.data_uri,
+        "promotion": p.promote.as_ref().map(|promote| serde_json::json!({
+            "alias": promote.alias,
+            "promoted": registered.promoted,
+            "refused_because": registered.refused_because,
+            "gate": outcome,
+        })),
+    }))
+}
+
+/// The current holder of each alias the gate names (the promoted one and those `vs` names),
+/// with its run's final metrics; None for an alias nobody holds.
+async fn holders_of(
+    r: &Registration<'_>,
+    name: &str,
+    promote: &register::Promote,
+) -> Result<BTreeMap<String, Option<Holder>>, JobError> {
+    let mut holders: BTreeMap<String, Option<Holder>> = BTreeMap::new();
+    let aliases = std::iter::once(promote.alias.as_str()).chain(promote.when.iter().filter_map(|c| c.bound.vs()));
+    for alias in aliases {
+        if holders.contains_key(alias) {
+            continue;
+        }
+        let holder = match r.registry.alias_holder(name, alias).await.map_err(registry_error)? {
+            Some(version) => {
+                let held = r.registry.model_version(name, version).await.map_err(registry_error)?;
+                // The holder's run as recorded (its metrics are final), exact to the bit.
+                let held_run = r.registry.show_run(&held.run_id).await.map_err(registry_error)?;
+                Some(Holder {
+                    version,
+                    metrics: held_run.metric_values(),
+                })
+            }
+            None => None,
+        };
+        holders.insert(alias.to_string(), holder);
+    }
+    Ok(holders)
+}
+
+/// The registration as metrics and a note: the version, and with a gate each check, whether
+/// it passed and whether the alias moved.
+fn tell(
+    r: &Registration<'_>,
+    name: &str,
+    registered: &crate::registry::Registered,
+    gate: Option<(&register::Promote, &register::GateOutcome)>,
+    holders: &BTreeMap<String, Option<Holder>>,
+) {
     let metric = |key: String, value: f64| {
         let _ = r.tx.send(Event::Metric {
             step: r.step_id.to_string(),
@@ -135,7 +181,7 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
         "registered `{name}` v{} (run {})",
         registered.version, r.run_id
     ));
-    if let (Some(promote), Some(o)) = (&p.promote, &outcome) {
+    if let Some((promote, o)) = gate {
         for check in &o.checks {
             metric(format!("gate.{}", check.metric), f64::from(u8::from(check.passed)));
         }
@@ -171,20 +217,6 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
             format!("{headline}; {}", figures.join("; "))
         });
     }
-    Ok(serde_json::json!({
-        "model": name,
-        "version": registered.version,
-        "run": r.run_id,
-        "model_uri": weights.uri,
-        "card_uri": card.uri,
-        "data_uri": version.data_uri,
-        "promotion": p.promote.as_ref().map(|promote| serde_json::json!({
-            "alias": promote.alias,
-            "promoted": registered.promoted,
-            "refused_because": registered.refused_because,
-            "gate": outcome,
-        })),
-    }))
 }
 
 /// The URI and digest of the table the model trained on, found among this run's recorded

@@ -44,7 +44,7 @@ pub struct RunOutcome {
     /// A registry write that failed during the run (the run itself may have succeeded).
     pub registry_error: Option<RegistryError>,
     /// Where the run's `report.html` went, or why it could not be written.
-    pub report: Result<String, String>,
+    pub report: Result<String, super::run_report::ReportError>,
 }
 
 enum State {
@@ -106,30 +106,13 @@ pub async fn run(
     let (tx, rx) = events::channel();
     // The recorder says when the registry stopped answering (beyond its wait): the run stops
     // then, as on a signal, rather than computing what it can no longer record.
-    let (lost_tx, mut lost_rx) = tokio::sync::watch::channel(None::<String>);
+    let (lost_tx, lost_rx) = tokio::sync::watch::channel(None::<String>);
     let consumer = tokio::spawn(consume(
         rx,
         reporter,
         Recorder::new(registry.clone(), run_id.clone()).on_lost(lost_tx),
     ));
-    let lost = async move {
-        let reason = lost_rx
-            .wait_for(Option::is_some)
-            .await
-            .ok()
-            .map(|reason| (*reason).clone().unwrap_or_default());
-        match reason {
-            Some(reason) => reason,
-            // The recorder ended first: nothing more can be lost.
-            None => std::future::pending::<String>().await,
-        }
-    };
-    let stop = async move {
-        tokio::select! {
-            _ = interrupt => "interrupted by a signal (Ctrl-C or SIGTERM)".to_string(),
-            reason = lost => reason,
-        }
-    };
+    let stop = stop_reason(interrupt, lost_rx);
     let _ = tx.send(Event::RunStarted {
         run_id: run_id.clone(),
         resumed: options.resume.is_some(),
@@ -141,31 +124,18 @@ pub async fn run(
     // The resolved pipeline sits next to the run's artifacts, as burn does with its configs.
     let prefix = format!("{}/{}", pipeline.experiment, run_id);
     let (report_store, report_prefix) = (store.clone(), prefix.clone());
-    // Writing the pipeline first also proves the store is reachable before any step runs. A
-    // resumed run wrote it already (and its hash matched).
-    let written = match &options.resume {
-        Some(_) => {
-            clear_leftovers(&store, &registry, &prefix, &run_id, &tx).await;
-            Ok(None)
-        }
-        None => store
-            .put(
-                &format!("{prefix}/pipeline.json"),
-                Bytes::from(pipeline.source.resolved.clone()),
-            )
-            .await
-            .map(Some),
-    };
+    let written = open_run_folder(
+        pipeline,
+        &store,
+        &registry,
+        &prefix,
+        &run_id,
+        options.resume.is_some(),
+        &tx,
+    )
+    .await;
     let (status, error) = match written {
-        Ok(stored) => {
-            if let Some(stored) = stored {
-                let name = "pipeline.json".into();
-                let _ = tx.send(Event::Artifact {
-                    step: String::new(),
-                    name,
-                    stored,
-                });
-            }
+        Ok(()) => {
             let step_loop = StepLoop {
                 pipeline,
                 registry: registry.clone(),
@@ -193,7 +163,7 @@ pub async fn run(
     // After the recorder has written everything, so the page shows the run as it ended.
     let report = match &registry_error {
         None => super::run_report::write(&registry, &report_store, &report_prefix, &run_id).await,
-        Some(e) => Err(format!("the run's records are incomplete: {e}")),
+        Some(e) => Err(super::run_report::ReportError::Incomplete(e.to_string())),
     };
     Ok(RunOutcome {
         report,
@@ -305,6 +275,79 @@ async fn consume(
     recorder.error
 }
 
+/// Why the run must stop, when it must: a signal (`interrupt`), or the recorder's word that the
+/// registry stopped answering (`lost`).
+async fn stop_reason(
+    interrupt: impl std::future::Future<Output = ()>,
+    mut lost: tokio::sync::watch::Receiver<Option<String>>,
+) -> String {
+    let lost = async move {
+        let reason = lost
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .map(|reason| (*reason).clone().unwrap_or_default());
+        match reason {
+            Some(reason) => reason,
+            // The recorder ended first: nothing more can be lost.
+            None => std::future::pending::<String>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => "interrupted by a signal (Ctrl-C or SIGTERM)".to_string(),
+        reason = lost => reason,
+    }
+}
+
+/// Readies the run's folder: a new run writes its resolved pipeline there first, which also
+/// proves the store is reachable before any step runs; a resumed run (which wrote it already,
+/// and whose hash matched) has what its killed attempt left cleared instead.
+async fn open_run_folder(
+    pipeline: &Pipeline,
+    store: &ArtifactStore,
+    registry: &Registry,
+    prefix: &str,
+    run_id: &str,
+    resumed: bool,
+    tx: &EventSender,
+) -> Result<(), crate::artifacts::ArtifactError> {
+    if resumed {
+        clear_leftovers(store, registry, prefix, run_id, tx).await;
+        return Ok(());
+    }
+    let stored = store
+        .put(
+            &format!("{prefix}/pipeline.json"),
+            Bytes::from(pipeline.source.resolved.clone()),
+        )
+        .await?;
+    let _ = tx.send(Event::Artifact {
+        step: String::new(),
+        name: "pipeline.json".into(),
+        stored,
+    });
+    Ok(())
+}
+
+/// Every ancestor of step `i` with its settings, in execution order: what a step needs to
+/// prepare a new file the way the pipeline prepares its own (`drift`'s `current: {path}`).
+fn upstream_settings(
+    steps: &[crate::steps::Step],
+    index_of: &HashMap<&str, usize>,
+    order: &[usize],
+    i: usize,
+) -> Vec<(String, crate::steps::StepParams)> {
+    let ancestors: Vec<usize> = graph::ancestors(steps, index_of, i)
+        .into_iter()
+        .map(|(_, j)| j)
+        .collect();
+    order
+        .iter()
+        .filter(|j| ancestors.contains(j))
+        .map(|&j| (steps[j].id.clone(), steps[j].params.clone()))
+        .collect()
+}
+
 /// The step loop (start every ready step, wait for one to end, repeat) and what it shares
 /// with every step job. Not the cron daemon: that is `app::schedule`.
 struct StepLoop<'a> {
@@ -330,16 +373,7 @@ impl StepLoop<'_> {
         let tx = &self.tx;
         let index_of: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
         let forced = graph::forced(steps, &options.force);
-        let mut state: Vec<State> = steps
-            .iter()
-            .map(|s| match reused.remove(&s.id) {
-                Some(tables) => {
-                    let _ = tx.send(Event::StepReused { step: s.id.clone() });
-                    State::Done(tables)
-                }
-                None => State::Pending,
-            })
-            .collect();
+        let mut state = self.start_state(&mut reused);
         let mut running: JoinSet<(usize, Duration, Result<Done, JobError>)> = JoinSet::new();
         // Tables of the step that just finished, handed to the steps that start right after it
         // and then dropped, so no frame is held while it waits for a later consumer.
@@ -372,17 +406,7 @@ impl StepLoop<'_> {
                 let Ok(inputs) = wiring::step_inputs(steps, &index_of, i, done_outputs) else {
                     continue;
                 };
-                // Every ancestor's settings in execution order, for steps that prepare a new
-                // file the way the pipeline prepares its own (`drift`'s `current: {path}`).
-                let ancestors: Vec<usize> = graph::ancestors(steps, &index_of, i)
-                    .into_iter()
-                    .map(|(_, j)| j)
-                    .collect();
-                let upstream = order
-                    .iter()
-                    .filter(|j| ancestors.contains(j))
-                    .map(|&j| (steps[j].id.clone(), steps[j].params.clone()))
-                    .collect();
+                let upstream = upstream_settings(steps, &index_of, order, i);
                 state[i] = State::Running;
                 let handed = inputs
                     .iter()
@@ -432,22 +456,8 @@ impl StepLoop<'_> {
                             state[i] = self.succeeded(i, duration, done);
                         }
                         Err(e) => {
-                            let message = e.to_string();
-                            state[i] = State::Failed;
-                            first_error.get_or_insert(format!("step `{id}` failed: {message}"));
-                            let _ = tx.send(Event::StepFinished { step: id.clone(), status: StepStatus::Failed, duration, error: Some(message), cached_from: None });
-                            for j in graph::downstream(steps, i) {
-                                if matches!(state[j], State::Pending) {
-                                    state[j] = State::Skipped;
-                                    let _ = tx.send(Event::StepFinished {
-                                        step: steps[j].id.clone(),
-                                        status: StepStatus::Skipped,
-                                        duration: Duration::ZERO,
-                                        error: Some(format!("skipped because `{id}` failed")),
-                                        cached_from: None,
-                                    });
-                                }
-                            }
+                            first_error.get_or_insert(format!("step `{id}` failed: {e}"));
+                            self.failed(&mut state, i, duration, e.to_string());
                         }
                     }
                 }
@@ -461,6 +471,48 @@ impl StepLoop<'_> {
         match first_error {
             None => (RunStatus::Succeeded, None),
             Some(e) => (RunStatus::Failed, Some(e)),
+        }
+    }
+
+    /// Each step's state as the loop starts: done when a resumed run's attempt finished it
+    /// (its outputs `reused`), else pending.
+    fn start_state(&self, reused: &mut HashMap<String, Vec<OutputRef>>) -> Vec<State> {
+        self.pipeline
+            .steps
+            .iter()
+            .map(|s| match reused.remove(&s.id) {
+                Some(tables) => {
+                    let _ = self.tx.send(Event::StepReused { step: s.id.clone() });
+                    State::Done(tables)
+                }
+                None => State::Pending,
+            })
+            .collect()
+    }
+
+    /// Records step `i`'s failure and skips every step downstream of it that has not started.
+    fn failed(&self, state: &mut [State], i: usize, duration: Duration, message: String) {
+        let steps = &self.pipeline.steps;
+        let id = steps[i].id.clone();
+        state[i] = State::Failed;
+        let _ = self.tx.send(Event::StepFinished {
+            step: id.clone(),
+            status: StepStatus::Failed,
+            duration,
+            error: Some(message),
+            cached_from: None,
+        });
+        for j in graph::downstream(steps, i) {
+            if matches!(state[j], State::Pending) {
+                state[j] = State::Skipped;
+                let _ = self.tx.send(Event::StepFinished {
+                    step: steps[j].id.clone(),
+                    status: StepStatus::Skipped,
+                    duration: Duration::ZERO,
+                    error: Some(format!("skipped because `{id}` failed")),
+                    cached_from: None,
+                });
+            }
         }
     }
 

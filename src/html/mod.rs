@@ -11,7 +11,7 @@ use std::fmt::Write;
 use markup::{badge, digest, escape, number, picture, size, table};
 use serde_json::Value;
 
-use crate::ml::verdict::Verdict;
+use crate::ml::verdict::BaselineVerdict;
 use crate::model::bundle;
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
 use crate::registry::{warning_tag_step, RunDetail, INPUT_TAG};
@@ -431,7 +431,7 @@ fn drift(input: &ReportInput) -> String {
 /// The model against its logistic-regression baseline, in one sentence; marked when the
 /// baseline wins.
 fn baseline(run: &RunDetail) -> String {
-    let Some(verdict) = Verdict::of(&run.metric_values()) else {
+    let Some(verdict) = BaselineVerdict::of(&run.metric_values()) else {
         return String::new();
     };
     let class = if verdict.baseline_wins() { "worse" } else { "better" };

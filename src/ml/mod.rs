@@ -3,6 +3,7 @@
 
 pub mod drift;
 pub mod ecdf;
+pub mod gate;
 pub mod impute;
 pub mod knn;
 pub mod ks;
@@ -17,7 +18,6 @@ pub mod rolling;
 pub mod scaler;
 pub mod smote;
 pub mod spectral;
-pub mod tolerance;
 pub mod training;
 pub mod verdict;
 pub mod weights;

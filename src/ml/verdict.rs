@@ -6,19 +6,19 @@ use std::collections::BTreeMap;
 
 /// A model's test PR-AUC beside its baseline's.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub struct BaselineVerdict {
     /// The evaluate step that logged them.
     pub step: String,
     pub model: f64,
     pub baseline: f64,
 }
 
-impl Verdict {
+impl BaselineVerdict {
     /// From a run's metrics: the first step that logged `lift_pr_auc` with both PR-AUCs.
-    pub fn of(metrics: &BTreeMap<String, f64>) -> Option<Verdict> {
+    pub fn of(metrics: &BTreeMap<String, f64>) -> Option<BaselineVerdict> {
         metrics.keys().find_map(|key| {
             let step = key.strip_suffix(".lift_pr_auc")?;
-            Some(Verdict {
+            Some(BaselineVerdict {
                 step: step.to_string(),
                 model: *metrics.get(&format!("{step}.pr_auc"))?,
                 baseline: *metrics.get(&format!("{step}.baseline_pr_auc"))?,
@@ -66,7 +66,7 @@ mod tests {
             ("evaluate.baseline_pr_auc", 0.755),
             ("evaluate.lift_pr_auc", -0.188),
         ]);
-        let v = Verdict::of(&lost).unwrap();
+        let v = BaselineVerdict::of(&lost).unwrap();
         assert!(v.baseline_wins());
         assert_eq!(
             v.sentence(),
@@ -77,12 +77,12 @@ mod tests {
             ("test.baseline_pr_auc", 0.8),
             ("test.lift_pr_auc", 0.1),
         ]);
-        let v = Verdict::of(&won).unwrap();
+        let v = BaselineVerdict::of(&won).unwrap();
         assert_eq!((v.step.as_str(), v.baseline_wins()), ("test", false));
         assert!(v
             .sentence()
             .starts_with("the model beats its logistic-regression baseline: test PR-AUC 0.900 against 0.800 (+0.100)"));
         // Runs from before the baseline existed have no verdict.
-        assert_eq!(Verdict::of(&metrics(&[("evaluate.pr_auc", 0.9)])), None);
+        assert_eq!(BaselineVerdict::of(&metrics(&[("evaluate.pr_auc", 0.9)])), None);
     }
 }

@@ -9,7 +9,6 @@ pub mod fields;
 pub mod graph;
 mod interpolate;
 pub mod location;
-pub mod metric_names;
 pub mod model;
 pub mod node;
 mod overrides;

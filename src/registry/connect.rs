@@ -11,7 +11,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::ConnectOptions;
 
-use super::{schema, Backend, Registry, RegistryError, RegistryLocation};
+use super::schema::{self, SchemaError};
+use super::{Backend, Registry, RegistryError, RegistryLocation};
 use crate::pipeline::location::{redact, PostgresUrl};
 
 /// How long a SQLite writer waits for another process's transaction before giving up.
@@ -90,7 +91,9 @@ async fn open_sqlite(location: &RegistryLocation, path: &Path, access: Access) -
         backend: Backend::Sqlite,
         shown: location.url(),
     };
-    prepare_schema(&registry, access).await.map_err(fail)?;
+    prepare_schema(&registry, access)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     drop(guard);
     Ok(registry)
 }
@@ -124,48 +127,49 @@ async fn open_postgres(pg: &PostgresUrl, access: Access) -> Result<Registry, Reg
         backend: Backend::Postgres,
         shown: pg.shown(),
     };
-    prepare_schema(&registry, access).await.map_err(fail)?;
+    prepare_schema(&registry, access)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     Ok(registry)
 }
 
 /// Writable: applies the migrations this pmflow knows. Read-only: the schema must be the one
 /// this pmflow writes. Either way a registry a newer pmflow migrated is refused untouched. A
 /// SQLite file that turns out not to be a registry is said to be so.
-async fn prepare_schema(registry: &Registry, access: Access) -> Result<(), String> {
+async fn prepare_schema(registry: &Registry, access: Access) -> Result<(), SchemaError> {
     let prepared = match access {
         Access::ReadWrite => schema::migrate(registry.backend, &registry.pool).await,
         Access::ReadOnly => check_schema(registry).await,
     };
-    match registry.backend {
-        Backend::Sqlite => prepared.map_err(explain_sqlite_text),
-        Backend::Postgres => prepared,
+    match (registry.backend, prepared) {
+        (Backend::Sqlite, Err(e)) if not_a_database(&e.to_string()) => Err(SchemaError::NotARegistry),
+        (_, prepared) => prepared,
     }
 }
 
-async fn check_schema(registry: &Registry) -> Result<(), String> {
+async fn check_schema(registry: &Registry) -> Result<(), SchemaError> {
     let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
         .fetch_one(&registry.pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     match (applied, schema::newest()) {
-        (Some(a), Some(k)) if a > k => Err(schema::newer_schema(a)),
-        (Some(a), Some(k)) if a < k => Err(
-            "the registry is read-only and its schema predates this pmflow; open it once with write access (any `pmflow runs list`) to upgrade it".into(),
-        ),
+        (Some(a), Some(k)) if a > k => Err(SchemaError::Newer(a)),
+        (Some(a), Some(k)) if a < k => Err(SchemaError::ReadOnlyOlder),
         _ => Ok(()),
     }
 }
 
 fn explain_sqlite(e: &sqlx::Error) -> String {
-    explain_sqlite_text(e.to_string())
-}
-
-fn explain_sqlite_text(text: String) -> String {
-    if text.contains("not a database") || text.contains("malformed") {
-        "the file is not a pmflow registry (not a SQLite database, or corrupt); nothing was changed. Point `storage.registry` at another file".into()
+    let text = e.to_string();
+    if not_a_database(&text) {
+        SchemaError::NotARegistry.to_string()
     } else {
         text
     }
+}
+
+/// Whether SQLite's message says the file is no database (or a corrupt one).
+fn not_a_database(text: &str) -> bool {
+    text.contains("not a database") || text.contains("malformed")
 }
 
 /// Whether `e` says the database could not be reached, rather than refusing a statement.

@@ -204,49 +204,7 @@ pub async fn copy_registry(
     to: &Registry,
     progress: CopyProgress<'_>,
 ) -> Result<Copied, RegistryError> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs ORDER BY id")
-        .fetch_all(&from.pool)
-        .await?;
-    let running: Vec<String> = sqlx::query_scalar("SELECT id FROM runs WHERE status = 'running' ORDER BY id")
-        .fetch_all(&from.pool)
-        .await?;
-    if !running.is_empty() {
-        return Err(RegistryError::Refused(format!(
-            "{} run(s) of {} are still running ({}); copy once they have ended, so that no metric is left behind",
-            running.len(),
-            from.shown(),
-            sample(&running)
-        )));
-    }
-    let existing: HashSet<String> = sqlx::query_scalar("SELECT id FROM runs")
-        .fetch_all(&to.pool)
-        .await?
-        .into_iter()
-        .collect();
-    let clashing: Vec<String> = ids.iter().filter(|id| existing.contains(*id)).cloned().collect();
-    if !clashing.is_empty() {
-        return Err(RegistryError::Refused(format!(
-            "{} already holds {} of the {} run(s) being copied ({}); pmflow does not merge registries that share runs. Nothing was copied",
-            to.shown(),
-            clashing.len(),
-            ids.len(),
-            sample(&clashing)
-        )));
-    }
-    let versions = model_versions(from).await?;
-    let taken = model_versions(to).await?;
-    let clashing: Vec<String> = versions
-        .intersection(&taken)
-        .map(|(name, v)| format!("{name} v{v}"))
-        .collect();
-    if !clashing.is_empty() {
-        return Err(RegistryError::Refused(format!(
-            "{} already has model version(s) {} that the copy would bring too; version numbers must stay unique. Nothing was copied",
-            to.shown(),
-            sample(&clashing)
-        )));
-    }
-
+    refuse_clashes(from, to).await?;
     let mut copied = Copied::default();
     let mut tx = to.pool.begin().await?;
     // Experiments by name: the target numbers its own, and may know some names already.
@@ -313,6 +271,54 @@ pub async fn copy_registry(
     }
     tx.commit().await?;
     Ok(copied)
+}
+
+/// Refuses the copy, before anything is written, when a run of `from` is still running or
+/// `to` already holds one of its run ids or model versions.
+async fn refuse_clashes(from: &Registry, to: &Registry) -> Result<(), RegistryError> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs ORDER BY id")
+        .fetch_all(&from.pool)
+        .await?;
+    let running: Vec<String> = sqlx::query_scalar("SELECT id FROM runs WHERE status = 'running' ORDER BY id")
+        .fetch_all(&from.pool)
+        .await?;
+    if !running.is_empty() {
+        return Err(RegistryError::Refused(format!(
+            "{} run(s) of {} are still running ({}); copy once they have ended, so that no metric is left behind",
+            running.len(),
+            from.shown(),
+            sample(&running)
+        )));
+    }
+    let existing: HashSet<String> = sqlx::query_scalar("SELECT id FROM runs")
+        .fetch_all(&to.pool)
+        .await?
+        .into_iter()
+        .collect();
+    let clashing: Vec<String> = ids.iter().filter(|id| existing.contains(*id)).cloned().collect();
+    if !clashing.is_empty() {
+        return Err(RegistryError::Refused(format!(
+            "{} already holds {} of the {} run(s) being copied ({}); pmflow does not merge registries that share runs. Nothing was copied",
+            to.shown(),
+            clashing.len(),
+            ids.len(),
+            sample(&clashing)
+        )));
+    }
+    let versions = model_versions(from).await?;
+    let taken = model_versions(to).await?;
+    let clashing: Vec<String> = versions
+        .intersection(&taken)
+        .map(|(name, v)| format!("{name} v{v}"))
+        .collect();
+    if !clashing.is_empty() {
+        return Err(RegistryError::Refused(format!(
+            "{} already has model version(s) {} that the copy would bring too; version numbers must stay unique. Nothing was copied",
+            to.shown(),
+            sample(&clashing)
+        )));
+    }
+    Ok(())
 }
 
 async fn insert(

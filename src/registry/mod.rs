@@ -12,6 +12,7 @@ mod leases;
 mod liveness;
 mod models;
 mod query;
+mod run_summary;
 pub mod schema;
 mod who;
 mod write;
@@ -30,7 +31,8 @@ pub use gc::GcRun;
 pub use leases::{lease_owner, LEASE_TTL};
 pub use liveness::{pmflow_alive, HEARTBEAT_EVERY};
 pub use models::{AliasEvent, ModelSummary, ModelVersionView, NewModelVersion, Promotion, Registered};
-pub use query::{ArtifactView, MetricRecord, RunDetail, RunSummary, StepView};
+pub use query::{ArtifactView, MetricRecord, RunDetail, StepView};
+pub use run_summary::RunSummary;
 pub use who::who;
 pub use write::{MetricPoint, NewRun};
 

@@ -6,21 +6,11 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::filter::{self, Filter, Needs, OrderKey, RunFacts, Selected};
+use super::run_summary::RunSummary;
 use super::{Registry, RegistryError};
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSummary {
-    pub id: String,
-    pub experiment: String,
-    pub pipeline: String,
-    pub status: String,
-    pub trigger: String,
-    pub started_at: String,
-    pub ended_at: Option<String>,
-    /// The schedule fire a scheduled run belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fire_at: Option<String>,
-}
+/// A JSON object: a run's params, metrics, series or tags.
+type JsonMap = serde_json::Map<String, serde_json::Value>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepView {
@@ -335,6 +325,32 @@ impl Registry {
         .await?
         .ok_or_else(|| RegistryError::NotFound(format!("no run `{id}`")))?;
 
+        let params = self.run_params(id).await?;
+        let (metrics, series) = self.run_metrics(id).await?;
+        let tags = self.run_tags(id).await?;
+        let steps = self.run_steps(id).await?;
+        let artifacts = self.run_artifacts(id).await?;
+
+        Ok(RunDetail {
+            summary: summary(&row)?,
+            pipeline_file: row.try_get("pipeline_file")?,
+            pipeline_hash: row.try_get("pipeline_hash")?,
+            git_commit: row.try_get("git_commit")?,
+            pmflow_version: row.try_get("pmflow_version")?,
+            host: row.try_get("host")?,
+            pid: row.try_get("pid")?,
+            error: row.try_get("error")?,
+            params,
+            metrics,
+            series,
+            tags,
+            steps,
+            artifacts,
+        })
+    }
+
+    /// A run's params, each value as JSON (text that is not JSON as a string).
+    async fn run_params(&self, id: &str) -> Result<JsonMap, RegistryError> {
         let mut params = serde_json::Map::new();
         for r in sqlx::query("SELECT key, value FROM params WHERE run_id = $1 ORDER BY key")
             .bind(id)
@@ -347,6 +363,11 @@ impl Registry {
                 serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value)),
             );
         }
+        Ok(params)
+    }
+
+    /// A run's metrics: each one's last value, and the series of those with several points.
+    async fn run_metrics(&self, id: &str) -> Result<(JsonMap, JsonMap), RegistryError> {
         let mut metrics = serde_json::Map::new();
         let mut series = serde_json::Map::new();
         let metric_rows = sqlx::query(
@@ -368,6 +389,10 @@ impl Registry {
             metrics.insert(name, value);
         }
         series.retain(|_, points| points.as_array().is_some_and(|p| p.len() > 1));
+        Ok((metrics, series))
+    }
+
+    async fn run_tags(&self, id: &str) -> Result<JsonMap, RegistryError> {
         let mut tags = serde_json::Map::new();
         for r in sqlx::query("SELECT key, value FROM tags WHERE run_id = $1 ORDER BY key")
             .bind(id)
@@ -377,6 +402,11 @@ impl Registry {
             let value: String = r.try_get("value")?;
             tags.insert(r.try_get("key")?, value.into());
         }
+        Ok(tags)
+    }
+
+    /// A run's steps, in pipeline order.
+    async fn run_steps(&self, id: &str) -> Result<Vec<StepView>, RegistryError> {
         let steps = sqlx::query(
             "SELECT step_id, kind, status, cached, attempts, duration_ms, error, started_at, ended_at FROM step_runs WHERE run_id = $1 ORDER BY position",
         )
@@ -398,6 +428,11 @@ impl Registry {
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(steps)
+    }
+
+    /// A run's files, by step in pipeline order (the run's own files first), then by name.
+    async fn run_artifacts(&self, id: &str) -> Result<Vec<ArtifactView>, RegistryError> {
         let artifacts = sqlx::query(
             "SELECT a.step_id, a.name, a.uri, a.sha256, a.bytes, a.removed_at FROM artifacts a
              LEFT JOIN step_runs s ON s.run_id = a.run_id AND s.step_id = a.step_id
@@ -419,21 +454,6 @@ impl Registry {
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
 
-        Ok(RunDetail {
-            summary: summary(&row)?,
-            pipeline_file: row.try_get("pipeline_file")?,
-            pipeline_hash: row.try_get("pipeline_hash")?,
-            git_commit: row.try_get("git_commit")?,
-            pmflow_version: row.try_get("pmflow_version")?,
-            host: row.try_get("host")?,
-            pid: row.try_get("pid")?,
-            error: row.try_get("error")?,
-            params,
-            metrics,
-            series,
-            tags,
-            steps,
-            artifacts,
-        })
+        Ok(artifacts)
     }
 }

@@ -21,32 +21,56 @@ pub struct Untranslatable {
     pub construct: String,
 }
 
-/// Applies the migrations `backend` lacks (PostgreSQL: under sqlx's advisory lock).
-pub(super) async fn migrate(backend: Backend, pool: &sqlx::AnyPool) -> Result<(), String> {
-    match backend {
-        Backend::Sqlite => SQLITE.run(pool).await.map_err(|e| explain(&e)),
-        Backend::Postgres => {
-            let migrator = postgres().map_err(|e| e.to_string())?;
-            migrator.run(pool).await.map_err(|e| explain(&e))
-        }
-    }
+/// A SQLite construct [`postgres_dialect`] has no rule for: the construct, or the first line
+/// of the statement it could not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoRule(pub String);
+
+/// Why a registry's schema cannot be used as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// A newer pmflow migrated the registry: it is refused untouched.
+    #[error("the registry was written by a newer pmflow (schema migration {0} is unknown to pmflow {version}); upgrade pmflow. Nothing was changed", version = env!("CARGO_PKG_VERSION"))]
+    Newer(i64),
+    /// A read-only registry cannot be upgraded.
+    #[error("the registry is read-only and its schema predates this pmflow; open it once with write access (any `pmflow runs list`) to upgrade it")]
+    ReadOnlyOlder,
+    /// The SQLite file is no registry: not a database, or a corrupt one.
+    #[error("the file is not a pmflow registry (not a SQLite database, or corrupt); nothing was changed. Point `storage.registry` at another file")]
+    NotARegistry,
+    #[error(transparent)]
+    Untranslatable(#[from] Untranslatable),
+    /// A migration failed: its statement's error as the database gave it.
+    #[error("{}", migrate_text(.0))]
+    Migrate(sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Query(#[from] sqlx::Error),
 }
 
-fn explain(e: &sqlx::migrate::MigrateError) -> String {
-    use sqlx::migrate::MigrateError as M;
+/// A failed migration's error, without sqlx's wrapping of the statement's error.
+fn migrate_text(e: &sqlx::migrate::MigrateError) -> String {
     match e {
-        M::VersionMissing(v) => newer_schema(*v),
-        M::Execute(inner) => inner.to_string(),
+        sqlx::migrate::MigrateError::Execute(inner) => inner.to_string(),
         other => other.to_string(),
     }
 }
 
-/// Why a registry migrated by a newer pmflow is refused.
-pub(super) fn newer_schema(version: i64) -> String {
-    format!(
-        "the registry was written by a newer pmflow (schema migration {version} is unknown to pmflow {}); upgrade pmflow. Nothing was changed",
-        env!("CARGO_PKG_VERSION")
-    )
+impl From<sqlx::migrate::MigrateError> for SchemaError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::VersionMissing(v) => SchemaError::Newer(v),
+            other => SchemaError::Migrate(other),
+        }
+    }
+}
+
+/// Applies the migrations `backend` lacks (PostgreSQL: under sqlx's advisory lock).
+pub(super) async fn migrate(backend: Backend, pool: &sqlx::AnyPool) -> Result<(), SchemaError> {
+    match backend {
+        Backend::Sqlite => Ok(SQLITE.run(pool).await?),
+        Backend::Postgres => Ok(postgres()?.run(pool).await?),
+    }
 }
 
 /// The migrations in PostgreSQL's dialect.
@@ -54,7 +78,7 @@ fn postgres() -> Result<Migrator, Untranslatable> {
     let migrations = SQLITE
         .iter()
         .map(|m| {
-            let sql = postgres_dialect(m.sql.as_str()).map_err(|construct| Untranslatable {
+            let sql = postgres_dialect(m.sql.as_str()).map_err(|NoRule(construct)| Untranslatable {
                 version: m.version,
                 construct,
             })?;
@@ -98,7 +122,7 @@ const UNSUPPORTED: [&str; 9] = [
 ///   rows immutable, becomes a PL/pgSQL function raising the same message and its trigger.
 ///
 /// Returns the construct it cannot translate, if any.
-pub fn postgres_dialect(sql: &str) -> Result<String, String> {
+pub fn postgres_dialect(sql: &str) -> Result<String, NoRule> {
     let sql = translate_triggers(sql)?;
     let mut out = String::with_capacity(sql.len() + 64);
     for line in sql.split_inclusive('\n') {
@@ -107,7 +131,7 @@ pub fn postgres_dialect(sql: &str) -> Result<String, String> {
             None => (line, ""),
         };
         if let Some(bad) = UNSUPPORTED.iter().find(|c| code.contains(*c)) {
-            return Err(bad.to_string());
+            return Err(NoRule(bad.to_string()));
         }
         let code = code.replace(
             "INTEGER PRIMARY KEY",
@@ -139,13 +163,13 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 
 /// Rewrites every `CREATE TRIGGER name BEFORE UPDATE ON table BEGIN SELECT RAISE(ABORT, 'msg');
 /// END;` as a PL/pgSQL function and a row trigger that calls it.
-fn translate_triggers(sql: &str) -> Result<String, String> {
+fn translate_triggers(sql: &str) -> Result<String, NoRule> {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(at) = rest.find("CREATE TRIGGER") {
         out.push_str(&rest[..at]);
         let Some(end) = rest[at..].find("END;") else {
-            return Err("CREATE TRIGGER without END;".into());
+            return Err(NoRule("CREATE TRIGGER without END;".into()));
         };
         let statement = &rest[at..at + end + "END;".len()];
         let words: Vec<&str> = statement.split_whitespace().collect();
@@ -164,7 +188,7 @@ fn translate_triggers(sql: &str) -> Result<String, String> {
             _ => None,
         };
         let Some((name, table, message)) = shape else {
-            return Err(statement.lines().next().unwrap_or(statement).to_string());
+            return Err(NoRule(statement.lines().next().unwrap_or(statement).to_string()));
         };
         out.push_str(&format!(
             "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$;\n\
@@ -282,7 +306,7 @@ mod tests {
     fn a_construct_without_a_rule_is_refused_not_passed_through() {
         assert_eq!(
             postgres_dialect("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT);").unwrap_err(),
-            "AUTOINCREMENT"
+            NoRule("AUTOINCREMENT".into())
         );
         assert!(postgres_dialect("CREATE TRIGGER a AFTER INSERT ON t BEGIN DELETE FROM t; END;").is_err());
         assert!(postgres_dialect("-- PRAGMA in a comment is fine\nCREATE INDEX i ON t (a);").is_ok());

@@ -12,8 +12,9 @@ use std::io::IsTerminal;
 
 use crate::exec::events::Listener;
 
-/// How progress is shown (`--progress`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How progress is shown: `--progress`, as the command line spells it too (one enum for the
+/// flag and the reporters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProgressMode {
     /// Bars on a terminal, plain lines otherwise (and always in CI).
     Auto,

@@ -252,61 +252,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     }
     // Sorting every column of both sides is most of the work: on all cores.
     let started = std::time::Instant::now();
-    let prepared = crate::ml::parallel::map(&columns, |c| {
-        Ok::<_, StepError>((
-            present_values(&reference, c, "reference", &reference_name)?,
-            present_values(&current, c, "current", &p.current)?,
-        ))
-    });
-    let mut sides = Vec::with_capacity(columns.len());
-    // Features with no value on one side (a sensor with no readings in the new file, and the
-    // features made from it): skipped, named in one warning per side.
-    let mut empty: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
-    for (c, values) in columns.iter().zip(prepared) {
-        let (reference_values, current_values) = values?;
-        let missing = reference.frame.height() + current.frame.height() - reference_values.len() - current_values.len();
-        if reference_values.is_empty() || current_values.is_empty() {
-            empty[usize::from(!reference_values.is_empty())].push(c);
-            continue;
-        }
-        for (side, part, values) in [
-            ("reference", &reference_name, &reference_values),
-            ("current", &p.current, &current_values),
-        ] {
-            if values.len() < 2 {
-                return Err(StepError::new(format!(
-                    "column `{c}` has {} value(s) in the {side} table `{part}`; a distribution needs at least 2",
-                    values.len()
-                )));
-            }
-        }
-        sides.push(Sides {
-            feature: c.clone(),
-            reference: reference_values,
-            current: current_values,
-            missing,
-        });
-    }
-    for ((side, part), names) in [("reference", &reference_name), ("current", &p.current)]
-        .into_iter()
-        .zip(&empty)
-    {
-        let listed: Vec<String> = names.iter().map(|c| format!("`{c}`")).collect();
-        match listed.as_slice() {
-            [] => {}
-            [one] => ctx.warn(format!(
-                "column {one} has no values in the {side} table `{part}`; it is not compared"
-            )),
-            _ => ctx.warn(format!(
-                "{} columns have no values in the {side} table `{part}`: {}; they are not compared",
-                listed.len(),
-                listed.join(", ")
-            )),
-        }
-    }
-    if sides.is_empty() {
-        return Err(StepError::new("no column has values on both sides; nothing to compare"));
-    }
+    let sides = compared_sides(p, &columns, &reference, &current, &reference_name, ctx)?;
 
     let bins = p.psi_bins;
     let mut figures: Vec<Figures> = crate::ml::parallel::map(&sides, |s| {
@@ -345,17 +291,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     let drifted: Vec<&Figures> = figures.iter().filter(|f| f.drifted).collect();
     let share = drifted.len() as f64 / figures.len() as f64;
     let dataset_drift = !drifted.is_empty() && share >= p.share;
-    for f in &figures {
-        ctx.metric(format!("{}.ks", f.feature), f.statistic);
-        ctx.metric(format!("{}.p", f.feature), f.p_corrected);
-        ctx.metric(format!("{}.psi", f.feature), f.psi);
-        ctx.metric(format!("{}.wasserstein", f.feature), f.wasserstein);
-        ctx.metric(format!("{}.drifted", f.feature), f64::from(u8::from(f.drifted)));
-    }
-    ctx.metric("features", figures.len() as f64);
-    ctx.metric("drifted_features", drifted.len() as f64);
-    ctx.metric("share", share);
-    ctx.metric("dataset_drift", f64::from(u8::from(dataset_drift)));
+    log_metrics(&figures, drifted.len(), share, dataset_drift, ctx);
 
     let report = json!({
         "reference": reference_name,
@@ -377,50 +313,148 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     });
     let picture = picture(p, &figures, &sides);
 
-    if !drifted.is_empty() {
-        // The largest moves first; a long list is cut (the report has every feature).
-        let mut ranked = drifted.clone();
-        ranked.sort_by(|a, b| b.statistic.total_cmp(&a.statistic));
-        let mut list: Vec<String> = ranked
-            .iter()
-            .take(LISTED)
-            .map(|f| {
-                format!(
-                    "{} (D {:.3}, p {}, PSI {:.3})",
-                    f.feature,
-                    f.statistic,
-                    p_text(f.p_corrected),
-                    f.psi
-                )
-            })
-            .collect();
-        if ranked.len() > LISTED {
-            list.push(format!("and {} more (drift_report.json)", ranked.len() - LISTED));
-        }
-        let what = format!(
-            "{} of {} features drifted between `{}` and `{}`{}: {}",
-            drifted.len(),
-            figures.len(),
-            reference_name,
-            p.current,
-            if dataset_drift { " (dataset drift)" } else { "" },
-            list.join(", ")
-        );
-        match p.on_drift {
-            OnDrift::Fail => {
-                return Err(StepError::new(format!(
-                    "{what}; `on-drift: fail` stops the run (use `warn` to go on)"
-                )))
-            }
-            OnDrift::Warn => ctx.warn(what),
-            OnDrift::Continue => {}
-        }
-    }
+    announce(p, &drifted, figures.len(), &reference_name, dataset_drift, ctx)?;
     Ok(StepOutput {
         reports: vec![("drift_report".into(), report)],
         files: vec![("drift.svg".into(), picture.into_bytes())],
         ..Default::default()
     })
+}
+
+/// Each compared column's present values on both sides; columns empty on a side are skipped
+/// with one warning per side, and a side with a single value is refused.
+fn compared_sides(
+    p: &DriftParams,
+    columns: &[String],
+    reference: &Table,
+    current: &Table,
+    reference_name: &str,
+    ctx: &StepContext,
+) -> Result<Vec<Sides>, StepError> {
+    let prepared = crate::ml::parallel::map(columns, |c| {
+        Ok::<_, StepError>((
+            present_values(reference, c, "reference", reference_name)?,
+            present_values(current, c, "current", &p.current)?,
+        ))
+    });
+    let mut sides = Vec::with_capacity(columns.len());
+    // Features with no value on one side (a sensor with no readings in the new file, and the
+    // features made from it): skipped, named in one warning per side.
+    let mut empty: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
+    for (c, values) in columns.iter().zip(prepared) {
+        let (reference_values, current_values) = values?;
+        let missing = reference.frame.height() + current.frame.height() - reference_values.len() - current_values.len();
+        if reference_values.is_empty() || current_values.is_empty() {
+            empty[usize::from(!reference_values.is_empty())].push(c);
+            continue;
+        }
+        for (side, part, values) in [
+            ("reference", reference_name, &reference_values),
+            ("current", p.current.as_str(), &current_values),
+        ] {
+            if values.len() < 2 {
+                return Err(StepError::new(format!(
+                    "column `{c}` has {} value(s) in the {side} table `{part}`; a distribution needs at least 2",
+                    values.len()
+                )));
+            }
+        }
+        sides.push(Sides {
+            feature: c.clone(),
+            reference: reference_values,
+            current: current_values,
+            missing,
+        });
+    }
+    for ((side, part), names) in [("reference", reference_name), ("current", p.current.as_str())]
+        .into_iter()
+        .zip(&empty)
+    {
+        let listed: Vec<String> = names.iter().map(|c| format!("`{c}`")).collect();
+        match listed.as_slice() {
+            [] => {}
+            [one] => ctx.warn(format!(
+                "column {one} has no values in the {side} table `{part}`; it is not compared"
+            )),
+            _ => ctx.warn(format!(
+                "{} columns have no values in the {side} table `{part}`: {}; they are not compared",
+                listed.len(),
+                listed.join(", ")
+            )),
+        }
+    }
+    if sides.is_empty() {
+        return Err(StepError::new("no column has values on both sides; nothing to compare"));
+    }
+    Ok(sides)
+}
+
+/// Each feature's figures and the dataset's verdict, as metrics.
+fn log_metrics(figures: &[Figures], drifted: usize, share: f64, dataset_drift: bool, ctx: &StepContext) {
+    for f in figures {
+        ctx.metric(format!("{}.ks", f.feature), f.statistic);
+        ctx.metric(format!("{}.p", f.feature), f.p_corrected);
+        ctx.metric(format!("{}.psi", f.feature), f.psi);
+        ctx.metric(format!("{}.wasserstein", f.feature), f.wasserstein);
+        ctx.metric(format!("{}.drifted", f.feature), f64::from(u8::from(f.drifted)));
+    }
+    ctx.metric("features", figures.len() as f64);
+    ctx.metric("drifted_features", drifted as f64);
+    ctx.metric("share", share);
+    ctx.metric("dataset_drift", f64::from(u8::from(dataset_drift)));
+}
+
+/// The drifted features in one message, the largest moves first: an error, a warning or
+/// nothing, as `on-drift` says.
+fn announce(
+    p: &DriftParams,
+    drifted: &[&Figures],
+    features: usize,
+    reference_name: &str,
+    dataset_drift: bool,
+    ctx: &StepContext,
+) -> Result<(), StepError> {
+    if drifted.is_empty() {
+        return Ok(());
+    }
+    // The largest moves first; a long list is cut (the report has every feature).
+    let mut ranked = drifted.to_vec();
+    ranked.sort_by(|a, b| b.statistic.total_cmp(&a.statistic));
+    let mut list: Vec<String> = ranked
+        .iter()
+        .take(LISTED)
+        .map(|f| {
+            format!(
+                "{} (D {:.3}, p {}, PSI {:.3})",
+                f.feature,
+                f.statistic,
+                p_text(f.p_corrected),
+                f.psi
+            )
+        })
+        .collect();
+    if ranked.len() > LISTED {
+        list.push(format!("and {} more (drift_report.json)", ranked.len() - LISTED));
+    }
+    let what = format!(
+        "{} of {} features drifted between `{}` and `{}`{}: {}",
+        drifted.len(),
+        features,
+        reference_name,
+        p.current,
+        if dataset_drift { " (dataset drift)" } else { "" },
+        list.join(", ")
+    );
+    match p.on_drift {
+        OnDrift::Fail => {
+            return Err(StepError::new(format!(
+                "{what}; `on-drift: fail` stops the run (use `warn` to go on)"
+            )))
+        }
+        OnDrift::Warn => ctx.warn(what),
+        OnDrift::Continue => {}
+    }
+    Ok(())
 }
 
 /// A p-value for a message: `3.9e-58`, or `< 1e-300` where it underflows to 0.

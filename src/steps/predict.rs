@@ -187,24 +187,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let windows = sequences::for_scoring(&table, &card.features, card.window, p.at, device)?;
     let windows_seconds = started.elapsed().as_secs_f64();
     if !windows.short.is_empty() {
-        let listed: Vec<String> = windows
-            .short
-            .iter()
-            .take(5)
-            .map(|(m, rows)| format!("{m} ({rows} row(s))"))
-            .collect();
-        let more = windows.short.len().saturating_sub(listed.len());
-        let what = format!(
-            "{} machine(s) have fewer prepared rows than the model's window of {}: {}{}",
-            windows.short.len(),
-            card.window,
-            listed.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            },
-        );
+        let what = too_short(&windows.short, card.window);
         if windows.set.is_empty() || p.short_series == ShortSeries::Error {
             return Err(StepError::new(format!(
                 "{}: {what}; give them more history (the feature step's lags and rolling windows use up the first rows), or set `short-series: skip` to score the others{}",
@@ -232,18 +215,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     let machines = latest_per_machine(&scored)?;
     let tables_seconds = started.elapsed().as_secs_f64();
     ctx.progress(3, 3, format!("scored {} windows", scores.len()));
-    let count = |risk: Risk| {
-        machines
-            .frame
-            .column("risk")
-            .ok()
-            .and_then(|c| {
-                c.str()
-                    .ok()
-                    .map(|s| s.iter().filter(|r| *r == Some(risk.name())).count())
-            })
-            .unwrap_or(0)
-    };
+    let count = |risk: Risk| at_risk(&machines, risk);
     ctx.metric("windows_scored", scores.len() as f64);
     ctx.metric("machines_scored", machines.frame.height() as f64);
     ctx.metric("machines_critical", count(Risk::Critical) as f64);
@@ -298,6 +270,40 @@ fn leave_out(table: &mut Table, machines: &[(String, String)]) -> Result<(), Ste
         .collect();
     table.frame = table.frame.filter(&keep)?;
     Ok(())
+}
+
+/// The machines with fewer prepared rows than the model's window (the first five named).
+fn too_short(short: &[(String, usize)], window: usize) -> String {
+    let listed: Vec<String> = short
+        .iter()
+        .take(5)
+        .map(|(m, rows)| format!("{m} ({rows} row(s))"))
+        .collect();
+    let more = short.len().saturating_sub(listed.len());
+    format!(
+        "{} machine(s) have fewer prepared rows than the model's window of {window}: {}{}",
+        short.len(),
+        listed.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
+    )
+}
+
+/// How many machines are at `risk`.
+fn at_risk(machines: &Table, risk: Risk) -> usize {
+    machines
+        .frame
+        .column("risk")
+        .ok()
+        .and_then(|c| {
+            c.str()
+                .ok()
+                .map(|s| s.iter().filter(|r| *r == Some(risk.name())).count())
+        })
+        .unwrap_or(0)
 }
 
 /// A file of the model `model:` names, else of the `train` step upstream.

@@ -1,19 +1,11 @@
-//! The `register` step's settings and its promotion gate. Registering writes the registry, which
-//! steps never open, so the runner carries the step out (`exec::register`); what is decided
-//! here is pure: which conditions a candidate meets against the alias holders' metrics.
-//!
-//! The gate follows MLflow's `MetricThreshold`: a metric missing on either side fails its
-//! condition; a condition relative to an alias nobody holds yet is not applied, so the first
-//! version can be promoted on absolute thresholds alone.
+//! The `register` step's settings, its promotion gate among them. Registering writes the
+//! registry, which steps never open, so the runner carries the step out (`exec::register`); the
+//! gate is judged by the pure `ml::gate` (`check_conditions`), as `compare` judges there too.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
+pub use crate::ml::gate::{check_conditions, Bound, Condition, GateOutcome, Holder};
 use crate::pipeline::fields::Fields;
-use crate::pipeline::metric_names::{find, Named};
 use crate::pipeline::node::{Node, Value};
-use crate::steps::ports::{Effect, Input, Output, OutputKind, Ports, NO_UPSTREAM_MODEL};
+use crate::steps::ports::{Input, Output, OutputKind, Ports, NO_UPSTREAM_MODEL};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterParams {
@@ -27,36 +19,6 @@ pub struct RegisterParams {
 pub struct Promote {
     pub alias: String,
     pub when: Vec<Condition>,
-}
-
-/// One condition of a gate, on one metric of the candidate run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
-    /// A metric name (`evaluate.f1`) or a unique suffix of one (`f1`).
-    pub metric: String,
-    pub bound: Bound,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Bound {
-    /// candidate >= this.
-    Min(f64),
-    /// candidate <= this.
-    Max(f64),
-    /// candidate >= holder - drop (higher is better): at most this absolute drop.
-    MaxDrop { drop: f64, vs: String },
-    /// candidate <= holder + rise (lower is better, e.g. a false-alarm rate).
-    MaxRise { rise: f64, vs: String },
-}
-
-impl Bound {
-    /// The alias a relative bound compares with.
-    pub fn vs(&self) -> Option<&str> {
-        match self {
-            Bound::MaxDrop { vs, .. } | Bound::MaxRise { vs, .. } => Some(vs),
-            _ => None,
-        }
-    }
 }
 
 /// Names an alias or a model may take: letters, digits, `-`, `_`, `.`; not starting with `v`
@@ -184,161 +146,6 @@ pub fn training_table(card: &[u8]) -> Result<Option<(String, String, String)>, c
     }))
 }
 
-/// The version holding an alias, with its run's final metrics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Holder {
-    pub version: i64,
-    pub metrics: BTreeMap<String, f64>,
-}
-
-/// One condition as judged, with its figures: printed, logged and kept in the alias history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-    /// The condition as the user wrote it (`evaluate.f1 >= 0.8`).
-    pub condition: String,
-    /// The metric's full name, once resolved.
-    pub metric: String,
-    pub candidate: Option<f64>,
-    /// The holder's value, for a relative condition.
-    pub holder: Option<f64>,
-    pub holder_version: Option<i64>,
-    pub passed: bool,
-    /// Why, in words (`0.71 < 0.80`, `no version holds production yet: not applied`).
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GateOutcome {
-    pub passed: bool,
-    pub checks: Vec<Check>,
-}
-
-/// The full metric name `name` stands for among `names`: itself, or the one name ending in
-/// `.name`. An error lists the candidates when the suffix is ambiguous.
-pub fn resolve_metric<'a>(name: &str, names: impl IntoIterator<Item = &'a String>) -> Result<String, String> {
-    match find(name, names) {
-        Named::One(full) => Ok(full.to_string()),
-        Named::None => Err(format!("no metric `{name}`")),
-        Named::Several(all) => Err(several(name, &all)),
-    }
-}
-
-/// Why a suffix names no one metric: the metrics it matches.
-fn several(name: &str, all: &[&str]) -> String {
-    format!(
-        "`{name}` matches several metrics ({}); name one in full",
-        all.join(", ")
-    )
-}
-
-/// Judges `conditions` for a candidate with `metrics`; `holders` gives, per alias named by a
-/// relative condition, its current holder (None: nobody holds it).
-pub fn judge(
-    conditions: &[Condition],
-    metrics: &BTreeMap<String, f64>,
-    holders: &BTreeMap<String, Option<Holder>>,
-) -> GateOutcome {
-    let value_of = |m: &BTreeMap<String, f64>, name: &str| m.get(name).copied().filter(|v| v.is_finite());
-    let checks: Vec<Check> = conditions
-        .iter()
-        .map(|c| {
-            let condition = describe(c);
-            // An ambiguous suffix is said as such (as `compare --metric` says it), not as missing.
-            let (metric, candidate, ambiguous) = match find(&c.metric, metrics.keys()) {
-                Named::One(full) => (full.to_string(), value_of(metrics, full), None),
-                Named::None => (c.metric.clone(), None, None),
-                Named::Several(all) => (c.metric.clone(), None, Some(several(&c.metric, &all))),
-            };
-            let mut check = Check {
-                condition,
-                metric: metric.clone(),
-                candidate,
-                holder: None,
-                holder_version: None,
-                passed: false,
-                reason: String::new(),
-            };
-            let Some(value) = candidate else {
-                check.reason = ambiguous.unwrap_or_else(|| format!("`{}` is missing in this run", c.metric));
-                return check;
-            };
-            let (limit, higher_is_better) = match &c.bound {
-                Bound::Min(t) => (*t, true),
-                Bound::Max(t) => (*t, false),
-                Bound::MaxDrop { drop, vs } | Bound::MaxRise { rise: drop, vs } => {
-                    let Some(holder) = holders.get(vs).cloned().flatten() else {
-                        check.passed = true;
-                        check.reason = format!("no version holds `{vs}` yet: not applied");
-                        return check;
-                    };
-                    check.holder_version = Some(holder.version);
-                    let Some(theirs) = value_of(&holder.metrics, &metric) else {
-                        check.reason = format!("`{metric}` is missing on `{vs}` (v{})", holder.version);
-                        return check;
-                    };
-                    check.holder = Some(theirs);
-                    match c.bound {
-                        Bound::MaxDrop { .. } => (theirs - drop, true),
-                        _ => (theirs + drop, false),
-                    }
-                }
-            };
-            // A value exactly at the limit in decimals meets it, whatever binary rounding did
-            // to `holder - drop`.
-            let figures = [check.holder.unwrap_or(limit), limit];
-            check.passed = if higher_is_better {
-                crate::ml::tolerance::at_least(value, limit, &figures)
-            } else {
-                crate::ml::tolerance::at_most(value, limit, &figures)
-            };
-            let sign = match (higher_is_better, check.passed) {
-                (true, true) => ">=",
-                (true, false) => "<",
-                (false, true) => "<=",
-                (false, false) => ">",
-            };
-            check.reason = match check.holder {
-                Some(theirs) => format!(
-                    "{} {sign} {} ({} on v{} {} {})",
-                    figure(value),
-                    figure(limit),
-                    figure(theirs),
-                    check.holder_version.unwrap_or(0),
-                    if higher_is_better { "-" } else { "+" },
-                    figure((limit - theirs).abs())
-                ),
-                None => format!("{} {sign} {}", figure(value), figure(limit)),
-            };
-            check
-        })
-        .collect();
-    GateOutcome {
-        passed: checks.iter().all(|c| c.passed),
-        checks,
-    }
-}
-
-/// A condition in one line, as a person would write it.
-pub fn describe(c: &Condition) -> String {
-    match &c.bound {
-        Bound::Min(t) => format!("{} >= {}", c.metric, figure(*t)),
-        Bound::Max(t) => format!("{} <= {}", c.metric, figure(*t)),
-        Bound::MaxDrop { drop, vs } => format!("{} drops at most {} vs {vs}", c.metric, figure(*drop)),
-        Bound::MaxRise { rise, vs } => format!("{} rises at most {} vs {vs}", c.metric, figure(*rise)),
-    }
-}
-
-/// A figure with as many digits as it needs, up to 4 decimals.
-fn figure(v: f64) -> String {
-    let text = format!("{v:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text.is_empty() || text == "-" {
-        "0".into()
-    } else {
-        text.to_string()
-    }
-}
-
 /// Reads the model trained upstream and its run's metrics; registers it.
 pub fn ports(_: &RegisterParams) -> Ports<'static> {
     Ports {
@@ -347,13 +154,16 @@ pub fn ports(_: &RegisterParams) -> Ports<'static> {
         }],
         // Written by the runner, which registers.
         outputs: vec![Output::of(OutputKind::Report, "registration")],
-        effect: Effect::None,
+        effect: super::Effect::None,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::ml::gate::check_conditions as judge;
     use crate::steps::parse_with;
 
     fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
@@ -530,17 +340,6 @@ mod tests {
             .when;
         // A metric computed as 0.7 - 0.4 is 0.29999999999999993: it meets `min: 0.3`.
         assert!(judge(&min, &metrics(&[("evaluate.x", 0.7 - 0.4)]), &holders(None)).passed);
-    }
-
-    #[test]
-    fn ambiguous_suffixes_list_the_candidates() {
-        let names = ["evaluate.f1".to_string(), "val.f1".to_string()];
-        let err = resolve_metric("f1", &names).unwrap_err();
-        assert_eq!(
-            err,
-            "`f1` matches several metrics (evaluate.f1, val.f1); name one in full"
-        );
-        assert_eq!(resolve_metric("val.f1", &names).unwrap(), "val.f1");
     }
 
     #[test]

@@ -36,7 +36,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
         &["html", "registry", "artifacts", "steps", "model", "frame", "pipeline"],
     ),
     ("html", &["registry", "model", "plot", "ml"]),
-    ("registry", &["frame", "pipeline"]),
+    ("registry", &["frame", "pipeline", "ml"]),
     ("artifacts", &["frame", "pipeline"]),
     ("steps", &["model", "plot", "frame", "pipeline", "ml"]),
     ("model", &["frame", "ml"]),
@@ -128,6 +128,102 @@ fn every_import_points_down_the_layers() {
         crossings.is_empty(),
         "imports across a layer boundary (move the code, or hand it down through a trait as steps::context does):\n{}",
         crossings.join("\n")
+    );
+}
+
+/// The files of `src/app/` that are not commands: what several commands share. Every other file
+/// there is a command, and a command uses none of the others.
+const APP_HELPERS: &[&str] = &["mod", "shared", "sides", "memory"];
+
+/// The names a line reaches through `prefix` paths (`super::runs::open`, `super::{a, b}`).
+fn names_after(line: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(prefix) {
+        let after = &rest[at + prefix.len()..];
+        let names: Vec<&str> = match after.strip_prefix('{') {
+            Some(inner) => inner.split(['}', ';']).next().unwrap_or("").split(',').collect(),
+            None => vec![after],
+        };
+        for name in names {
+            let module: String = name
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !module.is_empty() {
+                out.push(module);
+            }
+        }
+        rest = after;
+    }
+    out
+}
+
+#[test]
+fn no_command_uses_another_command() {
+    let app = repo().join("src/app");
+    let mut files = Vec::new();
+    rust_files(&app, &mut files);
+    let module_of = |file: &Path| {
+        let rel = file.strip_prefix(&app).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .into_owned();
+        first.trim_end_matches(".rs").to_string()
+    };
+    let commands: Vec<String> = files
+        .iter()
+        .map(|f| module_of(f))
+        .filter(|m| !APP_HELPERS.contains(&m.as_str()))
+        .collect();
+    let mut uses = Vec::new();
+    for file in &files {
+        let module = module_of(file);
+        if APP_HELPERS.contains(&module.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let used = names_after(line, "super::")
+                .into_iter()
+                .chain(names_after(line, "crate::app::"));
+            for other in used {
+                if other != module && commands.contains(&other) {
+                    uses.push(format!(
+                        "src/app/{}:{}: command `{module}` uses command `{other}`: {}",
+                        file.strip_prefix(&app).unwrap().display(),
+                        n + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        uses.is_empty(),
+        "a command file uses another command file; move what both need to src/app/shared.rs (or to a helper module listed in APP_HELPERS in tests/cli/layers.rs):\n{}",
+        uses.join("\n")
+    );
+}
+
+#[test]
+fn the_app_checker_sees_sibling_paths() {
+    assert_eq!(names_after("use super::runs::open;", "super::"), ["runs"]);
+    assert_eq!(
+        names_after("use super::{run, shared::x};", "super::"),
+        ["run", "shared"]
+    );
+    assert_eq!(
+        names_after("crate::app::compare::versus(r)", "crate::app::"),
+        ["compare"]
     );
 }
 

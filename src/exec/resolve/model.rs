@@ -62,44 +62,7 @@ pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<Model
         None => format!("run {run_id}"),
     };
     let (_, status, outputs) = registry.succeeded_outputs(&run_id).await.map_err(fail)?;
-    // The step whose files these are: the registered URIs, or a run's one trained model.
-    let mut trained: Vec<(String, OutputRef, OutputRef)> = outputs
-        .iter()
-        .filter_map(|(step, refs)| {
-            let file = |name: &str| {
-                refs.iter()
-                    .find(|r| r.format == OutputFormat::File && r.name == name)
-                    .cloned()
-            };
-            Some((step.clone(), file(bundle::CARD)?, file(bundle::WEIGHTS)?))
-        })
-        .collect();
-    if let Some(((card_uri, _), (weights_uri, _))) = &wanted {
-        trained.retain(|(_, c, w)| &c.uri == card_uri && &w.uri == weights_uri);
-    }
-    trained.sort_by(|a, b| a.0.cmp(&b.0));
-    let (step, card_ref, weights_ref) = match trained.len() {
-        1 => trained.remove(0),
-        0 if wanted.is_some() => {
-            return Err(StepError::new(format!(
-                "{shown}: its files are no longer among that run's recorded outputs"
-            )))
-        }
-        0 => {
-            return Err(StepError::new(format!(
-                "{shown} ({status}) has no trained model: no succeeded `train` step wrote {} and {}",
-                bundle::CARD,
-                bundle::WEIGHTS
-            )))
-        }
-        _ => {
-            let steps: Vec<&str> = trained.iter().map(|(s, _, _)| s.as_str()).collect();
-            return Err(StepError::new(format!(
-                "{shown} trained several models ({}); register the one you mean with a `register` step and name it `NAME@vN`",
-                steps.join(", ")
-            )));
-        }
-    };
+    let (step, card_ref, weights_ref) = trained_files(&outputs, wanted.as_ref(), &shown, &status)?;
     if let Some(((_, card_sha), (_, weights_sha))) = &wanted {
         if &card_ref.sha256 != card_sha || (!weights_sha.is_empty() && &weights_ref.sha256 != weights_sha) {
             return Err(StepError::new(format!(
@@ -112,27 +75,7 @@ pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<Model
     }
 
     let text = registry.pipeline_text(&run_id).await.map_err(fail)?;
-    let pipeline = crate::steps::pipeline_from_text(&text, &format!("the pipeline of {shown}"), root).map_err(|d| {
-        StepError::new(format!(
-            "{shown}: this pmflow cannot read the pipeline that trained it: {}",
-            d.to_string().trim()
-        ))
-    })?;
-    let steps = &pipeline.steps;
-    let index_of = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    let at = steps
-        .iter()
-        .position(|s| s.id == step)
-        .ok_or_else(|| StepError::new(format!("{shown}: its pipeline has no step `{step}`")))?;
-    let ancestors: Vec<usize> = graph::ancestors(steps, &index_of, at)
-        .into_iter()
-        .map(|(_, j)| j)
-        .collect();
-    let chain: Vec<(String, StepParams)> = graph::order(steps)
-        .into_iter()
-        .filter(|j| ancestors.contains(j))
-        .map(|j| (steps[j].id.clone(), steps[j].params.clone()))
-        .collect();
+    let chain = training_chain(&text, &step, &shown, root)?;
 
     let mut files = vec![
         (MODEL_INPUT.to_string(), card_ref),
@@ -159,6 +102,78 @@ pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<Model
         files,
         chain,
     })
+}
+
+/// The registered version's files (card, weights) as `(card, weights)` URIs with digests.
+type Wanted = ((String, String), (String, String));
+
+/// The step whose files a model is, with its card and weights: the registered URIs, or a run's
+/// one trained model.
+fn trained_files(
+    outputs: &std::collections::HashMap<String, Vec<OutputRef>>,
+    wanted: Option<&Wanted>,
+    shown: &str,
+    status: &str,
+) -> Result<(String, OutputRef, OutputRef), StepError> {
+    let mut trained: Vec<(String, OutputRef, OutputRef)> = outputs
+        .iter()
+        .filter_map(|(step, refs)| {
+            let file = |name: &str| {
+                refs.iter()
+                    .find(|r| r.format == OutputFormat::File && r.name == name)
+                    .cloned()
+            };
+            Some((step.clone(), file(bundle::CARD)?, file(bundle::WEIGHTS)?))
+        })
+        .collect();
+    if let Some(((card_uri, _), (weights_uri, _))) = wanted {
+        trained.retain(|(_, c, w)| &c.uri == card_uri && &w.uri == weights_uri);
+    }
+    trained.sort_by(|a, b| a.0.cmp(&b.0));
+    match trained.len() {
+        1 => Ok(trained.remove(0)),
+        0 if wanted.is_some() => Err(StepError::new(format!(
+            "{shown}: its files are no longer among that run's recorded outputs"
+        ))),
+        0 => Err(StepError::new(format!(
+            "{shown} ({status}) has no trained model: no succeeded `train` step wrote {} and {}",
+            bundle::CARD,
+            bundle::WEIGHTS
+        ))),
+        _ => {
+            let steps: Vec<&str> = trained.iter().map(|(s, _, _)| s.as_str()).collect();
+            Err(StepError::new(format!(
+                "{shown} trained several models ({}); register the one you mean with a `register` step and name it `NAME@vN`",
+                steps.join(", ")
+            )))
+        }
+    }
+}
+
+/// The training step's ancestors in execution order, with their settings, from the pipeline
+/// text its run recorded.
+fn training_chain(text: &str, step: &str, shown: &str, root: &Path) -> Result<Vec<(String, StepParams)>, StepError> {
+    let pipeline = crate::steps::pipeline_from_text(text, &format!("the pipeline of {shown}"), root).map_err(|d| {
+        StepError::new(format!(
+            "{shown}: this pmflow cannot read the pipeline that trained it: {}",
+            d.to_string().trim()
+        ))
+    })?;
+    let steps = &pipeline.steps;
+    let index_of = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let at = steps
+        .iter()
+        .position(|s| s.id == step)
+        .ok_or_else(|| StepError::new(format!("{shown}: its pipeline has no step `{step}`")))?;
+    let ancestors: Vec<usize> = graph::ancestors(steps, &index_of, at)
+        .into_iter()
+        .map(|(_, j)| j)
+        .collect();
+    Ok(graph::order(steps)
+        .into_iter()
+        .filter(|j| ancestors.contains(j))
+        .map(|j| (steps[j].id.clone(), steps[j].params.clone()))
+        .collect())
 }
 
 /// The training run's `load_report.json` (the columns and types its data had), as a file input

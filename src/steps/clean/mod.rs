@@ -171,46 +171,9 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     frame = drop_rows_without_keys(frame, &roles, ctx)?;
     let rows_in = frame.height();
 
-    let mut sort_keys: Vec<PlSmallStr> = Vec::new();
-    if let Some(e) = &roles.entity {
-        sort_keys.push(e.as_str().into());
-    }
-    if let Some(t) = &roles.timestamp {
-        sort_keys.push(t.as_str().into());
-    }
-    let mut known_order = None;
-    if p.sort && !sort_keys.is_empty() {
-        (frame, known_order) = order::sort_by_keys(frame, &sort_keys)?;
-    } else if p.sort {
-        ctx.warn("no `timestamp` or `entity` declared by `load`: rows keep their file order");
-    }
-    if p.dedupe {
-        // Only a frame this step has put in key order lets repeats be looked for among rows
-        // with equal keys.
-        let sorted_keys = if p.sort { sort_keys.as_slice() } else { &[] };
-        let conflicts;
-        (frame, conflicts) = order::drop_repeats(frame, sorted_keys, known_order)?;
-        ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
-        if let (Some(n), Some(ts)) = (conflicts, &roles.timestamp) {
-            ctx.metric("conflicting_readings", n as f64);
-            if n > 0 {
-                ctx.warn(format!(
-                    "{n} rows repeat an earlier row's {} with different values (double logging, or a clock set back?); both are kept, so windows and lags count them as separate readings",
-                    match &roles.entity {
-                        Some(e) => format!("`{e}` and `{ts}`"),
-                        None => format!("`{ts}`"),
-                    },
-                ));
-            }
-        }
-    }
-
+    frame = sort_and_dedupe(p, frame, &roles, ctx)?;
     if let Some(spec) = &p.resample {
-        let rows_before = frame.height();
-        let (binned, empty) = resample::resample(&frame, &roles, spec)?;
-        frame = binned;
-        ctx.metric("resample_rows_in", rows_before as f64);
-        ctx.metric("resample_empty_bins", empty as f64);
+        frame = resample_rows(&frame, &roles, spec, ctx)?;
     }
 
     let columns = target_columns(p, &frame, &roles)?;
@@ -273,20 +236,7 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         }
         report.insert(name.clone(), entry);
     }
-    let dropped = drop_rows.iter().filter(|d| **d).count();
-    if dropped > 0 {
-        let keep: BooleanChunked = drop_rows.iter().map(|d| !d).collect();
-        frame = frame.filter(&keep)?;
-    }
-    if p.outliers.as_ref().is_some_and(|o| o.action == OutlierAction::Drop) {
-        ctx.metric("outlier_rows_dropped", dropped as f64);
-    }
-    ctx.metric("rows_out", frame.height() as f64);
-    if frame.height() == 0 {
-        return Err(StepError::new(
-            "no rows are left after cleaning; loosen `outliers` or check the input",
-        ));
-    }
+    let (frame, dropped) = drop_marked_rows(p, frame, &drop_rows, ctx)?;
     let summary = serde_json::json!({
         "rows_in": rows_in,
         "rows_out": frame.height(),
@@ -311,6 +261,90 @@ pub fn run(p: &CleanParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         reports: vec![("clean_report".into(), summary)],
         files,
     })
+}
+
+/// The rows outliers marked for dropping removed, with the counts as metrics; refused when no
+/// row is left.
+fn drop_marked_rows(
+    p: &CleanParams,
+    mut frame: DataFrame,
+    drop_rows: &[bool],
+    ctx: &StepContext,
+) -> Result<(DataFrame, usize), StepError> {
+    let dropped = drop_rows.iter().filter(|d| **d).count();
+    if dropped > 0 {
+        let keep: BooleanChunked = drop_rows.iter().map(|d| !d).collect();
+        frame = frame.filter(&keep)?;
+    }
+    if p.outliers.as_ref().is_some_and(|o| o.action == OutlierAction::Drop) {
+        ctx.metric("outlier_rows_dropped", dropped as f64);
+    }
+    ctx.metric("rows_out", frame.height() as f64);
+    if frame.height() == 0 {
+        return Err(StepError::new(
+            "no rows are left after cleaning; loosen `outliers` or check the input",
+        ));
+    }
+    Ok((frame, dropped))
+}
+
+/// `sort` (by entity, then timestamp) and `dedupe` (rows repeated whole; rows that repeat only
+/// the keys are counted and warned of).
+fn sort_and_dedupe(
+    p: &CleanParams,
+    mut frame: DataFrame,
+    roles: &Roles,
+    ctx: &StepContext,
+) -> Result<DataFrame, StepError> {
+    let rows_in = frame.height();
+    let mut sort_keys: Vec<PlSmallStr> = Vec::new();
+    if let Some(e) = &roles.entity {
+        sort_keys.push(e.as_str().into());
+    }
+    if let Some(t) = &roles.timestamp {
+        sort_keys.push(t.as_str().into());
+    }
+    let mut known_order = None;
+    if p.sort && !sort_keys.is_empty() {
+        (frame, known_order) = order::sort_by_keys(frame, &sort_keys)?;
+    } else if p.sort {
+        ctx.warn("no `timestamp` or `entity` declared by `load`: rows keep their file order");
+    }
+    if p.dedupe {
+        // Only a frame this step has put in key order lets repeats be looked for among rows
+        // with equal keys.
+        let sorted_keys = if p.sort { sort_keys.as_slice() } else { &[] };
+        let conflicts;
+        (frame, conflicts) = order::drop_repeats(frame, sorted_keys, known_order)?;
+        ctx.metric("duplicates_dropped", (rows_in - frame.height()) as f64);
+        if let (Some(n), Some(ts)) = (conflicts, &roles.timestamp) {
+            ctx.metric("conflicting_readings", n as f64);
+            if n > 0 {
+                ctx.warn(format!(
+                    "{n} rows repeat an earlier row's {} with different values (double logging, or a clock set back?); both are kept, so windows and lags count them as separate readings",
+                    match &roles.entity {
+                        Some(e) => format!("`{e}` and `{ts}`"),
+                        None => format!("`{ts}`"),
+                    },
+                ));
+            }
+        }
+    }
+    Ok(frame)
+}
+
+/// `resample`: the rows binned by time, with the counts as metrics.
+fn resample_rows(
+    frame: &DataFrame,
+    roles: &Roles,
+    spec: &resample::Resample,
+    ctx: &StepContext,
+) -> Result<DataFrame, StepError> {
+    let rows_before = frame.height();
+    let (binned, empty) = resample::resample(frame, roles, spec)?;
+    ctx.metric("resample_rows_in", rows_before as f64);
+    ctx.metric("resample_empty_bins", empty as f64);
+    Ok(binned)
 }
 
 /// The feature columns to clean: those listed under `columns` (checked), else every numeric

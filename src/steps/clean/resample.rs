@@ -134,38 +134,51 @@ pub fn resample(frame: &DataFrame, roles: &Roles, spec: &Resample) -> Result<(Da
         } else if Some(name.as_str()) == roles.entity.as_deref() {
             column.take(&entity_rows)?
         } else {
-            let chosen = spec.columns.iter().find(|(c, _)| c == name.as_str()).map(|(_, a)| *a);
-            let dtype = column.dtype();
-            let how = match chosen {
-                Some(a) => a,
-                None if dtype.is_float() => spec.how,
-                None if dtype.is_integer() || dtype == &DataType::Boolean => Aggregate::Max,
-                None => Aggregate::Last,
-            };
-            let numeric = dtype.is_primitive_numeric() || dtype == &DataType::Boolean;
-            match how {
-                Aggregate::First | Aggregate::Last => pick(column, &out_row, bins, how)?,
-                _ if numeric => {
-                    let values = column_f64(frame, name)?;
-                    let combined = combine(&values, &out_row, bins, how);
-                    let keep_type = !matches!(how, Aggregate::Mean) && !dtype.is_float();
-                    let out = f64_column(name.as_str(), combined);
-                    if keep_type {
-                        out.cast(dtype)?
-                    } else {
-                        out
-                    }
-                }
-                _ => {
-                    return Err(StepError::new(format!(
-                        "`with.resample`: column `{name}` holds {dtype}; only `first` or `last` can combine it"
-                    )))
-                }
-            }
+            aggregated(frame, column, spec, &out_row, bins)?
         };
         columns.push(out);
     }
     Ok((DataFrame::new(bins, columns)?, empty))
+}
+
+/// A column that is neither the timestamp nor the entity, combined bin by bin: as its
+/// `with.resample.columns` entry says, else by its type's default.
+fn aggregated(
+    frame: &DataFrame,
+    column: &Column,
+    spec: &Resample,
+    out_row: &[usize],
+    bins: usize,
+) -> Result<Column, StepError> {
+    let name = column.name();
+    let chosen = spec.columns.iter().find(|(c, _)| c == name.as_str()).map(|(_, a)| *a);
+    let dtype = column.dtype();
+    let how = match chosen {
+        Some(a) => a,
+        None if dtype.is_float() => spec.how,
+        None if dtype.is_integer() || dtype == &DataType::Boolean => Aggregate::Max,
+        None => Aggregate::Last,
+    };
+    let numeric = dtype.is_primitive_numeric() || dtype == &DataType::Boolean;
+    Ok(match how {
+        Aggregate::First | Aggregate::Last => pick(column, out_row, bins, how)?,
+        _ if numeric => {
+            let values = column_f64(frame, name)?;
+            let combined = combine(&values, out_row, bins, how);
+            let keep_type = !matches!(how, Aggregate::Mean) && !dtype.is_float();
+            let out = f64_column(name.as_str(), combined);
+            if keep_type {
+                out.cast(dtype)?
+            } else {
+                out
+            }
+        }
+        _ => {
+            return Err(StepError::new(format!(
+                "`with.resample`: column `{name}` holds {dtype}; only `first` or `last` can combine it"
+            )))
+        }
+    })
 }
 
 /// Mean, min, max or sum of each bin's present (non-NaN) readings; NaN for a bin with none,

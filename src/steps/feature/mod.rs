@@ -5,6 +5,7 @@
 mod dropped;
 mod event_log;
 mod label;
+mod per_column;
 mod row;
 mod spec;
 
@@ -12,7 +13,6 @@ use polars::prelude::*;
 use serde_json::json;
 
 use crate::frame::{column_f64_ref, entity_ranges, f64_column, numeric_features, time_values, Roles, Table};
-use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
 use crate::model::formats::FEATURE_MANIFEST;
 use crate::pipeline::diagnostic::did_you_mean;
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -31,42 +31,12 @@ pub(super) struct Made {
 }
 
 pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let Table { mut frame, mut roles } = ctx.take_single_input()?;
-    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
-    let check = |c: &str, key: &str| -> Result<(), StepError> {
-        if names.iter().any(|n| n == c) {
-            Ok(())
-        } else {
-            let hint = did_you_mean(c, names.iter().map(String::as_str));
-            Err(StepError::new(format!(
-                "`with.{key}`: column `{c}` is not in the input{hint}; columns are: {}",
-                names.join(", ")
-            )))
-        }
+    let Table { frame, roles } = ctx.take_single_input()?;
+    let input = InputColumns {
+        names: frame.get_column_names().iter().map(|n| n.to_string()).collect(),
+        answers: label_sources(p.label.as_ref(), &roles),
     };
-    // Columns that hold the answer: the event column a new label is made from, and a label
-    // declared before this step. A feature made from them at row t would see the failure the
-    // label marks at t, so they are never sources and they leave the table.
-    let answers = label_sources(p.label.as_ref(), &roles);
-    let refuse_answer = |c: &str, key: &str| -> Result<(), StepError> {
-        match answers.iter().find(|a| a.as_str() == c) {
-            Some(a) => Err(StepError::new(format!(
-                "`with.{key}`: column `{a}` carries the label (it marks the failures the label is made from), so a feature made from it would leak the answer into the model's inputs; leave it out"
-            ))),
-            None => Ok(()),
-        }
-    };
-    let columns = match &p.columns {
-        Some(c) => {
-            c.iter().try_for_each(|c| check(c, "columns"))?;
-            c.iter().try_for_each(|c| refuse_answer(c, "columns"))?;
-            c.clone()
-        }
-        None => numeric_features(&frame, &roles)
-            .into_iter()
-            .filter(|c| !answers.contains(c))
-            .collect(),
-    };
+    let sources = source_columns(p, &frame, &roles, &input)?;
     let ranges = entity_ranges(&frame, roles.entity.as_deref())?;
     let times = match &roles.timestamp {
         Some(ts) => Some(time_values(&frame, ts)?),
@@ -75,18 +45,115 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     if let Some((t, _)) = &times {
         check_monotonic(t, &ranges, &frame, &roles)?;
     }
-    let time_ms = |key: &str| -> Result<&[i64], StepError> {
-        match &times {
-            Some((t, true)) => Ok(t),
-            Some((_, false)) => Err(StepError::new(format!(
-                "`with.{key}` uses a duration, but the timestamp column `{}` holds numbers (cycles), not date-times; give the window in rows (or, if the numbers are Unix times, set `timestamp-unit: s` or `ms` in `load`)",
-                roles.timestamp.as_deref().unwrap_or_default()
-            ))),
-            None => Err(StepError::new(format!("`with.{key}` needs a timestamp column; declare `timestamp` in `load`"))),
-        }
+    check_windows(p, &ranges, &times, &roles, ctx)?;
+    let made = features(p, &frame, &roles, &sources, &ranges, &times, &input)?;
+    let label = match &p.label {
+        Some(spec) => Some(make_label(spec, &frame, &roles, &ranges, &times, ctx)?),
+        None => None,
     };
+    check_unique_names(&made, label.as_ref(), &input.names)?;
+    // Decided before the values move into the frame.
+    let keep = match p.drop_na {
+        true => Some(rows_to_keep(p, &made, &frame, &sources, &ranges)?),
+        false => None,
+    };
+    let manifest = json!({
+        "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
+        "label": label.as_ref().map(|l| &l.manifest),
+        "removed-label-sources": input.answers,
+        "entity": roles.entity,
+        "timestamp": roles.timestamp,
+    });
+    let Table { frame, roles } = add_columns(Table { frame, roles }, made, label, ctx)?;
+    let frame = drop_columns(frame, &roles, p, &input)?;
+    let frame = drop_incomplete_rows(frame, keep, ctx)?;
+    Ok(StepOutput {
+        tables: vec![("frame".into(), Table { frame, roles })],
+        // A file, not a report: `train` copies it into the model card.
+        files: vec![(
+            FEATURE_MANIFEST.into(),
+            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+        )],
+        ..Default::default()
+    })
+}
 
-    let mut made: Vec<Made> = Vec::new();
+/// The input's column names, and those that carry the answer: the event column a new label is
+/// made from, and a label declared before this step. A feature made from them at row t would
+/// see the failure the label marks at t, so they are never sources and they leave the table.
+struct InputColumns {
+    names: Vec<String>,
+    answers: Vec<String>,
+}
+
+impl InputColumns {
+    /// `c`, named by `with.key`, is a column of the input.
+    fn check(&self, c: &str, key: &str) -> Result<(), StepError> {
+        if self.names.iter().any(|n| n == c) {
+            Ok(())
+        } else {
+            let hint = did_you_mean(c, self.names.iter().map(String::as_str));
+            Err(StepError::new(format!(
+                "`with.{key}`: column `{c}` is not in the input{hint}; columns are: {}",
+                self.names.join(", ")
+            )))
+        }
+    }
+
+    /// `c`, named by `with.key`, does not carry the label.
+    fn refuse_answer(&self, c: &str, key: &str) -> Result<(), StepError> {
+        match self.answers.iter().find(|a| a.as_str() == c) {
+            Some(a) => Err(StepError::new(format!(
+                "`with.{key}`: column `{a}` carries the label (it marks the failures the label is made from), so a feature made from it would leak the answer into the model's inputs; leave it out"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The columns features are made from: `with.columns`, else every numeric feature column that
+/// does not carry the answer.
+fn source_columns(
+    p: &FeatureParams,
+    frame: &DataFrame,
+    roles: &Roles,
+    input: &InputColumns,
+) -> Result<Vec<String>, StepError> {
+    Ok(match &p.columns {
+        Some(c) => {
+            c.iter().try_for_each(|c| input.check(c, "columns"))?;
+            c.iter().try_for_each(|c| input.refuse_answer(c, "columns"))?;
+            c.clone()
+        }
+        None => numeric_features(frame, roles)
+            .into_iter()
+            .filter(|c| !input.answers.contains(c))
+            .collect(),
+    })
+}
+
+/// The timestamps in milliseconds, for a setting (`with.key`) that uses a duration: refused
+/// when the table has no timestamp, or one that counts cycles.
+fn time_ms<'t>(times: &'t Option<(Vec<i64>, bool)>, roles: &Roles, key: &str) -> Result<&'t [i64], StepError> {
+    match times {
+        Some((t, true)) => Ok(t),
+        Some((_, false)) => Err(StepError::new(format!(
+            "`with.{key}` uses a duration, but the timestamp column `{}` holds numbers (cycles), not date-times; give the window in rows (or, if the numbers are Unix times, set `timestamp-unit: s` or `ms` in `load`)",
+            roles.timestamp.as_deref().unwrap_or_default()
+        ))),
+        None => Err(StepError::new(format!("`with.{key}` needs a timestamp column; declare `timestamp` in `load`"))),
+    }
+}
+
+/// Warns of a row window longer than an entity's series, and refuses a duration window
+/// without date-times.
+fn check_windows(
+    p: &FeatureParams,
+    ranges: &[std::ops::Range<usize>],
+    times: &Option<(Vec<i64>, bool)>,
+    roles: &Roles,
+    ctx: &StepContext,
+) -> Result<(), StepError> {
     let shortest = ranges.iter().map(|r| r.len()).min().unwrap_or(0);
     for window in &p.windows {
         if let WindowSpec::Rows(w) = window {
@@ -98,104 +165,50 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
     }
     if p.windows.iter().any(|w| matches!(w, WindowSpec::Duration { .. })) {
-        time_ms("rolling.windows")?;
+        time_ms(times, roles, "rolling.windows")?;
     }
+    Ok(())
+}
+
+/// Every feature, in manifest order: each source column's (on all cores, in column order),
+/// then time parts, interactions and one-hot columns.
+fn features(
+    p: &FeatureParams,
+    frame: &DataFrame,
+    roles: &Roles,
+    sources: &[String],
+    ranges: &[std::ops::Range<usize>],
+    times: &Option<(Vec<i64>, bool)>,
+    input: &InputColumns,
+) -> Result<Vec<Made>, StepError> {
     let span_times: &[i64] = times.as_ref().map(|(t, _)| t.as_slice()).unwrap_or(&[]);
+    let mut made: Vec<Made> = Vec::new();
     // Source columns are independent: compute them on all cores, keeping column order.
-    let per_column = |column: &String| -> Result<Vec<Made>, StepError> {
-        let values =
-            column_f64_ref(&frame, column).map_err(|_| StepError::new(format!("column `{column}` is not numeric")))?;
-        let mut made = Vec::new();
-        for window in &p.windows {
-            for &stat in &p.stats {
-                let out = per_entity(&values, &ranges, |r, v, out| {
-                    let w = match window {
-                        WindowSpec::Rows(n) => Window::Rows(*n),
-                        WindowSpec::Duration { ms, .. } => Window::Span {
-                            times: &span_times[r],
-                            span: *ms,
-                        },
-                    };
-                    rolling_into(v, w, stat, p.min_periods, out)
-                });
-                let name = format!("{column}_roll{}_{}", window.label(), stat_name(stat));
-                made.push(Made {
-                    manifest: json!({"name": name, "source": column, "transform": format!("rolling_{}", stat_name(stat)), "window": window.label(), "min-periods": p.min_periods}),
-                    name,
-                    values: out,
-                });
-            }
-        }
-        for &w in &p.fft {
-            let spectral = crate::ml::spectral::Spectral::new(w);
-            let (mut freq, mut entropy) = (vec![f64::NAN; values.len()], vec![f64::NAN; values.len()]);
-            for r in &ranges {
-                let (f, h) = spectral.rolling(&values[r.clone()]);
-                freq[r.clone()].copy_from_slice(&f);
-                entropy[r.clone()].copy_from_slice(&h);
-            }
-            for (what, values) in [("domfreq", freq), ("entropy", entropy)] {
-                let name = format!("{column}_fft{w}_{what}");
-                let transform = if what == "domfreq" {
-                    "dominant_frequency"
-                } else {
-                    "spectral_entropy"
-                };
-                made.push(Made {
-                    manifest: json!({"name": name, "source": column, "transform": transform, "window": w, "unit": if what == "domfreq" { "cycles per sample" } else { "normalised entropy" }}),
-                    name,
-                    values,
-                });
-            }
-        }
-        for &k in &p.lags {
-            let name = format!("{column}_lag{k}");
-            made.push(Made {
-                values: per_entity(&values, &ranges, |_, v, out| lag_into(v, k, out)),
-                manifest: json!({"name": name, "source": column, "transform": "lag", "rows": k}),
-                name,
-            });
-        }
-        for &span in &p.ewm {
-            let name = format!("{column}_ewm{span}");
-            made.push(Made {
-                values: per_entity(&values, &ranges, |_, v, out| ewm_into(v, span, out)),
-                manifest: json!({"name": name, "source": column, "transform": "ewm_mean", "span": span, "adjust": true}),
-                name,
-            });
-        }
-        for &k in &p.diffs {
-            let name = format!("{column}_diff{k}");
-            made.push(Made {
-                values: per_entity(&values, &ranges, |_, v, out| diff_into(v, k, out)),
-                manifest: json!({"name": name, "source": column, "transform": "diff", "rows": k}),
-                name,
-            });
-        }
-        Ok(made)
-    };
-    for result in crate::ml::parallel::map(&columns, per_column) {
+    let per_column = |column: &String| per_column::features(p, frame, column, ranges, span_times);
+    for result in crate::ml::parallel::map(sources, per_column) {
         made.extend(result?);
     }
     if !p.time.is_empty() {
         made.extend(row_features::time_parts(
             p,
-            time_ms("time")?,
+            time_ms(times, roles, "time")?,
             roles.timestamp.as_deref(),
         ));
     }
-    made.extend(row_features::interactions(p, &frame, &|c: &str, key: &str| {
-        check(c, key)?;
-        refuse_answer(c, key)
+    made.extend(row_features::interactions(p, frame, &|c: &str, key: &str| {
+        input.check(c, key)?;
+        input.refuse_answer(c, key)
     })?);
-    made.extend(row_features::one_hot(p, &frame, &check)?);
+    made.extend(row_features::one_hot(p, frame, &|c: &str, key: &str| {
+        input.check(c, key)
+    })?);
+    Ok(made)
+}
 
-    let label = match &p.label {
-        Some(spec) => Some(make_label(spec, &frame, &roles, &ranges, &times, ctx)?),
-        None => None,
-    };
+/// No feature (or the label) takes an input column's name or another feature's.
+fn check_unique_names(made: &[Made], label: Option<&Made>, names: &[String]) -> Result<(), StepError> {
     let mut seen = std::collections::HashSet::new();
-    for m in made.iter().chain(&label) {
+    for m in made.iter().chain(label) {
         if names.contains(&m.name) {
             return Err(StepError::new(format!(
                 "feature `{}` would overwrite an input column of that name; rename it",
@@ -209,30 +222,35 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
             )));
         }
     }
-    // Decided before the values move into the frame.
-    let keep = if p.drop_na {
-        let sources = columns
-            .iter()
-            .map(|c| column_f64_ref(&frame, c))
-            .collect::<PolarsResult<Vec<_>>>()?;
-        let sources: Vec<&[f64]> = sources.iter().map(|s| s.as_ref()).collect();
-        Some(dropped::complete_rows(
-            &made,
-            &sources,
-            &ranges,
-            frame.height(),
-            p.keep_rows_of_empty_columns,
-        ))
-    } else {
-        None
-    };
-    let manifest = json!({
-        "features": made.iter().map(|m| &m.manifest).collect::<Vec<_>>(),
-        "label": label.as_ref().map(|l| &l.manifest),
-        "removed-label-sources": answers,
-        "entity": roles.entity,
-        "timestamp": roles.timestamp,
-    });
+    Ok(())
+}
+
+/// `drop-na`: the rows every feature and source has a value in, and why the others go.
+fn rows_to_keep(
+    p: &FeatureParams,
+    made: &[Made],
+    frame: &DataFrame,
+    sources: &[String],
+    ranges: &[std::ops::Range<usize>],
+) -> Result<(BooleanChunked, dropped::Dropped), StepError> {
+    let sources = sources
+        .iter()
+        .map(|c| column_f64_ref(frame, c))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let sources: Vec<&[f64]> = sources.iter().map(|s| s.as_ref()).collect();
+    Ok(dropped::complete_rows(
+        made,
+        &sources,
+        ranges,
+        frame.height(),
+        p.keep_rows_of_empty_columns,
+    ))
+}
+
+/// The features and the label joined to the table (the label as 0/1 with its role), with
+/// their counts as metrics.
+fn add_columns(table: Table, made: Vec<Made>, label: Option<Made>, ctx: &StepContext) -> Result<Table, StepError> {
+    let Table { mut frame, mut roles } = table;
     ctx.metric("features", made.len() as f64);
     let mut columns: Vec<Column> = made.into_iter().map(|m| f64_column(&m.name, m.values)).collect();
     if let Some(l) = label {
@@ -243,17 +261,25 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         roles.label = Some(l.name);
     }
     frame.hstack_mut(&columns)?;
-    drop(columns);
+    Ok(Table { frame, roles })
+}
 
-    for c in &answers {
+/// The table without the columns that carry the answer and those `with.drop` names.
+fn drop_columns(
+    mut frame: DataFrame,
+    roles: &Roles,
+    p: &FeatureParams,
+    input: &InputColumns,
+) -> Result<DataFrame, StepError> {
+    for c in &input.answers {
         // A declared label that the new one replaces has lost its role by now.
         if frame.get_column_names().iter().any(|n| n.as_str() == c) && !roles.is_role(c) {
             frame = frame.drop(c)?;
         }
     }
     for c in &p.drop {
-        check(c, "drop")?;
-        if answers.contains(c) {
+        input.check(c, "drop")?;
+        if input.answers.contains(c) {
             continue; // already gone with the label's sources
         }
         if roles.is_role(c) {
@@ -263,6 +289,16 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         }
         frame = frame.drop(c)?;
     }
+    Ok(frame)
+}
+
+/// `drop-na`'s rows removed (`keep`), refused when none would be left, warned of when rows
+/// other than warm-up ones go, and counted in metrics.
+fn drop_incomplete_rows(
+    mut frame: DataFrame,
+    keep: Option<(BooleanChunked, dropped::Dropped)>,
+    ctx: &StepContext,
+) -> Result<DataFrame, StepError> {
     let mut dropped = dropped::Dropped::default();
     if let Some((keep, why)) = keep {
         frame = frame.filter(&keep)?;
@@ -291,41 +327,7 @@ pub fn run(p: &FeatureParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     );
     ctx.metric("rows_dropped_infinite", dropped.infinite as f64);
     ctx.metric("rows_out", frame.height() as f64);
-    Ok(StepOutput {
-        tables: vec![("frame".into(), Table { frame, roles })],
-        // A file, not a report: `train-lstm` copies it into the model card.
-        files: vec![(
-            FEATURE_MANIFEST.into(),
-            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
-        )],
-        ..Default::default()
-    })
-}
-
-fn stat_name(stat: Stat) -> &'static str {
-    match stat {
-        Stat::Mean => "mean",
-        Stat::Std => "std",
-        Stat::Min => "min",
-        Stat::Max => "max",
-        Stat::Rms => "rms",
-        Stat::Skew => "skew",
-        Stat::Kurt => "kurt",
-    }
-}
-
-/// A new column filled entity by entity: `fill(rows, values, out)` writes one entity's slice,
-/// so a window, lag or difference never reaches into the previous entity.
-fn per_entity(
-    values: &[f64],
-    ranges: &[std::ops::Range<usize>],
-    fill: impl Fn(std::ops::Range<usize>, &[f64], &mut [f64]),
-) -> Vec<f64> {
-    let mut out = vec![f64::NAN; values.len()];
-    for r in ranges {
-        fill(r.clone(), &values[r.clone()], &mut out[r.clone()]);
-    }
-    out
+    Ok(frame)
 }
 
 /// Windows, lags and labels assume each entity's rows run forward in time.
@@ -355,15 +357,6 @@ fn check_monotonic(
         }
     }
     Ok(())
-}
-
-impl WindowSpec {
-    fn label(&self) -> String {
-        match self {
-            WindowSpec::Rows(n) => n.to_string(),
-            WindowSpec::Duration { text, .. } => text.clone(),
-        }
-    }
 }
 
 /// Reads one frame (and a failure log, when the label comes from one); writes the features

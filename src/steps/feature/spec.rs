@@ -157,192 +157,16 @@ fn expr_of(name: &str, node: &Node, f: &mut Fields) -> Option<Expr> {
 
 pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
     let columns = f.optional_str_list("columns");
-    let (mut windows, mut stats, mut min_periods) = (Vec::new(), vec![Stat::Mean], 1usize);
-    if let Some(node) = f.node("rolling") {
-        let context = format!("{} `rolling`", f.context());
-        let mut r = Fields::new(node, context, f.diags)?;
-        if let Some(list) = r.node("windows") {
-            let items: Vec<&Node> = match &list.value {
-                Value::Seq(items) => items.iter().collect(),
-                _ => vec![list],
-            };
-            for item in items {
-                if let Some(w) = window_of(item, &mut r, "windows") {
-                    windows.push(w);
-                }
-            }
-        } else {
-            let pos = r.pos();
-            r.error(pos, "missing required key `windows` (e.g. [6, 24h])");
-        }
-        if let Some(names) = r.optional_str_list("stats") {
-            stats.clear();
-            let list_node = r.node("stats");
-            for name in names {
-                match name.as_str() {
-                    "mean" => stats.push(Stat::Mean),
-                    "std" => stats.push(Stat::Std),
-                    "min" => stats.push(Stat::Min),
-                    "max" => stats.push(Stat::Max),
-                    "rms" => stats.push(Stat::Rms),
-                    "skew" => stats.push(Stat::Skew),
-                    "kurt" => stats.push(Stat::Kurt),
-                    other => {
-                        let pos = list_node.map(|n| n.pos).unwrap_or(r.pos());
-                        r.error(
-                            pos,
-                            format!("`stats`: unknown statistic `{other}`; use mean, std, min, max, rms, skew, kurt"),
-                        );
-                    }
-                }
-            }
-        }
-        min_periods = r.optional_int("min-periods", 1, 1_000_000).unwrap_or(1) as usize;
-        r.finish();
-    }
+    let (windows, stats, min_periods) = parse_rolling(f)?;
     let lags = int_list(f, "lags");
     let diffs = int_list(f, "diff");
     let ewm = int_list(f, "ewm");
-    let mut fft = Vec::new();
-    if let Some(node) = f.node("fft") {
-        let context = format!("{} `fft`", f.context());
-        let mut q = Fields::new(node, context, f.diags)?;
-        fft = int_list(&mut q, "windows");
-        if fft.is_empty() {
-            let pos = q.pos();
-            q.error(pos, "missing required key `windows` (rows per window, e.g. [16, 32])");
-        }
-        if let Some(bad) = fft.iter().find(|w| !(4..=1024).contains(*w)) {
-            let pos = q.pos();
-            q.error(pos, format!("`windows`: {bad} rows is out of range; use 4 to 1024"));
-        }
-        q.finish();
-    }
-    let mut time = Vec::new();
-    if let Some(parts) = f.optional_str_list("time") {
-        let pos = f.node("time").map(|n| n.pos).unwrap_or(f.pos());
-        for part in parts {
-            match part.as_str() {
-                "hour" => time.push(TimePart::Hour),
-                "dayofweek" => time.push(TimePart::DayOfWeek),
-                other => f.error(pos, format!("`time`: unknown part `{other}`; use hour, dayofweek")),
-            }
-        }
-    }
-    let timezone = f
-        .optional_str("timezone")
-        .and_then(|t| match t.parse::<chrono_tz::Tz>() {
-            Ok(tz) => Some(tz),
-            Err(_) => {
-                let hint =
-                    crate::pipeline::diagnostic::did_you_mean(&t, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()));
-                let pos = f.node("timezone").map(|n| n.pos).unwrap_or(f.pos());
-                f.error(
-                    pos,
-                    format!("`timezone`: unknown IANA time zone `{t}`{hint}; use names like `UTC` or `Europe/Berlin`"),
-                );
-                None
-            }
-        });
-    let mut interactions = Vec::new();
-    if let Some(node) = f.node("interactions") {
-        match node.as_map() {
-            Some(entries) => {
-                for (k, v) in entries {
-                    if let Some(e) = expr_of(&k.name, v, f) {
-                        interactions.push((k.name.clone(), e));
-                    }
-                }
-            }
-            None => f.error(node.pos, "`interactions` must map new column names to expressions"),
-        }
-    }
+    let fft = parse_fft(f)?;
+    let time = parse_time(f);
+    let timezone = parse_timezone(f);
+    let interactions = parse_interactions(f);
     let one_hot = f.optional_str_list("one-hot").unwrap_or_default();
-    let label = f.node("label").and_then(|node| {
-        let context = format!("{} `label`", f.context());
-        let mut l = Fields::new(node, context, f.diags)?;
-        let name = l.optional_str("name").unwrap_or_else(|| "label".into());
-        let event = l.optional_str("from-event");
-        let rul = l.optional_bool("from-rul").unwrap_or(false);
-        let log = l.node("from-log").and_then(|node| match node.as_str() {
-            Some(path) => Some(super::event_log::LogSpec {
-                path: path.to_string(),
-                timestamp: None,
-                entity: None,
-                timestamp_format: None,
-                filter: Vec::new(),
-            }),
-            None => {
-                let context = format!("{} `from-log`", l.context());
-                let mut g = Fields::new(node, context, l.diags)?;
-                let path = g.required_str("path", " (the event log: CSV or Parquet, a file or a pattern)");
-                let mut filter = Vec::new();
-                if let Some(node) = g.node("where") {
-                    match node.as_map() {
-                        Some(entries) => {
-                            for (key, value) in entries {
-                                let values: Vec<String> = match &value.value {
-                                    Value::Seq(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
-                                    _ => value.scalar_text().into_iter().collect(),
-                                };
-                                filter.push((key.name.clone(), values));
-                            }
-                        }
-                        None => g.error(
-                            node.pos,
-                            "`where` maps log columns to the values that count, e.g. {failure: [comp4]}",
-                        ),
-                    }
-                }
-                let spec = super::event_log::LogSpec {
-                    path: path.unwrap_or_default(),
-                    timestamp: g.optional_str("timestamp"),
-                    entity: g.optional_str("entity"),
-                    timestamp_format: g.optional_str("timestamp-format"),
-                    filter,
-                };
-                g.finish();
-                Some(spec)
-            }
-        });
-        let horizon = match l.node("horizon") {
-            Some(h) => horizon_of(h, &mut l),
-            None => {
-                let pos = l.pos();
-                l.error(
-                    pos,
-                    "missing required key `horizon` (a duration such as 24h, or cycles such as 30)",
-                );
-                None
-            }
-        };
-        let pos = l.pos();
-        let spec = match (event, rul, log) {
-            (Some(column), false, None) => Some(LabelSpec::Event {
-                column,
-                horizon: horizon?,
-                name,
-            }),
-            (None, true, None) => Some(LabelSpec::Rul {
-                horizon: horizon?,
-                name,
-            }),
-            (None, false, Some(log)) => Some(LabelSpec::Log {
-                log,
-                horizon: horizon?,
-                name,
-            }),
-            _ => {
-                l.error(
-                    pos,
-                    "give exactly one of `from-event: COLUMN`, `from-rul: true` or `from-log: FILE`",
-                );
-                None
-            }
-        };
-        l.finish();
-        spec
-    });
+    let label = f.node("label").and_then(|node| parse_label(node, f));
     let drop_na = f.optional_bool("drop-na").unwrap_or(true);
     let drop = f.optional_str_list("drop").unwrap_or_default();
     Some(FeatureParams {
@@ -363,4 +187,215 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         drop,
         keep_rows_of_empty_columns: false,
     })
+}
+
+/// `rolling`: its windows, statistics (mean by default) and `min-periods`; empty windows when
+/// it is not given. None when its settings are not a map.
+fn parse_rolling(f: &mut Fields) -> Option<(Vec<WindowSpec>, Vec<Stat>, usize)> {
+    let (mut windows, mut stats) = (Vec::new(), vec![Stat::Mean]);
+    let Some(node) = f.node("rolling") else {
+        return Some((windows, stats, 1));
+    };
+    let context = format!("{} `rolling`", f.context());
+    let mut r = Fields::new(node, context, f.diags)?;
+    if let Some(list) = r.node("windows") {
+        let items: Vec<&Node> = match &list.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![list],
+        };
+        for item in items {
+            if let Some(w) = window_of(item, &mut r, "windows") {
+                windows.push(w);
+            }
+        }
+    } else {
+        let pos = r.pos();
+        r.error(pos, "missing required key `windows` (e.g. [6, 24h])");
+    }
+    if let Some(names) = r.optional_str_list("stats") {
+        stats.clear();
+        let list_node = r.node("stats");
+        for name in names {
+            match name.as_str() {
+                "mean" => stats.push(Stat::Mean),
+                "std" => stats.push(Stat::Std),
+                "min" => stats.push(Stat::Min),
+                "max" => stats.push(Stat::Max),
+                "rms" => stats.push(Stat::Rms),
+                "skew" => stats.push(Stat::Skew),
+                "kurt" => stats.push(Stat::Kurt),
+                other => {
+                    let pos = list_node.map(|n| n.pos).unwrap_or(r.pos());
+                    r.error(
+                        pos,
+                        format!("`stats`: unknown statistic `{other}`; use mean, std, min, max, rms, skew, kurt"),
+                    );
+                }
+            }
+        }
+    }
+    let min_periods = r.optional_int("min-periods", 1, 1_000_000).unwrap_or(1) as usize;
+    r.finish();
+    Some((windows, stats, min_periods))
+}
+
+/// `fft`: the window lengths in rows (4 to 1024); none when it is not given. None when its
+/// settings are not a map.
+fn parse_fft(f: &mut Fields) -> Option<Vec<usize>> {
+    let Some(node) = f.node("fft") else {
+        return Some(Vec::new());
+    };
+    let context = format!("{} `fft`", f.context());
+    let mut q = Fields::new(node, context, f.diags)?;
+    let fft = int_list(&mut q, "windows");
+    if fft.is_empty() {
+        let pos = q.pos();
+        q.error(pos, "missing required key `windows` (rows per window, e.g. [16, 32])");
+    }
+    if let Some(bad) = fft.iter().find(|w| !(4..=1024).contains(*w)) {
+        let pos = q.pos();
+        q.error(pos, format!("`windows`: {bad} rows is out of range; use 4 to 1024"));
+    }
+    q.finish();
+    Some(fft)
+}
+
+/// `time`: the parts of the timestamp to make columns of.
+fn parse_time(f: &mut Fields) -> Vec<TimePart> {
+    let mut time = Vec::new();
+    if let Some(parts) = f.optional_str_list("time") {
+        let pos = f.node("time").map(|n| n.pos).unwrap_or(f.pos());
+        for part in parts {
+            match part.as_str() {
+                "hour" => time.push(TimePart::Hour),
+                "dayofweek" => time.push(TimePart::DayOfWeek),
+                other => f.error(pos, format!("`time`: unknown part `{other}`; use hour, dayofweek")),
+            }
+        }
+    }
+    time
+}
+
+/// `timezone`: an IANA zone for the time parts.
+fn parse_timezone(f: &mut Fields) -> Option<chrono_tz::Tz> {
+    f.optional_str("timezone")
+        .and_then(|t| match t.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let hint =
+                    crate::pipeline::diagnostic::did_you_mean(&t, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()));
+                let pos = f.node("timezone").map(|n| n.pos).unwrap_or(f.pos());
+                f.error(
+                    pos,
+                    format!("`timezone`: unknown IANA time zone `{t}`{hint}; use names like `UTC` or `Europe/Berlin`"),
+                );
+                None
+            }
+        })
+}
+
+/// `interactions`: new column name -> expression over two columns.
+fn parse_interactions(f: &mut Fields) -> Vec<(String, Expr)> {
+    let mut interactions = Vec::new();
+    if let Some(node) = f.node("interactions") {
+        match node.as_map() {
+            Some(entries) => {
+                for (k, v) in entries {
+                    if let Some(e) = expr_of(&k.name, v, f) {
+                        interactions.push((k.name.clone(), e));
+                    }
+                }
+            }
+            None => f.error(node.pos, "`interactions` must map new column names to expressions"),
+        }
+    }
+    interactions
+}
+
+/// `label`: how the label is made (from an event column, remaining useful life or an event
+/// log) and its horizon.
+fn parse_label(node: &Node, f: &mut Fields) -> Option<LabelSpec> {
+    let context = format!("{} `label`", f.context());
+    let mut l = Fields::new(node, context, f.diags)?;
+    let name = l.optional_str("name").unwrap_or_else(|| "label".into());
+    let event = l.optional_str("from-event");
+    let rul = l.optional_bool("from-rul").unwrap_or(false);
+    let log = l.node("from-log").and_then(|node| match node.as_str() {
+        Some(path) => Some(super::event_log::LogSpec {
+            path: path.to_string(),
+            timestamp: None,
+            entity: None,
+            timestamp_format: None,
+            filter: Vec::new(),
+        }),
+        None => {
+            let context = format!("{} `from-log`", l.context());
+            let mut g = Fields::new(node, context, l.diags)?;
+            let path = g.required_str("path", " (the event log: CSV or Parquet, a file or a pattern)");
+            let mut filter = Vec::new();
+            if let Some(node) = g.node("where") {
+                match node.as_map() {
+                    Some(entries) => {
+                        for (key, value) in entries {
+                            let values: Vec<String> = match &value.value {
+                                Value::Seq(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
+                                _ => value.scalar_text().into_iter().collect(),
+                            };
+                            filter.push((key.name.clone(), values));
+                        }
+                    }
+                    None => g.error(
+                        node.pos,
+                        "`where` maps log columns to the values that count, e.g. {failure: [comp4]}",
+                    ),
+                }
+            }
+            let spec = super::event_log::LogSpec {
+                path: path.unwrap_or_default(),
+                timestamp: g.optional_str("timestamp"),
+                entity: g.optional_str("entity"),
+                timestamp_format: g.optional_str("timestamp-format"),
+                filter,
+            };
+            g.finish();
+            Some(spec)
+        }
+    });
+    let horizon = match l.node("horizon") {
+        Some(h) => horizon_of(h, &mut l),
+        None => {
+            let pos = l.pos();
+            l.error(
+                pos,
+                "missing required key `horizon` (a duration such as 24h, or cycles such as 30)",
+            );
+            None
+        }
+    };
+    let pos = l.pos();
+    let spec = match (event, rul, log) {
+        (Some(column), false, None) => Some(LabelSpec::Event {
+            column,
+            horizon: horizon?,
+            name,
+        }),
+        (None, true, None) => Some(LabelSpec::Rul {
+            horizon: horizon?,
+            name,
+        }),
+        (None, false, Some(log)) => Some(LabelSpec::Log {
+            log,
+            horizon: horizon?,
+            name,
+        }),
+        _ => {
+            l.error(
+                pos,
+                "give exactly one of `from-event: COLUMN`, `from-rul: true` or `from-log: FILE`",
+            );
+            None
+        }
+    };
+    l.finish();
+    spec
 }

@@ -11,7 +11,7 @@ mod leakage;
 use polars::prelude::*;
 use serde_json::json;
 
-use crate::frame::{column_f64, entity_ranges, numeric_features, time_values, Table};
+use crate::frame::{column_f64, entity_ranges, numeric_features, time_values, Roles, Table};
 use crate::ml::rng::Rng;
 use crate::ml::scaler::{ColumnScale, ScalerKind};
 use crate::model::formats::{self, Scaler, SCALER};
@@ -99,74 +99,12 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     for warning in leakage::label_in_disguise(&frame, &roles)? {
         ctx.warn(warning);
     }
-    let n = frame.height();
     // Rows of each entity: what `by: entity` deals out, and what the report counts.
     let ranges = match &roles.entity {
         Some(e) => Some(entity_ranges(&frame, Some(e))?),
         None => None,
     };
-    let part_of: Vec<u8> = match p.by {
-        SplitBy::Entity => {
-            let ranges = ranges
-                .as_ref()
-                .ok_or_else(|| StepError::new("`by: entity` needs an entity column; declare `entity` in `load`"))?;
-            // Entities, not rows, are shuffled and dealt out (sorted input: one range per entity).
-            let mut order: Vec<usize> = (0..ranges.len()).collect();
-            Rng::new(p.seed).shuffle(&mut order);
-            if ranges.len() < 3 && p.fractions.iter().all(|f| *f > 0.0) {
-                return Err(StepError::new(format!(
-                    "`by: entity` needs at least 3 entities for train, val and test; the input has {}",
-                    ranges.len()
-                )));
-            }
-            let cuts = cut_points(ranges.len(), &p.fractions);
-            let mut part = vec![0u8; n];
-            for (rank, &e) in order.iter().enumerate() {
-                let which = cuts.iter().filter(|&&c| rank >= c).count() as u8;
-                part[ranges[e].clone()].fill(which);
-            }
-            part
-        }
-        SplitBy::Time => {
-            let ts = roles
-                .timestamp
-                .as_deref()
-                .ok_or_else(|| StepError::new("`by: time` needs a timestamp column; declare `timestamp` in `load`"))?;
-            let (t, _) = time_values(&frame, ts)?;
-            let mut sorted = t.clone();
-            sorted.sort_unstable();
-            sorted.dedup();
-            let cuts = cut_points(sorted.len(), &p.fractions);
-            // A timestamp's part is decided by its rank among distinct timestamps, so equal
-            // times never straddle a boundary.
-            let bounds: Vec<i64> = cuts
-                .iter()
-                .map(|&c| sorted.get(c).copied().unwrap_or(i64::MAX))
-                .collect();
-            t.iter()
-                .map(|v| bounds.iter().filter(|&&b| *v >= b).count() as u8)
-                .collect()
-        }
-        SplitBy::Stratified => {
-            let label = roles.label.as_deref().ok_or_else(|| {
-                StepError::new(
-                    "`by: stratified` needs a label column; declare `label` in `load` or make one in `feature`",
-                )
-            })?;
-            let y = column_f64(&frame, label)?;
-            let mut part = vec![0u8; n];
-            let mut rng = Rng::new(p.seed);
-            for class in [0.0, 1.0] {
-                let mut rows: Vec<usize> = (0..n).filter(|&i| y[i] == class).collect();
-                rng.shuffle(&mut rows);
-                let cuts = cut_points(rows.len(), &p.fractions);
-                for (rank, &row) in rows.iter().enumerate() {
-                    part[row] = cuts.iter().filter(|&&c| rank >= c).count() as u8;
-                }
-            }
-            part
-        }
-    };
+    let part_of = assign_parts(p, &frame, &roles, ranges.as_ref())?;
 
     let labels = match &roles.label {
         Some(l) => Some(column_f64(&frame, l)?),
@@ -206,35 +144,7 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         );
     }
 
-    let mut frame = frame;
-    let mut scaler = Scaler {
-        fitted_on: "train".into(),
-        kind: p.scaler,
-        ..Default::default()
-    };
-    if let Some(kind) = p.scaler {
-        let columns = match &p.columns {
-            Some(c) => c.clone(),
-            None => numeric_features(&frame, &roles),
-        };
-        // The columns leave the frame once and come back once: taking and re-inserting them one
-        // by one costs a pass over the column list each, quadratic for wide tables (40,000
-        // features took 5 minutes).
-        let height = frame.height();
-        let mut all = frame.into_columns();
-        let position: std::collections::HashMap<&str, usize> =
-            all.iter().enumerate().map(|(i, c)| (c.name().as_str(), i)).collect();
-        let positions: Vec<Option<usize>> = columns.iter().map(|c| position.get(c.as_str()).copied()).collect();
-        for (c, at) in columns.iter().zip(positions) {
-            let not_numeric = || StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric"));
-            let at = at.ok_or_else(not_numeric)?;
-            let column = std::mem::replace(&mut all[at], Column::new_empty(PlSmallStr::EMPTY, &DataType::Null));
-            let (scaled, scale) = scale_column(column, &part_of, kind).ok_or_else(not_numeric)??;
-            all[at] = scaled;
-            scaler.columns.insert(c.clone(), scale);
-        }
-        frame = DataFrame::new(height, all)?;
-    }
+    let (frame, scaler) = scale(p, frame, &roles, &part_of)?;
     let parts: Vec<DataFrame> = (0..3u8)
         .map(|k| part_rows(&frame, &part_of, k))
         .collect::<PolarsResult<_>>()?;
@@ -265,6 +175,117 @@ pub fn run(p: &SplitParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         // A file, not a report: later steps (train's model card) read it.
         files: vec![(SCALER.into(), formats::to_json(&scaler))],
     })
+}
+
+/// Each row's part (0 train, 1 val, 2 test), dealt out as `by` says: whole entities, time
+/// ranges, or rows per label class.
+fn assign_parts(
+    p: &SplitParams,
+    frame: &DataFrame,
+    roles: &Roles,
+    ranges: Option<&Vec<std::ops::Range<usize>>>,
+) -> Result<Vec<u8>, StepError> {
+    let n = frame.height();
+    Ok(match p.by {
+        SplitBy::Entity => {
+            let ranges = ranges
+                .ok_or_else(|| StepError::new("`by: entity` needs an entity column; declare `entity` in `load`"))?;
+            // Entities, not rows, are shuffled and dealt out (sorted input: one range per entity).
+            let mut order: Vec<usize> = (0..ranges.len()).collect();
+            Rng::new(p.seed).shuffle(&mut order);
+            if ranges.len() < 3 && p.fractions.iter().all(|f| *f > 0.0) {
+                return Err(StepError::new(format!(
+                    "`by: entity` needs at least 3 entities for train, val and test; the input has {}",
+                    ranges.len()
+                )));
+            }
+            let cuts = cut_points(ranges.len(), &p.fractions);
+            let mut part = vec![0u8; n];
+            for (rank, &e) in order.iter().enumerate() {
+                let which = cuts.iter().filter(|&&c| rank >= c).count() as u8;
+                part[ranges[e].clone()].fill(which);
+            }
+            part
+        }
+        SplitBy::Time => {
+            let ts = roles
+                .timestamp
+                .as_deref()
+                .ok_or_else(|| StepError::new("`by: time` needs a timestamp column; declare `timestamp` in `load`"))?;
+            let (t, _) = time_values(frame, ts)?;
+            let mut sorted = t.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let cuts = cut_points(sorted.len(), &p.fractions);
+            // A timestamp's part is decided by its rank among distinct timestamps, so equal
+            // times never straddle a boundary.
+            let bounds: Vec<i64> = cuts
+                .iter()
+                .map(|&c| sorted.get(c).copied().unwrap_or(i64::MAX))
+                .collect();
+            t.iter()
+                .map(|v| bounds.iter().filter(|&&b| *v >= b).count() as u8)
+                .collect()
+        }
+        SplitBy::Stratified => {
+            let label = roles.label.as_deref().ok_or_else(|| {
+                StepError::new(
+                    "`by: stratified` needs a label column; declare `label` in `load` or make one in `feature`",
+                )
+            })?;
+            let y = column_f64(frame, label)?;
+            let mut part = vec![0u8; n];
+            let mut rng = Rng::new(p.seed);
+            for class in [0.0, 1.0] {
+                let mut rows: Vec<usize> = (0..n).filter(|&i| y[i] == class).collect();
+                rng.shuffle(&mut rows);
+                let cuts = cut_points(rows.len(), &p.fractions);
+                for (rank, &row) in rows.iter().enumerate() {
+                    part[row] = cuts.iter().filter(|&&c| rank >= c).count() as u8;
+                }
+            }
+            part
+        }
+    })
+}
+
+/// The `scaler` fitted on the train rows of each chosen column and applied to all rows, with
+/// what it fitted per column.
+fn scale(
+    p: &SplitParams,
+    mut frame: DataFrame,
+    roles: &Roles,
+    part_of: &[u8],
+) -> Result<(DataFrame, Scaler), StepError> {
+    let mut scaler = Scaler {
+        fitted_on: "train".into(),
+        kind: p.scaler,
+        ..Default::default()
+    };
+    if let Some(kind) = p.scaler {
+        let columns = match &p.columns {
+            Some(c) => c.clone(),
+            None => numeric_features(&frame, roles),
+        };
+        // The columns leave the frame once and come back once: taking and re-inserting them one
+        // by one costs a pass over the column list each, quadratic for wide tables (40,000
+        // features took 5 minutes).
+        let height = frame.height();
+        let mut all = frame.into_columns();
+        let position: std::collections::HashMap<&str, usize> =
+            all.iter().enumerate().map(|(i, c)| (c.name().as_str(), i)).collect();
+        let positions: Vec<Option<usize>> = columns.iter().map(|c| position.get(c.as_str()).copied()).collect();
+        for (c, at) in columns.iter().zip(positions) {
+            let not_numeric = || StepError::new(format!("`with.columns`: column `{c}` is missing or not numeric"));
+            let at = at.ok_or_else(not_numeric)?;
+            let column = std::mem::replace(&mut all[at], Column::new_empty(PlSmallStr::EMPTY, &DataType::Null));
+            let (scaled, scale) = scale_column(column, part_of, kind).ok_or_else(not_numeric)??;
+            all[at] = scaled;
+            scaler.columns.insert(c.clone(), scale);
+        }
+        frame = DataFrame::new(height, all)?;
+    }
+    Ok((frame, scaler))
 }
 
 /// Fits the scaler of one column on the train rows (`part_of == 0`) and applies it to every

@@ -1,6 +1,6 @@
 //! Whether a figure is within a stated limit, allowing for binary rounding: a drop from 0.8 to
 //! 0.79 computes as 0.010000000000000009, and a user who allowed 0.01 allowed exactly that.
-//! Every gate (`compare`, a register step's `promote.when`) asks here.
+//! Both judges of the gate (`compare`'s and a register step's `promote.when`) ask here.
 
 /// The rounding allowed when comparing `figures`: a billionth of the largest (at least of 1),
 /// far above float noise and far below any difference a gate is meant to see.
