@@ -55,6 +55,26 @@ impl OutlierFences {
     }
 }
 
+/// Fitted state a step hands down to the steps after it, under a file name of its own.
+pub trait State: Sized {
+    const FILE: &'static str;
+    fn parse(bytes: &[u8]) -> Result<Self, ModelError>;
+}
+
+impl State for Scaler {
+    const FILE: &'static str = SCALER;
+    fn parse(bytes: &[u8]) -> Result<Self, ModelError> {
+        Scaler::parse(bytes)
+    }
+}
+
+impl State for OutlierFences {
+    const FILE: &'static str = OUTLIER_FENCES;
+    fn parse(bytes: &[u8]) -> Result<Self, ModelError> {
+        OutlierFences::parse(bytes)
+    }
+}
+
 /// A state file as stored: pretty JSON.
 pub fn to_json(state: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec_pretty(state).unwrap_or_default()

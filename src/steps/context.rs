@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::frame::Table;
-use crate::model::ModelError;
+use crate::model::formats::State;
+use crate::model::{ModelBundle, ModelError};
 
 /// A step's failure, as shown to the user; the runner adds the step id.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -190,6 +191,39 @@ impl StepContext {
             .iter()
             .find(|(key, _)| key.rsplit('/').next() == Some(name))
             .map(|(_, bytes)| bytes.as_slice())
+    }
+
+    /// The `part` table (`train`, `val`, `test`) among the inputs: from `split`, directly or
+    /// passed on by `smote`. Taken, not copied: each part is read once.
+    pub fn table(&mut self, part: &str) -> Result<Table, StepError> {
+        let suffix = format!("/{part}");
+        match self.inputs.iter().position(|(name, _)| name.ends_with(&suffix)) {
+            Some(i) => Ok(self.inputs.remove(i).1),
+            None => Err(StepError::new(format!(
+                "needs the `{part}` part of a `split` (directly or through `smote`) under `needs:`"
+            ))),
+        }
+    }
+
+    /// The fitted state of type `T` a step upstream handed down (the nearest), if any.
+    pub fn state<T: State>(&self) -> Option<Result<T, StepError>> {
+        self.file(T::FILE).map(|bytes| T::parse(bytes).map_err(StepError::from))
+    }
+
+    /// A file of the model this step reads: the one it names (handed over under
+    /// [`super::ports::MODEL_INPUT`]), else the one trained upstream.
+    pub fn model_file(&self, name: &str) -> Option<&[u8]> {
+        let named = format!("{}/{name}", super::ports::MODEL_INPUT);
+        self.files
+            .iter()
+            .find(|(key, _)| *key == named)
+            .map(|(_, bytes)| bytes.as_slice())
+            .or_else(|| self.file(name))
+    }
+
+    /// The model this step reads (see [`StepContext::model_file`]); None when there is none.
+    pub fn model(&self) -> Result<Option<ModelBundle>, StepError> {
+        Ok(ModelBundle::find(|name| self.model_file(name))?)
     }
 
     /// The one upstream table, for steps that transform a single frame.

@@ -231,7 +231,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             // A new file is scaled as the reference was: by the scaler of the split that made
             // the reference, and not at all when the reference was taken before any split.
             let scaled_by_split = scaled_by(ctx, &reference_step);
-            if !matches!(p.reference, Reference::Part(_)) && ctx.file(SCALER).is_some() {
+            if !matches!(p.reference, Reference::Part(_)) && ctx.state::<Scaler>().is_some() {
                 return Err(StepError::new(
                     "`current: {path}` with `reference: {run: ...}` would scale the new file with this pipeline's scaler, not the referenced run's; compare the file with a part of this pipeline, or drop the scaler",
                 ));

@@ -6,12 +6,11 @@
 
 use serde_json::json;
 
-use super::model_io::{parse_device, scored_rows, take_part};
+use super::model_io::{parse_device, scored_rows};
 use crate::frame::{numeric_features, Table};
 use crate::ml::metrics::{Confusion, OperatingPoints};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::windows as sequences;
-use crate::model::ModelBundle;
 use crate::pipeline::fields::Fields;
 use crate::plot::{confusion_matrix, line_chart, Chart, Series};
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -33,9 +32,9 @@ pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
 }
 
 pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let bundle = ModelBundle::find(|name| ctx.file(name))?.ok_or_else(|| StepError::new(NO_UPSTREAM_MODEL))?;
+    let bundle = ctx.model()?.ok_or_else(|| StepError::new(NO_UPSTREAM_MODEL))?;
     let card = &bundle.card;
-    let test = take_part(ctx, "test")?;
+    let test = ctx.table("test")?;
     let device = device::pick(p.device)?;
     tch::set_num_threads(p.threads as i32);
 

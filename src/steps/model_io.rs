@@ -1,23 +1,12 @@
-//! What the model steps (`train`, `evaluate`, `predict`) share: the split part they read,
-//! the `device` key, and scored windows as rows.
+//! What the model steps (`train`, `evaluate`, `predict`) share: the `device` key, and scored
+//! windows as rows.
 
 use polars::prelude::*;
 
-use super::context::{StepContext, StepError};
+use super::context::StepError;
 use crate::frame::Table;
 use crate::model::device::DeviceChoice;
 use crate::pipeline::fields::Fields;
-
-/// The `<step>/<part>` table among the inputs (from `split`, or passed on by `smote`).
-pub fn take_part(ctx: &mut StepContext, part: &str) -> Result<Table, StepError> {
-    let suffix = format!("/{part}");
-    match ctx.inputs.iter().position(|(name, _)| name.ends_with(&suffix)) {
-        Some(i) => Ok(ctx.inputs.remove(i).1),
-        None => Err(StepError::new(format!(
-            "needs the `{part}` part of a `split` (directly or through `smote`) under `needs:`"
-        ))),
-    }
-}
 
 /// `device: auto|cpu|cuda` (default auto).
 pub fn parse_device(f: &mut Fields) -> DeviceChoice {

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::model_io::{parse_device, scored_rows};
 use super::prepare::{apply_scaler, prepare_checked};
 use crate::frame::Table;
-use crate::model::bundle::{ModelBundle, TRAINING_LOAD_REPORT};
+use crate::model::bundle::TRAINING_LOAD_REPORT;
 use crate::model::card::ModelCard;
 use crate::model::device::{self, DeviceChoice};
 use crate::model::windows::{self as sequences, WindowsAt};
@@ -151,14 +151,14 @@ pub fn parse(f: &mut Fields) -> Option<PredictParams> {
 
 pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     // The model first: a bad card or weights fail before any data is read.
-    let bundle = ModelBundle::find(|name| model_file(ctx, name))?.ok_or_else(|| StepError::new(NO_MODEL))?;
+    let bundle = ctx.model()?.ok_or_else(|| StepError::new(NO_MODEL))?;
     let device = device::pick(p.device)?;
     if p.threads > 0 {
         tch::set_num_threads(p.threads as i32);
     }
     let model = bundle.scorer(device)?;
     let card = model.card();
-    let expected = Expected::of(card, model_file(ctx, TRAINING_LOAD_REPORT));
+    let expected = Expected::of(card, ctx.model_file(TRAINING_LOAD_REPORT));
 
     ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
     let started = std::time::Instant::now();
@@ -304,16 +304,6 @@ fn at_risk(machines: &Table, risk: Risk) -> usize {
                 .map(|s| s.iter().filter(|r| *r == Some(risk.name())).count())
         })
         .unwrap_or(0)
-}
-
-/// A file of the model `model:` names, else of the `train` step upstream.
-fn model_file<'a>(ctx: &'a StepContext, name: &str) -> Option<&'a [u8]> {
-    let named = format!("{MODEL_INPUT}/{name}");
-    ctx.files
-        .iter()
-        .find(|(key, _)| *key == named)
-        .map(|(_, bytes)| bytes.as_slice())
-        .or_else(|| ctx.file(name))
 }
 
 /// One row per scored window: entity and time of its last row, score, alarm and risk level.

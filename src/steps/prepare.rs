@@ -11,7 +11,7 @@ use super::context::{StepContext, StepError, StepEvent, StepEvents};
 use super::ports::MODEL_INPUT;
 use super::{clean, feature, load, preparer, Preparer};
 use crate::frame::Table;
-use crate::model::formats::{Scaler, SCALER};
+use crate::model::formats::Scaler;
 
 /// Runs the `load`, `clean` and `feature` steps of `upstream` (in order) on `path`, then, when
 /// `scale` says the data being compared with was scaled, applies the `scaler.json` among
@@ -119,8 +119,8 @@ pub(super) fn prepare_checked(
         ctx.warn(format!("preparing {path}: {w}"));
     }
     let mut table = table.ok_or_else(|| StepError::new(format!("preparing {path} produced no table")))?;
-    if let (true, Some(bytes)) = (scale, ctx.file(SCALER)) {
-        let scaler = Scaler::parse(bytes).map_err(|e| StepError::new(format!("the pipeline's {e}")))?;
+    if let (true, Some(scaler)) = (scale, ctx.state::<Scaler>()) {
+        let scaler = scaler.map_err(|e| StepError::new(format!("the pipeline's {e}")))?;
         apply_scaler(&mut table, &scaler)?;
     }
     Ok(table)

@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::json;
 use tch::nn;
 
-use super::model_io::{parse_device, take_part};
+use super::model_io::parse_device;
 use crate::frame::numeric_features;
 use crate::ml::logistic::{self, Logistic};
 use crate::ml::metrics::OperatingPoints;
@@ -21,7 +21,7 @@ use crate::ml::weights::to_safetensors;
 use crate::model::bundle::{self, ModelBundle};
 use crate::model::card::{self as model_card, Baseline, ModelCard, Training};
 use crate::model::device::{self, DeviceChoice};
-use crate::model::formats::{Scaler, FEATURE_MANIFEST, SCALER};
+use crate::model::formats::{Scaler, FEATURE_MANIFEST};
 use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
 use crate::pipeline::node::Value;
@@ -122,8 +122,8 @@ pub fn parse(f: &mut Fields) -> Option<TrainParams> {
 // boosting gives training a second shape, rather than now along lines that would then move.
 #[allow(clippy::too_many_lines)]
 pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let train = take_part(ctx, "train")?;
-    let val = take_part(ctx, "val")?;
+    let train = ctx.table("train")?;
+    let val = ctx.table("val")?;
     let device = device::pick(p.device)?;
     // libtorch's thread pool is process-wide; one thread is the default because a busy
     // 2-core machine made two threads 15-40x slower (OpenMP spin-waiting), see README.
@@ -271,7 +271,7 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         threshold,
         threshold_rule: rule,
         feature_manifest: ctx.file(FEATURE_MANIFEST).and_then(|b| serde_json::from_slice(b).ok()),
-        scaler: ctx.file(SCALER).and_then(|b| Scaler::parse(b).ok()),
+        scaler: ctx.state::<Scaler>().and_then(Result::ok),
         training_data: ctx.digests.clone(),
         seed: opts.seed,
         pmflow_version: env!("CARGO_PKG_VERSION").into(),
