@@ -12,6 +12,10 @@ use crate::frame::Table;
 use crate::model::formats::State;
 use crate::model::{ModelBundle, ModelError};
 
+/// The input name under which the runner hands over the files of a model a step names
+/// ([`super::ports::Input::Model`]): `@model/model_card.json`, `@model/STEP/outlier_fences.json`.
+pub const MODEL_INPUT: &str = "@model";
+
 /// A step's failure, as shown to the user; the runner adds the step id.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -211,9 +215,9 @@ impl StepContext {
     }
 
     /// A file of the model this step reads: the one it names (handed over under
-    /// [`super::ports::MODEL_INPUT`]), else the one trained upstream.
+    /// [`MODEL_INPUT`]), else the one trained upstream.
     pub fn model_file(&self, name: &str) -> Option<&[u8]> {
-        let named = format!("{}/{name}", super::ports::MODEL_INPUT);
+        let named = format!("{MODEL_INPUT}/{name}");
         self.files
             .iter()
             .find(|(key, _)| *key == named)

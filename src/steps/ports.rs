@@ -7,9 +7,7 @@
 use super::context::StepOutput;
 use crate::model::bundle;
 
-/// The input name under which the runner hands over the files of a model a step names
-/// ([`Input::Model`]): `@model/model_card.json`, `@model/STEP/outlier_fences.json`.
-pub const MODEL_INPUT: &str = "@model";
+pub use super::context::MODEL_INPUT;
 
 /// What `evaluate` and `register` tell the user when no step upstream trained a model.
 pub const NO_UPSTREAM_MODEL: &str = "needs a `train` step upstream (under `needs:`, directly or further up)";
