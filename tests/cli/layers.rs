@@ -60,29 +60,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The modules a line names through `crate::` paths (`use crate::{a, b::c}` too).
 fn named_modules(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = line;
-    while let Some(at) = rest.find("crate::") {
-        let after = &rest[at + "crate::".len()..];
-        let grouped = after.strip_prefix('{');
-        let text = grouped.unwrap_or(after);
-        let names: Vec<&str> = match grouped {
-            Some(inner) => inner.split(['}', ';']).next().unwrap_or("").split(',').collect(),
-            None => vec![text],
-        };
-        for name in names {
-            let module: String = name
-                .trim()
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !module.is_empty() {
-                out.push(module);
-            }
-        }
-        rest = after;
-    }
-    out
+    names_after(line, "crate::")
 }
 
 #[test]
