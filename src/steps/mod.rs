@@ -19,7 +19,7 @@ pub mod ports;
 pub mod predict;
 mod prepare;
 pub mod register;
-pub use prepare::prepare;
+pub use prepare::{prepare, prepare_frame};
 pub mod smote;
 mod sources;
 mod spans;

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use serde_json::json;
 
 use super::model_io::{parse_device, scored_rows};
-use super::prepare::{apply_scaler, prepare_checked};
+use super::prepare::{apply_scaler, prepare_checked, NewData};
 use crate::frame::Table;
 use crate::model::bundle::TRAINING_LOAD_REPORT;
 use crate::model::card::ModelCard;
@@ -163,7 +163,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
     let started = std::time::Instant::now();
     let silent = std::cell::RefCell::new(Vec::new());
-    let mut table = prepare_checked(&p.path, ctx, false, &|t| {
+    let mut table = prepare_checked(NewData::File(&p.path), ctx, false, &|t| {
         expected.check(t, &p.path)?;
         *silent.borrow_mut() = expected.silent(t, &p.path)?;
         Ok(())

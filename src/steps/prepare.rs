@@ -6,6 +6,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use polars::prelude::DataFrame;
+
 use super::clean::FENCES_FILE;
 use super::context::{StepContext, StepError, StepEvent, StepEvents};
 use super::ports::MODEL_INPUT;
@@ -18,17 +20,42 @@ use crate::model::formats::Scaler;
 /// `ctx`'s files. Warnings of the replayed steps reach `ctx`,
 /// prefixed with the file and the step.
 pub fn prepare(path: &str, ctx: &StepContext, scale: bool) -> Result<Table, StepError> {
-    prepare_checked(path, ctx, scale, &|_| Ok(()))
+    prepare_checked(NewData::File(path), ctx, scale, &|_| Ok(()))
+}
+
+/// [`prepare`] on rows already in memory (`shown` names them in messages): the pipeline's
+/// `load` settings give them their roles and types as they give the file's, then the same
+/// `clean` and `feature` replay. What scoring rows that arrive without a file goes through.
+pub fn prepare_frame(frame: DataFrame, shown: &str, ctx: &StepContext, scale: bool) -> Result<Table, StepError> {
+    prepare_checked(NewData::Frame { frame, shown }, ctx, scale, &|_| Ok(()))
+}
+
+/// The new data to prepare: a file (a path, a pattern or an `s3://` URL) or rows in memory.
+pub(super) enum NewData<'a> {
+    File(&'a str),
+    Frame { frame: DataFrame, shown: &'a str },
+}
+
+impl NewData<'_> {
+    fn shown(&self) -> &str {
+        match self {
+            NewData::File(path) => path,
+            NewData::Frame { shown, .. } => shown,
+        }
+    }
 }
 
 /// [`prepare`], with `after_load` called on the file as `load` read it, before any other step
 /// replays: `predict` names a missing or retyped sensor there, before `clean` trips on it.
 pub(super) fn prepare_checked(
-    path: &str,
+    new: NewData,
     ctx: &StepContext,
     scale: bool,
     after_load: &dyn Fn(&Table) -> Result<(), StepError>,
 ) -> Result<Table, StepError> {
+    let path = new.shown().to_string();
+    let path = path.as_str();
+    let mut new = Some(new);
     let chain: Vec<(&String, Preparer)> = ctx
         .upstream
         .iter()
@@ -62,12 +89,18 @@ pub(super) fn prepare_checked(
         let mut out = match params {
             Preparer::Source(p) => {
                 let mut p = p.clone();
-                p.path = path.to_string();
                 // New data has no label yet; a label column it does carry is dropped, or it
                 // would become an ordinary column (cleaned, made into features by a `feature`
                 // step without `columns`, and its empty cells would drop rows).
                 let label = p.roles.label.take().filter(|l| !named_by_a_step(&chain, l));
-                let mut out = load::run(&p, &mut child).map_err(fail)?;
+                let mut out = match new.take() {
+                    Some(NewData::Frame { frame, shown }) => load::run_on_frame(&p, frame, shown, &mut child),
+                    _ => {
+                        p.path = path.to_string();
+                        load::run(&p, &mut child)
+                    }
+                }
+                .map_err(fail)?;
                 if let Some((_, loaded)) = out.tables.iter_mut().find(|(name, _)| name == "frame") {
                     if let Some(label) = &label {
                         if loaded.frame.column(label).is_ok() {
@@ -263,5 +296,46 @@ mod tests {
             .collect();
         assert!(!names.iter().any(|n| n.starts_with("failure")), "{names:?}");
         assert!(names.contains(&"rpm_lag1".to_string()), "{names:?}");
+    }
+
+    /// Rows in memory (as a scoring request brings them: timestamps as text) come out prepared
+    /// exactly as the same rows read from their file.
+    #[test]
+    fn rows_in_memory_are_prepared_as_their_file_is() {
+        use polars::prelude::{CsvReadOptions, SerReader};
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let chain = vec![
+            sensors_load(),
+            ("clean".to_string(), step(StepKind::Clean, "{impute: median}")),
+            (
+                "feature".to_string(),
+                step(
+                    StepKind::Feature,
+                    "{columns: [temperature, rpm], rolling: {windows: [3], stats: [mean]}, lags: [1]}",
+                ),
+            ),
+        ];
+        let (mut ctx, _rx) = StepContext::detached(&root, Vec::new());
+        ctx.upstream = chain;
+        let from_file = prepare("data/sensors.csv", &ctx, false).unwrap();
+        let rows = CsvReadOptions::default()
+            .try_into_reader_with_file_path(Some(root.join("data/sensors.csv")))
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert!(
+            rows.column("timestamp").unwrap().dtype().is_string(),
+            "text, as a request sends it"
+        );
+        let from_rows = prepare_frame(rows, "the request", &ctx, false).unwrap();
+        assert_eq!(from_rows.roles, from_file.roles);
+        assert!(
+            from_rows.frame.equals_missing(&from_file.frame),
+            "{from_rows:?}\n{from_file:?}"
+        );
+        // Rows the pipeline could not read are refused as the file would be, named as given.
+        let bad = polars::df!("timestamp" => ["not a time"], "equipment_id" => ["e1"]).unwrap();
+        let err = prepare_frame(bad, "the request", &ctx, false).unwrap_err().0;
+        assert!(err.contains("the request") && err.contains("not a date-time"), "{err}");
     }
 }

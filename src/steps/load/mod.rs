@@ -186,7 +186,48 @@ pub fn run(p: &LoadParams, ctx: &mut StepContext) -> Result<StepOutput, StepErro
         }
         frames.push((shown, frame));
     }
-    let mut frame = combine(frames, p)?;
+    let frame = combine(frames, p)?;
+    finish(p, frame, found, infinite_values, ctx)
+}
+
+/// `load` on rows already in memory (scoring requests, a frame another tool made): the file
+/// reading is skipped, everything after it is as [`run`] does, so the rows come out with the
+/// same roles, types and checks as the pipeline's own data. `shown` names them in messages.
+pub fn run_on_frame(
+    p: &LoadParams,
+    frame: DataFrame,
+    shown: &str,
+    ctx: &mut StepContext,
+) -> Result<StepOutput, StepError> {
+    if frame.height() == 0 {
+        return Err(StepError::new(format!("{shown} has no rows")));
+    }
+    let frame = match selected(p) {
+        Some(wanted) => {
+            let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+            check_selected(&wanted, &names, shown)?;
+            frame.select(wanted)?
+        }
+        None => frame,
+    };
+    let (frame, infinities) = conform(frame, p, shown, 0)?;
+    let mut infinite_values = 0;
+    for (found, warning) in infinities {
+        infinite_values += found;
+        ctx.warn(warning);
+    }
+    finish(p, frame, vec![shown.to_string()], infinite_values, ctx)
+}
+
+/// What `load` does once it has the frame: empty columns named, one contiguous chunk, the
+/// metrics and the report.
+fn finish(
+    p: &LoadParams,
+    mut frame: DataFrame,
+    found: Vec<String>,
+    infinite_values: usize,
+    ctx: &mut StepContext,
+) -> Result<StepOutput, StepError> {
     for column in frame.columns() {
         if column.null_count() == frame.height() {
             let name = column.name().as_str();
@@ -301,6 +342,18 @@ fn read_source(file: &sources::Source, p: &LoadParams) -> Result<(DataFrame, Vec
         frame.with_column(Column::new_scalar(name.as_str().into(), stem, frame.height()))?;
     }
     let lines_above = header_lines(p) + preamble;
+    conform(frame, p, shown, lines_above)
+}
+
+/// A frame as read, with its role columns checked and converted and its infinities read as
+/// missing (each column's count with its warning). `lines_above` is how many lines precede the
+/// first row, for the line numbers in messages.
+fn conform(
+    frame: DataFrame,
+    p: &LoadParams,
+    shown: &str,
+    lines_above: usize,
+) -> Result<(DataFrame, Vec<(usize, String)>), StepError> {
     let mut frame = check_roles(frame, p, shown, lines_above)?;
     let infinities = finite::infinities_to_missing(&mut frame, p.non_finite, shown, lines_above)?
         .into_iter()
