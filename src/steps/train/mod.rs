@@ -12,7 +12,7 @@ use serde_json::json;
 use tch::nn;
 
 use super::model_io::parse_device;
-use crate::frame::numeric_features;
+use crate::frame::{numeric_features, Table};
 use crate::ml::logistic::{self, Logistic};
 use crate::ml::metrics::OperatingPoints;
 use crate::ml::network::{Architecture, Classifier, ModelKind};
@@ -118,9 +118,6 @@ pub fn parse(f: &mut Fields) -> Option<TrainParams> {
     })
 }
 
-// why: over clippy's 100 lines (178); it is split by model kind in issue 30, when gradient
-// boosting gives training a second shape, rather than now along lines that would then move.
-#[allow(clippy::too_many_lines)]
 pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     let train = ctx.table("train")?;
     let val = ctx.table("val")?;
@@ -141,49 +138,14 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     if features.is_empty() {
         return Err(StepError::new("the train part has no numeric feature columns"));
     }
-    let train_windows = sequences::build(&train, "train", &features, p.window, device)?;
-    let val_windows = sequences::build(&val, "val", &features, p.window, device)?;
-    for (part, w) in [("train", &train_windows), ("val", &val_windows)] {
-        if w.set.is_empty() {
-            return Err(StepError::new(format!(
-                "`window: {}` is longer than every entity's series in the `{part}` part ({} entities); use a smaller window",
-                p.window, w.entities
-            )));
-        }
-        if w.short_entities > 0 {
-            ctx.warn(format!(
-                "{} of {} entities in the `{part}` part are shorter than `window: {}` and give no window",
-                w.short_entities, w.entities, p.window
-            ));
-        }
-    }
-    let (train_set, val_set) = (train_windows.set, val_windows.set);
+    let (train_set, val_set) = windows(p, ctx, (&train, &val), &features, &label, device)?;
     let positives = train_set.positives();
-    if positives == 0 {
-        return Err(StepError::new(format!(
-            "the train part has no positive window (label `{label}` = 1); the model cannot learn failures: widen the label horizon or change the split"
-        )));
-    }
-    if val_set.positives() == 0 {
-        return Err(StepError::new(format!(
-            "the val part has no positive window (label `{label}` = 1); early stopping and threshold tuning need some: change the split fractions or seed"
-        )));
-    }
     let pos_weight = p.pos_weight.map(|w| match w {
         PosWeight::Auto => (train_set.len() - positives) as f64 / positives as f64,
         PosWeight::Fixed(x) => x,
     });
 
-    let arch = Architecture {
-        kind: p.model,
-        features: features.len() as i64,
-        hidden: p.hidden,
-        layers: p.layers,
-        dropout: p.dropout,
-        bidirectional: p.bidirectional,
-        attention: p.attention,
-        skip: p.skip && p.model != ModelKind::Linear,
-    };
+    let arch = architecture(p, features.len());
     let baseline = fit_logistic(&train_set, pos_weight)?;
     let vs = nn::VarStore::new(device);
     let model = Classifier::new(&vs.root(), arch.clone());
@@ -195,44 +157,7 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     };
     // Training time only: the baseline's fit above is not in `sequences_per_sec`.
     let started = Instant::now();
-    let result = if p.model == ModelKind::Linear {
-        // The model is the baseline itself, in the network's head: nothing to train.
-        FitResult {
-            history: Vec::new(),
-            best_epoch: 0,
-            stopped_early: false,
-            best_val_scores: predict(&model, &val_set, opts.batch_size.max(256)),
-        }
-    } else {
-        // Asked to stop (interrupt, timeout): no more batches, and no metric of an epoch the
-        // run will not keep.
-        fit(&vs, &model, &train_set, &val_set, &opts, |event| {
-            if ctx.cancel.is_raised() {
-                return ControlFlow::Break(());
-            }
-            match event {
-                Progress::Batch {
-                    epoch,
-                    done,
-                    total,
-                    loss,
-                } => ctx.progress(
-                    done as u64,
-                    total as u64,
-                    format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
-                ),
-                Progress::Epoch(e) => {
-                    let at = e.epoch as i64;
-                    ctx.metric_at("train_loss", e.train_loss, at);
-                    ctx.metric_at("val_loss", e.val_loss, at);
-                    ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
-                    ctx.metric_at("val_f1", e.val_f1, at);
-                }
-            }
-            ControlFlow::Continue(())
-        })
-        .map_err(|e| StepError::new(e.0))?
-    };
+    let result = train_network(p, ctx, (&vs, &model), (&train_set, &val_set), &opts)?;
     let seconds = started.elapsed().as_secs_f64();
     let epochs_run = result.history.len();
 
@@ -288,18 +213,7 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         },
         baseline: Some(baseline),
     };
-    let card_json = bundle::card_json(&card)?;
-    let metadata = HashMap::from([(
-        "pmflow.model_card".to_string(),
-        String::from_utf8_lossy(&card_json).into_owned(),
-    )]);
-    let weights = to_safetensors(&vs, metadata).map_err(|e| StepError::new(e.0))?;
-    let model = ModelBundle { card, weights };
-    let mut files = model.files()?;
-    let card = model.card;
-    if !card.training.history.is_empty() {
-        files.push(("loss_curve.svg".into(), loss_curve(&card).into_bytes()));
-    }
+    let files = model_files(&vs, card)?;
     Ok(StepOutput {
         files,
         reports: vec![(
@@ -308,6 +222,126 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         )],
         ..Default::default()
     })
+}
+
+/// The network the settings describe, over `features` inputs.
+fn architecture(p: &TrainParams, features: usize) -> Architecture {
+    Architecture {
+        kind: p.model,
+        features: features as i64,
+        hidden: p.hidden,
+        layers: p.layers,
+        dropout: p.dropout,
+        bidirectional: p.bidirectional,
+        attention: p.attention,
+        skip: p.skip && p.model != ModelKind::Linear,
+    }
+}
+
+/// The trained model's files (its bundle: the weights, carrying the card in their metadata, and
+/// the card) and its loss curve.
+fn model_files(vs: &nn::VarStore, card: ModelCard) -> Result<Vec<(String, Vec<u8>)>, StepError> {
+    let card_json = bundle::card_json(&card)?;
+    let metadata = HashMap::from([(
+        "pmflow.model_card".to_string(),
+        String::from_utf8_lossy(&card_json).into_owned(),
+    )]);
+    let weights = to_safetensors(vs, metadata).map_err(|e| StepError::new(e.0))?;
+    let model = ModelBundle { card, weights };
+    let mut files = model.files()?;
+    if !model.card.training.history.is_empty() {
+        files.push(("loss_curve.svg".into(), loss_curve(&model.card).into_bytes()));
+    }
+    Ok(files)
+}
+
+/// The train and val parts as windows, each with a positive window (what early stopping and
+/// threshold tuning need); entities too short for a window are named in a warning.
+fn windows(
+    p: &TrainParams,
+    ctx: &StepContext,
+    (train, val): (&Table, &Table),
+    features: &[String],
+    label: &str,
+    device: tch::Device,
+) -> Result<(WindowSet, WindowSet), StepError> {
+    let train_windows = sequences::build(train, "train", features, p.window, device)?;
+    let val_windows = sequences::build(val, "val", features, p.window, device)?;
+    for (part, w) in [("train", &train_windows), ("val", &val_windows)] {
+        if w.set.is_empty() {
+            return Err(StepError::new(format!(
+                "`window: {}` is longer than every entity's series in the `{part}` part ({} entities); use a smaller window",
+                p.window, w.entities
+            )));
+        }
+        if w.short_entities > 0 {
+            ctx.warn(format!(
+                "{} of {} entities in the `{part}` part are shorter than `window: {}` and give no window",
+                w.short_entities, w.entities, p.window
+            ));
+        }
+    }
+    let (train_set, val_set) = (train_windows.set, val_windows.set);
+    if train_set.positives() == 0 {
+        return Err(StepError::new(format!(
+            "the train part has no positive window (label `{label}` = 1); the model cannot learn failures: widen the label horizon or change the split"
+        )));
+    }
+    if val_set.positives() == 0 {
+        return Err(StepError::new(format!(
+            "the val part has no positive window (label `{label}` = 1); early stopping and threshold tuning need some: change the split fractions or seed"
+        )));
+    }
+    Ok((train_set, val_set))
+}
+
+/// The network trained on `sets` (train, val) with early stopping on val; a linear model is
+/// its baseline start, with nothing to train. Stops when the step is asked to.
+fn train_network(
+    p: &TrainParams,
+    ctx: &StepContext,
+    (vs, model): (&nn::VarStore, &Classifier),
+    (train_set, val_set): (&WindowSet, &WindowSet),
+    opts: &FitOptions,
+) -> Result<FitResult, StepError> {
+    if p.model == ModelKind::Linear {
+        // The model is the baseline itself, in the network's head: nothing to train.
+        Ok(FitResult {
+            history: Vec::new(),
+            best_epoch: 0,
+            stopped_early: false,
+            best_val_scores: predict(model, val_set, opts.batch_size.max(256)),
+        })
+    } else {
+        // Asked to stop (interrupt, timeout): no more batches, and no metric of an epoch the
+        // run will not keep.
+        fit(vs, model, train_set, val_set, opts, |event| {
+            if ctx.cancel.is_raised() {
+                return ControlFlow::Break(());
+            }
+            match event {
+                Progress::Batch {
+                    epoch,
+                    done,
+                    total,
+                    loss,
+                } => ctx.progress(
+                    done as u64,
+                    total as u64,
+                    format!("epoch {epoch}/{} loss {loss:.4}", opts.epochs),
+                ),
+                Progress::Epoch(e) => {
+                    let at = e.epoch as i64;
+                    ctx.metric_at("train_loss", e.train_loss, at);
+                    ctx.metric_at("val_loss", e.val_loss, at);
+                    ctx.metric_at("val_pr_auc", e.val_pr_auc, at);
+                    ctx.metric_at("val_f1", e.val_f1, at);
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| StepError::new(e.0))
+    }
 }
 
 /// The logistic regression on the training windows' last rows, positives weighted as the
