@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::ml::verdict::BaselineVerdict;
 use crate::model::bundle;
+use crate::model::formats::{DriftReport, FeatureDrift};
 use crate::plot::{line_chart, timeline, Chart, Series, TimelineBar};
 use crate::registry::{warning_tag_step, RunDetail, INPUT_TAG};
 
@@ -50,7 +51,8 @@ pub struct VersusRow {
 /// Files the report reads (pictures and JSON reports), by name.
 pub fn wanted(name: &str) -> bool {
     name.ends_with(".svg")
-        || matches!(name, "drift_report.json" | "evaluation.json" | "predict_report.json")
+        || matches!(name, "evaluation.json" | "predict_report.json")
+        || name == DriftReport::FILE
         || name == bundle::CARD
 }
 
@@ -358,34 +360,26 @@ fn pictures(input: &ReportInput) -> String {
 fn drift(input: &ReportInput) -> String {
     let mut out = String::new();
     for ((step, name), bytes) in &input.files {
-        if name != "drift_report.json" {
+        if name != DriftReport::FILE {
             continue;
         }
-        let Ok(report) = serde_json::from_slice::<Value>(bytes) else {
+        let Ok(report) = DriftReport::parse(bytes) else {
             continue;
         };
-        let mut features: Vec<&Value> = report["features"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        features.sort_by(|a, b| {
-            b["ks"]
-                .as_f64()
-                .unwrap_or(0.0)
-                .total_cmp(&a["ks"].as_f64().unwrap_or(0.0))
-        });
-        let drifted = features.iter().filter(|f| f["drifted"].as_bool() == Some(true)).count();
-        let cell = |v: &Value| v.as_f64().map(number).unwrap_or_else(|| "—".into());
+        let mut features: Vec<&FeatureDrift> = report.features.iter().collect();
+        features.sort_by(|a, b| b.ks.unwrap_or(0.0).total_cmp(&a.ks.unwrap_or(0.0)));
+        let drifted = features.iter().filter(|f| f.drifted).count();
+        let cell = |v: Option<f64>| v.map(number).unwrap_or_else(|| "—".into());
         let rows: Vec<Vec<String>> = features
             .iter()
             .map(|f| {
                 vec![
-                    escape(f["feature"].as_str().unwrap_or("?")),
-                    cell(&f["ks"]),
-                    cell(&f["p-corrected"]),
-                    cell(&f["psi"]),
-                    cell(&f["wasserstein-normed"]),
-                    if f["drifted"].as_bool() == Some(true) {
+                    escape(&f.feature),
+                    cell(f.ks),
+                    cell(f.p_corrected),
+                    cell(f.psi),
+                    cell(f.wasserstein_normed),
+                    if f.drifted {
                         "<span class=\"worse\">drifted</span>".into()
                     } else {
                         String::new()
@@ -393,19 +387,19 @@ fn drift(input: &ReportInput) -> String {
                 ]
             })
             .collect();
-        let verdict = match report["dataset-drift"].as_bool() {
-            Some(true) => "<b class=\"worse\">dataset drift</b>",
-            _ => "<b class=\"better\">no dataset drift</b>",
+        let verdict = match report.dataset_drift {
+            true => "<b class=\"worse\">dataset drift</b>",
+            false => "<b class=\"better\">no dataset drift</b>",
         };
         let _ = write!(
             out,
             "<section><h2>Drift ({}): {} vs {}</h2><p>{verdict}: {drifted} of {} features drifted (share {}, threshold {}).</p>",
             escape(step),
-            escape(report["reference"].as_str().unwrap_or("reference")),
-            escape(report["current"].as_str().unwrap_or("current")),
+            escape(&report.reference),
+            escape(&report.current),
             features.len(),
-            cell(&report["share"]),
-            cell(&report["share-threshold"]),
+            cell(Some(report.share)),
+            cell(Some(report.share_threshold)),
         );
         if let Some(svg) = input.files.get(&(step.clone(), "drift.svg".to_string())) {
             let _ = write!(

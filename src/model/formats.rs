@@ -75,6 +75,50 @@ impl State for OutlierFences {
     }
 }
 
+/// What a `drift` step found (`drift_report.json`): the settings it judged by, the verdict,
+/// and each feature's figures. Written by the step, drawn by the run report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DriftReport {
+    pub reference: String,
+    pub current: String,
+    /// Which figure decides a feature's drift: `ks`, `wasserstein` or `psi`.
+    pub verdict: String,
+    pub alpha: f64,
+    pub correction: String,
+    pub min_statistic: f64,
+    pub psi_bins: usize,
+    /// The share of features that drifted, and the share that makes dataset drift.
+    pub share: f64,
+    pub share_threshold: f64,
+    pub dataset_drift: bool,
+    pub features: Vec<FeatureDrift>,
+}
+
+/// One feature's drift figures (NaN, where a figure cannot be computed, is stored as null).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FeatureDrift {
+    pub feature: String,
+    pub ks: Option<f64>,
+    pub p: Option<f64>,
+    pub p_corrected: Option<f64>,
+    pub psi: Option<f64>,
+    pub wasserstein_normed: Option<f64>,
+    pub drifted: bool,
+    pub reference_values: usize,
+    pub current_values: usize,
+    pub missing_dropped: usize,
+}
+
+impl DriftReport {
+    pub const FILE: &'static str = "drift_report.json";
+
+    pub fn parse(bytes: &[u8]) -> Result<DriftReport, ModelError> {
+        serde_json::from_slice(bytes).map_err(|e| ModelError::new(format!("{} cannot be read: {e}", Self::FILE)))
+    }
+}
+
 /// A state file as stored: pretty JSON.
 pub fn to_json(state: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec_pretty(state).unwrap_or_default()

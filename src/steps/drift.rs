@@ -5,12 +5,10 @@
 //! statistic reaches `min-statistic`: on hundreds of thousands of autocorrelated rows p alone
 //! flags differences nobody would retrain for.
 
-use serde_json::json;
-
 use crate::frame::{numeric_features, Table};
 use crate::ml::drift::{psi, sorted_numbers, std_population, Correction};
 use crate::ml::ks::ks_2samp_of_gap;
-use crate::model::formats::{Scaler, SCALER};
+use crate::model::formats::{DriftReport, FeatureDrift, Scaler, SCALER};
 use crate::pipeline::fields::Fields;
 use crate::plot::{drift_picture, DriftBar, DriftCurves};
 use crate::steps::context::{StepContext, StepError, StepOutput};
@@ -293,24 +291,7 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     let dataset_drift = !drifted.is_empty() && share >= p.share;
     log_metrics(&figures, drifted.len(), share, dataset_drift, ctx);
 
-    let report = json!({
-        "reference": reference_name,
-        "current": p.current,
-        "verdict": match p.verdict { Verdict::Ks => "ks", Verdict::Wasserstein => "wasserstein", Verdict::Psi => "psi" },
-        "alpha": p.alpha,
-        "correction": p.correction.name(),
-        "min-statistic": p.min_statistic,
-        "psi-bins": p.psi_bins,
-        "share": share,
-        "share-threshold": p.share,
-        "dataset-drift": dataset_drift,
-        "features": figures.iter().map(|f| json!({
-            "feature": f.feature, "ks": f.statistic, "p": f.p, "p-corrected": f.p_corrected,
-            "psi": f.psi, "wasserstein-normed": f.wasserstein, "drifted": f.drifted,
-            "reference-values": f.reference_values, "current-values": f.current_values,
-            "missing-dropped": f.missing_dropped,
-        })).collect::<Vec<_>>(),
-    });
+    let report = report(p, reference_name.clone(), &figures, share, dataset_drift)?;
     let picture = picture(p, &figures, &sides);
 
     announce(p, &drifted, figures.len(), &reference_name, dataset_drift, ctx)?;
@@ -319,6 +300,51 @@ pub fn run(p: &DriftParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         files: vec![("drift.svg".into(), picture.into_bytes())],
         ..Default::default()
     })
+}
+
+/// The step's report: the settings it judged by, the verdict and each feature's figures, as a
+/// JSON value (keys in name order, as the file had them before it was typed).
+fn report(
+    p: &DriftParams,
+    reference_name: String,
+    figures: &[Figures],
+    share: f64,
+    dataset_drift: bool,
+) -> Result<serde_json::Value, StepError> {
+    let finite = |x: f64| x.is_finite().then_some(x);
+    let report = DriftReport {
+        reference: reference_name,
+        current: p.current.clone(),
+        verdict: match p.verdict {
+            Verdict::Ks => "ks",
+            Verdict::Wasserstein => "wasserstein",
+            Verdict::Psi => "psi",
+        }
+        .into(),
+        alpha: p.alpha,
+        correction: p.correction.name().into(),
+        min_statistic: p.min_statistic,
+        psi_bins: p.psi_bins,
+        share,
+        share_threshold: p.share,
+        dataset_drift,
+        features: figures
+            .iter()
+            .map(|f| FeatureDrift {
+                feature: f.feature.clone(),
+                ks: finite(f.statistic),
+                p: finite(f.p),
+                p_corrected: finite(f.p_corrected),
+                psi: finite(f.psi),
+                wasserstein_normed: finite(f.wasserstein),
+                drifted: f.drifted,
+                reference_values: f.reference_values,
+                current_values: f.current_values,
+                missing_dropped: f.missing_dropped,
+            })
+            .collect(),
+    };
+    serde_json::to_value(&report).map_err(|e| StepError::new(format!("drift report: {e}")))
 }
 
 /// Each compared column's present values on both sides; columns empty on a side are skipped

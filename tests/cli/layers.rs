@@ -279,6 +279,7 @@ fn only_model_names_a_models_files() {
         "\"scaler.json\"",
         "\"feature_manifest.json\"",
         "\"outlier_fences.json\"",
+        "\"drift_report.json\"",
     ];
     let mut found = Vec::new();
     for (rel, file) in src_files() {
