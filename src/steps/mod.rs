@@ -2,6 +2,7 @@
 //! `StepContext`) and the built-in kinds: one file per kind, or one folder for a kind that needs
 //! several. Steps never import the runner, the registry or the artifact stores.
 
+pub mod catalog;
 pub mod clean;
 pub mod context;
 pub mod drift;
@@ -29,6 +30,7 @@ pub mod train;
 
 use crate::pipeline::fields::Fields;
 use crate::pipeline::StepCatalog;
+pub use catalog::Catalog;
 use context::{RemoteFiles, StepContext, StepError, StepOutput};
 pub use ports::{Effect, Input, Ports, RunTable, TableSource};
 
@@ -102,58 +104,29 @@ pub enum StepKind {
     Predict,
 }
 
-/// Every kind: its name in pipeline files and what it does besides writing its outputs.
-const ALL: &[(StepKind, &str, Effect)] = &[
-    (StepKind::Load, "load", Effect::None),
-    (StepKind::Clean, "clean", Effect::None),
-    (StepKind::Feature, "feature", Effect::None),
-    (StepKind::Split, "split", Effect::None),
-    (StepKind::Smote, "smote", Effect::None),
-    (StepKind::Train, "train", Effect::None),
-    (StepKind::Evaluate, "evaluate", Effect::ModelQuality),
-    (StepKind::Drift, "drift", Effect::DriftVerdict),
-    (StepKind::Register, "register", Effect::RegisterModel),
-    (StepKind::Predict, "predict", Effect::None),
-];
-
-/// Earlier names of kinds, still read: pipelines and registries written before the rename.
-const ALIASES: &[(&str, &str)] = &[("train-lstm", "train")];
-
 impl StepKind {
     pub fn names() -> Vec<&'static str> {
-        ALL.iter().map(|(_, n, _)| *n).collect()
+        Catalog::builtin().names()
     }
 
+    /// The kind a pipeline file names (its name, or a former one).
     pub fn from_name(name: &str) -> Option<StepKind> {
-        let name = ALIASES
-            .iter()
-            .find(|(old, _)| *old == name)
-            .map_or(name, |(_, new)| *new);
-        ALL.iter().find(|(_, n, _)| *n == name).map(|(k, _, _)| *k)
+        Catalog::builtin().find(name).map(|e| e.kind)
     }
 
     pub fn name(self) -> &'static str {
-        ALL.iter()
-            .find(|(k, _, _)| *k == self)
-            .map(|(_, n, _)| *n)
-            .unwrap_or("?")
+        Catalog::builtin().entry(self).map_or("?", |e| e.name)
     }
 
     /// What a step of this kind does besides writing its outputs.
     pub fn effect(self) -> Effect {
-        ALL.iter()
-            .find(|(k, _, _)| *k == self)
-            .map(|(_, _, e)| *e)
-            .unwrap_or(Effect::None)
+        Catalog::builtin().entry(self).map_or(Effect::None, |e| e.effect)
     }
 
     /// The names of the kinds with `effect` (for code that knows a recorded step only by its
     /// kind's name, as `compare` does).
     pub fn names_with(effect: Effect) -> Vec<&'static str> {
-        ALL.iter()
-            .filter(|(_, _, e)| *e == effect)
-            .map(|(_, n, _)| *n)
-            .collect()
+        Catalog::builtin().names_with(effect)
     }
 }
 
