@@ -224,12 +224,10 @@ mod tests {
         ("load".to_string(), step(StepKind::Load, with))
     }
 
-    /// The pipeline's own data, prepared again: the same frame the steps made, value for value
-    /// (no training/serving skew by construction), without the label.
-    #[test]
-    fn preparing_the_pipelines_own_file_gives_its_features_back() {
-        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let chain = vec![
+    /// `load` of the sample, `clean` and a `feature` step making rolling means and deviations
+    /// and lags of two sensors.
+    fn sensors_chain() -> Vec<(String, StepParams)> {
+        vec![
             sensors_load(),
             ("clean".to_string(), step(StepKind::Clean, "{impute: median}")),
             (
@@ -239,7 +237,15 @@ mod tests {
                     "{columns: [temperature, rpm], rolling: {windows: [3], stats: [mean, std]}, lags: [1]}",
                 ),
             ),
-        ];
+        ]
+    }
+
+    /// The pipeline's own data, prepared again: the same frame the steps made, value for value
+    /// (no training/serving skew by construction), without the label.
+    #[test]
+    fn preparing_the_pipelines_own_file_gives_its_features_back() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let chain = sensors_chain();
         // The steps themselves.
         let mut table: Option<Table> = None;
         for (id, params) in &chain {
@@ -304,17 +310,7 @@ mod tests {
     fn rows_in_memory_are_prepared_as_their_file_is() {
         use polars::prelude::{CsvReadOptions, SerReader};
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let chain = vec![
-            sensors_load(),
-            ("clean".to_string(), step(StepKind::Clean, "{impute: median}")),
-            (
-                "feature".to_string(),
-                step(
-                    StepKind::Feature,
-                    "{columns: [temperature, rpm], rolling: {windows: [3], stats: [mean]}, lags: [1]}",
-                ),
-            ),
-        ];
+        let chain = sensors_chain();
         let (mut ctx, _rx) = StepContext::detached(&root, Vec::new());
         ctx.upstream = chain;
         let from_file = prepare("data/sensors.csv", &ctx, false).unwrap();
