@@ -7,27 +7,13 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-use crate::support::repo;
+use crate::support::{pmflow_in, repo};
 
 const MADE_AT: &str = "/tmp/pmflow-compat-v0";
 const FAILED_RUN: &str = "01a252a2791b77d9abc667bb043d3258";
 
 fn pmflow(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("pmflow")
-        .unwrap()
-        .current_dir(MADE_AT)
-        .env("CI", "1")
-        .env_remove("PMFLOW_REGISTRY")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    pmflow_in(Path::new(MADE_AT), args)
 }
 
 #[test]

@@ -42,19 +42,8 @@ fn project_with(file: &Path) -> (tempfile::TempDir, String) {
 }
 
 fn pmflow(root: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = assert_cmd::Command::cargo_bin("pmflow")
-        .unwrap()
-        .current_dir(root)
-        .env("CI", "1")
-        .env_remove("PMFLOW_REGISTRY")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, out, err) = crate::support::pmflow_in(root, args);
+    (code == 0, out, err)
 }
 
 /// The plan `--dry-run` prints, as (step, "run" or "cached").

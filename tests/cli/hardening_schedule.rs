@@ -11,20 +11,7 @@ use crate::support::Project;
 /// A scheduled pipeline whose run takes a while (a generated fleet, interpolated).
 fn scheduled_project(cron: &str, overlap: &str, equipment: &str) -> Project {
     let p = Project::new();
-    let (code, _, err) = p.output(&[
-        "gen-data",
-        "--equipment",
-        equipment,
-        "--days",
-        "200",
-        "--interval",
-        "1h",
-        "--seed",
-        "1",
-        "--out",
-        "data/big.csv",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    p.write_fleet(equipment);
     p.write(
         "pipelines/slow.yaml",
         format!(

@@ -250,20 +250,7 @@ fn a_drift_gated_fire_retrains_only_on_drift() {
 /// later runs are cache hits.
 fn slow_project(overlap: &str) -> Project {
     let p = Project::new();
-    let (code, _, err) = p.output(&[
-        "gen-data",
-        "--equipment",
-        "200",
-        "--days",
-        "200",
-        "--interval",
-        "1h",
-        "--seed",
-        "1",
-        "--out",
-        "data/big.csv",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    p.write_fleet("200");
     p.write(
         "pipelines/slow.yaml",
         format!(

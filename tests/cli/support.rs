@@ -31,22 +31,31 @@ impl Project {
 
     /// `pmflow ARGS...` run in the project root, with plain progress lines.
     pub fn pmflow(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("pmflow").expect("pmflow binary");
-        cmd.current_dir(self.root())
-            .env("CI", "1")
-            .env_remove("PMFLOW_REGISTRY")
-            .args(args);
-        cmd
+        pmflow_command(self.root(), args)
     }
 
     /// Runs `pmflow ARGS...` and returns (exit code, stdout, stderr).
     pub fn output(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.pmflow(args).output().expect("run pmflow");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        pmflow_in(self.root(), args)
+    }
+
+    /// data/big.csv: a generated fleet of `equipment` machines over 200 days, hourly (seed 1),
+    /// for runs that take a while.
+    pub fn write_fleet(&self, equipment: &str) {
+        let (code, _, err) = self.output(&[
+            "gen-data",
+            "--equipment",
+            equipment,
+            "--days",
+            "200",
+            "--interval",
+            "1h",
+            "--seed",
+            "1",
+            "--out",
+            "data/big.csv",
+        ]);
+        assert_eq!(code, 0, "{err}");
     }
 
     /// data/hotter.csv: the sample's readings with every temperature 3 degrees higher (about
@@ -73,6 +82,27 @@ impl Project {
         assert_eq!(code, 0, "runs show failed: {err}");
         serde_json::from_str(&out).expect("runs show prints JSON")
     }
+}
+
+/// `pmflow ARGS...` run in `dir`, with plain progress lines and no registry from the
+/// environment.
+pub fn pmflow_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("pmflow").expect("pmflow binary");
+    cmd.current_dir(dir)
+        .env("CI", "1")
+        .env_remove("PMFLOW_REGISTRY")
+        .args(args);
+    cmd
+}
+
+/// Runs `pmflow ARGS...` in `dir` and returns (exit code, stdout, stderr).
+pub fn pmflow_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = pmflow_command(dir, args).output().expect("run pmflow");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The repository root (for shipped data files).
