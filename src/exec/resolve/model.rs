@@ -14,7 +14,7 @@ use crate::pipeline::graph;
 use crate::registry::Registry;
 use crate::steps::context::StepError;
 use crate::steps::ports::MODEL_INPUT;
-use crate::steps::{ports, Input, StepParams};
+use crate::steps::{ports, preparer, Preparer, StepParams};
 
 /// A model ready to be handed to a step.
 pub struct ModelSource {
@@ -179,13 +179,10 @@ fn training_chain(text: &str, step: &str, shown: &str, root: &Path) -> Result<Ve
 /// The training run's `load_report.json` (the columns and types its data had), as a file input
 /// named [`TRAINING_LOAD_REPORT`]; None when it is not recorded.
 async fn load_report(registry: &Registry, run_id: &str, chain: &[(String, StepParams)]) -> Option<OutputRef> {
-    // The step that read the data from outside the run (its `load`).
+    // The step that read the data from outside the run (its `load`), as `prepare` replays it.
     let load = chain
         .iter()
-        .find(|(_, p)| {
-            let ports = ports(p);
-            ports.external().is_some() && !ports.inputs.contains(&Input::Tables)
-        })?
+        .find(|(_, p)| matches!(preparer(p), Some(Preparer::Source(_))))?
         .0
         .clone();
     let detail = registry.show_run(run_id).await.ok()?;
