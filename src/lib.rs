@@ -3,7 +3,8 @@
 //!
 //! Layers, each importing only those below it (ARCHITECTURE in README.md; `tests/cli/layers.rs`
 //! keeps it so): `app` -> `report` -> `exec` -> `registry`, `artifacts`, `steps` -> `model`,
-//! `plot`, `frame`, `pipeline` -> `ml`. `datagen` stands beside them for `gen-data`.
+//! `plot`, `frame`, `pipeline` -> `ml`; `subprocess` (other programs as
+//! children) at the bottom. `datagen` stands beside them for `gen-data`.
 
 // Tests are scenarios read top to bottom (set up, act, check); splitting them hides the
 // story, so the function-length limit (clippy.toml) is for the code they test.
@@ -24,3 +25,4 @@ pub mod plot;
 pub mod registry;
 pub mod report;
 pub mod steps;
+pub mod subprocess;

@@ -176,6 +176,11 @@ impl EventSender {
                     index,
                 },
                 StepEvent::Warning { message } => Event::Warning { step, message },
+                // A step's own tags are named under it, apart from pmflow's.
+                StepEvent::Tag { key, value } => Event::Tag {
+                    key: format!("{step}.{key}"),
+                    value,
+                },
                 StepEvent::Progress { done, total, message } => Event::StepProgress {
                     step,
                     done,

@@ -15,7 +15,7 @@ use super::outside::{ObjectStoreFiles, RegistryReader};
 use crate::artifacts::{ArtifactError, ArtifactStore, StoredArtifact, WriteFailure};
 use crate::frame::{OutputFormat, OutputRef, Table};
 use crate::registry::Registry;
-use crate::steps::context::{Cancel, StepContext, StepError, StepOutput};
+use crate::steps::context::{Cancel, StepContext, StepError, StepOutput, TableFile};
 use crate::steps::{self, Step, StepParams};
 
 /// What does a step's work once the runner has its inputs: `steps::run` in pmflow; a fake in
@@ -200,7 +200,7 @@ impl StepJob {
                 attempt,
                 of: attempts,
             });
-            match self.attempt().await {
+            match self.attempt(attempt).await {
                 Ok(tables) => return Ok(tables),
                 Err(_) if self.interrupted.load(Ordering::Relaxed) => return Err(JobError::Interrupted),
                 Err(e @ JobError::TimedOutStuck(_)) => return Err(e),
@@ -217,12 +217,32 @@ impl StepJob {
         }
     }
 
-    async fn attempt(&self) -> Result<Outputs, JobError> {
+    async fn attempt(&self, attempt: u32) -> Result<Outputs, JobError> {
         let mut inputs = Vec::with_capacity(self.inputs.len());
         let mut files = Vec::new();
+        // A program run as the step reads its tables itself: it gets their files.
+        let as_files = steps::ports(&self.step.params).reads_table_files();
+        let mut table_files = Vec::new();
+        let mut downloaded = Vec::new();
         for (from, t) in &self.inputs {
             let key = format!("{from}/{}", t.name);
             match t.format {
+                OutputFormat::Table if as_files => {
+                    let path = match self.store.local_file(&t.uri) {
+                        Some(path) => path,
+                        None => {
+                            let temp = crate::frame::temporary_path("table.parquet");
+                            self.store.download_to(&t.uri, &temp).await?;
+                            downloaded.push(temp.clone());
+                            temp
+                        }
+                    };
+                    table_files.push(TableFile {
+                        name: key,
+                        path,
+                        roles: t.roles.clone(),
+                    });
+                }
                 OutputFormat::Table => {
                     let handed = self.handed.lock().map(|mut h| h.remove(&t.uri)).ok().flatten();
                     let table = match handed {
@@ -248,6 +268,9 @@ impl StepJob {
         ctx.remote = Arc::new(ObjectStoreFiles);
         ctx.registry = Arc::new(RegistryReader(self.registry.clone()));
         ctx.files = files;
+        ctx.table_files = table_files;
+        ctx.run_id = self.run_id.clone();
+        ctx.attempt = attempt;
         ctx.upstream = self.upstream.clone();
         ctx.digests = self
             .inputs
@@ -275,6 +298,9 @@ impl StepJob {
             },
             None => work.await,
         };
+        for temp in downloaded {
+            let _ = std::fs::remove_file(temp);
+        }
         let output: StepOutput = joined.map_err(|e| JobError::Panicked(e.to_string()))??;
         let undeclared = steps::ports(&self.step.params).undeclared(&output);
         if !undeclared.is_empty() {

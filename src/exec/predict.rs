@@ -48,7 +48,7 @@ pub async fn predict(
     let events: crate::steps::context::StepEvents = Box::new(move |e| match e {
         crate::steps::context::StepEvent::Warning { message } => on_warning(message),
         crate::steps::context::StepEvent::Progress { message, .. } => on_progress(message),
-        crate::steps::context::StepEvent::Metric { .. } => {}
+        crate::steps::context::StepEvent::Metric { .. } | crate::steps::context::StepEvent::Tag { .. } => {}
     });
     let mut ctx = crate::steps::context::StepContext::new("predict".into(), root.to_path_buf(), Vec::new(), events);
     ctx.remote = std::sync::Arc::new(super::outside::ObjectStoreFiles);

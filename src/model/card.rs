@@ -15,7 +15,13 @@ pub const FORMAT: &str = "pmflow-lstm/1";
 #[serde(rename_all = "kebab-case")]
 pub struct ModelCard {
     pub format: String,
-    pub architecture: Architecture,
+    /// The network (LSTM, GRU, linear); None for a user's model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
+    /// A user's model: the command that scores it, run in its unpacked folder
+    /// ([`super::user`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<Vec<String>>,
     /// Time steps per input window (1 = tabular rows).
     pub window: usize,
     /// Feature columns in the order the network reads them.
@@ -35,7 +41,9 @@ pub struct ModelCard {
     pub training_data: Vec<(String, String)>,
     pub seed: u64,
     pub pmflow_version: String,
-    pub training: Training,
+    /// How the network trained; None for a user's model (its program logs what it wants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<Training>,
     /// The logistic regression fitted beside the model on the same windows' last rows, to
     /// measure it against; absent in cards written before it existed.
     #[serde(default)]
@@ -70,12 +78,26 @@ impl ModelCard {
     pub fn parse(bytes: &[u8]) -> Result<ModelCard, ModelError> {
         let card: ModelCard =
             serde_json::from_slice(bytes).map_err(|e| ModelError::new(format!("the model card is not valid: {e}")))?;
-        if card.format != FORMAT {
+        let readable = match card.format.as_str() {
+            FORMAT => card.architecture.is_some() && card.training.is_some(),
+            super::user::FORMAT => card.score.is_some(),
+            _ => false,
+        };
+        if !readable {
             return Err(ModelError::new(format!(
-                "the model card has format `{}`; this pmflow reads `{FORMAT}`",
-                card.format
+                "the model card has format `{}`; this pmflow reads `{FORMAT}` and `{}`",
+                card.format,
+                super::user::FORMAT
             )));
         }
         Ok(card)
+    }
+
+    /// What kind of model this is, for people: `lstm`, `gru`, `linear`, or `command`.
+    pub fn model_name(&self) -> &'static str {
+        match &self.architecture {
+            Some(architecture) => architecture.kind.name(),
+            None => "command",
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod device;
 pub mod formats;
 pub mod scorer;
 pub mod scoring;
+pub mod user;
 pub mod windows;
 
 pub use bundle::ModelBundle;

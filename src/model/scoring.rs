@@ -21,7 +21,11 @@ impl TorchNetwork {
     /// error says what is wrong with the weights (the caller names the file).
     pub fn load(card: ModelCard, weights: &[u8], device: Device) -> Result<TorchNetwork, ModelError> {
         let vars = nn::VarStore::new(device);
-        let network = Classifier::new(&vars.root(), card.architecture.clone());
+        let architecture = card
+            .architecture
+            .clone()
+            .ok_or_else(|| ModelError::new("the model card names no network architecture"))?;
+        let network = Classifier::new(&vars.root(), architecture);
         load_safetensors(&vars, weights).map_err(|e| ModelError::new(e.to_string()))?;
         Ok(TorchNetwork {
             card,
@@ -36,7 +40,7 @@ impl super::scorer::Scorer for TorchNetwork {
         &self.card
     }
 
-    fn score(&self, windows: &WindowSet, batch_size: usize) -> Vec<f64> {
-        predict_windows(&self.network, windows, batch_size)
+    fn score(&self, windows: &WindowSet, batch_size: usize) -> Result<Vec<f64>, ModelError> {
+        Ok(predict_windows(&self.network, windows, batch_size))
     }
 }

@@ -51,6 +51,7 @@ impl Catalog {
                     entry(StepKind::Drift, "drift", Effect::DriftVerdict),
                     entry(StepKind::Register, "register", Effect::RegisterModel),
                     entry(StepKind::Predict, "predict", Effect::None),
+                    entry(StepKind::Command, "command", Effect::None),
                 ],
             }
         })

@@ -78,6 +78,11 @@ pub enum StepEvent {
     Warning {
         message: String,
     },
+    /// A key/value to tag the run with (a `command` step's program sends these).
+    Tag {
+        key: String,
+        value: String,
+    },
     /// `done` of `total` units (rows, epochs, ...).
     Progress {
         done: u64,
@@ -159,7 +164,23 @@ pub struct StepContext {
     pub upstream: Vec<(String, super::StepParams)>,
     /// Raised when the step must stop (see [`Cancel`]); never, unless the runner sets it.
     pub cancel: Cancel,
+    /// The run this execution belongs to (empty outside a run) and which attempt it is (1 =
+    /// the first; a retry is 2): what a program run as a step is told.
+    pub run_id: String,
+    pub attempt: u32,
+    /// For a step that reads its tables as files ([`super::ports::Input::TableFiles`]): each
+    /// upstream table's Parquet file, in `needs` order, instead of `inputs`.
+    pub table_files: Vec<TableFile>,
     events: StepEvents,
+}
+
+/// An upstream table handed over as its Parquet file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableFile {
+    /// `step/output`, as [`StepContext::inputs`] names tables.
+    pub name: String,
+    pub path: PathBuf,
+    pub roles: crate::frame::Roles,
 }
 
 /// What a step produced: tables (stored as Parquet), reports (stored as JSON, for people) and
@@ -185,6 +206,9 @@ impl StepContext {
             registry: Arc::new(NoRegistry),
             upstream: Vec::new(),
             cancel: Cancel::default(),
+            run_id: String::new(),
+            attempt: 1,
+            table_files: Vec::new(),
             events,
         }
     }
@@ -259,6 +283,13 @@ impl StepContext {
     pub fn warn(&self, message: impl Into<String>) {
         (self.events)(StepEvent::Warning {
             message: message.into(),
+        });
+    }
+
+    pub fn tag(&self, key: impl Into<String>, value: impl Into<String>) {
+        (self.events)(StepEvent::Tag {
+            key: key.into(),
+            value: value.into(),
         });
     }
 

@@ -57,7 +57,7 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
     }
     let model = bundle.scorer(device)?;
     let card = model.card();
-    let scores = model.score(&windows.set, p.batch_size);
+    let scores = model.score(&windows.set, p.batch_size)?;
     let labels: Vec<bool> = windows.set.labels.iter().map(|y| *y == 1.0).collect();
 
     let c = Confusion::at(&labels, &scores, card.threshold);
@@ -98,7 +98,7 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
         }
     }
     let report = json!({
-        "model": card.architecture.kind.name(),
+        "model": card.model_name(),
         "threshold": card.threshold, "threshold_rule": card.threshold_rule,
         "metrics": metrics.iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v)))).collect::<serde_json::Map<_, _>>(),
         "confusion_matrix": {"rows": "actual [failure, healthy]", "columns": "predicted [alarm, no alarm]",

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod clean;
+pub mod command;
 pub mod context;
 pub mod drift;
 #[cfg(test)]
@@ -102,6 +103,7 @@ pub enum StepKind {
     Drift,
     Register,
     Predict,
+    Command,
 }
 
 impl StepKind {
@@ -143,6 +145,7 @@ pub enum StepParams {
     Drift(drift::DriftParams),
     Register(register::RegisterParams),
     Predict(predict::PredictParams),
+    Command(command::CommandParams),
 }
 
 /// Reads the `with:` mapping of a step of `kind`; None after reporting problems.
@@ -158,6 +161,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
         StepKind::Drift => drift::parse(with).map(StepParams::Drift),
         StepKind::Register => register::parse(with).map(StepParams::Register),
         StepKind::Predict => predict::parse(with).map(StepParams::Predict),
+        StepKind::Command => command::parse(with).map(StepParams::Command),
     }
 }
 
@@ -175,6 +179,7 @@ impl StepParams {
             StepParams::Drift(_) => StepKind::Drift,
             StepParams::Register(_) => StepKind::Register,
             StepParams::Predict(_) => StepKind::Predict,
+            StepParams::Command(_) => StepKind::Command,
         }
     }
 
@@ -194,6 +199,8 @@ pub(crate) enum Preparer<'a> {
     Source(&'a load::LoadParams),
     Cleaner(&'a clean::CleanParams),
     Features(&'a feature::FeatureParams),
+    /// A user's program that turns one table into one ([`command::CommandParams::is_transform`]).
+    Program(&'a command::CommandParams),
 }
 
 /// How a step with `params` prepares data; None: it does not (it splits, trains, measures).
@@ -202,6 +209,7 @@ pub(crate) fn preparer(params: &StepParams) -> Option<Preparer<'_>> {
         StepParams::Load(p) => Some(Preparer::Source(p)),
         StepParams::Clean(p) => Some(Preparer::Cleaner(p)),
         StepParams::Feature(p) => Some(Preparer::Features(p)),
+        StepParams::Command(p) if p.is_transform() => Some(Preparer::Program(p)),
         _ => None,
     }
 }
@@ -219,6 +227,7 @@ pub fn ports(params: &StepParams) -> Ports<'_> {
         StepParams::Drift(p) => drift::ports(p),
         StepParams::Register(p) => register::ports(p),
         StepParams::Predict(p) => predict::ports(p),
+        StepParams::Command(p) => command::ports(p),
     };
     ports.effect = params.kind().effect();
     ports
@@ -229,29 +238,49 @@ pub fn ports(params: &StepParams) -> Ports<'_> {
 pub fn external_inputs(params: &StepParams, root: &std::path::Path, remote: &dyn RemoteFiles) -> Vec<String> {
     // Every file a pattern matches now: a file added, removed or changed is a new input.
     // A pattern that cannot be listed gives no key part here; the step itself reports it.
-    ports(params)
+    let ports = ports(params);
+    let mut files: Vec<String> = ports
         .external()
         .map(|(_, path)| sources::expand(path, root, remote).unwrap_or_default())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for pattern in ports.code() {
+        files.extend(sources::expand_key("code", pattern, root, &context::LocalOnly).unwrap_or_default());
+    }
+    files
 }
 
 /// Why the local files a step reads cannot be read now, for `pmflow validate`: a missing file
 /// or a pattern that matches nothing. S3 inputs are left to the run (they need credentials).
 pub fn input_problems(params: &StepParams, root: &std::path::Path) -> Vec<String> {
-    let Some((key, path)) = ports(params).external() else {
-        return Vec::new();
+    let ports = ports(params);
+    let mut problems = Vec::new();
+    for pattern in ports.code() {
+        match sources::expand_key("code", pattern, root, &context::LocalOnly) {
+            Err(e) => problems.push(e.0),
+            Ok(files) => problems.extend(
+                files
+                    .iter()
+                    .filter(|f| !std::path::Path::new(f).is_file())
+                    .map(|f| format!("`code`: no file {f} (relative paths start at the project root)")),
+            ),
+        }
+    }
+    let Some((key, path)) = ports.external() else {
+        return problems;
     };
     if path.starts_with("s3://") {
-        return Vec::new();
+        return problems;
     }
     match sources::expand(path, root, &context::LocalOnly) {
-        Err(e) => vec![e.0],
-        Ok(files) => files
-            .iter()
-            .filter(|f| !std::path::Path::new(f).is_file())
-            .map(|f| format!("`{key}`: no file {f} (relative paths start at the project root)"))
-            .collect(),
+        Err(e) => problems.push(e.0),
+        Ok(files) => problems.extend(
+            files
+                .iter()
+                .filter(|f| !std::path::Path::new(f).is_file())
+                .map(|f| format!("`{key}`: no file {f} (relative paths start at the project root)")),
+        ),
     }
+    problems
 }
 
 /// Runs one step to completion on the calling thread.
@@ -266,6 +295,7 @@ pub fn run(params: &StepParams, ctx: &mut StepContext) -> Result<StepOutput, Ste
         StepParams::Evaluate(p) => evaluate::run(p, ctx),
         StepParams::Drift(p) => drift::run(p, ctx),
         StepParams::Predict(p) => predict::run(p, ctx),
+        StepParams::Command(p) => command::run(p, ctx),
         // Registering writes the registry, which steps never open: the runner does it.
         StepParams::Register(_) => Err(StepError::new(
             "`register` writes the model registry and runs only inside `pmflow run`",

@@ -4,6 +4,8 @@
 //! and its effect beyond its outputs (registering a model, a drift verdict). The runner, `--dry-run`,
 //! `validate`, `predict` and the scheduler read a step through its ports, never through its kind.
 
+use std::borrow::Cow;
+
 use super::context::StepOutput;
 use crate::model::bundle;
 
@@ -26,6 +28,12 @@ pub struct Ports<'a> {
 pub enum Input<'a> {
     /// The table of each step under `needs:` (a whole frame, or split parts passed on).
     Tables,
+    /// The same tables as files (Parquet), not read into memory: for a program run as the
+    /// step, which reads them itself ([`super::context::StepContext::table_files`]).
+    TableFiles,
+    /// Files of the user's code (paths or patterns under the project root): their content is
+    /// part of the step's cache key and their digests of its lineage.
+    Code { patterns: &'a [String] },
     /// A trained model from a step upstream (directly or further up); `missing` tells the user
     /// what to do when there is none, so `validate` refuses the pipeline at the step's line.
     UpstreamModel { missing: &'static str },
@@ -71,8 +79,8 @@ pub struct Output {
 /// How an output is named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputName {
-    /// A fixed name (`frame`, `scaler.json`).
-    Fixed(&'static str),
+    /// A fixed name (`frame`, `scaler.json`), or one the pipeline declares (a `command` step's).
+    Fixed(Cow<'static, str>),
     /// One table per part the step splits its input into, or passes on (`train`, `val`, ...).
     Parts,
 }
@@ -91,6 +99,8 @@ pub enum OutputKind {
     Report,
     /// A picture (SVG) for people.
     Picture,
+    /// A file of any format, for people or other programs (a CSV for a maintenance system).
+    File,
 }
 
 /// What a step does besides writing its outputs.
@@ -108,10 +118,7 @@ pub enum Effect {
 
 impl Output {
     pub const fn table(name: &'static str) -> Output {
-        Output {
-            name: OutputName::Fixed(name),
-            kind: OutputKind::Table,
-        }
+        Output::of(OutputKind::Table, name)
     }
 
     pub const fn parts() -> Output {
@@ -123,7 +130,15 @@ impl Output {
 
     pub const fn of(kind: OutputKind, name: &'static str) -> Output {
         Output {
-            name: OutputName::Fixed(name),
+            name: OutputName::Fixed(Cow::Borrowed(name)),
+            kind,
+        }
+    }
+
+    /// An output whose name the pipeline declares.
+    pub fn declared(kind: OutputKind, name: String) -> Output {
+        Output {
+            name: OutputName::Fixed(Cow::Owned(name)),
             kind,
         }
     }
@@ -150,6 +165,22 @@ impl<'a> Ports<'a> {
             Input::External { key, path } => Some((*key, *path)),
             _ => None,
         })
+    }
+
+    /// The code files (patterns) it runs, whose content is part of its key.
+    pub fn code(&self) -> &'a [String] {
+        self.inputs
+            .iter()
+            .find_map(|i| match i {
+                Input::Code { patterns } => Some(*patterns),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether it reads its input tables as files rather than in memory.
+    pub fn reads_table_files(&self) -> bool {
+        self.inputs.contains(&Input::TableFiles)
     }
 
     /// The registered model (or run) it names.
@@ -213,9 +244,12 @@ impl Ports<'_> {
             .chain(reports)
             .chain(files)
             .filter(|(name, kind)| {
-                !self.outputs.iter().any(|o| {
+                !self.outputs.iter().any(|o| match (o.kind, *kind) {
                     // A model is declared once and stored as its bundle's files.
-                    o.kind == *kind && (*kind == OutputKind::Model || o.name.matches(name))
+                    (OutputKind::Model, OutputKind::Model) => true,
+                    // A file written under a declared name is that output, whatever it holds.
+                    (OutputKind::File, OutputKind::Picture | OutputKind::State) => o.name.matches(name),
+                    (declared, written) => declared == written && o.name.matches(name),
                 })
             })
             .map(|(name, kind)| format!("`{name}` ({kind:?})"))
@@ -227,7 +261,7 @@ impl OutputName {
     /// Whether this is the output `name` (a part matches any name).
     pub fn matches(&self, name: &str) -> bool {
         match self {
-            OutputName::Fixed(fixed) => *fixed == name,
+            OutputName::Fixed(fixed) => fixed == name,
             OutputName::Parts => true,
         }
     }

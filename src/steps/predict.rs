@@ -207,7 +207,7 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
         format!("scoring {} windows of {} machines", windows.set.len(), windows.entities),
     );
     let started = std::time::Instant::now();
-    let scores = model.score(&windows.set, p.batch_size);
+    let scores = model.score(&windows.set, p.batch_size)?;
     let score_seconds = started.elapsed().as_secs_f64();
     ctx.metric("score_seconds", score_seconds);
     let started = std::time::Instant::now();

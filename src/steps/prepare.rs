@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::DataFrame;
 
 use super::clean::FENCES_FILE;
-use super::context::{StepContext, StepError, StepEvent, StepEvents};
+use super::context::{StepContext, StepError, StepEvent, StepEvents, StepOutput};
 use super::ports::MODEL_INPUT;
-use super::{clean, feature, load, preparer, Preparer};
+use super::{clean, command, feature, load, preparer, Preparer};
 use crate::frame::Table;
 use crate::model::formats::Scaler;
 
@@ -68,6 +68,7 @@ pub(super) fn prepare_checked(
     }
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let mut table: Option<Table> = None;
+    let mut previous: Option<&String> = None;
     for &(id, params) in &chain {
         let collected = warnings.clone();
         let step = id.clone();
@@ -145,7 +146,18 @@ pub(super) fn prepare_checked(
                 p.drop.retain(|c| present.contains(c));
                 feature::run(&p, &mut child).map_err(fail)?
             }
+            Preparer::Program(p) => {
+                // The program reads its table under the name the step before it goes by.
+                let from = previous.map_or(id.as_str(), |s| s.as_str());
+                let input = child.take_single_input().map_err(fail)?;
+                let prepared = command::transform(p, from, input, &mut child).map_err(fail)?;
+                StepOutput {
+                    tables: vec![("frame".into(), prepared)],
+                    ..Default::default()
+                }
+            }
         };
+        previous = Some(id);
         table = out.tables.drain(..).find(|(name, _)| name == "frame").map(|(_, t)| t);
     }
     for w in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
@@ -187,7 +199,7 @@ fn named_by_a_step(chain: &[(&String, Preparer)], column: &str) -> bool {
         let columns = match p {
             Preparer::Cleaner(c) => c.columns.as_ref(),
             Preparer::Features(f) => f.columns.as_ref(),
-            Preparer::Source(_) => None,
+            Preparer::Source(_) | Preparer::Program(_) => None,
         };
         columns.is_some_and(|c| c.iter().any(|n| n == column))
     })

@@ -18,6 +18,11 @@ pub fn is_pattern(path: &str) -> bool {
 /// `root`) of every match of a pattern, or `path` itself. A pattern that matches nothing is an
 /// error. S3 patterns are listed through `remote`, on the caller's thread.
 pub fn expand(path: &str, root: &Path, remote: &dyn RemoteFiles) -> Result<Vec<String>, StepError> {
+    expand_key("path", path, root, remote)
+}
+
+/// [`expand`] for the `with` key `key` (named in errors).
+pub fn expand_key(key: &str, path: &str, root: &Path, remote: &dyn RemoteFiles) -> Result<Vec<String>, StepError> {
     // `join` keeps an absolute path as it is.
     let resolve = |p: &str| root.join(p);
     if !is_pattern(path) {
@@ -27,7 +32,7 @@ pub fn expand(path: &str, root: &Path, remote: &dyn RemoteFiles) -> Result<Vec<S
             resolve(path).display().to_string()
         }]);
     }
-    let bad_pattern = |e: String| StepError::new(format!("`with.path`: `{path}` is not a valid pattern ({e})"));
+    let bad_pattern = |e: String| StepError::new(format!("`with.{key}`: `{path}` is not a valid pattern ({e})"));
     let mut found = if path.starts_with("s3://") {
         remote.matching(path)?
     } else {
@@ -42,7 +47,7 @@ pub fn expand(path: &str, root: &Path, remote: &dyn RemoteFiles) -> Result<Vec<S
     found.sort();
     if found.is_empty() {
         return Err(StepError::new(format!(
-            "`with.path`: no file matches `{path}`; check the folder and the pattern (`*` stays within one folder)"
+            "`with.{key}`: no file matches `{path}`; check the folder and the pattern (`*` stays within one folder)"
         )));
     }
     Ok(found)

@@ -26,6 +26,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "pipeline",
             "ml",
             "datagen",
+            "subprocess",
         ],
     ),
     ("cli", &["report", "pipeline"]),
@@ -38,13 +39,14 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("html", &["registry", "model", "plot", "ml"]),
     ("registry", &["frame", "pipeline", "ml"]),
     ("artifacts", &["frame", "pipeline"]),
-    ("steps", &["model", "plot", "frame", "pipeline", "ml"]),
-    ("model", &["frame", "ml"]),
+    ("steps", &["model", "plot", "frame", "pipeline", "ml", "subprocess"]),
+    ("model", &["frame", "ml", "subprocess"]),
     ("plot", &["ml"]),
     ("frame", &["ml"]),
     ("datagen", &["ml"]),
     ("pipeline", &[]),
     ("ml", &[]),
+    ("subprocess", &[]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -187,7 +187,8 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
     ctx.metric("val_windows", val_set.len() as f64);
     let card = ModelCard {
         format: model_card::FORMAT.into(),
-        architecture: arch,
+        architecture: Some(arch),
+        score: None,
         window: p.window,
         features,
         label,
@@ -200,7 +201,7 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
         training_data: ctx.digests.clone(),
         seed: opts.seed,
         pmflow_version: env!("CARGO_PKG_VERSION").into(),
-        training: Training {
+        training: Some(Training {
             epochs: epochs_run,
             best_epoch: result.best_epoch,
             stopped_early: result.stopped_early,
@@ -210,7 +211,7 @@ pub fn run(p: &TrainParams, ctx: &mut StepContext) -> Result<StepOutput, StepErr
             train_windows: train_set.len(),
             val_windows: val_set.len(),
             history: result.history.clone(),
-        },
+        }),
         baseline: Some(baseline),
     };
     let files = model_files(&vs, card)?;
@@ -247,10 +248,10 @@ fn model_files(vs: &nn::VarStore, card: ModelCard) -> Result<Vec<(String, Vec<u8
         String::from_utf8_lossy(&card_json).into_owned(),
     )]);
     let weights = to_safetensors(vs, metadata).map_err(|e| StepError::new(e.0))?;
-    let model = ModelBundle { card, weights };
+    let model = ModelBundle { card, payload: weights };
     let mut files = model.files()?;
-    if !model.card.training.history.is_empty() {
-        files.push(("loss_curve.svg".into(), loss_curve(&model.card).into_bytes()));
+    if let Some(training) = model.card.training.as_ref().filter(|t| !t.history.is_empty()) {
+        files.push(("loss_curve.svg".into(), loss_curve(training).into_bytes()));
     }
     Ok(files)
 }
@@ -371,13 +372,13 @@ fn choose_threshold(rule: ThresholdRule, points: &OperatingPoints, who: &str, ct
     }
 }
 
-fn loss_curve(card: &ModelCard) -> String {
-    let history = &card.training.history;
+fn loss_curve(training: &Training) -> String {
+    let history = &training.history;
     let series = |name: &str, value: fn(&crate::ml::training::EpochStats) -> f64| {
         Series::new(name, history.iter().map(|e| (e.epoch as f64, value(e))).collect())
     };
     let chart = Chart {
-        title: &format!("Loss per epoch (best: epoch {})", card.training.best_epoch),
+        title: &format!("Loss per epoch (best: epoch {})", training.best_epoch),
         x_label: "epoch",
         y_label: "BCE loss",
         x_range: None,
