@@ -127,25 +127,7 @@ pub(super) fn prepare_checked(
                 }
                 clean::run(&p, &mut child).map_err(fail)?
             }
-            Preparer::Features(p) => {
-                let mut p = p.clone();
-                p.label = None;
-                p.keep_rows_of_empty_columns = true;
-                // Columns the pipeline drops because they carry the answer may be absent.
-                let present = child
-                    .inputs
-                    .first()
-                    .map(|(_, t)| {
-                        t.frame
-                            .get_column_names()
-                            .iter()
-                            .map(|n| n.to_string())
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default();
-                p.drop.retain(|c| present.contains(c));
-                feature::run(&p, &mut child).map_err(fail)?
-            }
+            Preparer::Features(p) => replay_features(p, &mut child).map_err(fail)?,
             Preparer::Program(p) => {
                 // The program reads its table under the name the step before it goes by.
                 let from = previous.map_or(id.as_str(), |s| s.as_str());
@@ -169,6 +151,28 @@ pub(super) fn prepare_checked(
         apply_scaler(&mut table, &scaler)?;
     }
     Ok(table)
+}
+
+/// `feature` as it runs on new data: no label to make, rows with empty columns kept (the
+/// reader of the prepared table names them), and columns the pipeline drops because they carry
+/// the answer may be absent.
+fn replay_features(p: &feature::FeatureParams, child: &mut StepContext) -> Result<StepOutput, StepError> {
+    let mut p = p.clone();
+    p.label = None;
+    p.keep_rows_of_empty_columns = true;
+    let present = child
+        .inputs
+        .first()
+        .map(|(_, t)| {
+            t.frame
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    p.drop.retain(|c| present.contains(c));
+    feature::run(&p, child)
 }
 
 /// A column the new file has no value in (a sensor with no readings) has no type of its own:
