@@ -6,8 +6,8 @@ non-role column; label: the label role), logs the validation log loss every 10 i
 Writes the `model` output folder: model.joblib, score.py (a copy of score_gbm.py, pmflow's
 way in) and model.json. No threshold: pmflow picks it on `val`.
 
-Params: `max-iter` (200), `learning-rate` (0.1), `max-leaf-nodes` (31), `class-weight`
-("balanced" or null). Metrics: `val_pr_auc`, `val_log_loss` (series), `val_log_loss_best`,
+Params: `max-iter` (200), `learning-rate` (0.1), `max-leaf-nodes` (31), `min-samples-leaf` (20),
+`class-weight` ("balanced" or null). Metrics: `val_pr_auc`, `val_log_loss` (series), `val_log_loss_best`,
 `iterations`.
 """
 import json
@@ -25,7 +25,7 @@ from pmflow_step import Step, metric, progress
 
 ctx = Step()
 train, val = ctx.input("train"), ctx.input("val")
-label = ctx.roles["label"]
+label = ctx.roles.get("label") or sys.exit("train_gbm: the input has no label role (give `feature` a `label:`)")
 roles = set(ctx.roles.values())
 # bool is not "number" to pandas; an 0/1 int column (an event flag) stays a feature.
 features = [c for c in train.select_dtypes("number").columns if c not in roles]
@@ -36,11 +36,13 @@ p = ctx.params
 settings = dict(
     learning_rate=float(p.get("learning-rate", 0.1)),
     max_leaf_nodes=int(p.get("max-leaf-nodes", 31)),
+    min_samples_leaf=int(p.get("min-samples-leaf", 20)),
     class_weight=p.get("class-weight"),
     early_stopping=False,  # stopping is ours, on the given val part, not on a slice of train
     random_state=ctx.seed,
 )
 max_iter = int(p.get("max-iter", 200))
+progress(0, max_iter, "fitting")
 model = HistGradientBoostingClassifier(max_iter=max_iter, **settings).fit(x, y)
 
 # Validation log loss after each iteration, weighted as training was (class-weight), so the

@@ -16,6 +16,34 @@ pub struct PlanLine {
     pub why: String,
 }
 
+/// The files `step` reads from outside the run (`files`, with their versions now) whose version
+/// differs from the one its newest recorded run read, relative to `root` when under it.
+async fn changed_files(
+    registry: &Registry,
+    pipeline: &str,
+    step: &str,
+    files: &[(String, String)],
+    root: &std::path::Path,
+) -> Result<Vec<String>, RegistryError> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let before: HashMap<String, String> = registry.last_files_read(pipeline, step).await?.into_iter().collect();
+    if before.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shown = |file: &str| {
+        std::path::Path::new(file)
+            .strip_prefix(root)
+            .map_or(file.to_string(), |p| p.display().to_string())
+    };
+    Ok(files
+        .iter()
+        .filter(|(file, version)| before.get(file).is_some_and(|old| old != version))
+        .map(|(file, _)| shown(file))
+        .collect())
+}
+
 pub async fn plan(
     pipeline: &Pipeline,
     registry: &Registry,
@@ -68,7 +96,15 @@ pub async fn plan(
             }
         };
         match registry.find_cached(&key).await? {
-            None => lines.push(line(false, "no earlier run with the same inputs and parameters".into())),
+            None => {
+                let changed =
+                    changed_files(registry, &pipeline.name, &step.id, &keyed.files, &pipeline.source.root).await?;
+                let why = match changed.is_empty() {
+                    true => "no earlier run with the same inputs and parameters".to_string(),
+                    false => format!("{} changed since the last run", changed.join(", ")),
+                };
+                lines.push(line(false, why));
+            }
             Some(c) => match cache::still_valid(&c, store, registry).await {
                 Err(why) => lines.push(line(false, why.to_string())),
                 Ok(()) => {

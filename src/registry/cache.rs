@@ -22,6 +22,27 @@ pub struct CachedStep {
 }
 
 impl Registry {
+    /// The files outside the run that step `step` of pipeline `pipeline` read in the newest run
+    /// that recorded them, as (file, version): what `--dry-run` compares today's files with to
+    /// say which one changed.
+    pub async fn last_files_read(&self, pipeline: &str, step: &str) -> Result<Vec<(String, String)>, RegistryError> {
+        let row = sqlx::query(
+            "SELECT t.value FROM tags t JOIN runs r ON r.id = t.run_id
+             WHERE r.pipeline = $1 AND t.key = $2 ORDER BY r.started_at DESC LIMIT 1",
+        )
+        .bind(pipeline)
+        .bind(format!("{}{step}", super::INPUT_TAG))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(Vec::new()) };
+        let value: String = row.try_get("value")?;
+        let read: Vec<serde_json::Value> = serde_json::from_str(&value).unwrap_or_default();
+        Ok(read
+            .iter()
+            .filter_map(|f| Some((f["file"].as_str()?.to_string(), f["sha256"].as_str()?.to_string())))
+            .collect())
+    }
+
     /// The newest succeeded execution with this cache key, if any.
     pub async fn find_cached(&self, cache_key: &str) -> Result<Option<CachedStep>, RegistryError> {
         let row = sqlx::query(

@@ -13,6 +13,7 @@ mod pg_server;
 mod bad_inputs;
 mod bench_peers;
 mod cache;
+mod command;
 mod compat;
 mod concurrency;
 mod drift;
