@@ -49,6 +49,16 @@ pub enum Ended {
 /// of the group is still alive when the program ends is killed too.
 pub fn run(mut command: Command, watch: &mut dyn FnMut() -> Watch) -> io::Result<Ended> {
     use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only calls
+    // async-signal-safe functions (prctl, getppid).
+    unsafe {
+        command.pre_exec(|| {
+            // If pmflow itself is killed (SIGKILL gives it no chance to stop anything), the
+            // program goes with it rather than run on unwatched.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = command.process_group(0).spawn()?;
     let group = child.id() as i32;
     let ended = loop {

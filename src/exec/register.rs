@@ -49,7 +49,12 @@ pub async fn carry_out(r: Registration<'_>) -> Result<serde_json::Value, JobErro
                 ))
             })
     };
-    let (weights, card) = (file(bundle::WEIGHTS)?, file(bundle::CARD)?);
+    let card = file(bundle::CARD)?;
+    // The model's payload: a network's weights or a user's packed folder.
+    let weights = bundle::PAYLOADS
+        .iter()
+        .find_map(|name| file(name).ok())
+        .map_or_else(|| file(bundle::WEIGHTS), Ok)?;
 
     // Everything the steps before sent is in the registry before the run is read back.
     let written = Arc::new(tokio::sync::Notify::new());

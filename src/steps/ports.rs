@@ -12,7 +12,8 @@ use crate::model::bundle;
 pub use super::context::MODEL_INPUT;
 
 /// What `evaluate` and `register` tell the user when no step upstream trained a model.
-pub const NO_UPSTREAM_MODEL: &str = "needs a `train` step upstream (under `needs:`, directly or further up)";
+pub const NO_UPSTREAM_MODEL: &str =
+    "needs a `train` step upstream (under `needs:`, directly or further up), or a `command` step with a `model` output";
 
 /// What a step reads, writes and does.
 #[derive(Debug, Clone, PartialEq)]

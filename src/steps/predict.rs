@@ -22,7 +22,7 @@ pub use super::ports::MODEL_INPUT;
 
 /// Why a `predict` step with no `model:` and no training step upstream cannot score.
 pub const NO_MODEL: &str =
-    "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train` step under `needs:` (directly or further up)";
+    "needs a model: name one with `model: NAME@ALIAS` (or a run id), or put a `train` step (or a `command` step with a `model` output) under `needs:` (directly or further up)";
 
 /// A machine's risk, from its latest window's score against the model's threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -419,6 +419,11 @@ impl Expected {
         let present: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
         for (raw, features) in &self.needed {
             if loaded.roles.timestamp.as_deref() == Some(raw.as_str()) {
+                continue;
+            }
+            // A column the training data did not have when it was read was made by a step of
+            // the chain (a user's transform), which makes it here too.
+            if !self.trained_types.is_empty() && !self.trained_types.iter().any(|(n, _)| n == raw) {
                 continue;
             }
             let used_for = if features.len() == 1 && &features[0] == raw {

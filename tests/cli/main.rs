@@ -14,6 +14,7 @@ mod bad_inputs;
 mod bench_peers;
 mod cache;
 mod command;
+mod command_model;
 mod compat;
 mod concurrency;
 mod drift;

@@ -123,7 +123,8 @@ fn trained_files(
                     .find(|r| r.format == OutputFormat::File && r.name == name)
                     .cloned()
             };
-            Some((step.clone(), file(bundle::CARD)?, file(bundle::WEIGHTS)?))
+            let payload = bundle::PAYLOADS.iter().find_map(|name| file(name))?;
+            Some((step.clone(), file(bundle::CARD)?, payload))
         })
         .collect();
     if let Some(((card_uri, _), (weights_uri, _))) = wanted {
@@ -136,9 +137,10 @@ fn trained_files(
             "{shown}: its files are no longer among that run's recorded outputs"
         ))),
         0 => Err(StepError::new(format!(
-            "{shown} ({status}) has no trained model: no succeeded `train` step wrote {} and {}",
+            "{shown} ({status}) has no trained model: no succeeded step wrote {} and {} (or {})",
             bundle::CARD,
-            bundle::WEIGHTS
+            bundle::WEIGHTS,
+            bundle::PAYLOADS[1]
         ))),
         _ => {
             let steps: Vec<&str> = trained.iter().map(|(s, _, _)| s.as_str()).collect();

@@ -1,0 +1,177 @@
+//! A user's model from a `command` step, through pmflow's own `evaluate`, `register` and
+//! `pmflow predict`: the score command gets prepared windows (a user's transform replayed on the
+//! new file too) and gives the same scores in both, to 1e-9.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use crate::support::{repo, Project};
+
+fn python() -> String {
+    repo().join(".venv/bin/python").display().to_string()
+}
+
+/// Per machine, temperature minus the machine's own mean: a transform that must be replayed on
+/// new data the same way.
+const CENTRE: &str = r#"
+import os, pandas as pd
+frame = pd.read_parquet(os.environ["PMFLOW_INPUT_CLEAN"])
+frame["temperature_centred"] = frame["temperature"] - frame.groupby("equipment_id")["temperature"].transform("mean")
+frame.to_parquet(os.environ["PMFLOW_OUTPUT_FRAME"], index=False)
+"#;
+
+/// A least-squares linear scorer squashed by a sigmoid: small, deterministic, numpy only.
+const FIT: &str = r#"
+import json, os, shutil, sys
+import numpy as np, pandas as pd
+ctx = json.load(open(os.environ["PMFLOW_STEP"]))
+train = pd.read_parquet(ctx["inputs"]["train"]["path"])
+roles = ctx["roles"]
+features = [c for c in train.columns if c not in roles.values() and pd.api.types.is_float_dtype(train[c])]
+x = np.c_[train[features].to_numpy(), np.ones(len(train))]
+w = np.linalg.lstsq(x, train[roles["label"]].to_numpy(dtype=float), rcond=None)[0]
+out = ctx["outputs"]["model"]["path"]
+os.makedirs(out)
+json.dump({"weights": w.tolist()}, open(os.path.join(out, "weights.json"), "w"))
+shutil.copy(os.path.join(os.path.dirname(__file__), "score.py"), out)
+json.dump({"score": [sys.executable, "score.py"], "features": features}, open(os.path.join(out, "model.json"), "w"))
+"#;
+
+const SCORE: &str = r#"
+import json, os
+import numpy as np, pandas as pd
+spec = json.load(open("model.json"))
+w = np.array(json.load(open("weights.json"))["weights"])
+rows = pd.read_parquet(os.environ["PMFLOW_SCORE_INPUT"])
+x = np.c_[rows[spec["features"]].to_numpy(), np.ones(len(rows))]
+pd.DataFrame({"score": 1 / (1 + np.exp(-8 * (x @ w - 0.1)))}).to_parquet(os.environ["PMFLOW_SCORE_OUTPUT"])
+"#;
+
+fn pipeline() -> String {
+    let python = python();
+    format!(
+        r#"name: pumps-user
+experiment: command-model
+steps:
+  - {{id: load, kind: load, with: {{path: data/sensors.csv, timestamp: timestamp, entity: equipment_id, label: failure}}}}
+  - {{id: clean, kind: clean, needs: [load], with: {{impute: interpolate}}}}
+  - id: centre
+    kind: command
+    needs: [clean]
+    with: {{run: [{python}, steps/centre.py], code: [steps/centre.py], outputs: {{frame: table}}}}
+  - id: feature
+    kind: feature
+    needs: [centre]
+    with: {{columns: [temperature, pressure, vibration, rpm, temperature_centred], rolling: {{windows: [6], stats: [mean]}}, lags: [1]}}
+  - {{id: split, kind: split, needs: [feature], with: {{by: entity, seed: 42}}}}
+  - id: fit
+    kind: command
+    needs: [split]
+    with: {{run: [{python}, steps/fit.py], code: [steps/fit.py, steps/score.py], inputs: [train, val], outputs: {{model: model}}}}
+  - {{id: evaluate, kind: evaluate, needs: [fit, split]}}
+  - {{id: register, kind: register, needs: [evaluate], with: {{promote: {{alias: production}}}}}}
+"#
+    )
+}
+
+fn artifact(run: &serde_json::Value, step: &str, name: &str) -> std::path::PathBuf {
+    let uri = run["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["step"] == step && a["name"] == name)
+        .unwrap_or_else(|| panic!("no {step}/{name}: {}", run["artifacts"]))["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    uri.strip_prefix("file://").unwrap().into()
+}
+
+/// (machine, time) -> score of a Parquet table of scored windows.
+fn scores(path: &std::path::Path) -> HashMap<(String, i64), f64> {
+    let frame = ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap();
+    let machines = frame.column("equipment_id").unwrap().cast(&DataType::String).unwrap();
+    let times = frame.column("timestamp").unwrap().cast(&DataType::Int64).unwrap();
+    let score = frame.column("score").unwrap().f64().unwrap().clone();
+    (0..frame.height())
+        .map(|i| {
+            (
+                (
+                    machines.str().unwrap().get(i).unwrap().to_string(),
+                    times.i64().unwrap().get(i).unwrap(),
+                ),
+                score.get(i).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_user_model_is_evaluated_registered_and_scored_by_predict_as_evaluate_scored_it() {
+    let p = Project::new();
+    p.write("steps/centre.py", CENTRE);
+    p.write("steps/fit.py", FIT);
+    p.write("steps/score.py", SCORE);
+    p.write("pipelines/user.yaml", pipeline());
+    let (code, _, err) = p.output(&["run", "pipelines/user.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    let metrics = &run["metrics"];
+    assert!(metrics["evaluate.pr_auc"].as_f64().is_some(), "{metrics}");
+    assert!(
+        metrics["fit.threshold"].as_f64().is_some(),
+        "threshold chosen on val: {metrics}"
+    );
+    assert_eq!(metrics["register.version"], 1.0, "{metrics}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(artifact(&run, "fit", "model_card.json")).unwrap()).unwrap();
+    assert_eq!(card["format"], "pmflow-command/1");
+    assert_eq!(card["threshold-rule"], "max-f1");
+    assert!(
+        card["features"]
+            .as_array()
+            .unwrap()
+            .contains(&"temperature_centred_lag1".into()),
+        "{card}"
+    );
+
+    // The test machines' raw readings (no label), scored by the registered version: the
+    // transform replays on them, and every window gets evaluate's score.
+    let evaluated = scores(&artifact(&run, "evaluate", "predictions.parquet"));
+    let mut machines: Vec<String> = evaluated.keys().map(|(m, _)| m.clone()).collect();
+    machines.sort();
+    machines.dedup();
+    p.write(
+        "data/test_machines.csv",
+        crate::predict::sensors_of(&p, &machines, |_, _| {}),
+    );
+    let (code, _, err) = p.output(&[
+        "predict",
+        "--model",
+        "pumps-user@production",
+        "--data",
+        "data/test_machines.csv",
+        "--at",
+        "all",
+        "--out",
+        "scores.parquet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let predicted = scores(&p.root().join("scores.parquet"));
+    assert_eq!(predicted.len(), evaluated.len(), "one score per window evaluate scored");
+    let worst = evaluated
+        .iter()
+        .map(|(key, want)| (predicted.get(key).unwrap_or_else(|| panic!("{key:?} not scored")) - want).abs())
+        .fold(0.0f64, f64::max);
+    assert!(worst <= 1e-9, "largest difference from evaluate: {worst}");
+
+    // A score command that breaks is named with what it said.
+    p.write("steps/score.py", "import sys; sys.exit('weights are corrupt')");
+    let (code, _, err) = p.output(&["run", "pipelines/user.yaml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("step `fit` failed") && err.contains("weights are corrupt"),
+        "{err}"
+    );
+}
