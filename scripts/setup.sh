@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes everything pmflow needs to build and run, idempotently:
 #   - a Python venv with torch==2.13.0 from PyPI (libtorch for tch 0.26; CPU-only: no CUDA wheels),
+#   - pandas, pyarrow and scikit-learn in that venv, for the example command steps (pipelines/steps/),
 #   - links .venv -> the venv and target -> the cargo target dir, both kept in a cache outside
 #     the clone so later clones (and CI runs on the same machine) reuse them.
 # Set PMFLOW_CACHE to move the cache (default: ~/.cache/pmflow).
@@ -31,6 +32,19 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$marker" 2>/dev/null)" != "$PIP_PACK
     echo "$PIP_PACKAGES" > "$marker"
 else
     echo "setup: venv ok ($venv)"
+fi
+
+# The example command steps (pipelines/steps/, pipelines/custom.yaml) run in the same venv:
+# pandas, pyarrow and scikit-learn, with everything they pull, pinned. Their own marker lives in
+# the venv, so a venv the torch part recreates gets them again.
+EXAMPLE_PACKAGES="numpy==2.4.6 pandas==3.1.2 pyarrow==26.0.1 scikit-learn==1.9.1 scipy==1.17.1 joblib==1.6.0 threadpoolctl==3.8.0 narwhals==2.29.0 cloudpickle==3.1.3 python-dateutil==4.0.0 tzdata==2026.6"
+examples_marker="$venv/.pmflow-examples"
+if [ "$(cat "$examples_marker" 2>/dev/null)" != "$EXAMPLE_PACKAGES" ]; then
+    echo "setup: installing the example steps' packages (pandas, pyarrow, scikit-learn)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps $EXAMPLE_PACKAGES
+    echo "$EXAMPLE_PACKAGES" > "$examples_marker"
+else
+    echo "setup: example packages ok"
 fi
 
 # SeaweedFS: the S3-compatible server the test suite starts on 127.0.0.1 (tests/cli/s3.rs).

@@ -131,12 +131,7 @@ pub(super) fn prepare_checked(
             Preparer::Program(p) => {
                 // The program reads its table under the name the step before it goes by.
                 let from = previous.map_or(id.as_str(), |s| s.as_str());
-                let input = child.take_single_input().map_err(fail)?;
-                let prepared = command::transform(p, from, input, &mut child).map_err(fail)?;
-                StepOutput {
-                    tables: vec![("frame".into(), prepared)],
-                    ..Default::default()
-                }
+                replay_program(p, id, from, ctx, &mut child).map_err(fail)?
             }
         };
         previous = Some(id);
@@ -173,6 +168,32 @@ fn replay_features(p: &feature::FeatureParams, child: &mut StepContext) -> Resul
         .unwrap_or_default();
     p.drop.retain(|c| present.contains(c));
     feature::run(&p, child)
+}
+
+/// A user's transform as it runs on new data: handed the state it fitted on the pipeline's data
+/// (a named model's first), it writes only its table.
+fn replay_program(
+    p: &command::CommandParams,
+    id: &str,
+    from: &str,
+    ctx: &StepContext,
+    child: &mut StepContext,
+) -> Result<StepOutput, StepError> {
+    let input = child.take_single_input()?;
+    let fitted: Vec<(String, Vec<u8>)> = p
+        .state_outputs()
+        .into_iter()
+        .filter_map(|name| {
+            let keys = [format!("{MODEL_INPUT}/{id}/{name}"), format!("{id}/{name}")];
+            let bytes = keys.iter().find_map(|key| ctx.files.iter().find(|(k, _)| k == key))?;
+            Some((name.to_string(), bytes.1.clone()))
+        })
+        .collect();
+    let prepared = command::transform(p, from, input, &fitted, child)?;
+    Ok(StepOutput {
+        tables: vec![("frame".into(), prepared)],
+        ..Default::default()
+    })
 }
 
 /// A column the new file has no value in (a sensor with no readings) has no type of its own:

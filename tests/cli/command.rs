@@ -375,7 +375,7 @@ fn validate_names_what_is_wrong_with_a_command_step() {
     assert_eq!(code, 2, "{err}");
     for want in [
         "`run` must not be empty",
-        "must be one of table, picture, file, report, model; found `tabel`",
+        "must be one of table, picture, file, report, model, state; found `tabel`",
         "did you mean `table`",
         "`scaler.json` is the name of a file pmflow writes itself",
         "`1BAD` is not a variable name",

@@ -31,11 +31,15 @@ fn training_step(text: &str) -> Option<String> {
     None
 }
 
-/// A project holding one shipped pipeline and (a link to) the shipped data.
+/// A project holding one shipped pipeline and (links to) the shipped data, the example
+/// programs and the project venv.
 fn project_with(file: &Path) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("pipelines")).unwrap();
     std::os::unix::fs::symlink(repo().join("data"), dir.path().join("data")).unwrap();
+    // The user programs the `command` examples run, and the project venv they run with.
+    std::os::unix::fs::symlink(repo().join("pipelines/steps"), dir.path().join("pipelines/steps")).unwrap();
+    std::os::unix::fs::symlink(repo().join(".venv"), dir.path().join(".venv")).unwrap();
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::copy(file, dir.path().join("pipelines").join(&name)).unwrap();
     (dir, format!("pipelines/{name}"))

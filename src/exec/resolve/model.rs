@@ -9,7 +9,7 @@ use super::{digest_of, Digest};
 use crate::artifacts::store_for_url;
 use crate::frame::{OutputFormat, OutputRef, Roles};
 use crate::model::bundle::{self, TRAINING_LOAD_REPORT};
-use crate::model::formats::OUTLIER_FENCES;
+use crate::model::formats::FEATURE_MANIFEST;
 use crate::pipeline::graph;
 use crate::registry::Registry;
 use crate::steps::context::StepError;
@@ -81,15 +81,17 @@ pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<Model
         (MODEL_INPUT.to_string(), card_ref),
         (MODEL_INPUT.to_string(), weights_ref),
     ];
-    // The fences the chain's steps fitted, which new data is cleaned with.
-    for (id, _) in chain.iter().filter(|(_, p)| ports(p).writes_state(OUTLIER_FENCES)) {
-        let fitted = outputs.get(id).and_then(|refs| {
-            refs.iter()
-                .find(|r| r.format == OutputFormat::File && r.name == OUTLIER_FENCES)
-        });
-        if let Some(fences) = fitted {
-            checked(fences, &shown, registry).await?;
-            files.push((format!("{MODEL_INPUT}/{id}"), fences.clone()));
+    // The state the chain's data steps fitted (a `clean`'s fences, a user transform's own),
+    // which new data is prepared with; the feature recipe travels in the card.
+    for (id, params) in chain.iter().filter(|(_, p)| preparer(p).is_some()) {
+        let ports = ports(params);
+        let fitted =
+            outputs.get(id).into_iter().flatten().filter(|r| {
+                r.format == OutputFormat::File && r.name != FEATURE_MANIFEST && ports.writes_state(&r.name)
+            });
+        for state in fitted {
+            checked(state, &shown, registry).await?;
+            files.push((format!("{MODEL_INPUT}/{id}"), state.clone()));
         }
     }
     if let Some(report) = load_report(registry, &run_id, &chain).await {

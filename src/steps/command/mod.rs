@@ -58,7 +58,7 @@ pub struct CommandParams {
     pub drops_roles: Vec<String>,
 }
 
-const OUTPUT_KINDS: [&str; 5] = ["table", "picture", "file", "report", "model"];
+const OUTPUT_KINDS: [&str; 6] = ["table", "picture", "file", "report", "model", "state"];
 const ROLES: [&str; 3] = ["entity", "timestamp", "label"];
 
 pub fn parse(f: &mut Fields) -> Option<CommandParams> {
@@ -147,7 +147,7 @@ fn parse_outputs(f: &mut Fields) -> Option<Vec<(String, OutputKind)>> {
     let Some(entries) = node.as_map() else {
         f.error(
             node.pos,
-            "`outputs` must map each output's name to its kind (table, picture, file, report, model)",
+            "`outputs` must map each output's name to its kind (table, picture, file, report, model, state)",
         );
         return None;
     };
@@ -160,6 +160,7 @@ fn parse_outputs(f: &mut Fields) -> Option<Vec<(String, OutputKind)>> {
             Some("file") => OutputKind::File,
             Some("report") => OutputKind::Report,
             Some("model") => OutputKind::Model,
+            Some("state") => OutputKind::State,
             _ => {
                 ok = false;
                 continue;
@@ -235,6 +236,15 @@ pub fn ports(p: &CommandParams) -> Ports<'_> {
 }
 
 impl CommandParams {
+    /// The names of the state outputs: what a replay on new data is handed back.
+    pub fn state_outputs(&self) -> Vec<&str> {
+        self.outputs
+            .iter()
+            .filter(|(_, kind)| *kind == OutputKind::State)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
     /// Whether the step transforms one table into one: then it is part of how data is
     /// prepared, and is replayed on new data before a model scores it.
     pub fn is_transform(&self) -> bool {
@@ -246,7 +256,16 @@ impl CommandParams {
 
 /// Runs the program on the step's inputs (files, or tables in memory) and collects its outputs.
 pub fn run(p: &CommandParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
-    let work = workdir::Workdir::make(p, ctx)?;
+    run_as(p, ctx, None)
+}
+
+/// [`run`], as a replay on new data when `fitted` holds the state the step wrote in training.
+fn run_as(
+    p: &CommandParams,
+    ctx: &mut StepContext,
+    fitted: Option<&[(String, Vec<u8>)]>,
+) -> Result<StepOutput, StepError> {
+    let work = workdir::Workdir::make(p, ctx, fitted)?;
     let ran = program::run(p, ctx, &work)?;
     let collected = outputs::collect(p, ctx, &work, ran.log);
     // The folder goes whatever happened: only checked outputs leave it, as artifacts.
@@ -256,10 +275,19 @@ pub fn run(p: &CommandParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
 
 /// Replays a transform (see [`CommandParams::is_transform`]) on `table`, as preparing new
 /// data for a model does: the program gets the one table (named as step `from`'s, as in the
-/// pipeline) and its output is the result.
-pub fn transform(p: &CommandParams, from: &str, table: Table, ctx: &mut StepContext) -> Result<Table, StepError> {
+/// pipeline) and the state it fitted in training (`fitted`, by output name; the context says
+/// `"replay": true`), and writes only its table, which is the result.
+pub fn transform(
+    p: &CommandParams,
+    from: &str,
+    table: Table,
+    fitted: &[(String, Vec<u8>)],
+    ctx: &mut StepContext,
+) -> Result<Table, StepError> {
     ctx.inputs = vec![(format!("{from}/frame"), table)];
-    let mut out = run(p, ctx)?;
+    let mut replayed = p.clone();
+    replayed.outputs.retain(|(_, kind)| *kind == OutputKind::Table);
+    let mut out = run_as(&replayed, ctx, Some(fitted))?;
     out.tables
         .pop()
         .map(|(_, t)| t)

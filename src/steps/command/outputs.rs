@@ -91,7 +91,9 @@ pub fn collect(p: &CommandParams, ctx: &StepContext, work: &Workdir, log: Vec<u8
             OutputKind::Model => user_model::bundle(&path, p, ctx, work)
                 .map_err(|e| e.0)
                 .map(|files| output.files.extend(files)),
-            OutputKind::State => Err("is not a kind a program may write".into()),
+            OutputKind::State => std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .map(|b| output.files.push((name.clone(), b))),
         };
         if let Err(why) = read {
             wrong.push(format!("{shown} {why}"));

@@ -36,25 +36,49 @@ pub struct Workdir {
     pub roles: Roles,
     pub context: PathBuf,
     pub messages: PathBuf,
+    /// On a replay on new data: the state the step fitted in training, by name, as files here.
+    pub fitted: Option<Vec<(String, PathBuf)>>,
 }
 
 impl Workdir {
-    /// Makes the folder, hands over the inputs and writes the context file.
-    pub fn make(p: &CommandParams, ctx: &mut StepContext) -> Result<Workdir, StepError> {
+    /// Makes the folder, hands over the inputs (and, on a replay, the `fitted` state) and
+    /// writes the context file.
+    pub fn make(
+        p: &CommandParams,
+        ctx: &mut StepContext,
+        fitted: Option<&[(String, Vec<u8>)]>,
+    ) -> Result<Workdir, StepError> {
         let dir = fresh_folder(ctx)?;
-        let made = Self::fill(p, ctx, dir.clone());
+        let made = Self::fill(p, ctx, dir.clone(), fitted);
         if made.is_err() {
             let _ = std::fs::remove_dir_all(&dir);
         }
         made
     }
 
-    fn fill(p: &CommandParams, ctx: &mut StepContext, dir: PathBuf) -> Result<Workdir, StepError> {
+    fn fill(
+        p: &CommandParams,
+        ctx: &mut StepContext,
+        dir: PathBuf,
+        fitted: Option<&[(String, Vec<u8>)]>,
+    ) -> Result<Workdir, StepError> {
         let shown = dir.display().to_string();
         let io = |what: &str, e: std::io::Error| StepError::new(format!("cannot {what} in {shown}: {e}"));
-        for sub in ["in", "out"] {
+        for sub in ["in", "out", "fitted"] {
             std::fs::create_dir(dir.join(sub)).map_err(|e| io("make a folder", e))?;
         }
+        let fitted = match fitted {
+            None => None,
+            Some(files) => {
+                let mut paths = Vec::new();
+                for (name, bytes) in files {
+                    let path = dir.join("fitted").join(name);
+                    std::fs::write(&path, bytes).map_err(|e| io("write the fitted state", e))?;
+                    paths.push((name.clone(), path));
+                }
+                Some(paths)
+            }
+        };
         let inputs = hand_over(p, ctx, &dir.join("in"))?;
         let roles = inputs.first().map(|i| i.roles.clone()).unwrap_or_default();
         let messages = dir.join(MESSAGES_FILE);
@@ -65,6 +89,7 @@ impl Workdir {
             inputs,
             roles,
             messages,
+            fitted,
         };
         let text = serde_json::to_vec_pretty(&work.context_json(p, ctx)).unwrap_or_default();
         std::fs::write(&work.context, text).map_err(|e| io("write the context file", e))?;
@@ -103,8 +128,16 @@ impl Workdir {
                 )
             })
             .collect();
+        let fitted: serde_json::Map<String, serde_json::Value> = self
+            .fitted
+            .iter()
+            .flatten()
+            .map(|(name, path)| (name.clone(), json!(path)))
+            .collect();
         json!({
             "pmflow": env!("CARGO_PKG_VERSION"),
+            "replay": self.fitted.is_some(),
+            "fitted": fitted,
             "run": ctx.run_id,
             "step": ctx.step_id,
             "attempt": ctx.attempt,
