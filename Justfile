@@ -35,6 +35,7 @@ bench: setup
     bash bench/smote_windows.sh
     bash bench/ml.sh
     bash bench/recipe.sh
+    bash bench/command.sh
 
 # Batch scoring only: pmflow predict vs a pandas + PyTorch script on 1,000,000 rows.
 bench-predict: setup

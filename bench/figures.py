@@ -21,7 +21,7 @@ BENCHMARKS = Path("BENCHMARKS.md")
 RESULTS = Path("bench/results")
 HISTORY = Path("bench/history")
 # The table's order: the order `just bench` runs the scripts in.
-ORDER = ["run", "wide", "drift", "predict", "registry_pg", "smote_windows", "ml", "recipe"]
+ORDER = ["run", "wide", "drift", "predict", "registry_pg", "smote_windows", "ml", "recipe", "command"]
 COLUMNS = ["stage", "pmflow", "peer", "ratio", "date", "command"]
 
 

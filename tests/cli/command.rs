@@ -52,6 +52,8 @@ json.dump({"machines": int(frame["equipment_id"].nunique())}, open(ctx["outputs"
 open(ctx["outputs"]["spectrum"]["path"], "w").write('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
 json.dump(ctx, open(ctx["outputs"]["context.json"]["path"], "w"))
 open(os.path.join(ctx["workdir"], "out", "stray.parquet"), "w").write("not declared")
+open("stray-in-the-project.txt", "w").write("outside its folder")
+open(ctx["outputs"]["secret.txt"]["path"], "w").write(str(len(os.environ["HISTORIAN_TOKEN"])))
 print("envelope done", os.environ.get("OMP_NUM_THREADS"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
 "#;
 
@@ -60,10 +62,25 @@ fn envelope_with(p: &Project) -> String {
     format!(
         r#"      run: [{python}, steps/envelope.py]
       code: [steps/envelope.py]
-      outputs: {{frame: table, summary: report, spectrum: picture, context.json: file}}
+      outputs: {{frame: table, summary: report, spectrum: picture, context.json: file, secret.txt: file}}
       env: {{OMP_NUM_THREADS: "1"}}
+      secrets: [HISTORIAN_TOKEN]
       params: {{factor: 2}}"#,
         python = python()
+    )
+}
+
+/// `pmflow ARGS` with the secret the envelope program needs set.
+fn run_with_token(p: &Project, args: &[&str]) -> (i32, String, String) {
+    let out = p
+        .pmflow(args)
+        .env("HISTORIAN_TOKEN", "s3cr3t-historian-token")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
@@ -95,18 +112,13 @@ fn a_program_gets_its_context_and_its_checked_outputs_become_the_step_s_artifact
     let p = Project::new();
     let with = envelope_with(&p);
     p.write("pipelines/custom.yaml", pipeline(&with));
-    let (code, _, err) = p
+    let out = p
         .pmflow(&["run", "pipelines/custom.yaml"])
         .env("AWS_SECRET_ACCESS_KEY", "do-not-pass-me")
+        .env("HISTORIAN_TOKEN", "s3cr3t-historian-token")
         .output()
-        .map(|o| {
-            (
-                o.status.code().unwrap(),
-                String::new(),
-                String::from_utf8_lossy(&o.stderr).into_owned(),
-            )
-        })
         .unwrap();
+    let (code, err) = (out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr));
     assert_eq!(code, 0, "{err}");
     let run = p.show("latest");
     let mut names = artifact_names(&run, "envelope");
@@ -117,11 +129,20 @@ fn a_program_gets_its_context_and_its_checked_outputs_become_the_step_s_artifact
             "context.json",
             "frame.parquet",
             "log.txt",
+            "secret.txt",
             "spectrum.svg",
             "summary.json"
         ],
-        "declared outputs and the log; the stray file is not kept"
+        "declared outputs and the log; what it wrote elsewhere is not kept"
     );
+    // The secret reached the program by name; its value is nowhere in the registry.
+    assert_eq!(
+        std::fs::read_to_string(artifact_path(&run, "envelope", "secret.txt")).unwrap(),
+        "22"
+    );
+    assert!(!run.to_string().contains("s3cr3t-historian-token"), "{run}");
+    let (_, out, _) = p.output(&["runs", "show", "latest"]);
+    assert!(!out.contains("s3cr3t"), "{out}");
 
     // The context as documented: run and step ids, roles, params, inputs with rows and columns.
     let ctx: serde_json::Value =
@@ -171,7 +192,7 @@ fn an_unchanged_program_comes_from_the_cache_and_an_edited_one_runs_again() {
     let with = envelope_with(&p);
     p.write("pipelines/custom.yaml", pipeline(&with));
     for _ in 0..2 {
-        let (code, _, err) = p.output(&["run", "pipelines/custom.yaml"]);
+        let (code, _, err) = run_with_token(&p, &["run", "pipelines/custom.yaml"]);
         assert_eq!(code, 0, "{err}");
     }
     let run = p.show("latest");
@@ -191,7 +212,11 @@ fn an_unchanged_program_comes_from_the_cache_and_an_edited_one_runs_again() {
     let (code, plan, err) = p.output(&["run", "pipelines/custom.yaml", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(plan.contains("steps/envelope.py changed"), "{plan}");
+    // A secret that is not set is named, with what to do.
     let (code, _, err) = p.output(&["run", "pipelines/custom.yaml"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("secret `HISTORIAN_TOKEN` is not set"), "{err}");
+    let (code, _, err) = run_with_token(&p, &["run", "pipelines/custom.yaml"]);
     assert_eq!(code, 0, "{err}");
     let run = p.show("latest");
     assert!(!cached(&run, "envelope") && cached(&run, "clean"));
@@ -392,4 +417,65 @@ fn validate_names_what_is_wrong_with_a_command_step() {
         err.contains("`code`: no file") && err.contains("steps/missing.sh"),
         "{err}"
     );
+}
+
+/// The fenced block of README.md that follows the line starting with `after`.
+fn readme_block(after: &str) -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let from = readme.find(after).unwrap_or_else(|| panic!("README has no `{after}`"));
+    let rest = &readme[from..];
+    let start = rest.find("```").unwrap();
+    let body = &rest[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn the_readme_s_python_and_shell_examples_run_as_written() {
+    let p = Project::new();
+    let (code, _, err) = p.output(&[
+        "gen-data",
+        "--equipment",
+        "4",
+        "--days",
+        "5",
+        "--interval",
+        "1h",
+        "--seed",
+        "3",
+        "--out",
+        "data/fleet.csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    p.write("steps/envelope.py", readme_block("A Python program in full"));
+    p.write("steps/critical.sh", readme_block("And in shell, a step that lists"));
+    p.write(
+        "data/machines.csv",
+        "equipment_id,timestamp,score,alarm,risk\nM1,2024-01-01 00:00:00,0.9,true,critical\nM2,2024-01-01 00:00:00,0.2,false,healthy\nM3,2024-01-01 00:00:00,0.8,true,critical\n",
+    );
+    p.write(
+        "pipelines/readme.yaml",
+        format!(
+            r#"name: readme
+steps:
+  - {{id: load, kind: load, with: {{path: data/fleet.csv, timestamp: timestamp, entity: equipment_id}}}}
+  - {{id: clean, kind: clean, needs: [load], with: {{impute: interpolate}}}}
+  - {{id: envelope, kind: command, needs: [clean], with: {{run: [{python}, steps/envelope.py], code: [steps/envelope.py], outputs: {{frame: table}}}}}}
+  - {{id: machines, kind: load, with: {{path: data/machines.csv, timestamp: timestamp, entity: equipment_id}}}}
+  - {{id: critical, kind: command, needs: [machines], with: {{run: [sh, steps/critical.sh], input-format: csv, outputs: {{critical.txt: file}}}}}}
+"#,
+            python = python()
+        ),
+    );
+    let (code, _, err) = p.output(&["run", "pipelines/readme.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    let run = p.show("latest");
+    assert_eq!(run["metrics"]["envelope.machines"], 4.0, "{}", run["metrics"]);
+    assert_eq!(run["metrics"]["critical.critical"], 2.0, "{}", run["metrics"]);
+    let critical = std::fs::read_to_string(artifact_path(&run, "critical", "critical.txt")).unwrap();
+    assert_eq!(critical, "M1\nM3\n");
+    let frame = ParquetReader::new(std::fs::File::open(artifact_path(&run, "envelope", "frame.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert!(frame.column("vibration_envelope_24").is_ok());
 }

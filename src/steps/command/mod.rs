@@ -266,8 +266,7 @@ fn run_as(
     fitted: Option<&[(String, Vec<u8>)]>,
 ) -> Result<StepOutput, StepError> {
     let work = workdir::Workdir::make(p, ctx, fitted)?;
-    let ran = program::run(p, ctx, &work)?;
-    let collected = outputs::collect(p, ctx, &work, ran.log);
+    let collected = program::run(p, ctx, &work).and_then(|ran| outputs::collect(p, ctx, &work, ran.log));
     // The folder goes whatever happened: only checked outputs leave it, as artifacts.
     work.remove();
     collected
