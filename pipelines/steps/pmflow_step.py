@@ -25,6 +25,9 @@ class Step:
         self.params = self.spec.get("params") or {}
         self.roles = {k: v for k, v in (self.spec.get("roles") or {}).items() if v}  # unset roles left out
         self.seed = self.spec.get("seed")
+        # True when pmflow replays this step to prepare new data for a model (predict, drift):
+        # then only the table outputs are expected, and `fitted` hands back the state it wrote.
+        self.replay = bool(self.spec.get("replay"))
 
     def input(self, name):
         """Input table `name` (an upstream step id or a split part) as a DataFrame."""
@@ -40,6 +43,10 @@ class Step:
     def output(self, name):
         """Where to write output `name` (a model output is a folder the program creates)."""
         return self.spec["outputs"][name]["path"]
+
+    def fitted(self, name):
+        """On a replay, the path of state output `name` as the training run wrote it; else None."""
+        return (self.spec.get("fitted") or {}).get(name)
 
 
 def _send(message):

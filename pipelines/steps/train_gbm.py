@@ -7,8 +7,8 @@ Writes the `model` output folder: model.joblib, score.py (a copy of score_gbm.py
 way in) and model.json. No threshold: pmflow picks it on `val`.
 
 Params: `max-iter` (200), `learning-rate` (0.1), `max-leaf-nodes` (31), `min-samples-leaf` (20),
-`class-weight` ("balanced" or null). Metrics: `val_pr_auc`, `val_log_loss` (series), `val_log_loss_best`,
-`iterations`.
+`class-weight` ("balanced" or null). Metrics: `val_log_loss` (series), `val_log_loss_best`,
+`iterations` (pmflow logs the val PR-AUC itself when it picks the threshold on val).
 """
 import json
 import shutil
@@ -18,7 +18,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import average_precision_score, log_loss
+from sklearn.metrics import log_loss
 from sklearn.utils.class_weight import compute_sample_weight
 
 from pmflow_step import Step, metric, progress
@@ -61,7 +61,6 @@ if best < model.n_iter_:
 
 metric("iterations", best)
 metric("val_log_loss_best", losses[best - 1])
-metric("val_pr_auc", average_precision_score(y_val, model.predict_proba(x_val)[:, 1]))
 
 folder = Path(ctx.output("model"))
 folder.mkdir(parents=True, exist_ok=True)

@@ -158,7 +158,13 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     }
     let model = bundle.scorer(device)?;
     let card = model.card();
-    let expected = Expected::of(card, ctx.model_file(TRAINING_LOAD_REPORT));
+    let mut expected = Expected::of(card, ctx.model_file(TRAINING_LOAD_REPORT));
+    // A user's transform in the chain may make columns the file lacks (the run's own `predict`
+    // step has no training load report to tell them from sensors): they are checked once made.
+    expected.transformed = ctx
+        .upstream
+        .iter()
+        .any(|(_, p)| matches!(super::preparer(p), Some(super::Preparer::Program(_))));
 
     ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
     let started = std::time::Instant::now();
@@ -358,6 +364,9 @@ struct Expected {
     needed: Vec<(String, Vec<String>)>,
     /// Column -> dtype, as the training run's `load` read them (when its report was found).
     trained_types: Vec<(String, String)>,
+    /// Whether a user's transform runs between `load` and the features: then a column the file
+    /// lacks may be one it makes.
+    transformed: bool,
 }
 
 impl Expected {
@@ -410,7 +419,11 @@ impl Expected {
                 }
             }
         }
-        Expected { needed, trained_types }
+        Expected {
+            needed,
+            trained_types,
+            transformed: false,
+        }
     }
 
     /// The loaded new file has every needed column, numeric where the model's data was.
@@ -423,7 +436,12 @@ impl Expected {
             }
             // A column the training data did not have when it was read was made by a step of
             // the chain (a user's transform), which makes it here too.
-            if !self.trained_types.is_empty() && !self.trained_types.iter().any(|(n, _)| n == raw) {
+            let known_raw = self.trained_types.iter().any(|(n, _)| n == raw);
+            let made = match self.trained_types.is_empty() {
+                false => !known_raw,
+                true => self.transformed && frame.column(raw).is_err(),
+            };
+            if made {
                 continue;
             }
             let used_for = if features.len() == 1 && &features[0] == raw {

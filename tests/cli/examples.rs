@@ -109,7 +109,42 @@ fn every_shipped_pipeline_validates_plans_and_runs_as_planned() {
             warm.iter().filter(|(_, what)| what == "cached").count() >= warm.len() - 1,
             "{shown}: a second run takes every step but `register` from the cache: {warm:?}"
         );
+        if rel.ends_with("custom.yaml") {
+            user_model_scores_the_fleet(root);
+        }
     }
+}
+
+/// `pmflow predict` with the version `pipelines/custom.yaml` registered (scikit-learn's trees,
+/// behind its own score command; the per-machine baseline replayed with its training state):
+/// every machine of the fleet gets a score and a risk, and its work orders list the machines
+/// at risk.
+fn user_model_scores_the_fleet(root: &Path) {
+    let (ok, out, err) = pmflow(
+        root,
+        &[
+            "predict",
+            "--model",
+            "pump-failure-gbm@production",
+            "--data",
+            "data/fleet.csv",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let machines = json["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 80, "{out}");
+    let at_risk = machines.iter().filter(|m| m["risk"] != "healthy").count();
+    let (ok, out, err) = pmflow(root, &["runs", "show", "latest", "--format", "json"]);
+    assert!(ok, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        run["metrics"]["work_orders.work_orders"], at_risk as f64,
+        "{}",
+        run["metrics"]
+    );
 }
 
 #[test]
