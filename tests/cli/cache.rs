@@ -66,7 +66,7 @@ fn unchanged_steps_are_cache_hits_and_changes_are_misses() {
     let (code, out, _) = p.output(&["run", "pipelines/train.yaml", "--dry-run"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("load           load       run     no earlier run with the same inputs"),
+        out.contains("load           load       run     data/sensors.csv changed since the last run"),
         "{out}"
     );
     assert!(

@@ -220,8 +220,15 @@ fn an_unchanged_program_comes_from_the_cache_and_an_edited_one_runs_again() {
     assert_eq!(code, 0, "{err}");
     let run = p.show("latest");
     assert!(!cached(&run, "envelope") && cached(&run, "clean"));
-    // Lineage: the code file's digest is recorded with the run.
-    assert!(run.to_string().contains("steps/envelope.py"), "{run}");
+    // Lineage: the code file's digest (of its edited content) is recorded with the run.
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(
+        std::fs::read(p.root().join("steps/envelope.py")).unwrap(),
+    ));
+    let read = run["tags"]["input.envelope"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", run["tags"]));
+    assert!(read.contains("steps/envelope.py") && read.contains(&digest), "{read}");
 }
 
 /// Runs a pipeline whose command step is `with`, expecting it to fail; the error, and the
