@@ -189,6 +189,23 @@ fn a_user_model_is_evaluated_registered_and_scored_by_predict_as_evaluate_scored
     assert!(compared > 100, "only {compared} windows compared");
     assert!(worst <= 1e-9, "largest difference from evaluate: {worst}");
 
+    // The transform's code edited since training: scoring is refused, naming the file.
+    p.write("steps/centre.py", format!("{CENTRE}\n# tuned\n"));
+    let (code, _, err) = p.output(&[
+        "predict",
+        "--model",
+        "pumps-user@production",
+        "--data",
+        "data/test_machines.csv",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("the code of its transform `centre` changed since it was trained")
+            && err.contains("steps/centre.py"),
+        "{err}"
+    );
+    p.write("steps/centre.py", CENTRE);
+
     // A score command that breaks is named with what it said.
     p.write("steps/score.py", "import sys; sys.exit('weights are corrupt')");
     let (code, _, err) = p.output(&["run", "pipelines/user.yaml"]);

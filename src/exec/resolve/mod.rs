@@ -3,6 +3,7 @@
 //! that trained it ([`model`]), and earlier runs' tables ([`table`]). The run and `--dry-run`
 //! both call [`named_by`], so the key a plan predicts is the key a run uses.
 
+mod code;
 mod model;
 mod table;
 

@@ -76,6 +76,8 @@ pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<Model
 
     let text = registry.pipeline_text(&run_id).await.map_err(fail)?;
     let chain = training_chain(&text, &step, &shown, root)?;
+    let detail = registry.show_run(&run_id).await.map_err(fail)?;
+    super::code::unchanged(&chain, &detail, root, registry, &shown).await?;
 
     let mut files = vec![
         (MODEL_INPUT.to_string(), card_ref),
