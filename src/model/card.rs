@@ -9,7 +9,10 @@ use crate::ml::logistic::Logistic;
 use crate::ml::network::Architecture;
 use crate::ml::training::EpochStats;
 
+/// The card format of a libtorch network (LSTM, GRU, linear).
 pub const FORMAT: &str = "pmflow-lstm/1";
+/// The card format of a user's model, scored by its own command ([`super::user`]).
+pub const USER_FORMAT: &str = "pmflow-command/1";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -80,14 +83,13 @@ impl ModelCard {
             serde_json::from_slice(bytes).map_err(|e| ModelError::new(format!("the model card is not valid: {e}")))?;
         let readable = match card.format.as_str() {
             FORMAT => card.architecture.is_some() && card.training.is_some(),
-            super::user::FORMAT => card.score.is_some(),
+            USER_FORMAT => card.score.is_some(),
             _ => false,
         };
         if !readable {
             return Err(ModelError::new(format!(
                 "the model card has format `{}`; this pmflow reads `{FORMAT}` and `{}`",
-                card.format,
-                super::user::FORMAT
+                card.format, USER_FORMAT
             )));
         }
         Ok(card)

@@ -14,8 +14,7 @@ use super::ModelError;
 use crate::ml::training::WindowSet;
 use crate::subprocess::{self, Ended, Watch};
 
-/// The card format of a user's model.
-pub const FORMAT: &str = "pmflow-command/1";
+pub use super::card::USER_FORMAT as FORMAT;
 /// The file in the user's folder that says how to score.
 pub const SPEC: &str = "model.json";
 /// The user's folder, packed.

@@ -5,6 +5,7 @@
 //! any language; the contract is files (README: "Your own code as a step").
 
 mod messages;
+mod names;
 mod outputs;
 mod program;
 mod user_model;
@@ -18,7 +19,7 @@ use crate::pipeline::node::{Node, Value};
 use crate::steps::context::{StepContext, StepError, StepOutput};
 use crate::steps::ports::{Input, Output, OutputKind, Ports};
 
-pub use outputs::RESERVED;
+pub use names::RESERVED;
 
 /// How the program is started.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +167,7 @@ fn parse_outputs(f: &mut Fields) -> Option<Vec<(String, OutputKind)>> {
                 continue;
             }
         };
-        if let Err(why) = outputs::check_name(&key.name, kind) {
+        if let Err(why) = names::check_name(&key.name, kind) {
             f.error(key.pos, format!("`outputs`: {why}"));
             ok = false;
         }
@@ -225,8 +226,8 @@ pub fn ports(p: &CommandParams) -> Ports<'_> {
     let outputs = p
         .outputs
         .iter()
-        .map(|(name, kind)| Output::declared(*kind, outputs::artifact_name(name, *kind)))
-        .chain([Output::of(OutputKind::File, outputs::LOG)])
+        .map(|(name, kind)| Output::declared(*kind, names::artifact_name(name, *kind)))
+        .chain([Output::of(OutputKind::File, names::LOG)])
         .collect();
     Ports {
         inputs: vec![Input::TableFiles, Input::Code { patterns: &p.code }],

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde_json::json;
 
-use super::outputs::output_path;
+use super::names::output_path;
 use super::{CommandParams, InputFormat};
 use crate::frame::{Roles, Table};
 use crate::steps::context::{StepContext, StepError};
