@@ -285,7 +285,7 @@ fn every_broken_promise_of_a_program_fails_its_step_and_keeps_nothing() {
 
 /// A program that, until data/go exists, starts a background sleeper, writes its pid to
 /// data/sleeper.pid, says it started, and hangs; once data/go exists, it copies its input.
-const HANG: &str = r#"      run: "if [ -f data/go ]; then cp $PMFLOW_INPUT_CLEAN $PMFLOW_OUTPUT_FRAME; exit 0; fi; sleep 300 & echo $! > data/sleeper.pid; echo '{\"metric\": \"started\", \"value\": 1}' >> $PMFLOW_MESSAGES; wait"
+const HANG: &str = r#"      run: "if [ -f data/go ]; then cp $PMFLOW_INPUT_CLEAN $PMFLOW_OUTPUT_FRAME; exit 0; fi; sleep 300 & echo $! > data/sleeper.pid; echo '{\"progress\": 1, \"total\": 4, \"message\": \"machines\"}' >> $PMFLOW_MESSAGES; echo '{\"warning\": \"still waiting for the historian\"}' >> $PMFLOW_MESSAGES; for i in 1 2; do echo \"{\\\"metric\\\": \\\"loss\\\", \\\"value\\\": $i, \\\"step\\\": $i}\" >> $PMFLOW_MESSAGES; done; echo '{\"metric\": \"started\", \"value\": 1}' >> $PMFLOW_MESSAGES; wait"
       outputs: {frame: table}"#;
 
 fn sleeper(p: &Project) -> i32 {
@@ -316,12 +316,13 @@ fn a_hanging_program_is_killed_with_its_process_group_on_timeout() {
 /// `envelope.started` (sent by the program while it runs).
 #[allow(clippy::zombie_processes)]
 fn start_until_started(p: &Project) -> std::process::Child {
+    let log = std::fs::File::create(p.root().join("run.log")).unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pmflow"))
         .current_dir(p.root())
         .env("CI", "1")
         .args(["run", "pipelines/custom.yaml"])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -342,8 +343,19 @@ fn start_until_started(p: &Project) -> std::process::Child {
 fn sigterm_stops_a_running_program_and_a_resume_runs_only_it_again() {
     let p = Project::new();
     p.write("pipelines/custom.yaml", pipeline(HANG));
-    // The metric arrives while the program still runs (it never ends by itself).
+    // Its messages arrive while it still runs (it never ends by itself): the metric, the
+    // series and the warning in the registry, the progress on pmflow's progress lines.
     let mut child = start_until_started(&p);
+    let live = p.show("latest");
+    assert_eq!(live["status"], "running");
+    assert_eq!(
+        live["series"]["envelope.loss"],
+        serde_json::json!([[1, 1.0], [2, 2.0]]),
+        "{live}"
+    );
+    assert!(live.to_string().contains("still waiting for the historian"), "{live}");
+    let progress = std::fs::read_to_string(p.root().join("run.log")).unwrap();
+    assert!(progress.contains("envelope: 1/4 machines"), "{progress}");
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
