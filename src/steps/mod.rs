@@ -137,7 +137,9 @@ impl StepKind {
 pub enum StepParams {
     Load(load::LoadParams),
     Clean(clean::CleanParams),
-    Feature(feature::FeatureParams),
+    /// Boxed: the largest settings by far, and every step's settings are cloned into each step
+    /// downstream's context.
+    Feature(Box<feature::FeatureParams>),
     Split(split::SplitParams),
     Smote(smote::SmoteParams),
     Train(train::TrainParams),
@@ -153,7 +155,7 @@ pub fn parse_params(kind: StepKind, with: &mut Fields) -> Option<StepParams> {
     match kind {
         StepKind::Load => load::parse(with).map(StepParams::Load),
         StepKind::Clean => clean::parse(with).map(StepParams::Clean),
-        StepKind::Feature => feature::parse(with).map(StepParams::Feature),
+        StepKind::Feature => feature::parse(with).map(|p| StepParams::Feature(Box::new(p))),
         StepKind::Split => split::parse(with).map(StepParams::Split),
         StepKind::Smote => smote::parse(with).map(StepParams::Smote),
         StepKind::Train => train::parse(with).map(StepParams::Train),

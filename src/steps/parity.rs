@@ -45,18 +45,35 @@ pub(super) fn cmapss_fd001() -> Table {
 /// the same name: `groupby("unit").rolling(w, min_periods=1).mean()/.std()`).
 #[test]
 fn cmapss_features_match_pandas() {
-    let loaded = cmapss_fd001();
-    let spec = super::parse_with(
+    features_match_fixture(
         "{columns: [s2, s11, s21], rolling: {windows: [5, 15], stats: [mean, std]}, label: {from-rul: true, horizon: 30, name: failure_within_30}, drop-na: false}",
-        feature::parse,
+        "cmapss_features_pandas.csv",
     );
+}
+
+/// `relative` on FD001, engines 1 and 50, against tests/fixtures/cmapss_relative_pandas.csv
+/// (pandas 3.1.2, made by the script of the same name: each value minus, and over,
+/// `groupby("unit").expanding().mean()` and `.rolling(10, min_periods=1).mean()`).
+#[test]
+fn cmapss_relative_features_match_pandas() {
+    features_match_fixture(
+        "{columns: [s2, s11], relative: {to: [expanding, 10], as: [minus, over]}, drop-na: false}",
+        "cmapss_relative_pandas.csv",
+    );
+}
+
+/// The `feature` step of `spec` on FD001, engines 1 and 50, has every column of the fixture,
+/// to 1e-9 relative.
+fn features_match_fixture(spec: &str, fixture: &str) {
+    let loaded = cmapss_fd001();
+    let spec = super::parse_with(spec, feature::parse);
     let (mut ctx, _rx) = StepContext::detached(&repo(), vec![("load/frame".into(), loaded)]);
     let Table { frame: ours, .. } = feature::run(&spec, &mut ctx).unwrap().tables.remove(0).1;
     let units = column_f64(&ours, "unit").unwrap();
     let mask: BooleanChunked = units.iter().map(|u| *u == 1.0 || *u == 50.0).collect();
     let ours = ours.filter(&mask).unwrap();
 
-    let fixture = repo().join("tests/fixtures/cmapss_features_pandas.csv");
+    let fixture = repo().join("tests/fixtures").join(fixture);
     let expected = CsvReadOptions::default()
         .with_has_header(true)
         .try_into_reader_with_file_path(Some(fixture))

@@ -630,6 +630,41 @@ mod tests {
     }
 
     #[test]
+    fn relative_features_compare_each_value_with_its_machine_s_own_mean() {
+        let p = params("{columns: [x], relative: {to: [expanding, 2h]}, drop-na: false}");
+        let t = run_on(&p, table()).unwrap();
+        // As pandas gives x - df.groupby("m")["x"].expanding().mean(): B's gap is skipped.
+        same(
+            &col_values(&t, "x_minus_mean_expanding"),
+            &[0.0, 0.5, 1.0, 1.5, 2.0, 0.0, f64::NAN, 10.0],
+        );
+        same(
+            &col_values(&t, "x_over_mean_expanding"),
+            &[1.0, 4.0 / 3.0, 1.5, 1.6, 5.0 / 3.0, 1.0, f64::NAN, 1.5],
+        );
+        // df.groupby("m").rolling("2h", on="t")["x"].mean()
+        same(
+            &col_values(&t, "x_minus_mean_2h"),
+            &[0.0, 0.5, 0.5, 0.5, 0.5, 0.0, f64::NAN, 0.0],
+        );
+        // A mean of 0 has no ratio: missing, not infinite.
+        let mut zeros = table();
+        zeros
+            .frame
+            .replace("x", Column::new("x".into(), [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]))
+            .unwrap();
+        let t = run_on(&params("{columns: [x], relative: {as: [over]}, drop-na: false}"), zeros).unwrap();
+        assert!(
+            t.frame.column("x_minus_mean_expanding").is_err(),
+            "only the ratio asked for"
+        );
+        same(
+            &col_values(&t, "x_over_mean_expanding"),
+            &[f64::NAN, f64::NAN, 3.0, 2.0, 5.0 / 3.0, f64::NAN, f64::NAN, f64::NAN],
+        );
+    }
+
+    #[test]
     fn bad_specs_name_the_key_and_column() {
         let err = |yaml_text: &str, t: Table| run_on(&params(yaml_text), t).unwrap_err().0;
         assert!(err("{columns: [xx], lags: [1]}", table())

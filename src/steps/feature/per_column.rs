@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::spec::{Relation, RelativeTo};
 use super::Made;
 use crate::frame::column_f64_ref;
 use crate::ml::rolling::{diff_into, ewm_into, lag_into, rolling_into, Stat, Window};
@@ -25,7 +26,55 @@ pub(super) fn features(
     let mut made = rolling(p, column, &values, ranges, span_times);
     made.extend(spectra(p, column, &values, ranges));
     made.extend(shifts(p, column, &values, ranges));
+    made.extend(relative(p, column, &values, ranges, span_times));
     Ok(made)
+}
+
+/// Each value against its machine's own mean so far: `COLUMN_minus_mean_TO` (value - mean) and
+/// `COLUMN_over_mean_TO` (value / mean, missing where the mean is 0), with the mean over every
+/// reading up to and including this one (`expanding`, as pandas' `expanding().mean()`) or a
+/// trailing window (as `rolling`).
+fn relative(p: &super::FeatureParams, column: &str, values: &[f64], ranges: &Ranges, span_times: &[i64]) -> Vec<Made> {
+    let mut made = Vec::new();
+    for to in &p.relative {
+        let means = per_entity(values, ranges, |r, v, out| {
+            let window = match to {
+                RelativeTo::Expanding => Window::Rows(v.len().max(1)),
+                RelativeTo::Window(WindowSpec::Rows(n)) => Window::Rows(*n),
+                RelativeTo::Window(WindowSpec::Duration { ms, .. }) => Window::Span {
+                    times: &span_times[r],
+                    span: *ms,
+                },
+            };
+            rolling_into(v, window, Stat::Mean, 1, out)
+        });
+        let label = match to {
+            RelativeTo::Expanding => "expanding".to_string(),
+            RelativeTo::Window(w) => w.label(),
+        };
+        for &relation in &p.relative_as {
+            let (word, transform) = match relation {
+                Relation::Minus => ("minus", "minus_own_mean"),
+                Relation::Over => ("over", "over_own_mean"),
+            };
+            let compared: Vec<f64> = values
+                .iter()
+                .zip(&means)
+                .map(|(v, m)| match relation {
+                    Relation::Minus => v - m,
+                    Relation::Over if *m == 0.0 => f64::NAN,
+                    Relation::Over => v / m,
+                })
+                .collect();
+            let name = format!("{column}_{word}_mean_{label}");
+            made.push(Made {
+                manifest: json!({"name": name, "source": column, "transform": transform, "window": label}),
+                name,
+                values: compared,
+            });
+        }
+    }
+    made
 }
 
 /// One column per window and statistic.

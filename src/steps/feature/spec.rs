@@ -18,6 +18,10 @@ pub struct FeatureParams {
     pub ewm: Vec<usize>,
     /// Row windows for frequency features (dominant frequency, spectral entropy).
     pub fft: Vec<usize>,
+    /// Each value against the machine's own mean so far (`relative`): the means, and which
+    /// comparisons to make.
+    pub relative: Vec<RelativeTo>,
+    pub relative_as: Vec<Relation>,
     pub time: Vec<TimePart>,
     /// The zone whose wall clock `time` features read (UTC when absent).
     pub timezone: Option<chrono_tz::Tz>,
@@ -34,6 +38,23 @@ pub struct FeatureParams {
     /// would keep and the reader of the table names the empty ones (`drift` skips them). In
     /// training such a column stays an error to fix.
     pub keep_rows_of_empty_columns: bool,
+}
+
+/// The mean a value is compared with: every earlier reading of its machine (and itself), or a
+/// trailing window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelativeTo {
+    Expanding,
+    Window(WindowSpec),
+}
+
+/// How a value is compared with its machine's mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// value - mean
+    Minus,
+    /// value / mean (missing where the mean is 0)
+    Over,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +183,7 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
     let diffs = int_list(f, "diff");
     let ewm = int_list(f, "ewm");
     let fft = parse_fft(f)?;
+    let (relative, relative_as) = parse_relative(f)?;
     let time = parse_time(f);
     let timezone = parse_timezone(f);
     let interactions = parse_interactions(f);
@@ -178,6 +200,8 @@ pub fn parse(f: &mut Fields) -> Option<FeatureParams> {
         diffs,
         ewm,
         fft,
+        relative,
+        relative_as,
         time,
         timezone,
         interactions,
@@ -237,6 +261,51 @@ fn parse_rolling(f: &mut Fields) -> Option<(Vec<WindowSpec>, Vec<Stat>, usize)> 
     let min_periods = r.optional_int("min-periods", 1, 1_000_000).unwrap_or(1) as usize;
     r.finish();
     Some((windows, stats, min_periods))
+}
+
+/// `relative`: the means (`to`: `expanding`, rows or a duration; default expanding) and the
+/// comparisons (`as`: `minus`, `over`; default both); none when it is not given.
+fn parse_relative(f: &mut Fields) -> Option<(Vec<RelativeTo>, Vec<Relation>)> {
+    let Some(node) = f.node("relative") else {
+        return Some((Vec::new(), Vec::new()));
+    };
+    let context = format!("{} `relative`", f.context());
+    let mut r = Fields::new(node, context, f.diags)?;
+    let mut to = Vec::new();
+    match r.node("to") {
+        None => to.push(RelativeTo::Expanding),
+        Some(list) => {
+            let items: Vec<&Node> = match &list.value {
+                Value::Seq(items) => items.iter().collect(),
+                _ => vec![list],
+            };
+            for item in items {
+                if item.as_str() == Some("expanding") {
+                    to.push(RelativeTo::Expanding);
+                } else if let Some(w) = window_of(item, &mut r, "to") {
+                    to.push(RelativeTo::Window(w));
+                }
+            }
+        }
+    }
+    let mut relations = Vec::new();
+    match r.optional_str_list("as") {
+        None => relations.extend([Relation::Minus, Relation::Over]),
+        Some(names) => {
+            for name in names {
+                match name.as_str() {
+                    "minus" => relations.push(Relation::Minus),
+                    "over" => relations.push(Relation::Over),
+                    other => {
+                        let pos = r.pos();
+                        r.error(pos, format!("`as`: unknown comparison `{other}`; use minus, over"));
+                    }
+                }
+            }
+        }
+    }
+    r.finish();
+    Some((to, relations))
 }
 
 /// `fft`: the window lengths in rows (4 to 1024); none when it is not given. None when its
