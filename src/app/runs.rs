@@ -218,6 +218,7 @@ fn print_detail(run: &RunDetail) {
         let mark = if verdict.baseline_wins() { "WARNING: " } else { "" };
         println!("\nBASELINE\n  {mark}{}", verdict.sentence());
     }
+    print_importance(run);
     // Warnings are tags (`registry::warning_tag`): shown first, since a run that succeeded
     // with a warning may still need a look.
     let (warnings, tags): (Vec<_>, Vec<_>) = run
@@ -265,6 +266,32 @@ fn print_detail(run: &RunDetail) {
                 .unwrap_or_default();
             println!("  {:<14} {:<24} {:>10} B  {}{removed}", a.step, a.name, a.bytes, a.uri);
         }
+    }
+}
+
+/// The five sensors whose shuffling cost each evaluating step the most test PR-AUC (its
+/// `importance.SENSOR` metrics), most first.
+fn print_importance(run: &RunDetail) {
+    let mut by_step: std::collections::BTreeMap<&str, Vec<(&str, f64)>> = Default::default();
+    for (key, value) in &run.metrics {
+        let Some((step, sensor)) = key.split_once(".importance.") else {
+            continue;
+        };
+        if let Some(v) = value.as_f64() {
+            by_step.entry(step).or_default().push((sensor, v));
+        }
+    }
+    if by_step.is_empty() {
+        return;
+    }
+    println!(
+        "
+IMPORTANCE (drop in test PR-AUC when a sensor is shuffled; top 5)"
+    );
+    for (step, mut sensors) in by_step {
+        sensors.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = sensors.iter().take(5).map(|(s, v)| format!("{s} {v:.3}")).collect();
+        println!("  {step}: {}", top.join(", "));
     }
 }
 

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod card;
 pub mod device;
 pub mod formats;
+pub mod importance;
 pub mod scorer;
 pub mod scoring;
 pub mod user;

@@ -10,9 +10,11 @@ use super::model_io::{parse_device, scored_rows};
 use crate::frame::{numeric_features, Table};
 use crate::ml::metrics::{Confusion, OperatingPoints};
 use crate::model::device::{self, DeviceChoice};
+use crate::model::importance::{self, Importance, Shuffles};
+use crate::model::scorer::Scorer;
 use crate::model::windows as sequences;
 use crate::pipeline::fields::Fields;
-use crate::plot::{confusion_matrix, line_chart, Chart, Series};
+use crate::plot::{confusion_matrix, importance_picture, line_chart, Chart, ImportanceBar, Series};
 use crate::steps::context::{StepContext, StepError, StepOutput};
 use crate::steps::ports::{Input, Output, OutputKind, Ports, NO_UPSTREAM_MODEL};
 
@@ -21,14 +23,54 @@ pub struct EvaluateParams {
     pub batch_size: usize,
     pub device: DeviceChoice,
     pub threads: usize,
+    /// Permutation importance on the test part; None: `importance: false`.
+    pub importance: Option<ImportanceParams>,
 }
+
+/// `importance: {repeats: 5, seed: 42, per-feature: false}`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImportanceParams {
+    pub shuffles: Shuffles,
+    /// Also each feature on its own (one scoring per feature and repeat: slower).
+    pub per_feature: bool,
+}
+
+const DEFAULT_IMPORTANCE: ImportanceParams = ImportanceParams {
+    shuffles: Shuffles { repeats: 5, seed: 42 },
+    per_feature: false,
+};
 
 pub fn parse(f: &mut Fields) -> Option<EvaluateParams> {
     Some(EvaluateParams {
         batch_size: f.optional_int("batch-size", 1, 1 << 20).unwrap_or(1024) as usize,
         device: parse_device(f),
         threads: f.optional_int("threads", 1, 256).unwrap_or(1) as usize,
+        importance: parse_importance(f)?,
     })
+}
+
+/// `importance: false`, `true` or a map; None after reporting a problem.
+fn parse_importance(f: &mut Fields) -> Option<Option<ImportanceParams>> {
+    let Some(node) = f.node("importance") else {
+        return Some(Some(DEFAULT_IMPORTANCE));
+    };
+    match node.value {
+        crate::pipeline::node::Value::Bool(false) => return Some(None),
+        crate::pipeline::node::Value::Bool(true) | crate::pipeline::node::Value::Null => {
+            return Some(Some(DEFAULT_IMPORTANCE))
+        }
+        _ => {}
+    }
+    let context = format!("{} `importance`", f.context());
+    let mut i = Fields::new(node, context, f.diags)?;
+    let repeats = i.optional_int("repeats", 1, 1000).unwrap_or(5) as usize;
+    let seed = i.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64;
+    let per_feature = i.optional_bool("per-feature").unwrap_or(false);
+    i.finish();
+    Some(Some(ImportanceParams {
+        shuffles: Shuffles { repeats, seed },
+        per_feature,
+    }))
 }
 
 pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
@@ -38,16 +80,7 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
     let device = device::pick(p.device)?;
     tch::set_num_threads(p.threads as i32);
 
-    let unused: Vec<String> = numeric_features(&test.frame, &test.roles)
-        .into_iter()
-        .filter(|c| !card.features.contains(c))
-        .collect();
-    if !unused.is_empty() {
-        ctx.warn(format!(
-            "the test part has numeric columns the model was not trained on (ignored): {}",
-            unused.join(", ")
-        ));
-    }
+    warn_unused_columns(&test, &card.features, ctx);
     let windows = sequences::build(&test, "test", &card.features, card.window, device)?;
     if windows.set.is_empty() {
         return Err(StepError::new(format!(
@@ -97,14 +130,26 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
             ctx.metric(key, v);
         }
     }
+    let importance = match (p.importance, pr_auc) {
+        (Some(settings), Some(base)) => Some(importances(
+            model.as_ref(),
+            &windows.set,
+            base,
+            settings,
+            p.batch_size,
+            ctx,
+        )?),
+        _ => None,
+    };
     let report = json!({
         "model": card.model_name(),
+        "importance": importance.as_ref().map(importance_json),
         "threshold": card.threshold, "threshold_rule": card.threshold_rule,
         "metrics": metrics.iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v)))).collect::<serde_json::Map<_, _>>(),
         "confusion_matrix": {"rows": "actual [failure, healthy]", "columns": "predicted [alarm, no alarm]",
                              "values": [[c.tp, c.fn_], [c.fp, c.tn]]},
     });
-    let pictures = vec![
+    let mut pictures = vec![
         (
             "pr_curve.svg".to_string(),
             pr_picture(&points, pr_auc, &c, baseline.as_ref().map(|(_, p)| p)).into_bytes(),
@@ -115,6 +160,7 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
             confusion_matrix(&format!("Test part at threshold {:.3}", card.threshold), &c).into_bytes(),
         ),
     ];
+    pictures.extend(importance.as_ref().map(|(by_sensor, _)| importance_svg(by_sensor)));
     Ok(StepOutput {
         tables: vec![(
             "predictions".into(),
@@ -122,6 +168,79 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
         )],
         reports: vec![("evaluation".into(), report)],
         files: pictures,
+    })
+}
+
+/// Warns of numeric columns of the test part the model was not trained on (ignored).
+fn warn_unused_columns(test: &Table, features: &[String], ctx: &StepContext) {
+    let unused: Vec<String> = numeric_features(&test.frame, &test.roles)
+        .into_iter()
+        .filter(|c| !features.contains(c))
+        .collect();
+    if !unused.is_empty() {
+        ctx.warn(format!(
+            "the test part has numeric columns the model was not trained on (ignored): {}",
+            unused.join(", ")
+        ));
+    }
+}
+
+/// Permutation importance by sensor (and, when asked, by feature), logged as
+/// `importance.SENSOR` (the mean drop in test PR-AUC when it is shuffled).
+fn importances(
+    model: &dyn Scorer,
+    windows: &crate::ml::training::WindowSet,
+    base: f64,
+    settings: ImportanceParams,
+    batch_size: usize,
+    ctx: &StepContext,
+) -> Result<(Vec<Importance>, Option<Vec<Importance>>), StepError> {
+    let card = model.card();
+    let groups = importance::by_source(&card.features, card.feature_manifest.as_ref());
+    ctx.progress(0, 1, format!("permutation importance of {} sensors", groups.len()));
+    let by_sensor = importance::permutation(model, windows, base, &groups, settings.shuffles, batch_size)?;
+    for i in &by_sensor {
+        ctx.metric(format!("importance.{}", i.name), i.drop);
+    }
+    let by_feature = match settings.per_feature {
+        true => Some(importance::permutation(
+            model,
+            windows,
+            base,
+            &importance::each_feature(&card.features),
+            settings.shuffles,
+            batch_size,
+        )?),
+        false => None,
+    };
+    Ok((by_sensor, by_feature))
+}
+
+/// `importance.svg`: a bar per sensor.
+fn importance_svg(by_sensor: &[Importance]) -> (String, Vec<u8>) {
+    let bars: Vec<ImportanceBar> = by_sensor
+        .iter()
+        .map(|i| ImportanceBar {
+            name: i.name.clone(),
+            drop: i.drop,
+            std: i.std,
+        })
+        .collect();
+    let title = "Permutation importance by sensor, test part";
+    ("importance.svg".into(), importance_picture(title, &bars).into_bytes())
+}
+
+fn importance_json((by_sensor, by_feature): &(Vec<Importance>, Option<Vec<Importance>>)) -> serde_json::Value {
+    let list = |found: &[Importance]| -> Vec<serde_json::Value> {
+        found
+            .iter()
+            .map(|i| json!({"name": i.name, "pr_auc_drop": i.drop, "std": i.std}))
+            .collect()
+    };
+    json!({
+        "measure": "drop in test PR-AUC when shuffled (mean and population std over the repeats)",
+        "by_sensor": list(by_sensor),
+        "by_feature": by_feature.as_deref().map(list),
     })
 }
 
@@ -195,6 +314,7 @@ pub fn ports(_: &EvaluateParams) -> Ports<'static> {
         Output::of(OutputKind::Picture, "pr_curve.svg"),
         Output::of(OutputKind::Picture, "roc_curve.svg"),
         Output::of(OutputKind::Picture, "confusion_matrix.svg"),
+        Output::of(OutputKind::Picture, "importance.svg"),
     ])
     .and(Input::UpstreamModel {
         missing: NO_UPSTREAM_MODEL,

@@ -76,7 +76,7 @@ steps:
     kind: command
     needs: [split]
     with: {{run: [{python}, steps/fit.py], code: [steps/fit.py, steps/score.py], inputs: [train, val], outputs: {{model: model}}}}
-  - {{id: evaluate, kind: evaluate, needs: [fit, split]}}
+  - {{id: evaluate, kind: evaluate, needs: [fit, split], with: {{importance: {{per-feature: true, repeats: 30}}}}}}
   - {{id: register, kind: register, needs: [evaluate], with: {{promote: {{alias: production}}}}}}
 "#
     )
@@ -142,6 +142,8 @@ fn a_user_model_is_evaluated_registered_and_scored_by_predict_as_evaluate_scored
             .contains(&"temperature_centred_lag1".into()),
         "{card}"
     );
+
+    permutation_importance_matches_scikit_learn(&p, &run);
 
     // The test machines' raw readings from day 5 on (no label), scored by the registered
     // version: the transform replays on them with the figures it fitted in training (their
@@ -214,4 +216,66 @@ fn a_user_model_is_evaluated_registered_and_scored_by_predict_as_evaluate_scored
         err.contains("step `fit` failed") && err.contains("weights are corrupt"),
         "{err}"
     );
+}
+
+/// scikit-learn's `permutation_importance` of the same model (its weights, read from the
+/// registered zip) on the same test rows, as float32 as pmflow hands them over.
+const SKLEARN_IMPORTANCE: &str = r#"
+import io, json, sys, zipfile
+import numpy as np, pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.inspection import permutation_importance
+test_path, zip_path, card_path = sys.argv[1:4]
+card = json.load(open(card_path))
+archive = zipfile.ZipFile(zip_path)
+w = np.array(json.load(archive.open("weights.json"))["weights"])
+class Linear(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        return self
+    def predict_proba(self, X):
+        s = 1 / (1 + np.exp(-8 * (np.c_[X, np.ones(len(X))] @ w - 0.1)))
+        return np.c_[1 - s, s]
+model = Linear()
+model.classes_ = np.array([0, 1])
+test = pd.read_parquet(test_path)
+X = test[card["features"]].to_numpy(dtype=np.float32).astype(np.float64)
+y = test[card["label"]].to_numpy()
+found = permutation_importance(model, X, y, scoring="average_precision", n_repeats=30, random_state=0)
+print(json.dumps({f: [m, s] for f, m, s in zip(card["features"], found.importances_mean, found.importances_std)}))
+"#;
+
+/// pmflow's per-feature permutation importance (30 repeats) against scikit-learn's (30 other
+/// shuffles) for the same model and rows. Both estimate the same expected drop; their means
+/// differ by the shuffles drawn, whose standard error is std/sqrt(30) each: they must agree
+/// within 4 combined standard errors (plus 1e-3 for float32 inputs).
+fn permutation_importance_matches_scikit_learn(p: &Project, run: &serde_json::Value) {
+    let evaluation: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(artifact(run, "evaluate", "evaluation.json")).unwrap()).unwrap();
+    let ours = evaluation["importance"]["by_feature"]
+        .as_array()
+        .expect("per-feature importance");
+    let script = p.write("check_importance.py", SKLEARN_IMPORTANCE);
+    let out = std::process::Command::new(python())
+        .arg(&script)
+        .arg(artifact(run, "split", "test.parquet"))
+        .arg(artifact(run, "fit", "model.zip"))
+        .arg(artifact(run, "fit", "model_card.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: HashMap<String, (f64, f64)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ours.len(), theirs.len(), "one figure per feature");
+    let mut largest = 0.0f64;
+    for figure in ours {
+        let name = figure["name"].as_str().unwrap();
+        let (mean, std) = (figure["pr_auc_drop"].as_f64().unwrap(), figure["std"].as_f64().unwrap());
+        let (their_mean, their_std) = theirs[name];
+        let tolerance = 4.0 * ((std * std + their_std * their_std) / 30.0).sqrt() + 1e-3;
+        assert!(
+            (mean - their_mean).abs() <= tolerance,
+            "{name}: pmflow {mean:.4} +- {std:.4}, scikit-learn {their_mean:.4} +- {their_std:.4}"
+        );
+        largest = largest.max(mean);
+    }
+    assert!(largest > 0.01, "some feature matters to the model: {ours:?}");
 }
