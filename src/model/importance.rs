@@ -32,29 +32,35 @@ pub struct Importance {
 pub struct Shuffles {
     pub repeats: usize,
     pub seed: u64,
+    /// About this many windows are scored (whole machines' runs of windows, a seeded sample),
+    /// as scikit-learn's `max_samples`: the cost grows with windows x groups x repeats.
+    pub max_windows: usize,
 }
 
 /// How many values the shuffled copies scored in one call may hold (128 MB of f32): copies are
 /// scored together, so a model run as a program starts once per batch, not once per shuffle.
 const VALUES_PER_CALL: usize = 32 << 20;
 
-/// Each group's importance for `model` on `windows` (labelled), most important first. `base`
-/// is the model's PR-AUC on the windows as they are.
+/// Each group's importance for `model` on `windows` (labelled), most important first: the
+/// drop from the model's PR-AUC on the (sampled) windows as they are.
 pub fn permutation(
     model: &dyn Scorer,
     windows: &WindowSet,
-    base: f64,
     groups: &[Group],
     shuffles: Shuffles,
     batch_size: usize,
 ) -> Result<Vec<Importance>, ModelError> {
+    let mut rng = Rng::new(shuffles.seed);
+    let windows = &sample(windows, shuffles.max_windows, &mut rng);
+    let labels: Vec<bool> = windows.labels.iter().map(|y| *y == 1.0).collect();
+    let base = OperatingPoints::new(&labels, &model.score(windows, batch_size)?)
+        .average_precision()
+        .unwrap_or(0.0);
     let width = model.card().features.len().max(1);
     let matrix: Vec<f32> = Vec::<f32>::try_from(windows.rows.flatten(0, -1))
         .map_err(|e| ModelError::new(format!("the windows cannot be read: {e}")))?;
     let rows = matrix.len() / width;
-    let labels: Vec<bool> = windows.labels.iter().map(|y| *y == 1.0).collect();
     let per_call = (VALUES_PER_CALL / matrix.len().max(1)).max(1);
-    let mut rng = Rng::new(shuffles.seed);
     let mut drops: Vec<Vec<f64>> = vec![Vec::new(); groups.len()];
     // (group, shuffled copy) waiting to be scored, in the order the shuffles were drawn.
     let mut pending: Vec<(usize, Vec<f32>)> = Vec::new();
@@ -90,6 +96,38 @@ pub fn permutation(
         .collect();
     found.sort_by(|a, b| b.drop.total_cmp(&a.drop));
     Ok(found)
+}
+
+/// About `most` of the windows (all when there are no more): whole runs of consecutive windows
+/// (a machine's sliding windows) drawn by `rng` until there are enough, kept in order. Whole
+/// runs keep what scoring reads in place (a run shares its rows), and every row stays, so a
+/// window still reads its own history.
+fn sample(windows: &WindowSet, most: usize, rng: &mut Rng) -> WindowSet {
+    let ends = &windows.ends;
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for i in 0..ends.len() {
+        match runs.last_mut() {
+            Some(run) if ends[i] == ends[i - 1] + 1 => run.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    if ends.len() > most {
+        rng.shuffle(&mut runs);
+        let mut taken = 0;
+        runs.retain(|run| {
+            let keep = taken < most;
+            taken += run.len() * usize::from(keep);
+            keep
+        });
+        runs.sort_by_key(|run| run.start);
+    }
+    let chosen: Vec<usize> = runs.into_iter().flatten().collect();
+    WindowSet {
+        rows: windows.rows.shallow_clone(),
+        ends: chosen.iter().map(|&i| ends[i]).collect(),
+        labels: chosen.iter().map(|&i| windows.labels[i]).collect(),
+        window: windows.window,
+    }
 }
 
 /// Scores the `pending` copies in one call (their windows one after the other) and adds each
@@ -214,8 +252,12 @@ mod tests {
         let windows = WindowSet::new(&matrix, 2, ends, labels, 1, tch::Device::Cpu);
         let model = FirstFeature(card(&["signal", "noise"]));
         let groups = each_feature(&model.0.features);
-        let shuffles = Shuffles { repeats: 5, seed: 3 };
-        let found = permutation(&model, &windows, 1.0, &groups, shuffles, 64).unwrap();
+        let shuffles = Shuffles {
+            repeats: 5,
+            seed: 3,
+            max_windows: 10_000,
+        };
+        let found = permutation(&model, &windows, &groups, shuffles, 64).unwrap();
         assert_eq!(found[0].name, "signal");
         // Shuffled, the signal is as good as chance: PR-AUC falls from 1 to about the base rate.
         assert!(found[0].drop > 0.6, "{found:?}");
@@ -223,10 +265,27 @@ mod tests {
         assert_eq!(found[1].name, "noise");
         assert_eq!(found[1].drop, 0.0, "a feature the model never reads loses nothing");
         // The same seed gives the same figures.
-        assert_eq!(
-            permutation(&model, &windows, 1.0, &groups, shuffles, 64).unwrap(),
-            found
-        );
+        assert_eq!(permutation(&model, &windows, &groups, shuffles, 64).unwrap(), found);
+    }
+
+    #[test]
+    fn a_sample_takes_whole_runs_of_windows() {
+        let matrix = vec![0f32; 40];
+        let set = |ends: Vec<i64>| {
+            let labels = vec![0f32; ends.len()];
+            WindowSet::new(&matrix, 1, ends, labels, 1, tch::Device::Cpu)
+        };
+        let mut rng = Rng::new(1);
+        // Two machines' sliding windows: one whole run is enough for 5.
+        let runs = sample(&set((0..10).chain(20..30).collect()), 5, &mut rng);
+        let whole = |r: std::ops::Range<i64>| runs.ends == r.collect::<Vec<_>>();
+        assert!(whole(0..10) || whole(20..30), "{:?}", runs.ends);
+        // Scattered windows (each machine's latest): any 5 of them, in order.
+        let scattered = sample(&set((0..40).step_by(2).collect()), 5, &mut rng);
+        assert_eq!(scattered.ends.len(), 5);
+        assert!(scattered.ends.windows(2).all(|p| p[0] < p[1]));
+        // No more than asked: all of them, as they were.
+        assert_eq!(sample(&set(vec![1, 2, 3]), 5, &mut rng).ends, [1, 2, 3]);
     }
 
     #[test]

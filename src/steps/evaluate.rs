@@ -36,7 +36,11 @@ pub struct ImportanceParams {
 }
 
 const DEFAULT_IMPORTANCE: ImportanceParams = ImportanceParams {
-    shuffles: Shuffles { repeats: 5, seed: 42 },
+    shuffles: Shuffles {
+        repeats: 5,
+        seed: 42,
+        max_windows: 10_000,
+    },
     per_feature: false,
 };
 
@@ -66,9 +70,14 @@ fn parse_importance(f: &mut Fields) -> Option<Option<ImportanceParams>> {
     let repeats = i.optional_int("repeats", 1, 1000).unwrap_or(5) as usize;
     let seed = i.optional_int("seed", 0, i64::MAX).unwrap_or(42) as u64;
     let per_feature = i.optional_bool("per-feature").unwrap_or(false);
+    let max_windows = i.optional_int("max-windows", 100, i64::MAX).unwrap_or(10_000) as usize;
     i.finish();
     Some(Some(ImportanceParams {
-        shuffles: Shuffles { repeats, seed },
+        shuffles: Shuffles {
+            repeats,
+            seed,
+            max_windows,
+        },
         per_feature,
     }))
 }
@@ -131,14 +140,7 @@ pub fn run(p: &EvaluateParams, ctx: &mut StepContext) -> Result<StepOutput, Step
         }
     }
     let importance = match (p.importance, pr_auc) {
-        (Some(settings), Some(base)) => Some(importances(
-            model.as_ref(),
-            &windows.set,
-            base,
-            settings,
-            p.batch_size,
-            ctx,
-        )?),
+        (Some(settings), Some(_)) => Some(importances(model.as_ref(), &windows.set, settings, p.batch_size, ctx)?),
         _ => None,
     };
     let report = json!({
@@ -190,7 +192,6 @@ fn warn_unused_columns(test: &Table, features: &[String], ctx: &StepContext) {
 fn importances(
     model: &dyn Scorer,
     windows: &crate::ml::training::WindowSet,
-    base: f64,
     settings: ImportanceParams,
     batch_size: usize,
     ctx: &StepContext,
@@ -198,7 +199,8 @@ fn importances(
     let card = model.card();
     let groups = importance::by_source(&card.features, card.feature_manifest.as_ref());
     ctx.progress(0, 1, format!("permutation importance of {} sensors", groups.len()));
-    let by_sensor = importance::permutation(model, windows, base, &groups, settings.shuffles, batch_size)?;
+    let started = std::time::Instant::now();
+    let by_sensor = importance::permutation(model, windows, &groups, settings.shuffles, batch_size)?;
     for i in &by_sensor {
         ctx.metric(format!("importance.{}", i.name), i.drop);
     }
@@ -206,13 +208,13 @@ fn importances(
         true => Some(importance::permutation(
             model,
             windows,
-            base,
             &importance::each_feature(&card.features),
             settings.shuffles,
             batch_size,
         )?),
         false => None,
     };
+    ctx.metric("importance_seconds", started.elapsed().as_secs_f64());
     Ok((by_sensor, by_feature))
 }
 
