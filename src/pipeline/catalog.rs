@@ -25,6 +25,13 @@ pub trait StepCatalog: Debug + Clone + Send + Sync + 'static {
         None
     }
 
+    /// What a step with `params` names among the tables of the steps under its `needs`
+    /// (`needs`: their ids and settings) that they do not give, as messages; checked by
+    /// `validate`.
+    fn unknown_inputs(_params: &Self::Params, _needs: &[(&str, &Self::Params)]) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether a step with `params` gives a drift verdict (what `schedule.when: drift` reads).
     fn judges_drift(_params: &Self::Params) -> bool {
         false

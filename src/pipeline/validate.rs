@@ -317,12 +317,20 @@ fn upstream_kinds<C: StepCatalog>(steps: &[Step<C>], items: &[Node], diags: &mut
             .iter()
             .map(|&(_, j)| &steps[j].params)
             .collect();
+        let pos = items
+            .iter()
+            .find(|n| n.get("id").and_then(Node::as_str) == Some(step.id.as_str()))
+            .map(|n| n.pos)
+            .unwrap_or_default();
         if let Some(why) = C::missing_upstream(&step.params, &ancestors) {
-            let pos = items
-                .iter()
-                .find(|n| n.get("id").and_then(Node::as_str) == Some(step.id.as_str()))
-                .map(|n| n.pos)
-                .unwrap_or_default();
+            diags.push(pos, format!("step `{}`: {why}", step.id));
+        }
+        let needs: Vec<(&str, &C::Params)> = step
+            .needs
+            .iter()
+            .map(|n| (n.as_str(), &steps[index_of[n.as_str()]].params))
+            .collect();
+        for why in C::unknown_inputs(&step.params, &needs) {
             diags.push(pos, format!("step `{}`: {why}", step.id));
         }
     }

@@ -86,6 +86,16 @@ impl StepCatalog for Builtin {
         (!trained).then_some(missing)
     }
 
+    fn unknown_inputs(params: &StepParams, needs: &[(&str, &StepParams)]) -> Vec<String> {
+        match params {
+            StepParams::Command(p) => {
+                let needs: Vec<(&str, Ports)> = needs.iter().map(|(id, p)| (*id, ports(p))).collect();
+                command::unknown_inputs(p, &needs)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn judges_drift(params: &StepParams) -> bool {
         ports(params).effect == Effect::DriftVerdict
     }

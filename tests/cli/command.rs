@@ -436,6 +436,22 @@ fn validate_names_what_is_wrong_with_a_command_step() {
         err.contains("`code`: no file") && err.contains("steps/missing.sh"),
         "{err}"
     );
+    // An input no step under `needs` gives is named at validation, with what there is.
+    p.write("steps/ok.sh", "true");
+    p.write(
+        "pipelines/custom.yaml",
+        pipeline(
+            "      run: [sh, steps/ok.sh]\n      inputs: [clen, clean/frame, load]\n      outputs: {frame: table}",
+        ),
+    );
+    let (code, _, err) = p.output(&["validate", "pipelines/custom.yaml"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("`inputs`: `clen` is no table of the steps under `needs` (`clean`)"),
+        "{err}"
+    );
+    assert!(err.contains("`inputs`: `load` is no table"), "{err}");
+    assert!(!err.contains("`clean/frame` is no table"), "{err}");
 }
 
 /// The fenced block of README.md that follows the line starting with `after`.

@@ -255,6 +255,34 @@ impl CommandParams {
     }
 }
 
+/// The entries of `inputs` that name no table of the steps under `needs` (their ids and
+/// ports), as messages: an entry is a step's id (its tables), `STEP/NAME`, or a table's name
+/// (`train`: any name, when a need splits its input into parts).
+pub fn unknown_inputs(p: &CommandParams, needs: &[(&str, Ports)]) -> Vec<String> {
+    let gives = |ports: &Ports, name: &str| {
+        ports
+            .outputs
+            .iter()
+            .any(|o| o.kind == OutputKind::Table && o.name.matches(name))
+    };
+    let known = |entry: &str| match entry.split_once('/') {
+        Some((step, name)) => needs.iter().any(|(id, ports)| *id == step && gives(ports, name)),
+        None => needs.iter().any(|(id, ports)| *id == entry || gives(ports, entry)),
+    };
+    let listed: Vec<String> = needs.iter().map(|(id, _)| format!("`{id}`")).collect();
+    p.inputs
+        .iter()
+        .flatten()
+        .filter(|entry| !known(entry))
+        .map(|entry| {
+            format!(
+                "`inputs`: `{entry}` is no table of the steps under `needs` ({}); name a step, `STEP/TABLE` or a table such as `train`",
+                if listed.is_empty() { "none".into() } else { listed.join(", ") }
+            )
+        })
+        .collect()
+}
+
 /// Runs the program on the step's inputs (files, or tables in memory) and collects its outputs.
 pub fn run(p: &CommandParams, ctx: &mut StepContext) -> Result<StepOutput, StepError> {
     run_as(p, ctx, None)
