@@ -24,6 +24,16 @@ pub fn passed_environment() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where `program` (a command's first word) is: a relative path with a `/` under `base`, else
+/// as given (a bare name is looked up on PATH).
+pub fn program_path(program: &str, base: &std::path::Path) -> std::path::PathBuf {
+    let path = std::path::Path::new(program);
+    match program.contains('/') && path.is_relative() {
+        true => base.join(path),
+        false => path.to_path_buf(),
+    }
+}
+
 /// How often the watcher is asked whether to go on, and how often a finished child is noticed.
 const TICK: Duration = Duration::from_millis(50);
 

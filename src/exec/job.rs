@@ -33,6 +33,18 @@ impl Default for StepBody {
     }
 }
 
+/// Temporary files removed when dropped: what an attempt downloaded, gone on every way out
+/// (a timeout returns early).
+struct Downloads(Vec<PathBuf>);
+
+impl Drop for Downloads {
+    fn drop(&mut self) {
+        for file in &self.0 {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
 /// A step's output references, and its tables by artifact URI.
 type Outputs = (Vec<OutputRef>, Vec<(String, Table)>);
 
@@ -95,14 +107,9 @@ impl StepJob {
         self.inputs = keyed.inputs;
         // The files read from outside the run, with their digests (S3: version), for lineage.
         if !keyed.files.is_empty() {
-            let read: Vec<serde_json::Value> = keyed
-                .files
-                .iter()
-                .map(|(file, version)| serde_json::json!({"file": file, "sha256": version}))
-                .collect();
             let _ = self.tx.send(Event::Tag {
                 key: format!("{}{}", crate::registry::INPUT_TAG, self.step.id),
-                value: serde_json::Value::Array(read).to_string(),
+                value: crate::registry::files_read_tag(&keyed.files),
             });
         }
         let key = keyed.key.ok();
@@ -223,20 +230,16 @@ impl StepJob {
         // A program run as the step reads its tables itself: it gets their files.
         let as_files = steps::ports(&self.step.params).reads_table_files();
         let mut table_files = Vec::new();
-        let mut downloaded = Vec::new();
+        // Tables downloaded for the step to read, removed however the attempt ends.
+        let mut downloaded = Downloads(Vec::new());
         for (from, t) in &self.inputs {
             let key = format!("{from}/{}", t.name);
             match t.format {
                 OutputFormat::Table if as_files => {
-                    let path = match self.store.local_file(&t.uri) {
-                        Some(path) => path,
-                        None => {
-                            let temp = crate::frame::temporary_path("table.parquet");
-                            self.store.download_to(&t.uri, &temp).await?;
-                            downloaded.push(temp.clone());
-                            temp
-                        }
-                    };
+                    let (path, temporary) = self.local_table_file(t).await?;
+                    if temporary {
+                        downloaded.0.push(path.clone());
+                    }
                     table_files.push(TableFile {
                         name: key,
                         path,
@@ -298,9 +301,7 @@ impl StepJob {
             },
             None => work.await,
         };
-        for temp in downloaded {
-            let _ = std::fs::remove_file(temp);
-        }
+        drop(downloaded);
         let output: StepOutput = joined.map_err(|e| JobError::Panicked(e.to_string()))??;
         let undeclared = steps::ports(&self.step.params).undeclared(&output);
         if !undeclared.is_empty() {
@@ -380,14 +381,7 @@ impl StepJob {
         // A remote table goes to a temporary file first and is decoded from a map of it, as a
         // local one is: holding the download in memory next to the decoded frame would double
         // the step's peak for a large table.
-        let (path, temporary) = match self.store.local_file(&t.uri) {
-            Some(path) => (path, false),
-            None => {
-                let temp = crate::frame::temporary_path("table.parquet");
-                self.store.download_to(&t.uri, &temp).await?;
-                (temp, true)
-            }
-        };
+        let (path, temporary) = self.local_table_file(t).await?;
         let (file, roles) = (path.clone(), t.roles.clone());
         let read = match tokio::task::spawn_blocking(move || Table::read_parquet_file(&file, roles)).await {
             Ok(decoded) => decoded.map_err(|e| cannot(e.to_string())),
@@ -397,6 +391,19 @@ impl StepJob {
             let _ = std::fs::remove_file(&path);
         }
         read
+    }
+
+    /// A table artifact as a local Parquet file: its own file in a local store, else a download
+    /// to a temporary file (`true`: the caller removes it).
+    async fn local_table_file(&self, t: &OutputRef) -> Result<(PathBuf, bool), JobError> {
+        match self.store.local_file(&t.uri) {
+            Some(path) => Ok((path, false)),
+            None => {
+                let temp = crate::frame::temporary_path("table.parquet");
+                self.store.download_to(&t.uri, &temp).await?;
+                Ok((temp, true))
+            }
+        }
     }
 
     /// Records a local artifact's digest with its file stamp, so a later cache check need not

@@ -124,11 +124,7 @@ impl CommandScorer {
 
     /// Runs the score command on `input` (a Parquet of windows' rows) and reads its scores.
     fn run(&self, input: &Path, output: &Path, windows: usize) -> Result<Vec<f64>, ModelError> {
-        let program = Path::new(&self.argv[0]);
-        let program = match self.argv[0].contains('/') && program.is_relative() {
-            true => self.dir.join(program),
-            false => program.to_path_buf(),
-        };
+        let program = subprocess::program_path(&self.argv[0], &self.dir);
         let log = self.dir.join("score.log");
         let stderr = std::fs::File::create(&log).map_err(|e| ModelError::new(e.to_string()))?;
         let mut command = std::process::Command::new(program);
@@ -177,12 +173,12 @@ impl super::scorer::Scorer for CommandScorer {
     }
 
     fn score(&self, windows: &WindowSet, _batch_size: usize) -> Result<Vec<f64>, ModelError> {
-        let frame = window_rows(windows, &self.card.features)?;
+        let mut frame = window_rows(windows, &self.card.features)?;
         let input = self.dir.join("score_input.parquet");
         let output = self.dir.join("score_output.parquet");
         let _ = std::fs::remove_file(&output);
         let mut file = std::fs::File::create(&input).map_err(|e| ModelError::new(e.to_string()))?;
-        ParquetWriter::new(&mut file).finish(&mut frame.clone())?;
+        ParquetWriter::new(&mut file).finish(&mut frame)?;
         self.run(&input, &output, windows.ends.len())
     }
 }

@@ -36,11 +36,7 @@ impl Registry {
         .await?;
         let Some(row) = row else { return Ok(Vec::new()) };
         let value: String = row.try_get("value")?;
-        let read: Vec<serde_json::Value> = serde_json::from_str(&value).unwrap_or_default();
-        Ok(read
-            .iter()
-            .filter_map(|f| Some((f["file"].as_str()?.to_string(), f["sha256"].as_str()?.to_string())))
-            .collect())
+        Ok(super::files_read(&value))
     }
 
     /// The newest succeeded execution with this cache key, if any.

@@ -165,8 +165,26 @@ pub fn warning_tag(step: &str, n: usize) -> String {
 }
 
 /// The tag prefix of the files a step read from outside the run: `input.<step>` holds a JSON
-/// array of `{file, sha256}`.
+/// array of `{file, sha256}` ([`files_read_tag`], read back by [`files_read`]).
 pub const INPUT_TAG: &str = "input.";
+
+/// The value of an `input.<step>` tag for `files`, as (file, version).
+pub fn files_read_tag(files: &[(String, String)]) -> String {
+    let read: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(file, version)| serde_json::json!({"file": file, "sha256": version}))
+        .collect();
+    serde_json::Value::Array(read).to_string()
+}
+
+/// The files an `input.<step>` tag's value says were read, as (file, version); none when it
+/// is not such a list.
+pub fn files_read(value: &str) -> Vec<(String, String)> {
+    let read: Vec<serde_json::Value> = serde_json::from_str(value).unwrap_or_default();
+    read.iter()
+        .filter_map(|f| Some((f["file"].as_str()?.to_string(), f["sha256"].as_str()?.to_string())))
+        .collect()
+}
 
 /// The step a [`warning_tag`] belongs to; `None` for any other tag.
 pub fn warning_tag_step(key: &str) -> Option<&str> {

@@ -158,13 +158,13 @@ pub fn run(p: &PredictParams, ctx: &mut StepContext) -> Result<StepOutput, StepE
     }
     let model = bundle.scorer(device)?;
     let card = model.card();
-    let mut expected = Expected::of(card, ctx.model_file(TRAINING_LOAD_REPORT));
     // A user's transform in the chain may make columns the file lacks (the run's own `predict`
     // step has no training load report to tell them from sensors): they are checked once made.
-    expected.transformed = ctx
+    let transformed = ctx
         .upstream
         .iter()
         .any(|(_, p)| matches!(super::preparer(p), Some(super::Preparer::Program(_))));
+    let expected = Expected::of(card, ctx.model_file(TRAINING_LOAD_REPORT), transformed);
 
     ctx.progress(0, 3, format!("preparing {} as the model's training data was", p.path));
     let started = std::time::Instant::now();
@@ -370,7 +370,7 @@ struct Expected {
 }
 
 impl Expected {
-    fn of(card: &ModelCard, load_report: Option<&[u8]>) -> Expected {
+    fn of(card: &ModelCard, load_report: Option<&[u8]>, transformed: bool) -> Expected {
         let made: Vec<&serde_json::Value> = card
             .feature_manifest
             .as_ref()
@@ -422,7 +422,7 @@ impl Expected {
         Expected {
             needed,
             trained_types,
-            transformed: false,
+            transformed,
         }
     }
 

@@ -114,15 +114,8 @@ pub(super) fn prepare_checked(
                 out
             }
             Preparer::Cleaner(p) => {
-                // The fences the step fitted on the pipeline's data (a named model's first).
                 let mut p = p.clone();
-                let fitted = [
-                    format!("{MODEL_INPUT}/{id}/{FENCES_FILE}"),
-                    format!("{id}/{FENCES_FILE}"),
-                ]
-                .into_iter()
-                .find_map(|key| ctx.files.iter().find(|(k, _)| *k == key));
-                if let Some((_, bytes)) = fitted {
+                if let Some(bytes) = fitted(ctx, id, FENCES_FILE) {
                     p.fitted_fences = Some(clean::parse_fences(bytes)?);
                 }
                 clean::run(&p, &mut child).map_err(fail)?
@@ -170,6 +163,15 @@ fn replay_features(p: &feature::FeatureParams, child: &mut StepContext) -> Resul
     feature::run(&p, child)
 }
 
+/// The state `name` that step `id` fitted on the pipeline's data, as handed to `ctx`: a named
+/// model's (`@model/ID/NAME`) first, else this pipeline's (`ID/NAME`).
+fn fitted<'a>(ctx: &'a StepContext, id: &str, name: &str) -> Option<&'a [u8]> {
+    [format!("{MODEL_INPUT}/{id}/{name}"), format!("{id}/{name}")]
+        .iter()
+        .find_map(|key| ctx.files.iter().find(|(k, _)| k == key))
+        .map(|(_, bytes)| bytes.as_slice())
+}
+
 /// A user's transform as it runs on new data: handed the state it fitted on the pipeline's data
 /// (a named model's first), it writes only its table.
 fn replay_program(
@@ -180,16 +182,12 @@ fn replay_program(
     child: &mut StepContext,
 ) -> Result<StepOutput, StepError> {
     let input = child.take_single_input()?;
-    let fitted: Vec<(String, Vec<u8>)> = p
+    let state: Vec<(String, Vec<u8>)> = p
         .state_outputs()
         .into_iter()
-        .filter_map(|name| {
-            let keys = [format!("{MODEL_INPUT}/{id}/{name}"), format!("{id}/{name}")];
-            let bytes = keys.iter().find_map(|key| ctx.files.iter().find(|(k, _)| k == key))?;
-            Some((name.to_string(), bytes.1.clone()))
-        })
+        .filter_map(|name| Some((name.to_string(), fitted(ctx, id, name)?.to_vec())))
         .collect();
-    let prepared = command::transform(p, from, input, &fitted, child)?;
+    let prepared = command::transform(p, from, input, &state, child)?;
     Ok(StepOutput {
         tables: vec![("frame".into(), prepared)],
         ..Default::default()

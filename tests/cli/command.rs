@@ -6,12 +6,7 @@ use std::time::{Duration, Instant};
 
 use polars::prelude::*;
 
-use crate::support::{repo, Project};
-
-/// The project venv's Python (pandas and pyarrow; scripts/setup.sh installs them).
-fn python() -> String {
-    repo().join(".venv/bin/python").display().to_string()
-}
+use crate::support::{artifact_path, repo, venv_python as python, Project};
 
 /// load -> clean on the sample, then the command step `STEP` written by `with`.
 fn pipeline(with: &str) -> String {
@@ -84,6 +79,16 @@ fn run_with_token(p: &Project, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The record of step `id` in a run's `runs show --format json`.
+fn step<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step `{id}` in {run}"))
+}
+
 fn artifact_names(run: &serde_json::Value, step: &str) -> Vec<String> {
     run["artifacts"]
         .as_array()
@@ -92,19 +97,6 @@ fn artifact_names(run: &serde_json::Value, step: &str) -> Vec<String> {
         .filter(|a| a["step"] == step)
         .map(|a| a["name"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn artifact_path(run: &serde_json::Value, step: &str, name: &str) -> std::path::PathBuf {
-    let uri = run["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["step"] == step && a["name"] == name)
-        .unwrap_or_else(|| panic!("no {step}/{name}: {}", run["artifacts"]))["uri"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    uri.strip_prefix("file://").unwrap().into()
 }
 
 #[test]
@@ -196,15 +188,7 @@ fn an_unchanged_program_comes_from_the_cache_and_an_edited_one_runs_again() {
         assert_eq!(code, 0, "{err}");
     }
     let run = p.show("latest");
-    let cached = |run: &serde_json::Value, step: &str| {
-        run["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == step)
-            .unwrap()["cached"]
-            == true
-    };
+    let cached = |run: &serde_json::Value, id: &str| step(run, id)["cached"] == true;
     assert!(cached(&run, "envelope"), "unchanged code: from the cache");
 
     // An edit to the code file (not the pipeline) runs it again, and says why in the plan.
@@ -364,12 +348,7 @@ fn sigterm_stops_a_running_program_and_a_resume_runs_only_it_again() {
     assert_eq!(child.wait().unwrap().code(), Some(1));
     let run = p.show("latest");
     assert_eq!(run["status"], "interrupted");
-    let envelope = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "envelope")
-        .unwrap();
+    let envelope = step(&run, "envelope");
     assert_eq!(envelope["status"], "interrupted", "{run}");
     let pid = sleeper(&p);
     std::thread::sleep(Duration::from_millis(200));
@@ -399,12 +378,7 @@ fn sigterm_stops_a_running_program_and_a_resume_runs_only_it_again() {
         );
     }
     assert_eq!(run["status"], "succeeded");
-    let envelope = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "envelope")
-        .unwrap();
+    let envelope = step(&run, "envelope");
     assert_eq!(envelope["status"], "succeeded", "{envelope}");
 }
 

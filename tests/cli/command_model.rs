@@ -6,11 +6,7 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use crate::support::{repo, Project};
-
-fn python() -> String {
-    repo().join(".venv/bin/python").display().to_string()
-}
+use crate::support::{artifact_path as artifact, venv_python as python, Project};
 
 /// Per machine, temperature minus the mean of the machine's first day: fitted in training and
 /// kept as state, so new data that starts later is centred by the same figures.
@@ -80,19 +76,6 @@ steps:
   - {{id: register, kind: register, needs: [evaluate], with: {{promote: {{alias: production}}}}}}
 "#
     )
-}
-
-fn artifact(run: &serde_json::Value, step: &str, name: &str) -> std::path::PathBuf {
-    let uri = run["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["step"] == step && a["name"] == name)
-        .unwrap_or_else(|| panic!("no {step}/{name}: {}", run["artifacts"]))["uri"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    uri.strip_prefix("file://").unwrap().into()
 }
 
 /// (machine, time) -> score of a Parquet table of scored windows.

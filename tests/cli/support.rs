@@ -110,6 +110,26 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The project venv's Python (pandas, pyarrow, scikit-learn: scripts/setup.sh installs them),
+/// for tests whose steps are user programs.
+pub fn venv_python() -> String {
+    repo().join(".venv/bin/python").display().to_string()
+}
+
+/// The local file of a run's artifact `name` of `step` (`runs show --format json`'s record).
+pub fn artifact_path(run: &serde_json::Value, step: &str, name: &str) -> PathBuf {
+    let uri = run["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["step"] == step && a["name"] == name)
+        .unwrap_or_else(|| panic!("no {step}/{name}: {}", run["artifacts"]))["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    uri.strip_prefix("file://").expect("a local artifact").into()
+}
+
 /// The sample pipeline used by most run tests: load -> clean on data/sensors.csv.
 pub const SAMPLE: &str = r#"name: pump-failure
 experiment: pumps

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::exec::cache::local_sha256;
-use crate::registry::{Registry, RunDetail, INPUT_TAG};
+use crate::registry::{files_read, Registry, RunDetail, INPUT_TAG};
 use crate::steps::context::{LocalOnly, StepError};
 use crate::steps::{external_inputs, preparer, Preparer, StepParams};
 
@@ -23,24 +23,21 @@ pub async fn unchanged(
         if !matches!(preparer(params), Some(Preparer::Program(_))) {
             continue;
         }
-        let recorded: Vec<serde_json::Value> = run
+        let recorded = run
             .tags
             .get(&format!("{INPUT_TAG}{id}"))
             .and_then(|v| v.as_str())
-            .and_then(|text| serde_json::from_str(text).ok())
+            .map(files_read)
             .unwrap_or_default();
         for file in external_inputs(params, root, &LocalOnly) {
             let path = Path::new(&file);
             let relative = path.strip_prefix(root).unwrap_or(path);
             // Recorded under the training project's root, which may be another folder.
-            let Some(then) = recorded
-                .iter()
-                .find(|r| r["file"].as_str().is_some_and(|f| Path::new(f).ends_with(relative)))
-            else {
+            let Some((_, then)) = recorded.iter().find(|(f, _)| Path::new(f).ends_with(relative)) else {
                 continue;
             };
             let now = local_sha256(path, registry).await.ok();
-            if now.as_deref() != then["sha256"].as_str() {
+            if now.as_ref() != Some(then) {
                 let restore = match &run.git_commit {
                     Some(commit) => format!("restore it as it was (git checkout {commit} -- {})", relative.display()),
                     None => "restore it as it was".to_string(),

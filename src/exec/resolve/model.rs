@@ -11,7 +11,7 @@ use crate::frame::{OutputFormat, OutputRef, Roles};
 use crate::model::bundle::{self, TRAINING_LOAD_REPORT};
 use crate::model::formats::FEATURE_MANIFEST;
 use crate::pipeline::graph;
-use crate::registry::Registry;
+use crate::registry::{Registry, RunDetail};
 use crate::steps::context::StepError;
 use crate::steps::ports::MODEL_INPUT;
 use crate::steps::{ports, preparer, Preparer, StepParams};
@@ -96,7 +96,7 @@ pub async fn model(spec: &str, root: &Path, registry: &Registry) -> Result<Model
             files.push((format!("{MODEL_INPUT}/{id}"), state.clone()));
         }
     }
-    if let Some(report) = load_report(registry, &run_id, &chain).await {
+    if let Some(report) = load_report(&detail, &chain) {
         files.push((MODEL_INPUT.to_string(), report));
     }
     Ok(ModelSource {
@@ -183,23 +183,22 @@ fn training_chain(text: &str, step: &str, shown: &str, root: &Path) -> Result<Ve
 }
 
 /// The training run's `load_report.json` (the columns and types its data had), as a file input
-/// named [`TRAINING_LOAD_REPORT`]; None when it is not recorded.
-async fn load_report(registry: &Registry, run_id: &str, chain: &[(String, StepParams)]) -> Option<OutputRef> {
+/// named [`TRAINING_LOAD_REPORT`], from the run's record; None when it is not recorded.
+fn load_report(run: &RunDetail, chain: &[(String, StepParams)]) -> Option<OutputRef> {
     // The step that read the data from outside the run (its `load`), as `prepare` replays it.
     let load = chain
         .iter()
         .find(|(_, p)| matches!(preparer(p), Some(Preparer::Source(_))))?
         .0
         .clone();
-    let detail = registry.show_run(run_id).await.ok()?;
-    let a = detail
+    let a = run
         .artifacts
-        .into_iter()
+        .iter()
         .find(|a| a.step == load && a.name == "load_report.json" && a.removed_at.is_none())?;
     Some(OutputRef {
         name: TRAINING_LOAD_REPORT.into(),
-        uri: a.uri,
-        sha256: a.sha256,
+        uri: a.uri.clone(),
+        sha256: a.sha256.clone(),
         roles: Roles::default(),
         format: OutputFormat::File,
     })

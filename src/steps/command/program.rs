@@ -85,12 +85,7 @@ fn command(p: &CommandParams, ctx: &StepContext) -> Result<Command, StepError> {
             command
         }
         Program::Argv(argv) => {
-            let program = std::path::Path::new(&argv[0]);
-            let program = match argv[0].contains('/') && program.is_relative() {
-                true => ctx.root.join(program),
-                false => program.to_path_buf(),
-            };
-            let mut command = Command::new(program);
+            let mut command = Command::new(subprocess::program_path(&argv[0], &ctx.root));
             command.args(&argv[1..]);
             command
         }

@@ -84,7 +84,7 @@ impl Workdir {
         let messages = dir.join(MESSAGES_FILE);
         std::fs::write(&messages, b"").map_err(|e| io("write the messages file", e))?;
         let work = Workdir {
-            context: dir.join(super::workdir::CONTEXT_FILE),
+            context: dir.join(CONTEXT_FILE),
             dir,
             inputs,
             roles,

@@ -40,11 +40,7 @@ fn relative(p: &super::FeatureParams, column: &str, values: &[f64], ranges: &Ran
         let means = per_entity(values, ranges, |r, v, out| {
             let window = match to {
                 RelativeTo::Expanding => Window::Rows(v.len().max(1)),
-                RelativeTo::Window(WindowSpec::Rows(n)) => Window::Rows(*n),
-                RelativeTo::Window(WindowSpec::Duration { ms, .. }) => Window::Span {
-                    times: &span_times[r],
-                    span: *ms,
-                },
+                RelativeTo::Window(w) => w.over(span_times, r),
             };
             rolling_into(v, window, Stat::Mean, 1, out)
         });
@@ -83,14 +79,7 @@ fn rolling(p: &super::FeatureParams, column: &str, values: &[f64], ranges: &Rang
     for window in &p.windows {
         for &stat in &p.stats {
             let out = per_entity(values, ranges, |r, v, out| {
-                let w = match window {
-                    WindowSpec::Rows(n) => Window::Rows(*n),
-                    WindowSpec::Duration { ms, .. } => Window::Span {
-                        times: &span_times[r],
-                        span: *ms,
-                    },
-                };
-                rolling_into(v, w, stat, p.min_periods, out)
+                rolling_into(v, window.over(span_times, r), stat, p.min_periods, out)
             });
             let name = format!("{column}_roll{}_{}", window.label(), stat_name(stat));
             made.push(Made {
@@ -188,6 +177,18 @@ fn per_entity(
 }
 
 impl WindowSpec {
+    /// The trailing window over one entity's `rows`; a duration reads their times in
+    /// `span_times` (empty when the table has none: only row windows are asked for then).
+    fn over<'t>(&self, span_times: &'t [i64], rows: std::ops::Range<usize>) -> Window<'t> {
+        match self {
+            WindowSpec::Rows(n) => Window::Rows(*n),
+            WindowSpec::Duration { ms, .. } => Window::Span {
+                times: &span_times[rows],
+                span: *ms,
+            },
+        }
+    }
+
     fn label(&self) -> String {
         match self {
             WindowSpec::Rows(n) => n.to_string(),
